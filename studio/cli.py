@@ -1,0 +1,217 @@
+"""The ``studio`` command. Parses arguments, calls the stages, prints with rich.
+
+Errors meant for people (:class:`StudioError`) print without a traceback and exit 1;
+usage errors exit 2; Ctrl-C exits 130 after saying how to continue.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from studio import __version__
+from studio.errors import Problem, ScreenplayError, StudioError
+
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False)
+
+
+def _load(path: str, allow_outside: bool = False):  # type: ignore[no-untyped-def]
+    from studio.screenplay import load_screenplay
+
+    return load_screenplay(path, allow_outside=allow_outside)
+
+
+def _graph(screenplay):  # type: ignore[no-untyped-def]
+    from studio.graph.scene_graph import SceneGraph
+
+    return SceneGraph.from_screenplay(screenplay)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    for p in problems:
+        style = "red" if p.severity == "error" else "yellow"
+        line = Text()
+        line.append(p.location + ": ", style="bold")
+        line.append(p.severity + ": ", style=style)
+        if p.field:
+            line.append(p.field + ": ", style="cyan")
+        line.append(p.message)
+        if p.hint:
+            line.append(": " + p.hint, style="dim")
+        err.print(line, soft_wrap=True)
+
+
+allow_outside_option = click.option(
+    "--allow-outside-assets",
+    is_flag=True,
+    help="Let asset paths (likeness photos, reference images) leave the screenplay's folder.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="studio")
+def cli() -> None:
+    """studio: write a screenplay in YAML, get a film."""
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@allow_outside_option
+def check(file: str, as_json: bool, allow_outside_assets: bool) -> None:
+    """Check a screenplay: every problem at once, each with its line."""
+    try:
+        screenplay = _load(file, allow_outside_assets)
+        graph = _graph(screenplay)
+    except ScreenplayError as exc:
+        if as_json:
+            out.print_json(json.dumps({"ok": False, "file": file, "problems": [p.to_dict() for p in exc.problems]}))
+            raise SystemExit(1) from None
+        raise
+    summary = {
+        "title": screenplay.film.title,
+        "scenes": len(screenplay.scenes),
+        "characters": len(screenplay.characters),
+        "locations": len(screenplay.locations),
+        "shots": len(graph.shots),
+        "dialogue_lines": sum(len(s.lines) for s in graph.shots),
+        "runtime_seconds": graph.runtime,
+        "continuity_chains": len(graph.chains),
+    }
+    warnings = screenplay.warnings
+    if as_json:
+        out.print_json(json.dumps({"ok": True, "file": file, "summary": summary,
+                                   "problems": [p.to_dict() for p in warnings]}))
+        return
+    _print_problems(warnings)
+    text = Text()
+    text.append("ok ", style="bold green")
+    text.append(f"{file}: ", style="bold")
+    text.append(f"{summary['title']}: {summary['scenes']} scenes, {summary['shots']} shots, "
+                f"{summary['characters']} characters, {summary['dialogue_lines']} lines, "
+                f"runtime {_minutes(graph.runtime)}")
+    out.print(text, soft_wrap=True)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the shot list as JSON.")
+@allow_outside_option
+def shots(file: str, as_json: bool, allow_outside_assets: bool) -> None:
+    """The shot list: id, scene, size, move, characters, duration, line."""
+    graph = _graph(_load(file, allow_outside_assets))
+    if as_json:
+        from dataclasses import asdict
+
+        out.print_json(json.dumps({"runtime_seconds": graph.runtime, "shots": [asdict(s) for s in graph.shots]}))
+        return
+    table = Table(title=f"{graph.screenplay.film.title}: {len(graph.shots)} shots, {_minutes(graph.runtime)}",
+                  title_justify="left", expand=False)
+    rows: list[list[str]] = []
+    for s in graph.shots:
+        first = s.lines[0] if s.lines else None
+        said = f"{graph.screenplay.character(first.speaker).name.upper()}: {first.text}" if first else (
+            s.focus and f"[insert] {s.focus}" or s.action or s.description)
+        if len(s.lines) > 1:
+            said += f"  (+{len(s.lines) - 1} more)"
+        size = s.size + (" (continuous)" if s.continuous else "")
+        rows.append([str(s.number), s.id, s.scene, size, s.move, ", ".join(s.subjects), f"{s.duration:.1f}",
+                     said or ""])
+    headers = ["#", "shot", "scene", "size", "move", "characters", "secs", "line / action"]
+    for k, name in enumerate(headers):
+        widest = max([len(name)] + [len(r[k]) for r in rows])
+        table.add_column(name, no_wrap=True, justify="right" if name in ("#", "secs") else "left",
+                         style="bold" if name == "shot" else ("dim" if name == "#" else None),
+                         min_width=None if k == len(headers) - 1 else widest,
+                         max_width=72 if k == len(headers) - 1 else None,
+                         overflow="ellipsis")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    out.print(table)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write: .graphml, .svg or .png.")
+@allow_outside_option
+def graph(file: str, output: str, allow_outside_assets: bool) -> None:
+    """Write the scene graph as GraphML or as a picture (PNG, SVG)."""
+    from studio.graph.export import export_graph
+
+    path = export_graph(_graph(_load(file, allow_outside_assets)), Path(output))
+    out.print(Text(f"wrote {path}"))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("-t", "--template", default="starter", show_default=True, help="Template name in templates/.")
+@click.option("-d", "--directory", default=".", type=click.Path(file_okay=False), help="Where to create it.")
+def new(name: str, template: str, directory: str) -> None:
+    """Start a new screenplay NAME.yaml from a template."""
+    from studio.templates import create_screenplay
+
+    path = create_screenplay(name, template, Path(directory))
+    out.print(Text(f"created {path}: check it with `studio check {path}`"))
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of printing.")
+def schema(output: str | None) -> None:
+    """The screenplay format as JSON Schema (for editor autocompletion)."""
+    from studio.screenplay.schema import schema_text
+
+    text = schema_text()
+    if output:
+        from studio.atomic import write_text
+
+        write_text(output, text)
+        out.print(Text(f"wrote {output}"))
+    else:
+        click.echo(text, nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and turn every failure into a message and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="studio", standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("interrupted")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except ScreenplayError as exc:
+        head = Text(f"{exc.path or 'screenplay'}: ", style="bold")
+        n = len([p for p in exc.problems if p.severity == "error"])
+        head.append(f"{n} problem{'s' if n != 1 else ''}", style="red")
+        err.print(head, soft_wrap=True)
+        _print_problems(exc.problems)
+        return exc.exit_code
+    except StudioError as exc:
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+def entry() -> None:  # console script
+    sys.exit(main())
+

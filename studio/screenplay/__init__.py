@@ -1,0 +1,65 @@
+"""The screenplay: its YAML format, safe loading, validation and JSON Schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studio.errors import Problem, ScreenplayError
+from studio.screenplay.model import FORMAT_VERSION, Screenplay
+from studio.screenplay.safe_yaml import MAX_BYTES, SourceMap, load_yaml
+from studio.screenplay.validate import resolve_asset, validate
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Screenplay",
+    "SourceMap",
+    "load_screenplay",
+    "parse_screenplay",
+    "resolve_asset",
+]
+
+
+def parse_screenplay(
+    text: str | bytes,
+    file: str = "<input>",
+    *,
+    base_dir: Path | None = None,
+    allow_outside: bool = False,
+) -> Screenplay:
+    """Parse and validate screenplay text. Raises :class:`ScreenplayError`."""
+    data, source = load_yaml(text, file)
+    screenplay, warnings = validate(data, source, base_dir=base_dir, allow_outside=allow_outside)
+    screenplay._source = source
+    screenplay._warnings = warnings
+    screenplay._base_dir = base_dir
+    screenplay._allow_outside = allow_outside
+    return screenplay
+
+
+def load_screenplay(path: str | Path, *, allow_outside: bool = False) -> Screenplay:
+    """Read, parse and validate a screenplay file.
+
+    Asset paths resolve relative to the file's folder and may not leave it unless
+    ``allow_outside`` is set (the user said so on the command line).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise ScreenplayError([Problem(f"{path} is a folder, not a screenplay", file=str(path))])
+        if size > MAX_BYTES:
+            raise ScreenplayError(
+                [Problem(f"file is {size} bytes, over the {MAX_BYTES} byte limit", file=str(path))]
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScreenplayError(
+            [Problem("no such file", file=str(path), hint="check the path, or create one with `studio new NAME`")]
+        ) from None
+    except OSError as exc:
+        raise ScreenplayError([Problem(f"cannot read the file: {exc.strerror}", file=str(path))]) from None
+    if path.suffix.lower() == ".fountain":
+        raise ScreenplayError(
+            [Problem("Fountain screenplays are not supported yet", file=str(path), hint="write YAML")]
+        )
+    return parse_screenplay(raw, str(path), base_dir=path.parent, allow_outside=allow_outside)
