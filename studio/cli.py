@@ -154,6 +154,88 @@ def graph(file: str, output: str, allow_outside_assets: bool) -> None:
     out.print(Text(f"wrote {path}"))
 
 
+class _Bars:
+    """Two rich progress bars: the film (shots, ETA) and the current shot (frames)."""
+
+    def __init__(self, progress) -> None:  # type: ignore[no-untyped-def]
+        self.progress = progress
+        self.film = None
+        self.shot = None
+
+    def film_started(self, shots: int, frames: int) -> None:
+        self.film = self.progress.add_task("film", total=shots)
+        self.shot = self.progress.add_task("shot", total=1)
+
+    def shot_started(self, plan, cached: bool) -> None:  # type: ignore[no-untyped-def]
+        label = f"{plan.shot_id} ({'cached' if cached else plan.size})"
+        self.progress.reset(self.shot, total=plan.frames, description=label, completed=plan.frames if cached else 0)
+
+    def frames_done(self, count: int) -> None:
+        self.progress.advance(self.shot, count)
+
+    def shot_finished(self, plan, cached: bool) -> None:  # type: ignore[no-untyped-def]
+        self.progress.advance(self.film, 1)
+
+    def stage(self, name: str) -> None:
+        self.progress.update(self.shot, description=name, total=None)
+
+
+def _parse_resolution(value: str | None) -> str | None:
+    if value is None:
+        return None
+    import re
+
+    m = re.fullmatch(r"([1-9][0-9]{1,4})x([1-9][0-9]{1,4})", value)
+    if not m or int(m.group(1)) % 2 or int(m.group(2)) % 2:
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT with even sides (e.g. 1280x720)")
+    return value
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder (default: out/<name>).")
+@click.option("--backend", help="Render backend (default: the screenplay's, else animatic).")
+@click.option("--resolution", help="WIDTHxHEIGHT, overriding the screenplay.")
+@click.option("--fps", type=click.IntRange(1, 120), help="Frames per second, overriding the screenplay.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
+              help="Shot cache folder (default: $STUDIO_CACHE, else ./cache).")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@allow_outside_option
+def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
+           cache_dir: str | None, quiet: bool, allow_outside_assets: bool) -> None:
+    """Render a screenplay into a finished film, with subtitles, timeline and storyboard."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from studio.cache.store import default_cache_dir
+    from studio.run.local import QuietProgress, render_film
+
+    screenplay = _load(file, allow_outside_assets)
+    resolution = _parse_resolution(resolution)
+    film_update = {k: v for k, v in (("resolution", resolution), ("fps", fps)) if v is not None}
+    if film_update:
+        screenplay = screenplay.model_copy(update={"film": screenplay.film.model_copy(update=film_update)})
+    name = Path(file).stem
+    out_dir = Path(output) if output else Path("out") / name
+    cache = default_cache_dir(cache_dir)
+    if quiet:
+        result = render_film(screenplay, out_dir, cache_dir=cache, name=name, backend_name=backend,
+                             progress=QuietProgress())
+    else:
+        columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=False) as bars:
+            result = render_film(screenplay, out_dir, cache_dir=cache, name=name, backend_name=backend,
+                                 progress=_Bars(bars))
+    r = result.report
+    text = Text()
+    text.append("rendered ", style="bold green")
+    text.append(f"{result.film}: {_minutes(r['film_seconds'])} in {r['wall_seconds']:.1f}s "
+                f"({r['shots_rendered']} shots rendered, {r['shots_cached']} from the cache, "
+                f"{r['frames_per_second']:.0f} frames/s, peak {r['peak_rss_mb']:.0f} MB)")
+    out.print(text, soft_wrap=True)
+    out.print(Text(f"side outputs in {out_dir}: subtitles, timeline (.otio/.edl/.xml), storyboard, "
+                   "render-report.json"), soft_wrap=True)
+
+
 @cli.command()
 @click.argument("name")
 @click.option("-t", "--template", default="starter", show_default=True, help="Template name in templates/.")
@@ -186,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn every failure into a message and an exit code."""
     try:
         cli.main(args=argv, prog_name="studio", standalone_mode=False)
-    except click.exceptions.Abort:
-        err.print("interrupted")
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("interrupted: finished shots are kept in the cache; run the same command again to continue")
         return 130
     except click.ClickException as exc:
         exc.show()
@@ -202,9 +284,6 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as exc:
         err.print(Text("error: ", style="bold red") + Text(str(exc)), soft_wrap=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        return 130
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BrokenPipeError:

@@ -17,6 +17,7 @@ never shorter than its lines) and from the length of the action. Shot ids are
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +37,11 @@ _MOVEMENT = re.compile(
 _INSERT = re.compile(r"\b(?:close on|insert(?: on| of)?:?|we see)\s+((?:the|a|an|his|her|their)\s+[\w'-]+(?:\s+[\w'-]+)?)",
                      re.IGNORECASE)
 _EMOTIONAL = ("whisper", "quiet", "soft", "tear", "cry", "trembl", "gentl", "hesitant", "sad")
+
+
+def frame_count(seconds: float, fps: int) -> int:
+    """Whole frames covering ``seconds`` (a shot never ends mid-frame or early)."""
+    return max(1, math.ceil(round(seconds * fps, 6)))
 
 
 def action_seconds(text: str) -> float:
@@ -256,8 +262,13 @@ def plan_scene_shots(
             estimate = 0.0
         if draft.action and lines and draft.fixed_duration is None:
             estimate = action_seconds(draft.action)
-        duration = round(max(estimate, spoken, MIN_SHOT_SECONDS), 3)
-        stretched = draft.fixed_duration if draft.fixed_duration is not None and duration > draft.fixed_duration else None
+        frames = frame_count(max(estimate, spoken, MIN_SHOT_SECONDS), screenplay.film.fps)
+        duration = round(frames / screenplay.film.fps, 6)
+        stretched = (
+            draft.fixed_duration
+            if draft.fixed_duration is not None and frames > frame_count(draft.fixed_duration, screenplay.film.fps)
+            else None
+        )
         line_no = 0
         if source is not None:
             scene_index = screenplay.scenes.index(scene)
@@ -276,6 +287,7 @@ def plan_scene_shots(
             move=draft.move,
             subjects=draft.subjects,
             duration=duration,
+            frames=frames,
             continuity=draft.continuity,
             description=draft.description,
             action=draft.action,

@@ -136,16 +136,21 @@ class SceneGraph:
         return waves
 
     @property
+    def frames(self) -> int:
+        """Total planned frames."""
+        return sum(s.frames for s in self.shots)
+
+    @property
     def runtime(self) -> float:
-        """Total planned running time in seconds."""
-        return round(sum(s.duration for s in self.shots), 3)
+        """Total planned running time in seconds (a whole number of frames)."""
+        return round(self.frames / self.screenplay.film.fps, 6)
 
     def scene_starts(self) -> list[tuple[str, float]]:
         """(scene id, start second) in story order, for chapters."""
         out: list[tuple[str, float]] = []
-        t = 0.0
+        frame = 0
         for shot in self.shots:
             if not out or out[-1][0] != shot.scene:
-                out.append((shot.scene, round(t, 3)))
-            t += shot.duration
+                out.append((shot.scene, round(frame / self.screenplay.film.fps, 6)))
+            frame += shot.frames
         return out

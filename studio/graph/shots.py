@@ -49,8 +49,9 @@ class Line:
 
 @dataclass(frozen=True)
 class Shot:
-    """A planned shot. Durations are seconds; ``number`` counts shots across the film
-    from 1; ``beats`` are the 1-based scene beats the shot covers."""
+    """A planned shot. Durations are seconds and always a whole number of frames;
+    ``number`` counts shots across the film from 1; ``beats`` are the 1-based scene
+    beats the shot covers."""
 
     id: str
     scene: str
@@ -58,7 +59,8 @@ class Shot:
     size: str
     move: str
     subjects: tuple[str, ...]
-    duration: float
+    duration: float  # seconds, a whole number of frames: frames / fps
+    frames: int = 0
     continuity: str = "cut"
     description: str = ""
     action: str = ""

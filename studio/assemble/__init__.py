@@ -1,0 +1,1 @@
+"""Assembly: ffmpeg encode/concat/mux, subtitles, chapters, timelines, storyboards."""

@@ -1,0 +1,121 @@
+"""Streaming frames into ffmpeg: one H.264 clip per shot.
+
+Frames go straight from the backend into ffmpeg's stdin as raw RGB; nothing holds a
+whole shot. Every clip of a film is encoded with the same settings, so the cut can be
+joined by stream copy. The clip lands under a temporary name and is moved into place
+only when ffmpeg succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from studio.assemble.ffmpeg import failure_hint, log_tail, ffmpeg_exe
+from studio.errors import RenderError
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """H.264 settings shared by every clip of a film (stream-copy concat needs that)."""
+
+    width: int
+    height: int
+    fps: int
+    preset: str = "veryfast"
+    crf: int = 20
+    keyframe_seconds: float = 2.0
+
+    def output_args(self) -> list[str]:
+        gop = max(1, round(self.fps * self.keyframe_seconds))
+        return [
+            "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf),
+            "-pix_fmt", "yuv420p", "-profile:v", "high",
+            "-g", str(gop), "-sc_threshold", "0", "-bf", "0",
+            "-threads", "1",
+            "-video_track_timescale", str(self.fps * 1000),
+            "-movflags", "+faststart", "-fflags", "+bitexact", "-flags:v", "+bitexact",
+            "-an",
+        ]
+
+    def describe(self) -> dict[str, object]:
+        return {"codec": "h264", "preset": self.preset, "crf": self.crf, "gop_seconds": self.keyframe_seconds,
+                "size": f"{self.width}x{self.height}", "fps": self.fps}
+
+
+class ClipWriter:
+    """``with ClipWriter(path, settings) as w: w.write(frame)`` streams frames into an MP4."""
+
+    def __init__(self, path: Path, settings: VideoSettings) -> None:
+        self.path = Path(path)
+        self.settings = settings
+        self.frames = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmp: Path | None = None
+        self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
+
+    def __enter__(self) -> ClipWriter:
+        s = self.settings
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=".part.mp4", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._log = tempfile.TemporaryFile()
+        cmd = [
+            ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{s.width}x{s.height}", "-r", str(s.fps), "-i", "pipe:0",
+            *s.output_args(), "-f", "mp4", str(self._tmp),
+        ]
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        return self
+
+    def write(self, frame: np.ndarray) -> None:
+        s = self.settings
+        if frame.shape != (s.height, s.width, 3) or frame.dtype != np.uint8:
+            raise RenderError(
+                f"a frame of shape {frame.shape} ({frame.dtype}) does not fit a {s.width}x{s.height} RGB clip",
+                hint="this is a backend bug: report it",
+            )
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+        except BrokenPipeError:
+            raise self._failure() from None
+        self.frames += 1
+
+    def _failure(self) -> RenderError:
+        assert self._proc is not None and self._log is not None
+        self._proc.wait()
+        self._log.seek(0)
+        log = self._log.read().decode("utf-8", "replace")
+        return RenderError(f"ffmpeg failed while encoding {self.path.name}: {log_tail(log)}", hint=failure_hint(log))
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        assert self._proc is not None and self._tmp is not None and self._log is not None
+        try:
+            if self._proc.stdin is not None:
+                try:
+                    self._proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            if exc_type is not None:
+                self._proc.kill()
+                self._proc.wait()
+                return
+            if self._proc.wait() != 0:
+                raise self._failure()
+            os.replace(self._tmp, self.path)
+        finally:
+            if self._proc.poll() is None:
+                self._proc.kill()
+                self._proc.wait()
+            self._log.close()
+            if self._tmp.exists():
+                self._tmp.unlink()

@@ -1,0 +1,83 @@
+"""The cut as an editorial timeline: OpenTimelineIO (lossless, native), plus EDL (CMX
+3600) and FCP XML through the OTIO adapters (lossy, for other editors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import opentimelineio as otio
+
+from studio.atomic import atomic_output
+from studio.render.plan import ShotPlan
+
+
+@dataclass(frozen=True)
+class TimelineShot:
+    plan: ShotPlan
+    clip: Path  # the shot's clip file
+
+
+def build_timeline(title: str, fps: int, shots: list[TimelineShot], *, audio: dict[str, Path] | None = None,
+                   film_frames: int | None = None) -> otio.schema.Timeline:
+    """A timeline with one video track of shots, scene markers, and audio tracks
+    (``audio`` maps a track name, such as 'mix' or 'dialogue', to a file)."""
+    timeline = otio.schema.Timeline(name=title, global_start_time=otio.opentime.RationalTime(0, fps))
+    video = otio.schema.Track(name="picture", kind=otio.schema.TrackKind.Video)
+    frame = 0
+    last_scene = None
+    for shot in shots:
+        plan = shot.plan
+        length = otio.opentime.RationalTime(plan.frames, fps)
+        available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), length)
+        clip = otio.schema.Clip(
+            name=plan.shot_id,
+            media_reference=otio.schema.ExternalReference(
+                target_url=shot.clip.resolve().as_uri(), available_range=available
+            ),
+            source_range=available,
+        )
+        clip.metadata["studio"] = {
+            "shot": plan.shot_id, "scene": plan.scene_id, "size": plan.size, "move": plan.move,
+            "continuity": plan.continuity, "subjects": list(plan.subjects),
+            "lines": [{"speaker": line.speaker, "text": line.text} for line in plan.lines],
+        }
+        if plan.scene_id != last_scene:
+            clip.markers.append(otio.schema.Marker(
+                name=plan.scene_heading,
+                marked_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps),
+                                                     otio.opentime.RationalTime(0, fps)),
+                metadata={"studio": {"scene": plan.scene_id}},
+            ))
+            last_scene = plan.scene_id
+        video.append(clip)
+        frame += plan.frames
+    timeline.tracks.append(video)
+    total = otio.opentime.RationalTime(film_frames if film_frames is not None else frame, fps)
+    for name, path in (audio or {}).items():
+        track = otio.schema.Track(name=name, kind=otio.schema.TrackKind.Audio)
+        rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), total)
+        track.append(otio.schema.Clip(
+            name=name,
+            media_reference=otio.schema.ExternalReference(target_url=path.resolve().as_uri(), available_range=rng),
+            source_range=rng,
+        ))
+        timeline.tracks.append(track)
+    return timeline
+
+
+def write_timeline(timeline: otio.schema.Timeline, stem: Path) -> dict[str, Path]:
+    """Write ``<stem>.otio``, ``<stem>.edl`` and ``<stem>.xml`` (FCP 7 XML)."""
+    out: dict[str, Path] = {}
+    for kind, suffix, adapter in (("otio", ".otio", "otio_json"), ("edl", ".edl", "cmx_3600"),
+                                  ("fcp_xml", ".xml", "fcp_xml")):
+        path = stem.with_suffix(suffix)
+        source = timeline
+        if adapter == "cmx_3600":
+            # CMX 3600 holds one video track and reel names of 8 characters
+            source = otio.schema.Timeline(name=timeline.name, global_start_time=timeline.global_start_time)
+            source.tracks.append(timeline.video_tracks()[0].clone())
+        with atomic_output(path) as tmp:
+            otio.adapters.write_to_file(source, str(tmp), adapter_name=adapter)
+        out[kind] = path
+    return out

@@ -1,0 +1,1 @@
+"""Rendering: the Backend protocol, shot plans and conditioning, and the backends."""

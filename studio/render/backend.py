@@ -1,0 +1,103 @@
+"""The Backend protocol: how a shot becomes frames.
+
+A backend turns a :class:`ShotPlan` and its :class:`Conditioning` into exactly
+``plan.frames`` RGB frames, yielded one at a time (frames stream: no backend holds a
+whole shot). Backends are chosen by name (``film.render.backend`` in the screenplay,
+or ``--backend``) from :data:`BACKENDS`. A backend that cannot use part of the
+conditioning says so once, in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from studio.errors import StudioError
+from studio.render.plan import ShotPlan, canonical_hash
+
+log = logging.getLogger("studio.render")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A character's identity as every shot sees it."""
+
+    character_id: str
+    prompt: str  # the canonical appearance: the prompt fragment every shot uses
+    seed: int
+    references: tuple[str, ...] = ()  # reference image paths
+    reference_hashes: tuple[str, ...] = ()
+    embedding: tuple[float, ...] | None = None  # 128-D face embedding, when a face is known
+    face: str | None = None  # path to a face crop of a cast likeness
+
+
+@dataclass
+class Conditioning:
+    """The per-shot bundle every backend receives.
+
+    ``previous_frames`` are the last frames (RGB uint8, H x W x 3) of the shot this
+    one continues, oldest first; empty for a cut. ``previous_clip`` is that clip's
+    content hash, so the cache key of a continuous shot changes with what it continues.
+    """
+
+    identities: dict[str, Identity] = field(default_factory=dict)
+    previous_frames: list[np.ndarray] = field(default_factory=list)
+    previous_clip: str | None = None
+
+    def key_data(self) -> dict[str, Any]:
+        return {
+            "identities": {
+                cid: {
+                    "prompt": i.prompt,
+                    "seed": i.seed,
+                    "references": list(i.reference_hashes),
+                    "embedding": canonical_hash(list(i.embedding)) if i.embedding else None,
+                    "face": i.face and canonical_hash(i.face),
+                }
+                for cid, i in sorted(self.identities.items())
+            },
+            "previous_clip": self.previous_clip,
+        }
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str
+    version: str
+
+    def describe(self) -> dict[str, Any]:
+        """Everything about the backend that changes pixels (model id, revision, settings)."""
+        ...
+
+    def render(self, plan: ShotPlan, cond: Conditioning) -> Iterator[np.ndarray]:
+        """Yield exactly ``plan.frames`` frames, each ``(plan.height, plan.width, 3)`` uint8."""
+        ...
+
+
+BackendFactory = Callable[[dict[str, Any]], Backend]
+BACKENDS: dict[str, BackendFactory] = {}
+
+
+def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
+    def deco(factory: BackendFactory) -> BackendFactory:
+        BACKENDS[name] = factory
+        return factory
+
+    return deco
+
+
+def load_backend(name: str, options: dict[str, Any] | None = None) -> Backend:
+    """The backend called ``name``, configured with ``options``."""
+    _register_builtins()
+    if name not in BACKENDS:
+        raise StudioError(f"unknown backend {name!r}", hint=f"available: {', '.join(sorted(BACKENDS))}")
+    return BACKENDS[name](dict(options or {}))
+
+
+def _register_builtins() -> None:
+    # imported here so `studio check` never pays for drawing or model code
+    import studio.render.animatic  # noqa: F401

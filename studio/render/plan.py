@@ -1,0 +1,212 @@
+"""ShotPlan: everything a backend needs to draw one shot, as plain frozen data.
+
+A plan is computed from the scene graph alone, so its hash (with the conditioning
+hashes and the backend's own description) is the shot's cache key. Fields that only
+say *where* the shot sits in the film (``number``, ``start_frame``) are left out of
+the key: moving a scene does not re-render its shots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from studio.graph.coverage import present_characters
+from studio.graph.scene_graph import SceneGraph
+from studio.graph.shots import Shot
+from studio.screenplay.model import Screenplay
+
+TIME_WORDS = {
+    "dawn": "DAWN", "morning": "MORNING", "day": "DAY", "afternoon": "AFTERNOON",
+    "dusk": "DUSK", "evening": "EVENING", "night": "NIGHT",
+}
+
+
+@dataclass(frozen=True)
+class CastMember:
+    """A character as a shot needs it. ``slot`` is the character's stable place on the
+    scene's stage (0, 1, 2, ... in the scene's order of characters)."""
+
+    id: str
+    name: str
+    description: str
+    slot: int
+    likeness: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    """A line of dialogue in a shot; ``start``/``end`` are seconds from the shot start."""
+
+    id: str
+    speaker: str
+    speaker_name: str
+    text: str
+    parenthetical: str | None
+    off_screen: bool
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Framing:
+    """Where a shot's camera ends up: what a continuous shot picks up from."""
+
+    size: str
+    move: str
+    subjects: tuple[str, ...]
+    location_id: str
+    scene_id: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class ShotPlan:
+    shot_id: str
+    scene_id: str
+    scene_heading: str
+    location_id: str
+    location_name: str
+    location_description: str
+    interior: bool | None
+    time_of_day: str
+    size: str
+    move: str
+    continuity: str
+    subjects: tuple[str, ...]
+    present: tuple[CastMember, ...]
+    lines: tuple[PlannedLine, ...]
+    action: str
+    description: str
+    focus: str | None
+    fps: int
+    width: int
+    height: int
+    frames: int
+    seed: int
+    look: str
+    negative: str
+    continues: Framing | None = None  # the framing of the shot this one continues
+    title_card: str | None = None  # scene heading shown over the first seconds
+    film_title: str | None = None  # the film's title, shown over the film's first shot
+    transition_out: str | None = None
+    # position in the film: not part of the cache key
+    number: int = 0
+    start_frame: int = 0
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.fps
+
+    @property
+    def framing(self) -> Framing:
+        return Framing(self.size, self.move, self.subjects, self.location_id, self.scene_id, self.seed)
+
+    def member(self, character_id: str) -> CastMember | None:
+        return next((m for m in self.present if m.id == character_id), None)
+
+    def key_data(self) -> dict[str, Any]:
+        """What determines the shot's pixels (its position in the film does not)."""
+        data = asdict(self)
+        data.pop("number")
+        data.pop("start_frame")
+        return data
+
+    def key(self) -> str:
+        return canonical_hash(self.key_data())
+
+
+def canonical_hash(data: Any) -> str:
+    """sha256 of the canonical JSON of ``data`` (sorted keys, no spaces)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def shot_seed(film_seed: int, shot_id: str) -> int:
+    """A stable per-shot seed: the film's seed mixed with the shot's id."""
+    return (film_seed * 1_000_003 + zlib.crc32(shot_id.encode())) % 2**32
+
+
+def scene_heading(screenplay: Screenplay, scene_id: str) -> str:
+    scene = next(s for s in screenplay.scenes if s.id == scene_id)
+    if scene.heading:
+        return scene.heading
+    loc = screenplay.location(scene.location)
+    prefix = {True: "INT.", False: "EXT.", None: "INT./EXT."}[loc.interior]
+    return f"{prefix} {(loc.name or loc.id).upper()} - {TIME_WORDS.get(scene.time, scene.time.upper())}"
+
+
+def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0) -> ShotPlan:
+    """The plan of one shot of ``graph``."""
+    sp = graph.screenplay
+    scene = next(s for s in sp.scenes if s.id == shot.scene)
+    loc = sp.location(scene.location)
+    width, height = sp.size
+    present = tuple(
+        CastMember(cid, sp.character(cid).name, sp.character(cid).description, slot,
+                   _likeness_name(sp, cid))
+        for slot, cid in enumerate(present_characters(scene))
+    )
+    continues = None
+    index = graph.shots.index(shot)
+    if shot.continuous and index > 0:
+        prev = graph.shots[index - 1]
+        prev_scene = next(s for s in sp.scenes if s.id == prev.scene)
+        continues = Framing(prev.size, prev.move, prev.subjects, prev_scene.location, prev.scene,
+                            shot_seed(sp.film.seed, prev.id))
+    first_in_scene = index == 0 or graph.shots[index - 1].scene != shot.scene
+    return ShotPlan(
+        shot_id=shot.id,
+        scene_id=shot.scene,
+        scene_heading=scene_heading(sp, shot.scene),
+        location_id=loc.id,
+        location_name=loc.name or loc.id,
+        location_description=loc.description,
+        interior=loc.interior,
+        time_of_day=scene.time,
+        size=shot.size,
+        move=shot.move,
+        continuity=shot.continuity,
+        subjects=shot.subjects,
+        present=present,
+        lines=tuple(
+            PlannedLine(line.id, line.speaker, sp.character(line.speaker).name, line.text, line.parenthetical,
+                        line.off_screen, line.start, line.end)
+            for line in shot.lines
+        ),
+        action=shot.action,
+        description=shot.description,
+        focus=shot.focus,
+        fps=sp.film.fps,
+        width=width,
+        height=height,
+        frames=shot.frames,
+        seed=shot_seed(sp.film.seed, shot.id),
+        look=sp.film.look,
+        negative=sp.film.negative,
+        continues=continues,
+        title_card=scene_heading(sp, shot.scene) if sp.film.title_cards and first_in_scene else None,
+        film_title=sp.film.title if index == 0 else None,
+        transition_out=shot.transition,
+        number=shot.number,
+        start_frame=start_frame,
+    )
+
+
+def _likeness_name(sp: Screenplay, character_id: str) -> str | None:
+    likeness = sp.character(character_id).likeness
+    return likeness if isinstance(likeness, str) else None
+
+
+def plan_film(graph: SceneGraph) -> list[ShotPlan]:
+    """Plans for every shot of the film, in story order."""
+    plans: list[ShotPlan] = []
+    start = 0
+    for shot in graph.shots:
+        plan = plan_shot(graph, shot, start_frame=start)
+        plans.append(plan)
+        start += plan.frames
+    return plans
