@@ -60,10 +60,10 @@ case "${1:-}" in
   setup) setup ;;
   film)
     setup
-    say "rendering the example film"
+    say "rendering the example film into out/the-last-lamp/"
     "$VENV/bin/studio" check screenplays/the-last-lamp.yaml
-    "$VENV/bin/studio" shots screenplays/the-last-lamp.yaml
-    "$VENV/bin/studio" graph screenplays/the-last-lamp.yaml -o out/the-last-lamp/graph.png
+    "$VENV/bin/studio" render screenplays/the-last-lamp.yaml -o out/the-last-lamp
+    "$VENV/bin/studio" graph screenplays/the-last-lamp.yaml -o out/the-last-lamp/scene-graph.png
     ;;
   test)
     setup

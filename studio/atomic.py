@@ -10,6 +10,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def publish(tmp: Path | str, path: Path | str) -> None:
+    """Move a finished temporary file into place with ordinary permissions
+    (``mkstemp`` makes files private: 0600)."""
+    os.chmod(tmp, 0o666 & ~_UMASK)
+    os.replace(tmp, path)
+
+
+_UMASK = _umask()
+
+
 @contextmanager
 def atomic_output(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place if the block succeeds."""
@@ -19,7 +35,7 @@ def atomic_output(path: Path | str) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -177,7 +177,7 @@ class _Bars:
         self.progress.advance(self.film, 1)
 
     def stage(self, name: str) -> None:
-        self.progress.update(self.shot, description=name, total=None)
+        self.progress.reset(self.shot, total=None, description=name)
 
 
 def _parse_resolution(value: str | None) -> str | None:

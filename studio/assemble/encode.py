@@ -18,6 +18,7 @@ from types import TracebackType
 import numpy as np
 
 from studio.assemble.ffmpeg import failure_hint, log_tail, ffmpeg_exe
+from studio.atomic import publish
 from studio.errors import RenderError
 
 
@@ -111,7 +112,7 @@ class ClipWriter:
                 return
             if self._proc.wait() != 0:
                 raise self._failure()
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
         finally:
             if self._proc.poll() is None:
                 self._proc.kill()

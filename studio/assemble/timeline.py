@@ -66,11 +66,19 @@ def build_timeline(title: str, fps: int, shots: list[TimelineShot], *, audio: di
     return timeline
 
 
+# frame rates SMPTE timecode (and so CMX 3600 and FCP XML) can express
+SMPTE_RATES = (23.976, 24, 25, 29.97, 30, 47.952, 48, 50, 59.94, 60)
+
+
 def write_timeline(timeline: otio.schema.Timeline, stem: Path) -> dict[str, Path]:
-    """Write ``<stem>.otio``, ``<stem>.edl`` and ``<stem>.xml`` (FCP 7 XML)."""
+    """Write ``<stem>.otio``, ``<stem>.edl`` and ``<stem>.xml`` (FCP 7 XML). The EDL and
+    the XML need SMPTE timecode and are skipped at rates it cannot express (e.g. 12 fps)."""
     out: dict[str, Path] = {}
+    rate = timeline.global_start_time.rate if timeline.global_start_time else 24
     for kind, suffix, adapter in (("otio", ".otio", "otio_json"), ("edl", ".edl", "cmx_3600"),
                                   ("fcp_xml", ".xml", "fcp_xml")):
+        if adapter != "otio_json" and not any(abs(rate - r) < 0.01 for r in SMPTE_RATES):
+            continue
         path = stem.with_suffix(suffix)
         source = timeline
         if adapter == "cmx_3600":

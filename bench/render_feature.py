@@ -1,0 +1,970 @@
+"""Benchmark: render a feature-length film end to end on this machine.
+
+What it measures (each render runs in a fresh subprocess, ``render_feature.py _render``,
+so its peak memory is its own):
+
+1. **Feature render**: a generated 90-minute feature (seed 0) rendered with the
+   ``animatic`` backend at 854x480/24 and 1280x720/24, each into a fresh temporary
+   cache: real-time factor (wall / film seconds), frames per second, peak memory of
+   the studio process (its ``VmHWM``) and of its largest ffmpeg child (``VmHWM``
+   sampled from /proc), the largest studio + ffmpeg total, shots, film minutes.
+2. **Encode ceiling**: real animatic frames (a few shots' worth, pre-rendered and held
+   in memory) piped through :class:`studio.assemble.encode.ClipWriter` (the same
+   ffmpeg command line, ``VideoSettings.output_args()``) with no drawing, one clip per
+   shot with the feature's own shot lengths, for the first 5 minutes of the feature's
+   shot list; also as one single stream. ``render fps / ceiling fps`` says how close
+   the render gets to what the encoder alone can do.
+3. **Memory flat as films grow**: the peaks of a 10-minute and of the 90-minute render
+   (854x480) and their ratio.
+4. **Assembly vs MoviePy**: the 10-minute film's clips joined by studio's
+   ``assemble_cut`` (concat demuxer, stream copy) and by MoviePy 2.x
+   (``concatenate_videoclips(...).write_videofile(...)``, a re-encode).
+
+Usage (from the repository root, with the project's virtual environment)::
+
+    python bench/render_feature.py                 # the full benchmark (~40 min on 2 cores)
+    python bench/render_feature.py --quick         # 5- and 15-minute films: a smoke run
+    python bench/render_feature.py --skip-720      # leave out the 1280x720 render
+    python bench/render_feature.py profile --minutes 3   # cProfile a short render
+
+The full run prints its tables and writes its section of ``BENCHMARKS.md`` (between
+``<!-- render_feature:begin -->`` and ``<!-- render_feature:end -->``; the rest of the
+file is kept). A ``--quick`` run only prints, unless ``--write`` is given;
+``--no-write`` keeps a full run from writing. ``--stand-in`` swaps the animatic
+backend for a tiny numpy backend defined here: for developing this script only, its
+numbers are never recorded. ``status`` says whether the animatic backend loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+from generate_feature import write_feature  # noqa: E402
+
+from studio import __version__ as STUDIO_VERSION  # noqa: E402
+from studio.assemble.cut import assemble_cut, film_metadata  # noqa: E402
+from studio.assemble.encode import ClipWriter, VideoSettings  # noqa: E402
+from studio.assemble.ffmpeg import ffmpeg_exe, ffmpeg_version  # noqa: E402
+
+MARK_BEGIN = "<!-- render_feature:begin -->"
+MARK_END = "<!-- render_feature:end -->"
+BACKEND = "animatic"
+STAND_IN = "bench-stand-in"
+SEED = 0
+FPS = 24
+SD = "854x480"
+HD = "1280x720"
+
+# targets from the issue
+TARGET_RTF = 0.2  # wall / film seconds at 854x480 on 2 cores
+TARGET_CEILING = 1.5  # ceiling fps / render fps
+TARGET_PEAK_MB = 1024.0  # MiB
+TARGET_FLAT = 1.2  # big-film peak / small-film peak
+TARGET_SPEEDUP = 20.0  # MoviePy seconds / studio seconds
+CEILING_MINUTES = {False: 5, True: 2}  # the encode ceiling encodes this much of the feature (full, --quick)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- stand-in backend (development only)
+
+
+class StandInBackend:
+    """A tiny numpy backend with roughly animatic-like frames: a flat background per
+    location, a few moving blocks. Only for developing this script before the real
+    animatic backend exists; its numbers are never recorded."""
+
+    name = STAND_IN
+    version = "0"
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version}
+
+    def render(self, plan: Any, cond: Any) -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(plan.seed)
+        h, w = plan.height, plan.width
+        base = np.empty((h, w, 3), np.uint8)
+        base[:] = rng.integers(40, 200, 3, dtype=np.uint8)
+        ramp = (np.linspace(0, 60, h, dtype=np.float32)[:, None, None]).astype(np.uint8)
+        base = np.clip(base.astype(np.int16) + ramp, 0, 255).astype(np.uint8)
+        blocks = [(int(rng.integers(0, w - 80)), int(rng.integers(0, h - 160)), rng.integers(0, 255, 3, dtype=np.uint8))
+                  for _ in range(max(1, len(plan.present)))]
+        for i in range(plan.frames):
+            frame = base.copy()
+            for n, (x, y, colour) in enumerate(blocks):
+                dx = (x + i * (n + 1)) % (w - 80)
+                frame[y:y + 160, dx:dx + 80] = colour
+            yield frame
+
+
+def install_stand_in() -> None:
+    import studio.render.backend as backend_mod
+
+    try:
+        import studio.render.animatic  # noqa: F401
+    except ImportError:  # not written yet: let load_backend's import of it succeed
+        sys.modules["studio.render.animatic"] = types.ModuleType("studio.render.animatic")
+    backend_mod.register_backend(STAND_IN)(lambda options: StandInBackend())
+
+
+def animatic_status() -> tuple[bool, str]:
+    """Whether ``load_backend("animatic")`` works, and why not."""
+    from studio.render.backend import load_backend
+
+    try:
+        backend = load_backend(BACKEND, {})
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, json.dumps(backend.describe(), sort_keys=True)
+
+
+# --------------------------------------------------------------------------- machine and versions
+
+
+def machine_info() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return {"cores": os.cpu_count(), "usable_cores": usable, "cpu": model, "ram_gib": ram_gib,
+            "os": f"{platform.system()} {platform.release()}"}
+
+
+def source_digest() -> str:
+    """A short hash of the source files of every studio module this process has
+    imported (the code a render ran; others are editing studio/ meanwhile)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = sorted({m.__file__ for name, m in list(sys.modules.items())
+                    if (name == "studio" or name.startswith("studio.")) and getattr(m, "__file__", None)})
+    for file in files:
+        try:
+            h.update(Path(file).relative_to(ROOT).as_posix().encode() + b"\0" + Path(file).read_bytes() + b"\0")
+        except (OSError, ValueError):
+            continue
+    return h.hexdigest()[:12]
+
+
+def versions(backend_describe: dict[str, Any] | None) -> dict[str, Any]:
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no", "--", "studio"):
+        commit += " + uncommitted changes in studio/"
+    elif git("status", "--porcelain", "--", "studio"):
+        commit += " + untracked files in studio/"
+    try:
+        import moviepy
+
+        moviepy_version = moviepy.__version__
+    except ImportError:
+        moviepy_version = "not installed"
+    return {"studio": STUDIO_VERSION, "commit": commit, "python": platform.python_version(),
+            "ffmpeg": ffmpeg_version(), "ffmpeg_path": ffmpeg_exe(), "numpy": np.__version__,
+            "moviepy": moviepy_version, "backend": backend_describe}
+
+
+# --------------------------------------------------------------------------- one render (in its own process)
+
+
+class StderrProgress:
+    """Prints a line every ~10% of the film's frames."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.total = 0
+        self.done = 0
+        self.next_mark = 0.1
+        self.started = time.perf_counter()
+
+    def film_started(self, shots: int, frames: int) -> None:
+        self.total = frames
+        log(f"{self.label}: {shots} shots, {frames} frames")
+
+    def shot_started(self, plan: Any, cached: bool) -> None: ...
+
+    def frames_done(self, count: int) -> None:
+        self.done += count
+        if self.total and self.done / self.total >= self.next_mark:
+            wall = time.perf_counter() - self.started
+            log(f"{self.label}: {self.done / self.total:4.0%}  {self.done / wall:6.1f} frames/s")
+            self.next_mark += 0.1
+
+    def shot_finished(self, plan: Any, cached: bool) -> None: ...
+
+    def stage(self, name: str) -> None:
+        log(f"{self.label}: {name}")
+
+
+def load_at(screenplay_path: Path, resolution: str) -> Any:
+    from studio.screenplay import load_screenplay
+
+    sp = load_screenplay(screenplay_path)
+    if sp.film.resolution != resolution:
+        sp = sp.model_copy(update={"film": sp.film.model_copy(update={"resolution": resolution})})
+    return sp
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """``_render``: one render in this (fresh) process; its report goes to ``--json``."""
+    from studio.run.local import render_film
+
+    if args.stand_in:
+        install_stand_in()
+    sp = load_at(Path(args.screenplay), args.resolution)
+    result = render_film(sp, Path(args.out), cache_dir=Path(args.cache), name="feature",
+                         backend_name=args.backend, progress=StderrProgress(args.label))
+    payload = {
+        "report": result.report,
+        "clips": [str(c.path) for c in result.clips],
+        "cache": str(Path(args.cache).resolve()),
+        "clip_bytes": sum(c.path.stat().st_size for c in result.clips),
+        "film_bytes": result.film.stat().st_size,
+        "own_peak_mb": own_peak_mb(),
+        "source_digest": source_digest(),
+    }
+    Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
+    return 0
+
+
+def _proc_status(pid: int) -> dict[str, Any]:
+    """Name, VmRSS and VmHWM (KiB) of ``pid``; empty when it is gone."""
+    out: dict[str, Any] = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Name:"):
+                    out["Name"] = line.split(None, 1)[1].strip() if len(line.split()) > 1 else ""
+                elif line.startswith(("VmRSS:", "VmHWM:")):
+                    out[line[:5]] = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def _child_pids(pid: int) -> list[int]:
+    pids: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    return pids
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (all cores; steal counts as busy)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    """CPU seconds of this process and of every descendant it has waited for."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class CpuMeter:
+    """How much of the machine the benchmark used, and how much everything else did
+    (other users of a shared machine): ``other_cores`` is their average in cores."""
+
+    def __init__(self) -> None:
+        self.wall0, self.busy0, self.own0 = time.perf_counter(), _machine_busy_seconds(), _own_cpu_seconds()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.wall0
+        busy = _machine_busy_seconds() - self.busy0
+        own = _own_cpu_seconds() - self.own0
+        return {"wall": round(wall, 2), "own_cores": round(own / wall, 2),
+                "other_cores": round(max(0.0, busy - own) / wall, 2)}
+
+
+def wait_for_quiet(max_wait: float, what: str, threshold: float = 0.3, window: float = 5.0) -> float:
+    """Wait (up to ``max_wait`` seconds) until other processes use less than
+    ``threshold`` cores over ``window`` seconds; return the last measured load."""
+    deadline = time.perf_counter() + max_wait
+    while True:
+        meter = CpuMeter()
+        time.sleep(window)
+        other = meter.stop()["other_cores"]
+        if other <= threshold or time.perf_counter() >= deadline:
+            if other > threshold:
+                log(f"{what}: other processes still use {other:.2f} cores; measuring anyway")
+            return other
+        log(f"{what}: other processes use {other:.2f} cores; waiting for a quieter machine")
+        time.sleep(25)
+
+
+def own_peak_mb() -> float:
+    """This process's own peak RSS (``VmHWM``: the peak of its address space since its exec).
+
+    Not ``ru_maxrss``: Linux carries a process's maxrss across fork/vfork + exec, so a
+    child's ``ru_maxrss`` starts at its parent's resident size (a render started from a
+    big process, or an ffmpeg started from studio, reports at least its parent's size)."""
+    return round(_proc_status(os.getpid()).get("VmHWM", 0) / 1024, 1)
+
+
+class MemorySampler:
+    """Samples a process and its ffmpeg children from outside, ~20 times a second:
+    each child's own peak (``VmHWM``) and the largest studio + ffmpeg resident total.
+
+    Only children already named ``ffmpeg`` count: between vfork and exec a child still
+    shares studio's address space, and /proc shows studio's numbers for it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.studio_hwm = 0
+        self.ffmpeg_hwm = 0
+        self.total_peak = 0
+        self.children: set[int] = set()
+        self.samples = 0
+
+    def sample(self) -> None:
+        own = _proc_status(self.pid)
+        if not own:
+            return
+        total = own.get("VmRSS", 0)
+        self.studio_hwm = max(self.studio_hwm, own.get("VmHWM", 0))
+        for child in _child_pids(self.pid):
+            st = _proc_status(child)
+            if not str(st.get("Name", "")).startswith("ffmpeg"):
+                continue
+            self.children.add(child)
+            self.ffmpeg_hwm = max(self.ffmpeg_hwm, st.get("VmHWM", 0))
+            total += st.get("VmRSS", 0)
+        self.total_peak = max(self.total_peak, total)
+        self.samples += 1
+
+
+def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: str, backend: str,
+                         stand_in: bool) -> dict[str, Any]:
+    """Render in a fresh interpreter; sample its memory and its ffmpeg children's from
+    here; return its payload."""
+    work.mkdir(parents=True, exist_ok=True)
+    out_json = work / "result.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "_render", "--screenplay", str(screenplay),
+           "--resolution", resolution, "--cache", str(work / "cache"), "--out", str(work / "out"),
+           "--json", str(out_json), "--backend", backend, "--label", label]
+    if stand_in:
+        cmd.append("--stand-in")
+    log(f"{label}: starting a fresh render process")
+    meter = CpuMeter()
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    sampler = MemorySampler(proc.pid)
+    while proc.poll() is None:
+        sampler.sample()
+        time.sleep(0.05)
+    cpu = meter.stop()
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    payload = json.loads(out_json.read_text())
+    payload["cpu"] = cpu
+    payload["memory"] = {
+        "studio_peak_mb": round(max(payload["own_peak_mb"], sampler.studio_hwm / 1024), 1),
+        "ffmpeg_peak_mb": round(sampler.ffmpeg_hwm / 1024, 1),
+        "total_peak_mb": round(sampler.total_peak / 1024, 1),
+        "ffmpeg_processes_seen": len(sampler.children),
+        "samples": sampler.samples,
+    }
+    return payload
+
+
+# --------------------------------------------------------------------------- encode ceiling
+
+
+def sample_frames(screenplay: Any, backend_name: str, shots: int = 4, per_shot: int = 16) -> list[list[np.ndarray]]:
+    """``per_shot`` consecutive frames from the middle of ``shots`` shots spread over
+    the film (cuts, not continuations), drawn by the real backend."""
+    from studio.consistency.identity import build_identities
+    from studio.graph.scene_graph import SceneGraph
+    from studio.render.backend import Conditioning, load_backend
+    from studio.render.plan import plan_film
+    from studio.run.local import _identities_for
+
+    backend = load_backend(backend_name, dict(screenplay.film.render.options))
+    plans = plan_film(SceneGraph.from_screenplay(screenplay))
+    identities = build_identities(screenplay)
+    cuts = [p for p in plans if p.continuity != "continuous" and p.frames >= per_shot]
+    picked = [cuts[(k * len(cuts)) // (shots + 1)] for k in range(1, shots + 1)]
+    sequences = []
+    for plan in picked:
+        start = max(0, plan.frames // 2 - per_shot // 2)
+        seq: list[np.ndarray] = []
+        gen = iter(backend.render(plan, Conditioning(identities=_identities_for(plan, identities))))
+        for i, frame in enumerate(gen):
+            if i >= start:
+                seq.append(np.ascontiguousarray(frame).copy())
+            if len(seq) == per_shot:
+                break
+        close = getattr(gen, "close", None)
+        if close:
+            close()
+        sequences.append(seq)
+    return sequences
+
+
+def _frame_source(sequences: list[list[np.ndarray]], clip: int) -> Iterator[np.ndarray]:
+    """Endless ping-pong over one sampled sequence (keeps motion continuous for x264)."""
+    seq = sequences[clip % len(sequences)]
+    order = list(range(len(seq))) + list(range(len(seq) - 2, 0, -1)) or [0]
+    while True:
+        for i in order:
+            yield seq[i]
+
+
+def encode_ceiling(sequences: list[list[np.ndarray]], shot_frames: list[int], video: VideoSettings,
+                   work: Path) -> dict[str, Any]:
+    """Frames/s of ClipWriter alone: one clip per shot (as the render does), then all
+    the same frames as one stream."""
+    work.mkdir(parents=True, exist_ok=True)
+    total = sum(shot_frames)
+    meter = CpuMeter()
+    started = time.perf_counter()
+    for n, count in enumerate(shot_frames):
+        source = _frame_source(sequences, n)
+        with ClipWriter(work / f"c{n:05d}.mp4", video) as writer:
+            for _ in range(count):
+                writer.write(next(source))
+    per_shot = time.perf_counter() - started
+    cpu = meter.stop()
+    shutil.rmtree(work)
+    work.mkdir(parents=True)
+    started = time.perf_counter()
+    with ClipWriter(work / "stream.mp4", video) as writer:
+        for n, count in enumerate(shot_frames):
+            source = _frame_source(sequences, n)
+            for _ in range(count):
+                writer.write(next(source))
+    single = time.perf_counter() - started
+    shutil.rmtree(work)
+    return {"frames": total, "clips": len(shot_frames), "resolution": f"{video.width}x{video.height}",
+            "per_shot_seconds": round(per_shot, 2), "per_shot_fps": round(total / per_shot, 1),
+            "single_seconds": round(single, 2), "single_fps": round(total / single, 1),
+            "own_cores": cpu["own_cores"], "other_cores": cpu["other_cores"]}
+
+
+# --------------------------------------------------------------------------- assembly vs MoviePy
+
+
+def probe_seconds(path: Path) -> float | None:
+    probe = shutil.which("ffprobe")
+    if not probe:
+        return None
+    out = subprocess.run([probe, "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                         capture_output=True, text=True, check=False)
+    try:
+        return round(float(out.stdout.strip()), 2)
+    except ValueError:
+        return None
+
+
+def compare_assembly(clips: list[Path], cache_root: Path, seconds: float, work: Path,
+                     repeats: int = 3) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    studio_out = work / "studio-cut.mp4"
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        assemble_cut(clips, cache_root, None, studio_out, seconds=seconds,
+                     metadata=film_metadata("bench", BACKEND), chapters=[])
+        times.append(time.perf_counter() - started)
+    studio_seconds = statistics.median(times)
+
+    from moviepy import VideoFileClip, concatenate_videoclips
+
+    moviepy_out = work / "moviepy-cut.mp4"
+    meter = CpuMeter()
+    log(f"assembly: MoviePy concatenate_videoclips + write_videofile over {len(clips)} clips")
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        # MoviePy warns at the end of many clips ("bytes wanted but 0 bytes read ... Using the last
+        # valid frame instead"): its reader's off-by-one at a clip's last frame; counted, not printed
+        warnings.simplefilter("always")
+        opened = [VideoFileClip(str(c), audio=False) for c in clips]
+        final = concatenate_videoclips(opened)
+        try:
+            final.write_videofile(str(moviepy_out), codec="libx264", audio=False, preset="veryfast", threads=2,
+                                  logger=None)
+        finally:
+            final.close()
+            for clip in opened:
+                clip.close()
+    moviepy_seconds = time.perf_counter() - started
+    result = {
+        "clips": len(clips), "film_seconds": round(seconds, 2),
+        "studio_seconds": round(studio_seconds, 3), "studio_runs": [round(t, 3) for t in times],
+        "moviepy_seconds": round(moviepy_seconds, 2),
+        "speedup": round(moviepy_seconds / studio_seconds, 1),
+        "studio_output_seconds": probe_seconds(studio_out), "moviepy_output_seconds": probe_seconds(moviepy_out),
+        "moviepy_warnings": len(caught), "other_cores": meter.stop()["other_cores"],
+    }
+    shutil.rmtree(work)
+    return result
+
+
+# --------------------------------------------------------------------------- the full benchmark
+
+
+def render_row(payload: dict[str, Any], film: str) -> dict[str, Any]:
+    r = payload["report"]
+    return {
+        "film": film, "resolution": r["video"]["size"], "film_minutes": round(r["film_seconds"] / 60, 1),
+        "shots": r["shots_total"], "frames": r["film_frames"], "wall_seconds": r["wall_seconds"],
+        "rtf": r["realtime_factor"], "fps": r["frames_per_second"],
+        "peak_studio_mb": payload["memory"]["studio_peak_mb"], "peak_ffmpeg_mb": payload["memory"]["ffmpeg_peak_mb"],
+        "peak_total_mb": payload["memory"]["total_peak_mb"],
+        "report_rss_studio_mb": r["peak_rss_mb_studio"], "report_rss_ffmpeg_mb": r["peak_rss_mb_ffmpeg"],
+        "ffmpeg_processes_seen": payload["memory"]["ffmpeg_processes_seen"],
+        "clips_mb": round(payload["clip_bytes"] / 1e6),
+        "own_cores": payload["cpu"]["own_cores"], "other_cores": payload["cpu"]["other_cores"],
+        "source_digest": payload["source_digest"],
+    }
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.stand_in:
+        install_stand_in()
+        backend = STAND_IN
+        log("using the STAND-IN backend: development numbers, not recorded")
+    else:
+        backend = BACKEND
+        ok, why = animatic_status()
+        if not ok:
+            print(f"the animatic backend is not available ({why}); wait for it or pass --stand-in "
+                  "(development only)", file=sys.stderr)
+            return 1
+    from studio.render.backend import load_backend
+
+    backend_describe = load_backend(backend, {}).describe()
+    small_min, big_min = (5, 15) if args.quick else (10, 90)
+    ceiling_min = CEILING_MINUTES[args.quick]
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": shlex.join(["python", "bench/render_feature.py", *sys.argv[1:]]),
+        "machine": machine_info(), "versions": versions(backend_describe),
+        "quick": args.quick, "stand_in": args.stand_in, "backend_name": backend,
+        "small_minutes": small_min, "big_minutes": big_min, "renders": [], "ceiling": [],
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+    overall = CpuMeter()
+
+    def quiet(what: str) -> None:
+        if args.wait_quiet:
+            wait_for_quiet(args.wait_quiet, what)
+
+    resolutions = [SD] if args.skip_720 else [SD, HD]
+    tmp_root = Path(tempfile.mkdtemp(prefix="studio-bench-", dir=args.tmp))
+    log(f"working in {tmp_root}")
+    try:
+        small_yaml, big_yaml = tmp_root / f"feature-{small_min}.yaml", tmp_root / f"feature-{big_min}.yaml"
+        write_feature(small_yaml, minutes=small_min, seed=SEED, resolution=SD, fps=FPS)
+        write_feature(big_yaml, minutes=big_min, seed=SEED, resolution=SD, fps=FPS)
+
+        # 3 + 4: the small film, then its clips for the assembly comparison
+        quiet(f"{small_min}-min render")
+        small = render_in_subprocess(small_yaml, SD, tmp_root / "small", f"{small_min}-min {SD}", backend,
+                                     args.stand_in)
+        results["renders"].append(render_row(small, f"{small_min} min"))
+        quiet("assembly")
+        results["assembly"] = compare_assembly([Path(c) for c in small["clips"]], Path(small["cache"]),
+                                               small["report"]["film_seconds"], tmp_root / "assembly")
+        log(f"assembly: studio {results['assembly']['studio_seconds']} s, "
+            f"MoviePy {results['assembly']['moviepy_seconds']} s")
+        shutil.rmtree(tmp_root / "small")
+
+        # 1: the feature at each resolution, each into a fresh cache
+        for res in resolutions:
+            quiet(f"{big_min}-min {res} render")
+            payload = render_in_subprocess(big_yaml, res, tmp_root / f"big-{res}", f"{big_min}-min {res}", backend,
+                                           args.stand_in)
+            results["renders"].append(render_row(payload, f"{big_min} min"))
+            shutil.rmtree(tmp_root / f"big-{res}")
+
+        # 2: the encode ceiling with the feature's own first shots
+        from studio.graph.scene_graph import SceneGraph
+        from studio.render.plan import plan_film
+
+        for res in resolutions:
+            sp = load_at(big_yaml, res)
+            lengths: list[int] = []
+            for plan in plan_film(SceneGraph.from_screenplay(sp)):
+                if sum(lengths) >= ceiling_min * 60 * FPS:
+                    break
+                lengths.append(plan.frames)
+            log(f"encode ceiling {res}: sampling frames, then {sum(lengths)} frames in {len(lengths)} clips")
+            sequences = sample_frames(sp, backend)
+            quiet(f"encode ceiling {res}")
+            width, height = sp.size
+            ceiling = encode_ceiling(sequences, lengths, VideoSettings(width, height, FPS), tmp_root / "ceiling")
+            ceiling["sampled"] = f"{len(sequences)} shots x {len(sequences[0])} frames"
+            results["ceiling"].append(ceiling)
+            del sequences
+            log(f"encode ceiling {res}: {ceiling['per_shot_fps']} fps per-shot clips, "
+                f"{ceiling['single_fps']} fps one stream")
+    finally:
+        if not args.keep_temp:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    results["bench_seconds"] = round(time.perf_counter() - started, 1)
+    results["source_digests"] = sorted({r["source_digest"] for r in results["renders"]})
+    if len(results["source_digests"]) > 1:
+        log(f"WARNING: studio's source changed during the run: {results['source_digests']}")
+    results["other_cores"] = overall.stop()["other_cores"]
+    results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["targets"] = evaluate(results)
+
+    print_tables(results)
+    write = args.write if args.write is not None else not (args.quick or args.stand_in)
+    if args.stand_in and args.write:
+        print("refusing to record stand-in numbers in BENCHMARKS.md", file=sys.stderr)
+        write = False
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    if write:
+        update_benchmarks(ROOT / "BENCHMARKS.md", markdown(results))
+        log("wrote the render_feature section of BENCHMARKS.md")
+    return 0
+
+
+def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue: what was measured and whether it was met."""
+    rows: list[dict[str, Any]] = []
+    renders = results["renders"]
+    small, big_sd = renders[0], renders[1]
+    big_min = results["big_minutes"]
+    rows.append({"target": f"real-time factor at {SD}, {big_min}-min film", "goal": f"< {TARGET_RTF}x",
+                 "measured": f"{big_sd['rtf']:.3f}x", "met": big_sd["rtf"] < TARGET_RTF})
+    for ceiling in results["ceiling"]:
+        render = next(r for r in renders[1:] if r["resolution"] == ceiling["resolution"])
+        ratio = ceiling["per_shot_fps"] / render["fps"]
+        ceiling["render_fps"] = render["fps"]
+        ceiling["ratio"] = round(ratio, 2)
+        rows.append({"target": f"within 1.5x of the encode ceiling at {ceiling['resolution']}",
+                     "goal": f"ceiling / render <= {TARGET_CEILING}",
+                     "measured": f"{ceiling['per_shot_fps']:.0f} / {render['fps']:.0f} = {ratio:.2f}",
+                     "met": ratio <= TARGET_CEILING})
+    for r in renders[1:]:
+        rows.append({"target": f"peak memory, {r['film']} at {r['resolution']} (studio + ffmpeg at once)",
+                     "goal": "< 1024 MiB", "measured": f"{r['peak_total_mb']:.0f} MiB",
+                     "met": r["peak_total_mb"] < TARGET_PEAK_MB})
+    flat = big_sd["peak_studio_mb"] / small["peak_studio_mb"]
+    results["memory_ratio"] = round(flat, 3)
+    rows.append({"target": f"memory flat: {big_min}-min vs {results['small_minutes']}-min peak (studio)",
+                 "goal": f"ratio <= {TARGET_FLAT}",
+                 "measured": f"{big_sd['peak_studio_mb']:.0f} / {small['peak_studio_mb']:.0f} = {flat:.2f}",
+                 "met": flat <= TARGET_FLAT})
+    a = results["assembly"]
+    rows.append({"target": "assembly vs MoviePy", "goal": f">= {TARGET_SPEEDUP:.0f}x",
+                 "measured": f"{a['moviepy_seconds']:.1f} s / {a['studio_seconds']:.2f} s = {a['speedup']:.0f}x",
+                 "met": a["speedup"] >= TARGET_SPEEDUP})
+    return rows
+
+
+# --------------------------------------------------------------------------- output
+
+RENDER_COLS = [("film", "film"), ("resolution", "resolution"), ("film_minutes", "film min"), ("shots", "shots"),
+               ("frames", "frames"), ("wall_seconds", "wall s"), ("rtf", "wall / film"), ("fps", "frames/s"),
+               ("peak_studio_mb", "peak studio MiB"), ("peak_ffmpeg_mb", "peak ffmpeg MiB"),
+               ("peak_total_mb", "peak together MiB"), ("clips_mb", "clips MB"),
+               ("own_cores", "cores used"), ("other_cores", "other load (cores)")]
+CEILING_COLS = [("resolution", "resolution"), ("frames", "frames"), ("clips", "clips"),
+                ("per_shot_fps", "ceiling frames/s (clip per shot)"), ("single_fps", "frames/s (one stream)"),
+                ("render_fps", "render frames/s"), ("ratio", "ceiling / render"),
+                ("other_cores", "other load (cores)")]
+ASSEMBLY_COLS = [("clips", "clips"), ("film_seconds", "film s"), ("studio_seconds", "studio assemble_cut s"),
+                 ("moviepy_seconds", "MoviePy s"), ("speedup", "speed-up"), ("other_cores", "other load (cores)")]
+
+
+COL_FORMATS = {"own_cores": "{:.2f}", "other_cores": "{:.2f}", "rtf": "{:.3f}", "ratio": "{:.2f}",
+               "speedup": "{:.1f}", "studio_seconds": "{:.2f}", "moviepy_seconds": "{:.1f}"}
+
+
+def _fmt(value: Any, key: str = "") -> str:
+    if key in COL_FORMATS and isinstance(value, (int, float)):
+        return COL_FORMATS[key].format(value)
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 1 else f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    big, small = results["big_minutes"], results["small_minutes"]
+    tables = [
+        (f"Renders ({results['backend_name']} backend, {FPS} fps, fresh cache each, one process each)",
+         [h for _, h in RENDER_COLS], [[_fmt(r[k], k) for k, _ in RENDER_COLS] for r in results["renders"]]),
+        (f"Encode ceiling (ClipWriter alone, no drawing; first {CEILING_MINUTES[results['quick']]} min of the "
+         f"{big}-min feature's shots)",
+         [h for _, h in CEILING_COLS], [[_fmt(c.get(k, ""), k) for k, _ in CEILING_COLS] for c in results["ceiling"]]),
+        (f"Assembly of the {small}-min film's clips: stream copy vs MoviePy re-encode",
+         [h for _, h in ASSEMBLY_COLS], [[_fmt(results["assembly"][k], k) for k, _ in ASSEMBLY_COLS]]),
+        ("Targets", ["target", "goal", "measured", "met"],
+         [[t["target"], t["goal"], t["measured"], "yes" if t["met"] else "NO"] for t in results["targets"]]),
+    ]
+    return tables
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:  # piped or redirected: do not squeeze the tables into 80 columns
+        console = Console(width=170)
+    for title, headers, rows in _tables(results):
+        table = Table(title=title, title_justify="left")
+        for n, header in enumerate(headers):
+            table.add_column(header, justify="left" if n == 0 or title == "Targets" else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    m = results["machine"]
+    console.print(f"{m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM; benchmark took "
+                  f"{results['bench_seconds'] / 60:.1f} min; other processes used {results['other_cores']:.2f} "
+                  "cores on average" + ("  [STAND-IN BACKEND]" if results["stand_in"] else ""))
+
+
+def markdown(results: dict[str, Any]) -> str:
+    m, v = results["machine"], results["versions"]
+    a = results["assembly"]
+    out = [
+        MARK_BEGIN,
+        "## Feature render (`bench/render_feature.py`)",
+        "",
+        f"- **Date:** {results['date']}",
+        f"- **Machine:** {m['cores']} cores ({m['usable_cores']} usable), {m['cpu']}, {m['ram_gib']} GiB RAM, {m['os']}",
+        f"- **Versions:** studio {v['studio']} (commit {v['commit']}; digest of the studio sources the renders ran: "
+        f"{', '.join(results['source_digests'])}"
+        + (" — CHANGED DURING THE RUN" if len(results["source_digests"]) > 1 else "")
+        + f"), Python {v['python']}, "
+        f"ffmpeg {v['ffmpeg']} (`{v['ffmpeg_path']}`), numpy {v['numpy']}, MoviePy {v['moviepy']}",
+        f"- **Backend:** `{json.dumps(v['backend'], sort_keys=True)}`",
+        f"- **Command:** `{results['command']}` (from the repository root; took "
+        f"{results['bench_seconds'] / 60:.1f} min)",
+        f"- **Input:** `generate_feature(minutes=N, seed={SEED})`, {FPS} fps; every render runs in a fresh "
+        "process (`python bench/render_feature.py _render ...`) into a fresh temporary cache, deleted afterwards.",
+        "- **Memory:** \"peak studio\" is the render process's own `VmHWM` (peak RSS of its address space); "
+        "\"peak ffmpeg\" the largest `VmHWM` of its ffmpeg children, sampled from /proc by the bench ~20 "
+        "times a second; \"peak together\" the largest studio + ffmpeg resident total seen in one sample (the "
+        "1 GiB target is checked on it). Not `ru_maxrss`: Linux carries maxrss across (v)fork + exec, so a "
+        "child's `ru_maxrss` starts at its parent's resident size (see the notes).",
+        "",
+    ]
+    for title, headers, rows in _tables(results):
+        out += [f"**{title}**", "", "| " + " | ".join(headers) + " |",
+                "|" + "|".join(" --- " for _ in headers) + "|"]
+        out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        out.append("")
+    ceil_note = ", ".join(f"{c['resolution']}: {c['sampled']}" for c in results["ceiling"])
+    out += [
+        "Notes:",
+        "",
+        "- Encode ceiling: real animatic frames (" + ceil_note + ", consecutive frames from the middle of "
+        "shots spread over the film, played back and forth) written through `ClipWriter` "
+        "(`VideoSettings.output_args()`, the render's own ffmpeg command line: libx264 veryfast, CRF 20, "
+        "`-threads 1`), one clip per shot with the feature's real shot lengths, so it includes the per-clip "
+        "ffmpeg start-up the render pays; \"one stream\" is the same frames as a single clip. The ratio uses "
+        "the clip-per-shot figure.",
+        f"- Assembly: studio's `assemble_cut` (concat demuxer, video stream copy, plus a silent AAC track, "
+        f"chapters and metadata; median of {len(a['studio_runs'])} runs: {a['studio_runs']} s) vs MoviePy "
+        "`concatenate_videoclips(clips).write_videofile(out, codec=\"libx264\", audio=False, preset=\"veryfast\", "
+        f"threads=2)`, which decodes and re-encodes every frame. Output durations: studio "
+        f"{a['studio_output_seconds']} s, MoviePy {a['moviepy_output_seconds']} s (MoviePy warned "
+        f"{a['moviepy_warnings']} times about reading past a clip's last frame).",
+        "- `render-report.json`'s own peaks come from `ru_maxrss`, which Linux carries across (v)fork + exec: "
+        "`peak_rss_mb_ffmpeg` (`RUSAGE_CHILDREN`) is really max(studio at each spawn, ffmpeg), and "
+        "`peak_rss_mb_studio` includes the size of whatever process launched the render (here the bench "
+        "itself, after MoviePy). Here the report said " + "; ".join(
+            f"{r['film']} {r['resolution']}: studio {r['report_rss_studio_mb']:.0f} / ffmpeg "
+            f"{r['report_rss_ffmpeg_mb']:.0f} MiB" for r in results["renders"]) + ".",
+        f"- The machine is shared and noisy: single runs. Other processes used {results['other_cores']:.2f} cores "
+        f"on average over the whole run (\"other load\": machine busy time from /proc/stat minus the bench's "
+        f"own CPU time, per wall second; 1.0 means one of the {m['cores']} cores was taken); load average "
+        f"{results['loadavg_start'][0]} at the start, {results['loadavg_end'][0]} at the end.",
+        MARK_END,
+    ]
+    return "\n".join(out) + "\n"
+
+
+def update_benchmarks(path: Path, section: str) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\nRecorded by the scripts in `bench/` (see `bench/README.md`).\n"
+    if MARK_BEGIN in text and MARK_END in text:
+        head, rest = text.split(MARK_BEGIN, 1)
+        tail = rest.split(MARK_END, 1)[1]
+        text = head + section.rstrip("\n") + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """cProfile one short render in this process; print where the studio process spends its time."""
+    from studio.run.local import render_film
+
+    backend = BACKEND
+    if args.stand_in:
+        install_stand_in()
+        backend = STAND_IN
+    with tempfile.TemporaryDirectory(prefix="studio-profile-", dir=args.tmp) as tmp:
+        yaml_path = Path(tmp) / "film.yaml"
+        write_feature(yaml_path, minutes=args.minutes, seed=SEED, resolution=args.resolution, fps=FPS)
+        sp = load_at(yaml_path, args.resolution)
+        profiler = cProfile.Profile()
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        meter = CpuMeter()
+        started = time.perf_counter()
+        profiler.enable()
+        result = render_film(sp, Path(tmp) / "out", cache_dir=Path(tmp) / "cache", name="film",
+                             backend_name=backend, progress=StderrProgress(f"profile {args.minutes} min"))
+        profiler.disable()
+        wall = time.perf_counter() - started
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = result.report
+        cpu = meter.stop()
+        if args.output:
+            profiler.dump_stats(args.output)
+        for key in ("tottime", "cumulative"):
+            buf = io.StringIO()
+            stats = pstats.Stats(profiler, stream=buf).strip_dirs().sort_stats(key)
+            stats.print_stats(args.top)
+            print(f"\n===== top {args.top} by {key} =====")
+            print(buf.getvalue())
+        print_breakdown(pstats.Stats(profiler))
+        print(f"\n{r['film_frames']} frames in {wall:.1f} s = {r['film_frames'] / wall:.1f} frames/s "
+              f"(real-time factor {wall / r['film_seconds']:.3f}; profiler overhead included)")
+        print(f"CPU: studio {cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime:.1f} s, "
+              f"ffmpeg children {kids.ru_utime + kids.ru_stime:.1f} s, wall {wall:.1f} s; "
+              f"other processes used {cpu['other_cores']:.2f} cores meanwhile")
+    return 0
+
+
+def print_breakdown(stats: pstats.Stats) -> None:
+    """Split the studio process's wall time: drawing vs waiting on ffmpeg vs the rest."""
+    def cum(path_end: str, func: str) -> float:
+        return sum(v[3] for (file, _, name), v in stats.stats.items()  # type: ignore[attr-defined]
+                   if file.replace(os.sep, "/").endswith(path_end) and name == func)
+
+    film = cum("run/local.py", "render_film")
+    shots = cum("run/local.py", "render_shot")
+    write = cum("assemble/encode.py", "write")
+    spawn = cum("assemble/encode.py", "__enter__") + cum("assemble/encode.py", "__exit__")
+    store = cum("cache/store.py", "put")
+    thumb = cum("run/local.py", "_thumbnail")
+    drawing = shots - write - spawn - store - thumb
+    rows = [
+        ("backend drawing (+ render_shot's own bookkeeping)", drawing),
+        ("ClipWriter.write: blocked piping frames into ffmpeg", write),
+        ("ClipWriter enter/exit: starting ffmpeg, waiting for it to finish the clip", spawn),
+        ("ShotStore.put: tail PNGs, thumbnail JPEG, sha256 of the clip", store),
+        ("thumbnails", thumb),
+        ("outside render_shot: planning, cache look-ups, assembly, subtitles, OTIO, storyboard", film - shots),
+    ]
+    print("\n===== where render_film's wall time goes (studio process) =====")
+    for label, seconds in rows:
+        print(f"{seconds:8.2f} s  {seconds / film:6.1%}  {label}")
+    print(f"{film:8.2f} s  100.0%  render_film")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "_render":
+        p = argparse.ArgumentParser(prog="render_feature.py _render", description="(internal) one render")
+        p.add_argument("--screenplay", required=True)
+        p.add_argument("--resolution", required=True)
+        p.add_argument("--cache", required=True)
+        p.add_argument("--out", required=True)
+        p.add_argument("--json", required=True)
+        p.add_argument("--backend", default=BACKEND)
+        p.add_argument("--label", default="render")
+        p.add_argument("--stand-in", action="store_true")
+        return cmd_render(p.parse_args(argv[1:]))
+    if argv and argv[0] == "profile":
+        p = argparse.ArgumentParser(prog="render_feature.py profile", description=cmd_profile.__doc__)
+        p.add_argument("--minutes", type=float, default=3)
+        p.add_argument("--resolution", default=SD)
+        p.add_argument("--top", type=int, default=25)
+        p.add_argument("-o", "--output", help="also save the raw profile (for snakeviz and friends)")
+        p.add_argument("--tmp", help="where the temporary cache goes (default: the system temp dir)")
+        p.add_argument("--stand-in", action="store_true", help="development only: a tiny numpy backend")
+        return cmd_profile(p.parse_args(argv[1:]))
+    if argv and argv[0] == "status":
+        ok, why = animatic_status()
+        print(("ready: " if ok else "not ready: ") + why)
+        return 0 if ok else 1
+    if argv and argv[0] == "run":
+        argv = argv[1:]
+    p = argparse.ArgumentParser(prog="render_feature.py", description=__doc__.split("\n\n")[0],
+                                epilog="sub-commands: run (default), profile, status")
+    p.add_argument("--quick", action="store_true", help="5- and 15-minute films instead of 10 and 90 (a smoke run)")
+    p.add_argument("--skip-720", action="store_true", help="leave out the 1280x720 render and ceiling")
+    p.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
+                   help="write the section of BENCHMARKS.md (default: yes for a full run, no for --quick)")
+    p.add_argument("--json", help="also save every number as JSON here")
+    p.add_argument("--tmp", help="where the temporary caches go (default: the system temp dir; needs ~3 GB)")
+    p.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (debugging)")
+    p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                   help="before each measurement, wait up to SECONDS for other processes to use < 0.3 cores")
+    p.add_argument("--stand-in", action="store_true", help="development only: a tiny numpy backend, never recorded")
+    return cmd_run(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""The animatic backend: a previz animatic, drawn on the CPU, fast.
+
+How a shot renders (see the package docstring for the look):
+
+1. :func:`~studio.render.animatic.stage.setup_shot` composes the shot (backdrop,
+   figures, an insert's object) and frames it; a :class:`CameraPath` moves that
+   framing over the shot (from where a continuous shot's predecessor ended).
+2. The composition is drawn *once* onto a canvas covering every window the camera
+   visits, at a little more resolution than the tightest window needs (a long zoom
+   gets a few canvases, one per stretch of similar sizes, drawn when reached).
+   Speakers get canvas variants (lit, mouth open / closed), redrawn as patches.
+3. Each frame crops and resizes its window from the canvas (a still camera resizes
+   once), pastes the overlays that are live (subtitles, titles, labels), and is
+   yielded as a read-only ``(height, width, 3)`` uint8 array. A frame identical to
+   one just made is the same array object again.
+
+Everything is a pure function of the plan and the conditioning: no global random
+state, no clock, no dict-order dependence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageChops
+
+from studio.errors import StudioError
+from studio.graph.export import SIZE_ABBREVIATIONS
+from studio.render.animatic.camera import CameraPath, Window, normal_move
+from studio.render.animatic.overlays import (
+    FILM_TITLE_SECONDS, TITLE_CARD_SECONDS, Overlay, Timed, film_title, guides, label_pill, prefix_colour,
+    speaker_prefix, subtitle_pages, title_card, vignette,
+)
+from studio.render.animatic.stage import Canvas, Composition, ShotSetup, setup_shot
+from studio.render.backend import Conditioning
+from studio.render.plan import ShotPlan
+
+log = logging.getLogger("studio.render.animatic")
+
+VERSION = "1.0"  # bump whenever the pixels for the same plan change
+
+#: option -> (type, default, help)
+OPTIONS: dict[str, tuple[type, Any, str]] = {
+    "subtitles": (bool, True, "draw each line's subtitles"),
+    "grain": (bool, False, "add a soft, moving film grain"),
+    "guides": (bool, False, "draw action/title-safe frames and thirds"),
+    "slate": (bool, False, "label each shot with its id, size and move (top right)"),
+    "quality": (str, "good", "draft, good or high: how much larger than the frame the stage is drawn"),
+}
+#: quality -> (supersampling of every canvas (drawn that many times larger, then reduced),
+#: a moving camera's canvas resolution over what its tightest window needs)
+QUALITY = {"draft": (1, 1.0), "good": (2, 1.0), "high": (3, 1.25)}
+MAX_CANVAS_PIXELS = 16_000_000  # drawn pixels per canvas; a long zoom is split into several
+SEGMENT_RATIO = 1.6  # the widest window of a canvas over its tightest
+BLEND_SECONDS = 0.5  # a continuous shot dissolves from the previous frame over this
+MOUTH_HZ = 6.0  # open/close cycles per second while a line plays
+CACHE_FRAMES = 8  # composed frames kept for reuse (a speaking close-up alternates two)
+
+
+def check_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Options with defaults filled in; an unknown option or a wrong type is a StudioError."""
+    known = ", ".join(sorted(OPTIONS))
+    out: dict[str, Any] = {}
+    for name in sorted(options):
+        if name not in OPTIONS:
+            raise StudioError(f"unknown animatic option {name!r}", hint=f"known options: {known}")
+    for name, (kind, default, _) in sorted(OPTIONS.items()):
+        value = options.get(name, default)
+        if not isinstance(value, kind):
+            raise StudioError(f"animatic option {name!r} must be a {kind.__name__}, not {value!r}",
+                              hint=f"e.g. {name}: {str(default).lower() if kind is bool else default}")
+        out[name] = value
+    if out["quality"] not in QUALITY:
+        raise StudioError(f"animatic option 'quality' must be one of {', '.join(QUALITY)}, not {out['quality']!r}")
+    return out
+
+
+class AnimaticBackend:
+    """Flat, legible previz: location backdrops, stylised figures, framing by shot
+    size, eased camera moves, speaking marks, subtitles and title cards."""
+
+    name = "animatic"
+    version = VERSION
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options = check_options(dict(options or {}))
+        self._told: set[str] = set()
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "options": dict(sorted(self.options.items()))}
+
+    def render(self, plan: ShotPlan, cond: Conditioning) -> Iterator[np.ndarray]:
+        """Yield exactly ``plan.frames`` frames, each a read-only, C-contiguous
+        ``(plan.height, plan.width, 3)`` uint8 RGB array. Frames may repeat as the
+        same object; copy one before changing it."""
+        return _Shot(plan, cond, self.options, self._tell).frames()
+
+    def _tell(self, key: str, message: str, level: int = logging.INFO) -> None:
+        """Log ``message`` once per backend."""
+        if key not in self._told:
+            self._told.add(key)
+            log.log(level, message)
+
+
+# --------------------------------------------------------------------------- one shot
+
+
+def _load_face(path: str) -> Image.Image:
+    """A face crop as a centred square image: RGBA when the file has transparency, else RGB."""
+    with Image.open(path) as im:
+        alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+        im = im.convert("RGBA" if alpha else "RGB")
+    w, h = im.size
+    s = min(w, h)
+    return im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
+
+
+class _Segment:
+    """A run of frames ``[first, last]`` drawn from one canvas."""
+
+    def __init__(self, first: int, last: int, rect: tuple[float, float, float, float], scale: float,
+                 size: tuple[int, int] | None = None) -> None:
+        self.first, self.last, self.rect, self.scale, self.size = first, last, rect, scale, size
+
+
+class _Shot:
+    def __init__(self, plan: ShotPlan, cond: Conditioning, options: dict[str, Any], tell) -> None:  # noqa: ANN001
+        self.plan = plan
+        self.cond = cond
+        self.options = options
+        self.tell = tell
+        self.w, self.h = int(plan.width), int(plan.height)
+        self.aspect = self.w / self.h
+        self.fps = plan.fps
+        self.setup: ShotSetup = setup_shot(plan)
+        self.comp: Composition = self.setup.composition
+        self.path = CameraPath(self.setup.window, plan.move, plan.duration, self.aspect, self.setup.anchor,
+                               plan.seed, self._start_window())
+        self.faces = self._faces()
+        self.speakers = {p.cid for p in self.comp.figures}
+        self.overlays = self._overlays()
+        self.fixed: list[Overlay] = self._fixed_overlays()
+
+    # ------------------------------------------------------------ set-up
+
+    def _start_window(self) -> Window | None:
+        """Where a continuous shot's camera starts: the end of the previous framing,
+        when it looked at the same place."""
+        cont = self.plan.continues
+        if cont is None or not self.cond.previous_frames or cont.location_id != self.plan.location_id:
+            return None
+        if self.plan.size == "insert" or cont.size == "insert":
+            return None
+        prev = setup_shot(self.plan, size=cont.size, subjects=cont.subjects)
+        # the previous shot's length is unknown here; every move but handheld ends
+        # on the same window whatever its length
+        path = CameraPath(prev.window, cont.move, 1.0, self.aspect, prev.anchor, cont.seed)
+        return path.base.scaled(1.035, (path.base.cx, path.base.cy)) if path.move == "handheld" else path.end()
+
+    def _faces(self) -> dict[str, Image.Image]:
+        faces: dict[str, Image.Image] = {}
+        for p in self.comp.figures:
+            ident = self.cond.identities.get(p.cid)
+            if ident is None:
+                continue
+            if ident.face:
+                try:
+                    faces[p.cid] = _load_face(ident.face)
+                except (OSError, ValueError) as e:
+                    self.tell(f"face:{ident.face}", f"animatic: cannot read face image {ident.face} ({e}); "
+                                                    f"drawing {p.cid}'s face instead", logging.WARNING)
+            elif ident.references:
+                self.tell("references", "animatic: draws figures from their descriptions; reference images "
+                                        "are used only through a face crop (Identity.face)")
+        return faces
+
+    def _overlays(self) -> list[Timed]:
+        plan = self.plan
+        out: list[Timed] = []
+        # titles fit in the shot: on a short shot they fade out before the cut
+        fit = max(plan.duration - 1 / plan.fps, 0.8)
+        if plan.film_title:
+            card = film_title(plan.film_title, self.w, self.h)
+            card.end = min(card.end, fit)
+            out.append(card)
+        if plan.title_card:
+            start = 0.0
+            if plan.film_title and plan.duration >= FILM_TITLE_SECONDS + TITLE_CARD_SECONDS:
+                start = FILM_TITLE_SECONDS
+            card = title_card(plan.title_card, self.w, self.h, start)
+            card.end = min(card.end, max(fit, start + 0.8))
+            out.append(card)
+        if self.options["subtitles"]:
+            for line in sorted(plan.lines, key=lambda ln: (ln.start, ln.end, ln.id)):
+                accent = self.comp.looks[line.speaker].accent if line.speaker in self.comp.looks else (255, 214, 120)
+                prefix = speaker_prefix(plan, line, self.setup.on_screen)
+                out += subtitle_pages(line, self.w, self.h, prefix, prefix_colour(accent))
+        return out
+
+    def _fixed_overlays(self) -> list[Overlay]:
+        plan = self.plan
+        out: list[Overlay] = []
+        top = round(self.h * 0.065)
+        if self.setup.pov:
+            out.append(vignette(self.w, self.h))
+        if self.options["guides"]:
+            out.append(guides(self.w, self.h))
+        if self.options["slate"]:
+            text = f"{plan.shot_id}  {SIZE_ABBREVIATIONS.get(plan.size, plan.size)}  {normal_move(plan.move)}"
+            pill = label_pill(text, self.w, self.h, top, caption="SHOT")
+            out.append(pill)
+            top += pill.image.size[1] + round(self.h * 0.015)
+        if self.comp.kind == "insert" and plan.focus:
+            out.append(label_pill(plan.focus, self.w, self.h, top))
+        return out
+
+    # ------------------------------------------------------------ canvases
+
+    def _segments(self, windows: list[Window]) -> list[_Segment]:
+        """Runs of frames that share a canvas: one for a still camera (exactly the
+        frame), else one per stretch of windows of similar size."""
+        oversample, q_move = QUALITY[self.options["quality"]]
+        if self.path.still:
+            win = windows[0]
+            return [_Segment(0, len(windows) - 1, win.rect(self.aspect), self.h / win.h, (self.w, self.h))]
+        budget = MAX_CANVAS_PIXELS / oversample**2
+        segments: list[_Segment] = []
+        first = 0
+        lo = hi = windows[0].h
+        rect = list(windows[0].rect(self.aspect))
+
+        def close(last: int) -> None:
+            scale = q_move * self.h / lo
+            pad = lo * 0.03 + 4 * lo / self.h
+            area = (rect[2] - rect[0] + 2 * pad) * (rect[3] - rect[1] + 2 * pad)
+            scale = min(scale, math.sqrt(budget / max(area, 1e-9)))
+            # a whole number of pixels of margin: a pan's steady axis stays pixel-aligned
+            margin = math.ceil(pad * scale) / scale
+            r = (rect[0] - margin, rect[1] - margin, rect[2] + margin, rect[3] + margin)
+            segments.append(_Segment(first, last, r, scale))
+
+        for i in range(1, len(windows)):
+            win = windows[i]
+            wr = win.rect(self.aspect)
+            nlo, nhi = min(lo, win.h), max(hi, win.h)
+            nrect = [min(rect[0], wr[0]), min(rect[1], wr[1]), max(rect[2], wr[2]), max(rect[3], wr[3])]
+            area = (nrect[2] - nrect[0]) * (nrect[3] - nrect[1]) * (q_move * self.h / nlo) ** 2
+            if nhi / nlo > SEGMENT_RATIO or area > budget * 1.5:
+                close(i - 1)
+                first, lo, hi, rect = i, win.h, win.h, list(wr)
+            else:
+                lo, hi, rect = nlo, nhi, nrect
+        close(len(windows) - 1)
+        return segments
+
+    def _canvas(self, seg: _Segment) -> Canvas:
+        return Canvas(self.comp, seg.rect, seg.scale, self.faces, size=seg.size,
+                      oversample=QUALITY[self.options["quality"]][0])
+
+    # ------------------------------------------------------------ frames
+
+    def _speaker(self, t: float) -> tuple[str | None, bool]:
+        """Who is marked speaking at ``t`` seconds, and whether their mouth is open."""
+        for line in self.plan.lines:
+            if line.start <= t < line.end:
+                if line.off_screen or line.speaker not in self.speakers:
+                    return None, False
+                phase = (t - line.start) * MOUTH_HZ * 2
+                return line.speaker, int(phase) % 2 == 0 and line.end - t > 0.1
+        return None, False
+
+    def _previous(self) -> Image.Image | None:
+        frames = self.cond.previous_frames
+        if not frames:
+            return None
+        last = np.asarray(frames[-1])
+        if last.dtype != np.uint8:
+            last = np.clip(last, 0, 255).astype(np.uint8)
+        if last.ndim == 2:
+            last = np.repeat(last[:, :, None], 3, axis=2)
+        img = Image.fromarray(np.ascontiguousarray(last[:, :, :3]))
+        if img.size != (self.w, self.h):
+            img = img.resize((self.w, self.h), Image.BILINEAR)
+        return img
+
+    def _grain(self) -> list[tuple[Image.Image, Image.Image]]:
+        rng = np.random.default_rng(self.plan.seed)
+        out = []
+        for _ in range(4):
+            small = rng.normal(0.0, 4.0, ((self.h + 1) // 2, (self.w + 1) // 2)).astype(np.float32)
+            n = np.asarray(Image.fromarray(small).resize((self.w, self.h), Image.BILINEAR))
+            pos = np.clip(n, 0, 255).astype(np.uint8)
+            neg = np.clip(-n, 0, 255).astype(np.uint8)
+            out.append((Image.fromarray(np.repeat(pos[:, :, None], 3, 2)),
+                        Image.fromarray(np.repeat(neg[:, :, None], 3, 2))))
+        return out
+
+    def _crop(self, img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
+        """The frame-sized picture of ``box`` (canvas pixels, floats) of ``img``.
+
+        At one canvas pixel per frame pixel (a pan, tilt or truck) a sub-pixel offset
+        along one axis is exactly a linear blend of two whole-pixel crops, which is
+        much cheaper than resampling; anything else is resampled bilinearly."""
+        w, h = self.w, self.h
+        bx0, by0, bx1, by1 = box
+        if abs(bx1 - bx0 - w) < 1e-3 and abs(by1 - by0 - h) < 1e-3:
+            ix, iy = math.floor(bx0 + 1e-6), math.floor(by0 + 1e-6)
+            fx, fy = bx0 - ix, by0 - iy
+            fx = 0.0 if fx < 1 / 512 else fx
+            fy = 0.0 if fy < 1 / 512 else fy
+            cw, ch = img.size
+            if fy == 0.0 and ix + w + (fx > 0) <= cw and iy + h <= ch:
+                a = img.crop((ix, iy, ix + w, iy + h))
+                return a if fx == 0.0 else Image.blend(a, img.crop((ix + 1, iy, ix + 1 + w, iy + h)), fx)
+            if fx == 0.0 and ix + w <= cw and iy + h + 1 <= ch:
+                a = img.crop((ix, iy, ix + w, iy + h))
+                return Image.blend(a, img.crop((ix, iy + 1, ix + w, iy + 1 + h)), fy)
+        return img.resize((w, h), Image.BILINEAR, box=box)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        plan = self.plan
+        n = int(plan.frames)
+        if n <= 0:
+            return
+        previous = self._previous()
+        if previous is not None:
+            last = self.cond.previous_frames[-1]
+            if isinstance(last, np.ndarray) and last.shape == (self.h, self.w, 3) and last.dtype == np.uint8:
+                yield np.ascontiguousarray(last)
+            else:
+                yield np.asarray(previous)
+            start = 1
+        else:
+            start = 0
+        blend_n = max(1, round(BLEND_SECONDS * self.fps)) if previous is not None else 0
+        windows = [self.path.at(i / self.fps) for i in range(n)]
+        segments = self._segments(windows)
+        grain = self._grain() if self.options["grain"] else None
+        still = self.path.still
+        cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        seg_index = 0
+        canvas: Canvas | None = None
+        for i in range(start, n):
+            t = i / self.fps
+            while segments[seg_index].last < i:
+                seg_index += 1
+                canvas = None
+            seg = segments[seg_index]
+            win = windows[i]
+            speaker, mouth = self._speaker(t)
+            variant = (speaker, mouth)
+            live = tuple((k, round(o.alpha(t) * 64)) for k, o in enumerate(self.overlays) if o.alpha(t) > 0)
+            blend = round(i / blend_n * 256) if i < blend_n else 256
+            key = (seg_index, None if still else (win.cx, win.cy, win.h), variant, live,
+                   (i % 4) if grain else 0, blend)
+            arr = cache.get(key)
+            if arr is not None:
+                cache.move_to_end(key)
+                yield arr
+                continue
+            if canvas is None:
+                canvas = self._canvas(seg)
+            if still:
+                frame = canvas.variant(*variant).copy()
+            else:
+                frame = self._crop(canvas.variant(*variant), canvas.box(win.rect(self.aspect)))
+            for o in self.fixed:
+                o.paste(frame)
+            for k, a in live:
+                self.overlays[k].overlay.paste(frame, a / 64)
+            if grain:
+                pos, neg = grain[i % 4]
+                frame = ImageChops.subtract(ImageChops.add(frame, pos), neg)
+            if blend < 256 and previous is not None:
+                frame = Image.blend(previous, frame, blend / 256)
+            arr = np.asarray(frame)
+            cache[key] = arr
+            if len(cache) > CACHE_FRAMES:
+                cache.popitem(last=False)
+            yield arr
+
+

@@ -1,0 +1,390 @@
+"""The stage of a shot: who stands where, what the shot's size frames, and the canvas
+that draws it once per shot.
+
+Characters stand on the floor (``y = 0``) left to right by their
+:attr:`~studio.render.plan.CastMember.slot`, :data:`SPACING` metres apart and centred
+on ``x = 0``, so a scene's stage is the same in every shot of the scene. A shot's
+:class:`Composition` is the stage as that shot sees it (an over-the-shoulder shot
+swaps one figure for a big, dark back in the foreground; a POV leaves out whose eyes
+we look through; an insert is a table top with one object). :func:`framing_window`
+turns a shot size into a camera :class:`~studio.render.animatic.camera.Window` over it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from PIL import Image, ImageFilter
+
+from studio.render.animatic.backdrop import draw_backdrop
+from studio.render.animatic.camera import Window
+from studio.render.animatic.figures import CharacterLook, FigureGeometry, character_look, draw_figure, figure_extent
+from studio.render.animatic.palette import Look, LocationPalette, figure_light, location_palette, mix, parse_look
+from studio.render.animatic.pen import Pen
+from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
+from studio.render.plan import ShotPlan
+
+SPACING = 1.3  # metres between neighbouring characters on the stage
+CLOSE_SIZES = ("medium-wide", "medium", "medium-close-up", "close-up", "extreme-close-up", "two-shot")
+
+#: people framings: (window height in figure heights, headroom as a fraction of the window, side padding in metres)
+PEOPLE_SIZES: dict[str, tuple[float, float, float]] = {
+    "full": (1.24, 0.07, 0.55),
+    "medium-wide": (0.78, 0.09, 0.5),
+    "medium": (0.57, 0.1, 0.42),
+    "medium-close-up": (0.4, 0.1, 0.3),
+    "close-up": (0.235, 0.07, 0.2),
+    "extreme-close-up": (0.105, 0.0, 0.08),
+    "two-shot": (0.64, 0.1, 0.45),
+    "over-the-shoulder": (0.5, 0.11, 0.3),
+}
+#: space framings: (window height in metres, where the floor sits as a fraction of the window from its bottom)
+SPACE_SIZES: dict[str, tuple[float, float]] = {"extreme-wide": (9.5, 0.2), "wide": (5.0, 0.17)}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A figure on a composition: feet at ``(x, y)`` metres, drawn ``scale`` times its
+    height (the foreground back of an over-the-shoulder is bigger), ``gaze`` -1..1."""
+
+    cid: str
+    x: float
+    y: float = 0.0
+    scale: float = 1.0
+    back: bool = False
+    gaze: float = 0.0
+    dim: float = 1.0
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What a shot's canvas draws: a location palette, figures, or an insert object."""
+
+    kind: str  # "stage" or "insert"
+    palette: LocationPalette
+    looks: dict[str, CharacterLook] = field(hash=False)
+    figures: tuple[Placement, ...] = ()
+    focus: str | None = None
+    look: Look = Look()
+    blur: float = 0.0  # metres: how soft the backdrop is (a long lens's shallow focus)
+
+
+#: backdrop softness by shot size, as a fraction of the framing's height
+BLUR: dict[str, float] = {
+    "extreme-close-up": 0.012, "close-up": 0.012, "medium-close-up": 0.01, "over-the-shoulder": 0.009,
+    "medium": 0.006, "two-shot": 0.005, "medium-wide": 0.004, "insert": 0.008, "pov": 0.003,
+}
+
+
+@dataclass(frozen=True)
+class ShotSetup:
+    """A shot's composition, its framing (the camera window before any move, in
+    metres), the move's anchor point and the ids of the figures in frame."""
+
+    composition: Composition
+    window: Window
+    anchor: tuple[float, float]
+    on_screen: frozenset[str]
+    pov: bool = False
+
+
+def stage_x(slot: int, count: int) -> float:
+    """Where slot ``slot`` of ``count`` stands (metres; the group is centred on 0)."""
+    return (slot - (count - 1) / 2) * SPACING
+
+
+def scene_looks(plan: ShotPlan) -> dict[str, CharacterLook]:
+    """Every present character's look, lit for the scene (the film's look is applied
+    to the drawn canvas)."""
+    interior = location_palette(plan.location_id, plan.location_description, plan.time_of_day, plan.interior,
+                                plan.look, plan.location_name).interior
+    key = figure_light(plan.time_of_day, interior)
+    return {m.id: character_look(m.id, m.description).lit(key) for m in plan.present}
+
+
+def _positions(plan: ShotPlan) -> dict[str, float]:
+    """Each present character's stage x (metres), from their slot."""
+    count = max(len(plan.present), max((m.slot for m in plan.present), default=-1) + 1)
+    return {m.id: stage_x(m.slot, count) for m in plan.present}
+
+
+def _gaze(cid: str, xs: dict[str, float]) -> float:
+    others = [x for c, x in xs.items() if c != cid]
+    if not others:
+        return 0.0
+    d = sum(others) / len(others) - xs[cid]
+    return max(-1.0, min(1.0, d / SPACING)) * 0.75
+
+
+def _people_window(size: str, members: list[tuple[float, CharacterLook]], aspect: float,
+                   lead: float = 0.0) -> Window:
+    """Frame ``members`` (x, look) at a people size."""
+    factor, headroom, pad = PEOPLE_SIZES[size]
+    tallest = max(look.height for _, look in members)
+    h = factor * tallest
+    xs = [x for x, _ in members]
+    need = (max(xs) - min(xs)) + 2 * pad if len(xs) > 1 else 0.0
+    if need > h * aspect:
+        h = need / aspect
+    cx = (max(xs) + min(xs)) / 2 + lead * h * aspect
+    if size == "extreme-close-up":
+        x, look = members[0]
+        g = FigureGeometry.of(look)
+        return Window(cx, g.eye_y - g.head_h * 0.08, h)
+    top = tallest + headroom * h
+    return Window(cx, top - h / 2, h)
+
+
+def _space_window(size: str, xs: list[float], aspect: float, focus_xs: list[float]) -> Window:
+    h, floor = SPACE_SIZES[size]
+    centre = sum(focus_xs) / len(focus_xs) if focus_xs else (sum(xs) / len(xs) if xs else 0.0)
+    if xs:
+        half = h * aspect / 2 - 0.6
+        centre = min(max(centre, max(xs) - half), min(xs) + half) if max(xs) - min(xs) < 2 * half else \
+            (max(xs) + min(xs)) / 2
+    return Window(centre, -floor * h + h / 2, h)
+
+
+def setup_shot(plan: ShotPlan, *, size: str | None = None, subjects: tuple[str, ...] | None = None) -> ShotSetup:
+    """The composition and framing of ``plan`` (or of another size/subjects on the
+    same stage: the framing a continuous shot picks up from)."""
+    setup = _setup(plan, size or plan.size, plan.subjects if subjects is None else subjects)
+    blur = BLUR.get(size or plan.size, 0.0) * setup.window.h
+    setup = replace(setup, composition=replace(setup.composition, blur=blur, look=parse_look(plan.look)))
+    return setup
+
+
+def _setup(plan: ShotPlan, size: str, subjects: tuple[str, ...]) -> ShotSetup:
+    """:func:`setup_shot` before the backdrop softness and the look are added."""
+    aspect = plan.width / plan.height
+    pal = location_palette(plan.location_id, plan.location_description, plan.time_of_day, plan.interior, plan.look,
+                           plan.location_name)
+    looks = scene_looks(plan)
+    xs = _positions(plan)
+    order = [m.id for m in sorted(plan.present, key=lambda m: (xs[m.id], m.id))]
+    subj = [s for s in dict.fromkeys(subjects) if s in xs]
+
+    def place(cid: str) -> Placement:
+        return Placement(cid, xs[cid], gaze=_gaze(cid, xs))
+
+    if size == "insert":
+        comp = Composition("insert", pal, looks, (), plan.focus or "the object")
+        return ShotSetup(comp, Window(0.0, OBJECT_Y + 0.14, 0.62), (0.0, OBJECT_Y + 0.1), frozenset())
+
+    if size == "pov":
+        # through the first subject's eyes: they are not drawn, the others look at them
+        holder = subj[0] if subj else None
+        others = [c for c in order if c != holder]
+        eye = FigureGeometry.of(looks[holder]).eye_y if holder else 1.6
+
+        def toward_holder(c: str) -> float:
+            if holder is None:
+                return _gaze(c, xs) * 0.3
+            return max(-1.0, min(1.0, (xs[holder] - xs[c]) / SPACING)) * 0.4
+
+        figures = tuple(Placement(c, xs[c], gaze=toward_holder(c)) for c in others)
+        cx = sum(xs[c] for c in others) / len(others) if others else (xs[holder] if holder else 0.0)
+        h = 2.3
+        if others:
+            span = max(xs[c] for c in others) - min(xs[c] for c in others) + 1.2
+            h = max(h, span / aspect)
+        comp = Composition("stage", pal, looks, figures)
+        return ShotSetup(comp, Window(cx, eye, h), (cx, eye), frozenset(others), pov=True)
+
+    if size == "over-the-shoulder" and subj:
+        a = subj[0]
+        b = subj[1] if len(subj) > 1 else next((c for c in sorted(order, key=lambda c: abs(xs[c] - xs[a]))
+                                                if c != a), None)
+        if b is None:
+            size = "medium-close-up"
+        else:
+            side = 1.0 if xs[b] >= xs[a] else -1.0
+            la, lb = looks[a], looks[b]
+            win = _people_window("over-the-shoulder", [(xs[a], la)], aspect)
+            width = win.h * aspect
+            win = Window(xs[a] + side * 0.16 * width, win.cy, win.h)
+            scale = 1.5
+            gb = FigureGeometry.of(lb, scale)
+            crown = (win.cy - win.h / 2) + 0.8 * win.h
+            fg = Placement(b, win.cx + side * 0.42 * width, crown - gb.height, scale=scale, back=True, dim=0.42)
+            figures = tuple(Placement(c, xs[c], gaze=side * 0.8 if c == a else _gaze(c, xs))
+                            for c in order if c != b) + (fg,)
+            comp = Composition("stage", pal, looks, figures)
+            ga = FigureGeometry.of(la)
+            return ShotSetup(comp, win, (xs[a], ga.eye_y), frozenset({a, b}))
+
+    figures = tuple(place(c) for c in order)
+    comp = Composition("stage", pal, looks, figures)
+    if size in SPACE_SIZES or size not in PEOPLE_SIZES or not order:
+        if size not in SPACE_SIZES and not order:
+            # nobody on stage: frame the space at an equivalent height
+            h = {"full": 2.4, "medium-wide": 1.6, "medium": 1.2, "medium-close-up": 0.9, "close-up": 0.6,
+                 "extreme-close-up": 0.35, "two-shot": 1.4, "over-the-shoulder": 1.0}.get(size, 2.4)
+            win = Window(0.0, 1.5, h)
+        else:
+            win = _space_window(size if size in SPACE_SIZES else "wide", list(xs.values()), aspect,
+                                [xs[s] for s in subj])
+        visible = frozenset(c for c in order if _in_window(comp, c, win, aspect))
+        return ShotSetup(comp, win, (win.cx, win.cy), visible)
+
+    people = subj if subj else order
+    if size == "two-shot" and len(people) < 2:
+        people = (people + [c for c in order if c not in people])[:2]
+    if size == "two-shot":
+        people = people[:2]
+    if size in ("close-up", "extreme-close-up", "medium-close-up") and len(people) > 1 and not subj:
+        people = people[:1]
+    members = [(xs[c], looks[c]) for c in people]
+    lead = _gaze(people[0], xs) * 0.06 if len(people) == 1 else 0.0
+    win = _people_window(size, members, aspect, lead)
+    g = FigureGeometry.of(looks[people[0]])
+    anchor = (sum(xs[c] for c in people) / len(people), g.eye_y)
+    visible = frozenset(c for c in order if _in_window(comp, c, win, aspect))
+    return ShotSetup(comp, win, anchor, visible)
+
+
+def _in_window(comp: Composition, cid: str, win: Window, aspect: float) -> bool:
+    p = next((f for f in comp.figures if f.cid == cid), None)
+    if p is None:
+        return False
+    x0, y0, x1, y1 = figure_extent(comp.looks[cid], p.x, p.y, p.scale)
+    wx0, wy0, wx1, wy1 = win.rect(aspect)
+    # in frame when a good part of the figure's width is inside
+    overlap = min(x1, wx1) - max(x0, wx0)
+    return overlap > 0.35 * (x1 - x0) and y1 > wy0 and y0 < wy1
+
+
+# --------------------------------------------------------------------------- canvas
+
+
+class Canvas:
+    """A composition drawn once over a world rectangle, at ``scale`` pixels per metre.
+
+    It is drawn ``oversample`` times larger and reduced (box-filtered), so edges are
+    anti-aliased. ``base`` has everyone with closed mouths; :meth:`variant` adds a
+    speaker's light and open or closed mouth by redrawing only the patch around them
+    (on the kept full-resolution backdrop) and reducing that patch.
+    """
+
+    def __init__(self, comp: Composition, rect: tuple[float, float, float, float], scale: float,
+                 faces: dict[str, Image.Image], size: tuple[int, int] | None = None, oversample: int = 1) -> None:
+        x0, y0, x1, y1 = rect
+        self.comp = comp
+        self.scale = scale
+        self.k = k = max(1, int(oversample))
+        self.x0, self.y1 = x0, y1
+        width, height = size or (max(2, math.ceil((x1 - x0) * scale)), max(2, math.ceil((y1 - y0) * scale)))
+        self.faces = faces
+        hi = scale * k
+        backdrop = Image.new("RGB", (width * k, height * k), comp.palette.wall)
+        pen = Pen(backdrop, x0, y1, hi)
+        if comp.kind == "insert":
+            draw_insert_set(pen, comp.palette)
+        else:
+            draw_backdrop(pen, comp.palette)
+        radius = comp.blur * hi
+        if radius >= 0.75:
+            backdrop = soften(backdrop, radius)
+        self.backdrop = backdrop  # full resolution, for speakers' patches
+        base = backdrop.copy()
+        self._draw_layer(Pen(base, x0, y1, hi), None, False)
+        self.base = comp.look.image(base.reduce(k) if k > 1 else base)
+        self._variants: dict[tuple[str, bool], Image.Image] = {}
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.base.size
+
+    def box(self, rect: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """The pixel box (floats) of a world rectangle on the (reduced) canvas, clamped to it."""
+        x0, y0, x1, y1 = rect
+        w, h = self.base.size
+        bx0 = (x0 - self.x0) * self.scale
+        by0 = (self.y1 - y1) * self.scale
+        bx1 = (x1 - self.x0) * self.scale
+        by1 = (self.y1 - y0) * self.scale
+        return max(0.0, bx0), max(0.0, by0), min(float(w), bx1), min(float(h), by1)
+
+    def _draw_layer(self, pen: Pen, speaker: str | None, mouth_open: bool) -> None:
+        comp = self.comp
+        if comp.kind == "insert":
+            draw_object(pen, comp.focus or "", comp.palette)
+            return
+        for p in comp.figures:
+            if p.cid == speaker:
+                _speaker_light(pen, comp, p)
+        for p in comp.figures:
+            rim = _rim_colour(comp, p) if p.cid == speaker else None
+            draw_figure(pen, comp.looks[p.cid], p.x, p.y, scale=p.scale, back=p.back, gaze=p.gaze,
+                        mouth_open=mouth_open and p.cid == speaker, face=None if p.back else self.faces.get(p.cid),
+                        dim=p.dim, rim=rim)
+
+    def variant(self, speaker: str | None, mouth_open: bool) -> Image.Image:
+        """The (reduced) canvas with ``speaker`` marked: lit, mouth open or closed."""
+        placement = next((p for p in self.comp.figures if p.cid == speaker), None)
+        if placement is None:
+            return self.base
+        key = (placement.cid, mouth_open)
+        if key not in self._variants:
+            x0, y0, x1, y1 = _light_extent(self.comp, placement)
+            w, h = self.base.size
+            k = self.k
+            # the patch in reduced pixels, then exactly k times that on the backdrop
+            box = (max(0, math.floor((x0 - self.x0) * self.scale)), max(0, math.floor((self.y1 - y1) * self.scale)),
+                   min(w, math.ceil((x1 - self.x0) * self.scale)), min(h, math.ceil((self.y1 - y0) * self.scale)))
+            img = self.base.copy()
+            if box[2] > box[0] and box[3] > box[1]:
+                hi_box = tuple(v * k for v in box)
+                patch = self.backdrop.crop(hi_box)
+                self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]), placement.cid,
+                                 mouth_open)
+                img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
+            self._variants[key] = img
+        return self._variants[key]
+
+
+def soften(img: Image.Image, radius: float) -> Image.Image:
+    """A Gaussian blur of about ``radius`` pixels, done at reduced size when the
+    radius allows (a big canvas blurs in a fraction of the time)."""
+    factor = max(1, min(8, int(radius / 1.5)))
+    if factor == 1:
+        return img.filter(ImageFilter.GaussianBlur(radius))
+    small = img.reduce(factor).filter(ImageFilter.GaussianBlur(radius / factor))
+    return small.resize(img.size, Image.BILINEAR)
+
+
+def _light_extent(comp: Composition, p: Placement) -> tuple[float, float, float, float]:
+    """The world box a speaker's highlight can change (their light and every figure it touches)."""
+    look = comp.looks[p.cid]
+    g = FigureGeometry.of(look, p.scale)
+    x0, y0, x1, y1 = figure_extent(look, p.x, p.y, p.scale)
+    gx0, gy0, gx1, gy1 = p.x - g.height * 0.55, p.y - g.height * 0.1, p.x + g.height * 0.55, p.y + g.height * 1.25
+    box = [min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1)]
+    changed = True
+    while changed:  # grow over figures that overlap the patch, so they redraw whole
+        changed = False
+        for q in comp.figures:
+            e = figure_extent(comp.looks[q.cid], q.x, q.y, q.scale)
+            if e[2] > box[0] and e[0] < box[2] and e[3] > box[1] and e[1] < box[3]:
+                grown = [min(box[0], e[0]), min(box[1], e[1]), max(box[2], e[2]), max(box[3], e[3])]
+                if grown != box:
+                    box, changed = grown, True
+    return box[0], box[1], box[2], box[3]
+
+
+def _rim_colour(comp: Composition, p: Placement) -> tuple[int, int, int]:
+    """The light that outlines a speaker: warm light tinted by their colour."""
+    return mix(mix(comp.palette.glow, (255, 255, 255), 0.3), comp.looks[p.cid].accent, 0.3)
+
+
+def _speaker_light(pen: Pen, comp: Composition, p: Placement) -> None:
+    """A soft light behind the speaker's head and shoulders and a ring at their
+    feet, in their colour."""
+    look = comp.looks[p.cid]
+    g = FigureGeometry.of(look, p.scale)
+    colour = mix(comp.palette.glow, look.accent, 0.35)
+    pen.glow(p.x, p.y + g.head_cy - g.head_h * 0.7, g.height * 0.34, g.height * 0.42, colour, 0.5, falloff=1.5)
+    if not p.back:
+        pen.ellipse(p.x, p.y + 0.01, g.shoulder_w * 1.9, g.height * 0.045, None, outline=(*look.accent, 200),
+                    width=g.height * 0.012)

@@ -1,0 +1,147 @@
+"""Delivery from parentheticals, voice resolution, and check-time voice problems."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.audio import voices
+from studio.audio.voices import PIPER_VOICE, Delivery, check_voices, get_engine, resolve_voices
+from studio.errors import MissingToolError, StudioError
+from tests.audio.helpers import needs_espeak, screenplay
+
+
+@pytest.mark.parametrize(
+    "text, check",
+    [
+        ("whispering", lambda d: d.gain_db < -6 and d.breath >= 0.6 and d.rate < 1),
+        ("(whispers)", lambda d: d.breath >= 0.6),
+        ("under her breath", lambda d: d.breath >= 0.6),
+        ("quietly", lambda d: d.gain_db < 0 and 0 < d.breath < 0.6 and d.rate < 1),
+        ("softly", lambda d: d.gain_db < 0 and d.rate < 1),
+        ("shouting", lambda d: d.gain_db > 3 and d.rate > 1 and d.pitch > 0),
+        ("YELLING", lambda d: d.gain_db > 3 and d.rate > 1 and d.pitch > 0),
+        ("angry", lambda d: d.gain_db > 0 and d.rate > 1 and d.pitch > 0),
+        ("sad", lambda d: d.rate < 1 and d.pitch < 0),
+        ("tearful", lambda d: d.rate < 1 and d.pitch < 0),
+        ("excited", lambda d: d.rate > 1 and d.pitch > 0),
+        ("beat", lambda d: d.pause == 1.0 and d.rate == 1),
+        ("(pause)", lambda d: d.pause == 1.0),
+        ("a beat", lambda d: d.pause == 1.0),
+        ("long pause", lambda d: d.pause == 2.0),
+        ("beat, then quietly", lambda d: d.pause == 1.0 and d.gain_db < 0),
+    ],
+)
+def test_parentheticals_change_delivery(text, check):
+    d = Delivery.from_parenthetical(text)
+    assert check(d), d
+    assert not d.neutral
+
+
+@pytest.mark.parametrize("text", [None, "", "defiant", "grinning", "into the radio", "upbeat", "to Mara"])
+def test_unknown_parentheticals_are_neutral(text):
+    d = Delivery.from_parenthetical(text)
+    assert d.to_dict() == Delivery().to_dict()
+    assert d.neutral
+
+
+def test_characters_without_settings_get_distinct_deterministic_voices():
+    sp = screenplay(
+        """
+        - {id: ana, name: Ana}
+        - {id: ben, name: Ben}
+        - {id: cy, name: Cy}
+        - {id: dee, name: Dee, voice: {engine: espeak-ng}}
+        - {id: eve, name: Eve, voice: {engine: espeak-ng}}
+        """,
+        "- {speaker: ana, line: Hello.}",
+    )
+    a, b = resolve_voices(sp), resolve_voices(sp)
+    assert a == b  # deterministic
+    piper = [(v.voice, v.pitch, v.rate) for k, v in a.items() if k in {"ana", "ben", "cy"}]
+    assert len(set(piper)) == 3 and all(v[0] == PIPER_VOICE for v in piper)
+    assert a["dee"].voice != a["eve"].voice
+    assert a["dee"].engine == "espeak-ng"
+    assert len({v.seed for v in a.values()}) == 5  # seeds come from the film seed and the id
+
+
+def test_explicit_settings_win_over_personas():
+    sp = screenplay(
+        """
+        - {id: ana, name: Ana, voice: {engine: piper, pitch: 0, seed: 3}}
+        - {id: ben, name: Ben, voice: {engine: piper, rate: 1.2}}
+        """,
+        "- {speaker: ana, line: Hello.}",
+    )
+    v = resolve_voices(sp)
+    assert v["ana"].pitch == 0 and v["ana"].seed == 3
+    assert v["ben"].rate == 1.2
+
+
+def test_unknown_piper_voice_names_the_character_and_lists_voices():
+    sp = screenplay(
+        """
+        - {id: ana, name: Ana}
+        - id: ben
+          name: Ben Marsh
+          voice: {engine: piper, voice: en_GB-nobody-low}
+        """,
+        "- {speaker: ben, line: Hello.}",
+    )
+    problems = check_voices(sp)
+    assert len(problems) == 1
+    p = problems[0]
+    assert "ben" in p.message and "Ben Marsh" in p.message and "en_GB-nobody-low" in p.message
+    assert PIPER_VOICE in p.hint
+    assert p.file == "film.yaml" and p.line == 7  # the `voice:` line of ben
+    assert p.field == "characters[1].voice.voice"
+
+
+@needs_espeak
+def test_unknown_espeak_voice_and_variant_are_problems():
+    sp = screenplay(
+        """
+        - {id: ana, name: Ana, voice: {engine: espeak-ng, voice: en-us+m3}}
+        - {id: ben, name: Ben, voice: {engine: espeak-ng, voice: en-us+nobody}}
+        - {id: cy, name: Cy, voice: {engine: espeak-ng, voice: klingon}}
+        - {id: dee, name: Dee, voice: {engine: espeak-ng, voice: en-gb+f2}}
+        """,
+        "- {speaker: ana, line: Hello.}",
+    )
+    problems = check_voices(sp)
+    assert [p.field for p in problems] == ["characters[1].voice.voice", "characters[2].voice.voice"]
+    assert "'ben'" in problems[0].message and "en-us+nobody" in problems[0].message
+    assert "'cy'" in problems[1].message
+    for p in problems:
+        assert "en-us+m3" in p.hint and "en-gb" in p.hint  # lists voices
+        assert p.line > 0
+
+
+def test_transformers_without_a_model_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("STUDIO_TTS_MODEL", raising=False)
+    monkeypatch.delitem(voices._ENGINES, "transformers", raising=False)
+    with pytest.raises(StudioError, match="needs a configured model"):
+        get_engine("transformers")
+    sp = screenplay("- {id: ana, name: Ana, voice: {engine: transformers}}", "- {speaker: ana, line: Hi.}")
+    problems = check_voices(sp)
+    assert len(problems) == 1 and "configured model" in problems[0].message
+    assert problems[0].field == "characters[0].voice.engine"
+    assert "STUDIO_TTS_MODEL" in problems[0].hint
+
+
+def test_missing_espeak_raises_with_install_hint(monkeypatch):
+    import studio.audio.tts_espeak as tts_espeak
+
+    monkeypatch.setattr(tts_espeak.shutil, "which", lambda name: None)
+    monkeypatch.delitem(voices._ENGINES, "espeak-ng", raising=False)
+    with pytest.raises(MissingToolError, match="apt-get install espeak-ng"):
+        get_engine("espeak-ng")
+    sp = screenplay("- {id: hale, name: Hale, voice: {engine: espeak-ng}}", "- {speaker: hale, line: Hi.}")
+    with pytest.raises(MissingToolError) as info:
+        check_voices(sp)
+    assert "hale" in str(info.value) and "apt-get install espeak-ng" in str(info.value)
+    assert "espeak-ng" not in voices._ENGINES  # a failure is not cached
+
+
+def test_unknown_engine_name():
+    with pytest.raises(StudioError, match="unknown speech engine"):
+        get_engine("festival")
