@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as _dt
+import inspect
 import io
 import json
 import os
@@ -259,8 +260,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.stand_in:
         install_stand_in()
     sp = load_at(Path(args.screenplay), args.resolution)
+    extra: dict[str, Any] = {}
+    if "audio" in inspect.signature(render_film).parameters:
+        extra["audio"] = args.audio  # voices, score and mix (being built): off unless --audio
+    elif args.audio:
+        raise SystemExit("this studio's render_film has no audio option")
     result = render_film(sp, Path(args.out), cache_dir=Path(args.cache), name="feature",
-                         backend_name=args.backend, progress=StderrProgress(args.label))
+                         backend_name=args.backend, progress=StderrProgress(args.label), **extra)
     payload = {
         "report": result.report,
         "clips": [str(c.path) for c in result.clips],
@@ -269,6 +275,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         "film_bytes": result.film.stat().st_size,
         "own_peak_mb": own_peak_mb(),
         "source_digest": source_digest(),
+        "audio": bool(extra.get("audio", False)),
     }
     Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
     return 0
@@ -387,7 +394,7 @@ class MemorySampler:
 
 
 def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: str, backend: str,
-                         stand_in: bool) -> dict[str, Any]:
+                         stand_in: bool, audio: bool = False) -> dict[str, Any]:
     """Render in a fresh interpreter; sample its memory and its ffmpeg children's from
     here; return its payload."""
     work.mkdir(parents=True, exist_ok=True)
@@ -397,6 +404,8 @@ def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: s
            "--json", str(out_json), "--backend", backend, "--label", label]
     if stand_in:
         cmd.append("--stand-in")
+    if audio:
+        cmd.append("--audio")
     log(f"{label}: starting a fresh render process")
     meter = CpuMeter()
     proc = subprocess.Popen(cmd, cwd=ROOT)
@@ -593,7 +602,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": shlex.join(["python", "bench/render_feature.py", *sys.argv[1:]]),
         "machine": machine_info(), "versions": versions(backend_describe),
-        "quick": args.quick, "stand_in": args.stand_in, "backend_name": backend,
+        "quick": args.quick, "stand_in": args.stand_in, "backend_name": backend, "audio": args.audio,
         "small_minutes": small_min, "big_minutes": big_min, "renders": [], "ceiling": [],
         "loadavg_start": [round(x, 2) for x in os.getloadavg()],
     }
@@ -614,7 +623,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # 3 + 4: the small film, then its clips for the assembly comparison
         quiet(f"{small_min}-min render")
         small = render_in_subprocess(small_yaml, SD, tmp_root / "small", f"{small_min}-min {SD}", backend,
-                                     args.stand_in)
+                                     args.stand_in, args.audio)
         results["renders"].append(render_row(small, f"{small_min} min"))
         quiet("assembly")
         results["assembly"] = compare_assembly([Path(c) for c in small["clips"]], Path(small["cache"]),
@@ -627,7 +636,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for res in resolutions:
             quiet(f"{big_min}-min {res} render")
             payload = render_in_subprocess(big_yaml, res, tmp_root / f"big-{res}", f"{big_min}-min {res}", backend,
-                                           args.stand_in)
+                                           args.stand_in, args.audio)
             results["renders"].append(render_row(payload, f"{big_min} min"))
             shutil.rmtree(tmp_root / f"big-{res}")
 
@@ -793,7 +802,11 @@ def markdown(results: dict[str, Any]) -> str:
         f"- **Command:** `{results['command']}` (from the repository root; took "
         f"{results['bench_seconds'] / 60:.1f} min)",
         f"- **Input:** `generate_feature(minutes=N, seed={SEED})`, {FPS} fps; every render runs in a fresh "
-        "process (`python bench/render_feature.py _render ...`) into a fresh temporary cache, deleted afterwards.",
+        "process (`python bench/render_feature.py _render ...`) into a fresh temporary cache, deleted afterwards. "
+        + ("Sound on: `render_film(..., audio=True)` voices, scores and mixes the film."
+           if results.get("audio") else
+           "Pictures only: `render_film(..., audio=False)` where studio has that option (a silent AAC track; "
+           "voicing, score and mix are not measured here, `--audio` adds them)."),
         "- **Memory:** \"peak studio\" is the render process's own `VmHWM` (peak RSS of its address space); "
         "\"peak ffmpeg\" the largest `VmHWM` of its ffmpeg children, sampled from /proc by the bench ~20 "
         "times a second; \"peak together\" the largest studio + ffmpeg resident total seen in one sample (the "
@@ -868,8 +881,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
         meter = CpuMeter()
         started = time.perf_counter()
         profiler.enable()
+        extra = {"audio": args.audio} if "audio" in inspect.signature(render_film).parameters else {}
         result = render_film(sp, Path(tmp) / "out", cache_dir=Path(tmp) / "cache", name="film",
-                             backend_name=backend, progress=StderrProgress(f"profile {args.minutes} min"))
+                             backend_name=backend, progress=StderrProgress(f"profile {args.minutes} min"), **extra)
         profiler.disable()
         wall = time.perf_counter() - started
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -906,13 +920,17 @@ def print_breakdown(stats: pstats.Stats) -> None:
     store = cum("cache/store.py", "put")
     thumb = cum("run/local.py", "_thumbnail")
     drawing = shots - write - spawn - store - thumb
+    voicing = cum("audio/speech.py", "synthesize_lines")
+    sound = cum("audio/film.py", "make_film_sound")
     rows = [
         ("backend drawing (+ render_shot's own bookkeeping)", drawing),
         ("ClipWriter.write: blocked piping frames into ffmpeg", write),
         ("ClipWriter enter/exit: starting ffmpeg, waiting for it to finish the clip", spawn),
         ("ShotStore.put: tail PNGs, thumbnail JPEG, sha256 of the clip", store),
         ("thumbnails", thumb),
-        ("outside render_shot: planning, cache look-ups, assembly, subtitles, OTIO, storyboard", film - shots),
+        ("voicing the dialogue (synthesize_lines)", voicing),
+        ("score, ambience and mix (make_film_sound)", sound),
+        ("the rest: planning, cache look-ups, assembly, subtitles, OTIO, storyboard", film - shots - voicing - sound),
     ]
     print("\n===== where render_film's wall time goes (studio process) =====")
     for label, seconds in rows:
@@ -935,6 +953,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--backend", default=BACKEND)
         p.add_argument("--label", default="render")
         p.add_argument("--stand-in", action="store_true")
+        p.add_argument("--audio", action="store_true")
         return cmd_render(p.parse_args(argv[1:]))
     if argv and argv[0] == "profile":
         p = argparse.ArgumentParser(prog="render_feature.py profile", description=cmd_profile.__doc__)
@@ -944,6 +963,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("-o", "--output", help="also save the raw profile (for snakeviz and friends)")
         p.add_argument("--tmp", help="where the temporary cache goes (default: the system temp dir)")
         p.add_argument("--stand-in", action="store_true", help="development only: a tiny numpy backend")
+        p.add_argument("--audio", action="store_true", help="also voice, score and mix (render_film's audio=True)")
         return cmd_profile(p.parse_args(argv[1:]))
     if argv and argv[0] == "status":
         ok, why = animatic_status()
@@ -960,6 +980,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also save every number as JSON here")
     p.add_argument("--tmp", help="where the temporary caches go (default: the system temp dir; needs ~3 GB)")
     p.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (debugging)")
+    p.add_argument("--audio", action="store_true",
+                   help="also voice, score and mix the films (render_film's audio=True); default: pictures and a "
+                        "silent track")
     p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                    help="before each measurement, wait up to SECONDS for other processes to use < 0.3 cores")
     p.add_argument("--stand-in", action="store_true", help="development only: a tiny numpy backend, never recorded")

@@ -159,12 +159,11 @@ class _Bars:
 
     def __init__(self, progress) -> None:  # type: ignore[no-untyped-def]
         self.progress = progress
-        self.film = None
-        self.shot = None
+        self.film = progress.add_task("film", total=None)
+        self.shot = progress.add_task("preparing", total=None)
 
     def film_started(self, shots: int, frames: int) -> None:
-        self.film = self.progress.add_task("film", total=shots)
-        self.shot = self.progress.add_task("shot", total=1)
+        self.progress.update(self.film, total=shots)
 
     def shot_started(self, plan, cached: bool) -> None:  # type: ignore[no-untyped-def]
         label = f"{plan.shot_id} ({'cached' if cached else plan.size})"

@@ -65,3 +65,24 @@ def run_studio(*args: str, cwd: Path | None = None, timeout: float = 120) -> sub
         text=True,
         timeout=timeout,
     )
+
+
+SMALL = {"resolution": "160x96", "fps": 12}
+
+
+def small(screenplay):
+    """The same screenplay at a tiny size and frame rate: fast renders for tests."""
+    return screenplay.model_copy(update={"film": screenplay.film.model_copy(update=SMALL)})
+
+
+@pytest.fixture(scope="session")
+def lamp_render(tmp_path_factory):
+    """The example film rendered once for the whole session (small), with sound:
+    (screenplay, RenderResult, folder holding out/ and cache/)."""
+    from studio.run.local import render_film
+    from studio.screenplay import load_screenplay
+
+    root = tmp_path_factory.mktemp("lamp")
+    screenplay = small(load_screenplay(EXAMPLE))
+    result = render_film(screenplay, root / "out", cache_dir=root / "cache", name="the-last-lamp")
+    return screenplay, result, root

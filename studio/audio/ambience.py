@@ -60,6 +60,8 @@ from typing import Any
 
 import numpy as np
 
+from studio.audio.wav import ramp, write_track_wav
+
 SAMPLE_RATE = 48_000
 BED_DB = -30.0  # the recipe's total RMS, dBFS
 QUIET_ROOM_DB = -33.0
@@ -790,15 +792,6 @@ def ambience_segments(screenplay: Any, seconds: Mapping[str, float], *,
     return out
 
 
-def _ramp(idx: np.ndarray, a: int, b: int, shape: str, rising: bool) -> np.ndarray:
-    if b <= a:
-        return (idx >= a).astype(np.float64) if rising else (idx < a).astype(np.float64)
-    u = np.clip((idx - a) / float(b - a), 0.0, 1.0)
-    if not rising:
-        u = 1.0 - u
-    return np.sin(0.5 * np.pi * u) if shape == "power" else u
-
-
 @dataclass(frozen=True)
 class _Segment:
     start: int
@@ -858,8 +851,8 @@ class AmbienceTrack:
             x = self._renderer(seg.renderer_key).render(lo, hi - lo)
             if lo < seg.fade_in[1] or hi > seg.fade_out[0]:  # elsewhere the gain is exactly 1
                 idx = np.arange(lo, hi, dtype=np.int64)
-                g = _ramp(idx, seg.fade_in[0], seg.fade_in[1], seg.fade_in[2], True)
-                g *= _ramp(idx, seg.fade_out[0], seg.fade_out[1], seg.fade_out[2], False)
+                g = ramp(idx, seg.fade_in[0], seg.fade_in[1], seg.fade_in[2], True)
+                g *= ramp(idx, seg.fade_out[0], seg.fade_out[1], seg.fade_out[2], False)
                 x *= g[:, None].astype(np.float32)
             out[lo - start:hi - start] += x
         return out
@@ -869,6 +862,4 @@ class AmbienceTrack:
             yield self.read(pos, min(block, self.length - pos))
 
     def write_wav(self, path: Path | str, *, block: int = SAMPLE_RATE * 10) -> Path:
-        from studio.audio.score import write_track_wav
-
         return write_track_wav(self, path, block=block)

@@ -30,6 +30,9 @@ from studio.assemble.storyboard import StoryboardFrame, write_storyboard
 from studio.assemble.subtitles import write_subtitles
 from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
 from studio.atomic import write_text
+from studio.audio.film import make_film_sound
+from studio.audio.mix import EBU_R128
+from studio.audio.speech import LineAudio, speech_seconds, synthesize_lines
 from studio.cache.store import Clip, ShotStore, shot_key
 from studio.consistency.identity import build_identities
 from studio.errors import RenderError
@@ -130,9 +133,13 @@ def render_film(
     backend_options: dict[str, Any] | None = None,
     video: VideoSettings | None = None,
     progress: Progress | None = None,
+    audio: bool = True,
+    loudness: float = EBU_R128,
 ) -> RenderResult:
-    """Render every shot (or take it from the cache), then assemble the film and its
-    side outputs into ``output_dir`` as ``<name>.mp4`` and friends."""
+    """Voice every line, render every shot (or take it from the cache), score and mix
+    the sound, then assemble the film and its side outputs into ``output_dir`` as
+    ``<name>.mp4`` and friends. ``audio=False`` gives a silent track (pictures only);
+    ``loudness`` is the mix's integrated loudness target in LUFS."""
     started = time.perf_counter()
     progress = progress or QuietProgress()
     backend_name = backend_name or screenplay.film.render.backend
@@ -143,13 +150,19 @@ def render_film(
     video = video or VideoSettings(width, height, screenplay.film.fps)
     store = ShotStore(cache_dir)
 
-    # 1. plan the film
-    graph = SceneGraph.from_screenplay(screenplay)
+    # 1. voices first: audio is the timing master, shots grow to fit their lines
+    lines: dict[str, LineAudio] = {}
+    if audio:
+        progress.stage("voicing the dialogue")
+        lines = synthesize_lines(screenplay, cache_dir)
+
+    # 2. plan the film
+    graph = SceneGraph.from_screenplay(screenplay, speech_seconds(lines))
     plans = plan_film(graph)
     identities = build_identities(screenplay)
     progress.film_started(len(plans), sum(p.frames for p in plans))
 
-    # 2. render every shot, chain by chain, in story order
+    # 3. render every shot, chain by chain, in story order
     clips: list[Clip] = []
     rendered: list[str] = []
     frames_rendered = 0
@@ -171,22 +184,35 @@ def render_film(
         clips.append(clip)
         previous = clip
 
-    # 3. assemble the cut and its side outputs
+    # 4. score, ambience and the mix
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = output_dir / name
     film_frames = sum(p.frames for p in plans)
     film_seconds = film_frames / screenplay.film.fps
+    sound = None
+    if audio:
+        progress.stage("scoring and mixing")
+        sound = make_film_sound(
+            screenplay,
+            scene_seconds=_scene_seconds(plans),
+            line_starts={line.id: p.start_frame / p.fps + line.start for p in plans for line in p.lines},
+            lines=lines, film_seconds=film_seconds, cache_dir=cache_dir, out_dir=output_dir, name=name,
+            target_lufs=loudness,
+        )
+
+    # 5. assemble the cut and its side outputs
     progress.stage("assembling the cut")
     chapters = _chapters(plans)
     film = assemble_cut(
-        [c.path for c in clips], store.root, None, stem.with_suffix(".mp4"),
+        [c.path for c in clips], store.root, sound.mix.mix if sound else None, stem.with_suffix(".mp4"),
         seconds=film_seconds, metadata=film_metadata(screenplay.film.title, backend.name), chapters=chapters,
     )
     progress.stage("writing subtitles, timeline and storyboard")
     srt, vtt = write_subtitles(plans, stem)
     timeline = write_timeline(
         build_timeline(screenplay.film.title, screenplay.film.fps,
-                       [TimelineShot(p, c.path) for p, c in zip(plans, clips)], film_frames=film_frames),
+                       [TimelineShot(p, c.path) for p, c in zip(plans, clips)], film_frames=film_frames,
+                       audio={"mix": sound.mix.mix, **sound.mix.stems} if sound else None),
         stem,
     )
     boards = write_storyboard(
@@ -215,6 +241,9 @@ def render_film(
         "peak_rss_mb_studio": own,
         "peak_rss_mb_ffmpeg": children,
         "chapters": [{"title": c.title, "start": c.start, "end": c.end} for c in chapters],
+        "lines_total": len(lines),
+        "lines_synthesized": sorted(lid for lid, a in lines.items() if a.synthesized),
+        "audio": sound.report() if sound else None,
         "outputs": {
             "film": str(film), "srt": str(srt), "vtt": str(vtt),
             **{k: str(v) for k, v in timeline.items()},
@@ -225,6 +254,13 @@ def render_film(
     }
     write_text(output_dir / "render-report.json", json.dumps(report, indent=2) + "\n")
     return RenderResult(report=report, film=film, clips=clips, plans=plans)
+
+
+def _scene_seconds(plans: list[ShotPlan]) -> dict[str, float]:
+    seconds: dict[str, float] = {}
+    for plan in plans:
+        seconds[plan.scene_id] = seconds.get(plan.scene_id, 0.0) + plan.frames / plan.fps
+    return seconds
 
 
 def _chapters(plans: list[ShotPlan]) -> list[Chapter]:

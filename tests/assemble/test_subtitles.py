@@ -17,7 +17,7 @@ def lamp_plans(example_path):
 def test_cues_follow_the_film_clock(example_path):
     plans = lamp_plans(example_path)
     all_cues = cues(plans)
-    assert len(all_cues) == sum(len(p.lines) for p in plans) == 16
+    assert len(all_cues) == sum(len(p.lines) for p in plans) == 18
     assert all(a.end <= b.start for a, b in zip(all_cues, all_cues[1:]))
     first_with_line = next(p for p in plans if p.lines)
     assert all_cues[0].start == round(first_with_line.start_frame / 24 + first_with_line.lines[0].start, 3)

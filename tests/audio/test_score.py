@@ -199,7 +199,7 @@ def test_score_track_blocks_are_consistent(tmp_path):
 
 def test_score_track_with_silent_cues_has_no_gaps(tmp_path):
     """Constant-level cues crossfade to constant power (equal-power fades)."""
-    from studio.audio.score import _pcm16, _wav_header
+    from studio.audio.wav import pcm16 as _pcm16, wav_header as _wav_header
 
     rng = np.random.default_rng(1)
     paths = []

@@ -110,7 +110,7 @@ def test_frames_stream_and_are_read_only():
 
 
 def test_zero_frames():
-    assert frames(small(shot("storm-07"), frames=0)) == []
+    assert frames(small(shot("storm-09"), frames=0)) == []
 
 
 # --------------------------------------------------------------------------- determinism
@@ -222,8 +222,8 @@ def test_over_the_shoulder_has_a_dark_foreground_shoulder():
 def test_pan_moves_and_static_holds():
     pan = frames(small(shot("dawn-01")))
     assert pan[0].tobytes() != pan[-1].tobytes()
-    still = frames(small(shot("storm-07")))
-    assert not shot("storm-07").lines
+    still = frames(small(shot("storm-09")))
+    assert not shot("storm-09").lines
     assert still[0].tobytes() == still[-1].tobytes()
     assert still[0] is still[-1]  # an unchanged frame is the same array again
 
@@ -231,13 +231,13 @@ def test_pan_moves_and_static_holds():
 @pytest.mark.parametrize("move", ["pan", "pan-left", "tilt", "tilt-down", "dolly", "dolly-out", "zoom", "zoom-out",
                                   "truck-left", "truck-right", "crane-up", "crane-down", "handheld"])
 def test_every_move_moves(move: str):
-    plan = small(shot("storm-07"), move=move, frames=24)
+    plan = small(shot("storm-09"), move=move, frames=24)
     out = frames(plan)
     assert out[0].tobytes() != out[-1].tobytes()
 
 
 def test_handheld_is_seeded():
-    plan = small(shot("storm-07"), move="handheld", frames=24)
+    plan = small(shot("storm-09"), move="handheld", frames=24)
     assert digest(frames(plan)) == digest(frames(plan))
     assert digest(frames(plan)) != digest(frames(dataclasses.replace(plan, seed=plan.seed + 1)))
 
@@ -290,7 +290,7 @@ def test_long_lines_are_paged_and_wrapped():
 def test_off_screen_line_names_its_speaker_and_marks_no_one():
     from studio.render.animatic.overlays import speaker_prefix
 
-    base = small(shot("storm-07"), lines=())
+    base = small(shot("storm-09"), lines=())
     line = PlannedLine("x", "theo", "Theo", "Gran?", None, True, 0.0, base.duration)
     assert speaker_prefix(base, line, frozenset({"theo", "mara"})) == "THEO (V.O.)"
     seen = dataclasses.replace(line, off_screen=False)
@@ -303,7 +303,7 @@ def test_off_screen_line_names_its_speaker_and_marks_no_one():
 
 
 def test_speaker_is_marked_and_mouth_moves():
-    base = small(shot("storm-07"), lines=(), frames=24)
+    base = small(shot("storm-09"), lines=(), frames=24)
     line = PlannedLine("x", "theo", "Theo", "Gran?", None, False, 0.0, base.duration)
     talking = frames(dataclasses.replace(base, lines=(line,)), subtitles=False)
     silent = frames(base, subtitles=False)
@@ -411,7 +411,7 @@ def test_face_image_is_composited_onto_the_head(tmp_path: Path):
 
 
 def test_grain_guides_and_slate_change_pixels_deterministically():
-    plan = small(shot("storm-07"), frames=6)
+    plan = small(shot("storm-09"), frames=6)
     plain = frames(plan)
     for opts in ({"grain": True}, {"guides": True}, {"slate": True}, {"quality": "draft"}, {"quality": "high"}):
         out = frames(plan, **opts)

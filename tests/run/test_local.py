@@ -13,15 +13,8 @@ import numpy as np
 import pytest
 
 from studio.run.local import render_film
-from studio.screenplay import load_screenplay, parse_screenplay
-from tests.conftest import MINIMAL
-
-SMALL = {"resolution": "160x96", "fps": 12}
-
-
-def small(screenplay):
-    return screenplay.model_copy(update={"film": screenplay.film.model_copy(update=SMALL)})
-
+from studio.screenplay import parse_screenplay
+from tests.conftest import MINIMAL, small
 
 def ffprobe(path: Path) -> dict:
     exe = shutil.which("ffprobe")
@@ -38,14 +31,6 @@ def decode(path: Path, width: int, height: int) -> np.ndarray:
     raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
                          capture_output=True, check=True).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
-
-
-@pytest.fixture(scope="module")
-def lamp_render(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lamp")
-    screenplay = small(load_screenplay(Path(__file__).resolve().parents[2] / "screenplays" / "the-last-lamp.yaml"))
-    result = render_film(screenplay, root / "out", cache_dir=root / "cache", name="the-last-lamp")
-    return screenplay, result, root
 
 
 def test_the_film_and_its_side_outputs(lamp_render):
@@ -125,7 +110,7 @@ MEMORY_PROBE = textwrap.dedent("""
     data = generate_feature(minutes=float(sys.argv[1]), seed=3, characters=6, resolution="160x96", fps=8)
     root = Path(sys.argv[2])
     sp = parse_screenplay(yaml.safe_dump(data), str(root / "f.yaml"))
-    result = render_film(sp, root / "out", cache_dir=root / "cache", name="f")
+    result = render_film(sp, root / "out", cache_dir=root / "cache", name="f", audio=False)
     print(json.dumps({"shots": result.report["shots_total"], "peak": result.report["peak_rss_mb_studio"]}))
 """)
 
