@@ -34,6 +34,16 @@ def _graph(screenplay):  # type: ignore[no-untyped-def]
     return SceneGraph.from_screenplay(screenplay)
 
 
+def _check_voices(screenplay) -> None:  # type: ignore[no-untyped-def]
+    """Voices are checked against the installed engines (unknown voice: a problem on
+    the character's line; a missing engine: how to install it)."""
+    from studio.audio.voices import check_voices
+
+    problems = [p for p in check_voices(screenplay) if p.severity == "error"]
+    if problems:
+        raise ScreenplayError(problems + screenplay.warnings, screenplay.source.file if screenplay.source else None)
+
+
 def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
 
@@ -74,6 +84,7 @@ def check(file: str, as_json: bool, allow_outside_assets: bool) -> None:
     try:
         screenplay = _load(file, allow_outside_assets)
         graph = _graph(screenplay)
+        _check_voices(screenplay)
     except ScreenplayError as exc:
         if as_json:
             out.print_json(json.dumps({"ok": False, "file": file, "problems": [p.to_dict() for p in exc.problems]}))
@@ -179,6 +190,19 @@ class _Bars:
         self.progress.reset(self.shot, total=None, description=name)
 
 
+def _parse_loudness(value: str) -> float:
+    named = {"ebu": -23.0, "r128": -23.0, "broadcast": -23.0, "web": -14.0, "streaming": -14.0}
+    if value.lower() in named:
+        return named[value.lower()]
+    try:
+        lufs = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use ebu, web or a number such as -16") from None
+    if not -36 <= lufs <= -8:
+        raise click.BadParameter(f"{value} LUFS is outside -36..-8")
+    return lufs
+
+
 def _parse_resolution(value: str | None) -> str | None:
     if value is None:
         return None
@@ -198,10 +222,13 @@ def _parse_resolution(value: str | None) -> str | None:
 @click.option("--fps", type=click.IntRange(1, 120), help="Frames per second, overriding the screenplay.")
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
               help="Shot cache folder (default: $STUDIO_CACHE, else ./cache).")
+@click.option("--loudness", help="Mix loudness: 'ebu' (-23 LUFS), 'web' (-14 LUFS) or a number in LUFS.")
+@click.option("--silent", is_flag=True, help="Pictures only: no voices, score or ambience.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @allow_outside_option
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
-           cache_dir: str | None, quiet: bool, allow_outside_assets: bool) -> None:
+           cache_dir: str | None, loudness: str | None, silent: bool, quiet: bool,
+           allow_outside_assets: bool) -> None:
     """Render a screenplay into a finished film, with subtitles, timeline and storyboard."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -210,7 +237,9 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
 
     screenplay = _load(file, allow_outside_assets)
     resolution = _parse_resolution(resolution)
-    film_update = {k: v for k, v in (("resolution", resolution), ("fps", fps)) if v is not None}
+    film_update: dict[str, object] = {k: v for k, v in (("resolution", resolution), ("fps", fps)) if v is not None}
+    if loudness is not None:
+        film_update["sound"] = screenplay.film.sound.model_copy(update={"loudness": _parse_loudness(loudness)})
     if film_update:
         screenplay = screenplay.model_copy(update={"film": screenplay.film.model_copy(update=film_update)})
     name = Path(file).stem
@@ -218,12 +247,12 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
     cache = default_cache_dir(cache_dir)
     if quiet:
         result = render_film(screenplay, out_dir, cache_dir=cache, name=name, backend_name=backend,
-                             progress=QuietProgress())
+                             progress=QuietProgress(), audio=not silent)
     else:
         columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=False) as bars:
             result = render_film(screenplay, out_dir, cache_dir=cache, name=name, backend_name=backend,
-                                 progress=_Bars(bars))
+                                 progress=_Bars(bars), audio=not silent)
     r = result.report
     text = Text()
     text.append("rendered ", style="bold green")

@@ -104,3 +104,18 @@ def test_missing_file_and_usage_errors(tmp_path: Path):
     assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
     usage = run_studio("shots")
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
+
+
+def test_unknown_voice_is_a_check_time_error_naming_the_character(tmp_path: Path):
+    path = tmp_path / "film.yaml"
+    path.write_text(MINIMAL.replace("description: a man in a brown cardigan}",
+                                    "description: a man, voice: {engine: espeak-ng, voice: en-xx+zz9}}"))
+    result = run_studio("check", str(path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "character 'ben' (Ben): unknown espeak-ng voice 'en-xx+zz9'" in result.stderr
+    assert "available espeak-ng voices:" in result.stderr
+
+
+def test_loudness_option_is_checked(example_path):
+    result = run_studio("render", str(example_path), "--loudness", "loud")
+    assert result.returncode == 2 and "use ebu, web or a number" in result.stderr

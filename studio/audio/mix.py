@@ -37,6 +37,7 @@ from studio.errors import RenderError
 SAMPLE_RATE = 48_000
 BLOCK = SAMPLE_RATE * 10
 EBU_R128 = -23.0
+TRUE_PEAK_MARGIN = 0.5
 WEB = -14.0
 
 
@@ -290,7 +291,9 @@ def mix_film(dialogue: Track, music: Track | None, ambience: Track | None, spans
                                 stem_name)
     mix = out_dir / f"{stem_name}.mix.flac"
     try:
-        info = normalise(premix_path, mix, target_lufs, true_peak)
+        # half a dB of headroom under the ceiling: the AAC encode of the delivery
+        # overshoots a little on the peaks it smooths
+        info = normalise(premix_path, mix, target_lufs, true_peak - TRUE_PEAK_MARGIN)
     finally:
         premix_path.unlink(missing_ok=True)
     loudness = {**info, **measure_ebur128(mix), "true_peak_ceiling_dbtp": true_peak}

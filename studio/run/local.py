@@ -31,7 +31,6 @@ from studio.assemble.subtitles import write_subtitles
 from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
 from studio.atomic import write_text
 from studio.audio.film import make_film_sound
-from studio.audio.mix import EBU_R128
 from studio.audio.speech import LineAudio, speech_seconds, synthesize_lines
 from studio.cache.store import Clip, ShotStore, shot_key
 from studio.consistency.identity import build_identities
@@ -134,12 +133,11 @@ def render_film(
     video: VideoSettings | None = None,
     progress: Progress | None = None,
     audio: bool = True,
-    loudness: float = EBU_R128,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
     ``<name>.mp4`` and friends. ``audio=False`` gives a silent track (pictures only);
-    ``loudness`` is the mix's integrated loudness target in LUFS."""
+    the mix's loudness target is the screenplay's ``film.sound.loudness``."""
     started = time.perf_counter()
     progress = progress or QuietProgress()
     backend_name = backend_name or screenplay.film.render.backend
@@ -197,7 +195,7 @@ def render_film(
             scene_seconds=_scene_seconds(plans),
             line_starts={line.id: p.start_frame / p.fps + line.start for p in plans for line in p.lines},
             lines=lines, film_seconds=film_seconds, cache_dir=cache_dir, out_dir=output_dir, name=name,
-            target_lufs=loudness,
+            target_lufs=screenplay.film.sound.loudness,
         )
 
     # 5. assemble the cut and its side outputs

@@ -96,6 +96,14 @@ class RenderSettings(_Strict):
     )
 
 
+class SoundSettings(_Strict):
+    loudness: float = Field(-23.0, ge=-36, le=-8, description="Integrated loudness target in LUFS: -23 (EBU R128) or -14 (web).")
+    music: Literal["midi", "model"] = Field(
+        "midi", description="'midi': cues composed and played with FluidSynth; 'model': a music model from the registry."
+    )
+    music_model: str = Field("musicgen-small", description="Registry name of the music model when music is 'model'.")
+
+
 class FilmSettings(_Strict):
     title: str = Field(min_length=1, max_length=200)
     fps: int = Field(24, ge=1, le=120, description="Frames per second.")
@@ -109,6 +117,7 @@ class FilmSettings(_Strict):
     seed: int = Field(0, ge=0, le=2**32 - 1, description="Base seed; every shot's seed derives from it.")
     title_cards: bool = Field(False, description="Show each scene heading on a title card.")
     render: RenderSettings = Field(default_factory=RenderSettings)  # type: ignore[arg-type]
+    sound: SoundSettings = Field(default_factory=SoundSettings)  # type: ignore[arg-type]
 
 
 class Voice(_Strict):

@@ -95,3 +95,15 @@ def test_unchanged_film_reuses_every_line(lamp_render, tmp_path):
     assert again.report["shots_rendered"] == 0 and again.report["audio"]["score_cues_rendered"] == []
     report = json.loads((tmp_path / "out" / "render-report.json").read_text())
     assert report["lines_total"] == 18
+
+
+def test_web_loudness_target(tmp_path):
+    from studio.screenplay import parse_screenplay
+    from tests.conftest import MINIMAL, small
+
+    screenplay = small(parse_screenplay(MINIMAL.replace("  title: Two Rooms", "  title: Two Rooms\n  sound: {loudness: -14}"),
+                                        str(tmp_path / "f.yaml")))
+    result = render_film(screenplay, tmp_path / "out", cache_dir=tmp_path / "cache", name="f")
+    loudness = measure_ebur128(result.film)
+    assert abs(loudness["integrated_lufs"] - (-14.0)) <= 1.0
+    assert loudness["true_peak_dbtp"] <= -1.0

@@ -1,0 +1,237 @@
+"""The model registry: which weights each generator uses, where they live, and how
+they load.
+
+A model is named in the registry and described by a :class:`ModelSpec`: its family
+(what code loads it), its source (a Hugging Face hub id or a local folder), revision,
+dtype, device and family options (steps, guidance, frames per chunk, offload...).
+Specs come from three places, later ones overriding earlier ones by name:
+
+1. the built-in entries below (well-known public models, by hub id);
+2. a user file, ``$STUDIO_MODELS`` or ``~/.config/studio/models.yaml``;
+3. the screenplay's ``film.render.options.models``.
+
+Loading follows diffusers' and transformers' own convention,
+``Class.from_pretrained(source, revision=..., torch_dtype=...)``, and honours
+``HF_HUB_OFFLINE``: offline, nothing is fetched and a model whose weights are not on
+disk is a clear error saying where to put them. Loaded models are kept for the run,
+so a pipeline loads once and serves every shot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from studio.errors import StudioError
+
+USER_FILE_ENV = "STUDIO_MODELS"
+DTYPES = ("float32", "float16", "bfloat16")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str
+    source: str  # a hub id ("org/name") or a local folder
+    revision: str | None = None
+    dtype: str = "float32"
+    device: str = "auto"  # "auto": cuda when available, else cpu
+    options: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return self.source.startswith((".", "/", "~")) or Path(self.source).expanduser().is_dir()
+
+    def local_folder(self) -> Path | None:
+        """Where the weights are on this machine, or None when they are not here."""
+        if self.is_local:
+            folder = Path(self.source).expanduser()
+            return folder if folder.is_dir() else None
+        try:
+            from huggingface_hub import snapshot_download
+
+            return Path(snapshot_download(self.source, revision=self.revision, local_files_only=True))
+        except Exception:  # noqa: BLE001 - any failure here means "not on disk"
+            return None
+
+    def key(self) -> dict[str, Any]:
+        """What about the model changes its output (for cache keys): for a local folder
+        the hash of its config files, since the path alone says nothing."""
+        data = {k: v for k, v in asdict(self).items() if k not in ("description", "device")}
+        data["options"] = dict(self.options)
+        if self.is_local:
+            folder = self.local_folder()
+            data["source"] = "local"
+            data["content"] = _folder_digest(folder) if folder else None
+        return data
+
+    def torch_dtype(self) -> Any:
+        import torch
+
+        return {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[self.dtype]
+
+    def torch_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _folder_digest(folder: Path) -> str:
+    """A digest of a saved model folder: its small files whole, and for large weight
+    files their size plus their first and last MiB (cheap even for 30 GB of weights,
+    and different for any two differently trained checkpoints)."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file():
+            continue
+        h.update(path.relative_to(folder).as_posix().encode())
+        size = path.stat().st_size
+        h.update(str(size).encode())
+        with open(path, "rb") as f:
+            if size <= 4 << 20:
+                h.update(f.read())
+            else:
+                h.update(f.read(1 << 20))
+                f.seek(-(1 << 20), os.SEEK_END)
+                h.update(f.read())
+    return h.hexdigest()
+
+
+# Well-known public models. Nothing here is downloaded by studio itself: fetch them
+# with `huggingface-cli download <source>` (or point `source` at a local folder).
+BUILTIN: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in [
+        ModelSpec("wan2.1-t2v-1.3b", "wan-t2v", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", dtype="bfloat16",
+                  options={"steps": 30, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480"},
+                  description="Wan 2.1 text-to-video, 1.3B (about 8 GB VRAM with offload)"),
+        ModelSpec("wan2.1-i2v-14b-480p", "wan-i2v", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", dtype="bfloat16",
+                  options={"steps": 30, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480"},
+                  description="Wan 2.1 image-to-video, 14B, 480p"),
+        ModelSpec("wan2.1-vace-1.3b", "wan-vace", "Wan-AI/Wan2.1-VACE-1.3B-diffusers", dtype="bfloat16",
+                  options={"steps": 30, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480"},
+                  description="Wan 2.1 VACE (reference images and frame conditioning), 1.3B"),
+        ModelSpec("ltx-video-0.9.5", "ltx-condition", "Lightricks/LTX-Video-0.9.5", dtype="bfloat16",
+                  options={"steps": 40, "guidance": 3.0, "frames_per_chunk": 161, "resolution": "768x512"},
+                  description="LTX-Video 0.9.5 with LTXConditionPipeline"),
+        ModelSpec("mms-tts-eng", "vits", "facebook/mms-tts-eng",
+                  description="Meta MMS text-to-speech, English (VITS)"),
+        ModelSpec("musicgen-small", "musicgen", "facebook/musicgen-small",
+                  options={"guidance": 3.0, "max_seconds": 30},
+                  description="Meta MusicGen small (300M), text-to-music"),
+    ]
+}
+
+
+def user_file() -> Path:
+    env = os.environ.get(USER_FILE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "studio" / "models.yaml"
+
+
+def _spec(name: str, data: Any, where: str) -> ModelSpec:
+    if not isinstance(data, Mapping):
+        raise StudioError(f"{where}: model {name!r} must be a mapping", hint="give family and source")
+    known = {"family", "source", "revision", "dtype", "device", "options", "description"}
+    unknown = set(data) - known
+    if unknown:
+        raise StudioError(f"{where}: model {name!r} has unknown keys {sorted(unknown)}",
+                          hint=f"known keys: {', '.join(sorted(known))}")
+    for required in ("family", "source"):
+        if not isinstance(data.get(required), str) or not data[required]:
+            raise StudioError(f"{where}: model {name!r} needs {required!r}")
+    dtype = data.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise StudioError(f"{where}: model {name!r} has dtype {dtype!r}", hint=f"use one of {', '.join(DTYPES)}")
+    options = data.get("options", {}) or {}
+    if not isinstance(options, Mapping):
+        raise StudioError(f"{where}: model {name!r} options must be a mapping")
+    return ModelSpec(name=name, family=data["family"], source=str(data["source"]), revision=data.get("revision"),
+                     dtype=dtype, device=str(data.get("device", "auto")), options=dict(options),
+                     description=str(data.get("description", "")))
+
+
+class Registry:
+    """Named model specs, and the models loaded from them during one run."""
+
+    def __init__(self, specs: Mapping[str, ModelSpec] | None = None) -> None:
+        self.specs: dict[str, ModelSpec] = dict(BUILTIN if specs is None else specs)
+        self._loaded: dict[str, Any] = {}
+
+    @classmethod
+    def default(cls, extra: Mapping[str, Any] | None = None, *, base_dir: Path | None = None) -> Registry:
+        """Built-ins, then the user's file, then ``extra`` (the screenplay's models)."""
+        registry = cls()
+        path = user_file()
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise StudioError(f"{path}: invalid YAML: {exc}".splitlines()[0]) from None
+            registry.update(data.get("models", data) if isinstance(data, Mapping) else {}, str(path), path.parent)
+        if extra:
+            registry.update(extra, "film.render.options.models", base_dir)
+        return registry
+
+    def update(self, entries: Mapping[str, Any], where: str, base_dir: Path | None = None) -> None:
+        for name, data in entries.items():
+            spec = _spec(str(name), data, where)
+            if base_dir is not None and spec.source.startswith("."):
+                spec = replace(spec, source=str((base_dir / spec.source).resolve()))
+            self.specs[spec.name] = spec
+
+    def add(self, spec: ModelSpec) -> None:
+        self.specs[spec.name] = spec
+        self._loaded.pop(spec.name, None)
+
+    def get(self, name: str) -> ModelSpec:
+        if name not in self.specs:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(self.specs), n=1)
+            raise StudioError(f"no model named {name!r} in the registry",
+                              hint=f"did you mean {close[0]!r}?" if close else
+                              f"configure it in {user_file()} or film.render.options.models")
+        return self.specs[name]
+
+    def names(self, family_prefix: str = "") -> list[str]:
+        return sorted(n for n, s in self.specs.items() if s.family.startswith(family_prefix))
+
+    def load(self, name: str, loader: Callable[[ModelSpec, str | Path], Any]) -> Any:
+        """The model ``name``, loaded once per registry with ``loader(spec, where)``,
+        where ``where`` is a local folder, or the hub id when online."""
+        if name not in self._loaded:
+            spec = self.get(name)
+            self._loaded[name] = loader(spec, resolve_source(spec))
+        return self._loaded[name]
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def resolve_source(spec: ModelSpec) -> str | Path:
+    """A local folder when the weights are on disk; the hub id when they are not and
+    we may fetch; else a clear error."""
+    folder = spec.local_folder()
+    if folder is not None:
+        return folder
+    if spec.is_local:
+        raise StudioError(f"model {spec.name!r}: folder {spec.source} does not exist",
+                          hint="point source at a folder written by save_pretrained")
+    if offline():
+        raise StudioError(
+            f"model {spec.name!r} ({spec.source}) is not on this machine and HF_HUB_OFFLINE is set",
+            hint=f"download it first (`huggingface-cli download {spec.source}`) or set source to a local folder",
+        )
+    return spec.source
