@@ -18,7 +18,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_every_field_of_the_format_is_documented():
-    for cls in (model.FilmSettings, model.RenderSettings, model.Character, model.Voice, model.LikenessPhotos,
+    for cls in (model.FilmSettings, model.RenderSettings, model.SoundSettings, model.Character, model.Voice, model.LikenessPhotos,
                 model.Location, model.Scene, model.ActionBeat, model.DialogueBeat, model.TransitionBeat,
                 model.MusicCue, model.ShotSpec):
         for field in cls.model_fields:
