@@ -224,12 +224,19 @@ def _parse_resolution(value: str | None) -> str | None:
               help="Shot cache folder (default: $STUDIO_CACHE, else ./cache).")
 @click.option("--loudness", help="Mix loudness: 'ebu' (-23 LUFS), 'web' (-14 LUFS) or a number in LUFS.")
 @click.option("--silent", is_flag=True, help="Pictures only: no voices, score or ambience.")
+@click.option("--shot", "shots_", multiple=True, metavar="ID",
+              help="Render this shot again as a new take (repeatable); the cut is rebuilt.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="The seed for the new takes of --shot.")
+@click.option("--verify", is_flag=True, help="Hash every cached clip before trusting it.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @allow_outside_option
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
-           cache_dir: str | None, loudness: str | None, silent: bool, quiet: bool,
-           allow_outside_assets: bool) -> None:
-    """Render a screenplay into a finished film, with subtitles, timeline and storyboard."""
+           cache_dir: str | None, loudness: str | None, silent: bool, shots_: tuple[str, ...], seed: int | None,
+           verify: bool, quiet: bool, allow_outside_assets: bool) -> None:
+    """Render a screenplay into a finished film, with subtitles, timeline and storyboard.
+
+    Shots already in the cache are not rendered again; a killed render continues where
+    it stopped. The takes used are recorded in FILE's lockfile (NAME.lock)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from studio.cache.store import default_cache_dir
@@ -242,17 +249,19 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
         film_update["sound"] = screenplay.film.sound.model_copy(update={"loudness": _parse_loudness(loudness)})
     if film_update:
         screenplay = screenplay.model_copy(update={"film": screenplay.film.model_copy(update=film_update)})
+    if seed is not None and not shots_:
+        raise click.UsageError("--seed sets the seed of new takes: use it with --shot ID")
     name = Path(file).stem
     out_dir = Path(output) if output else Path("out") / name
     cache = default_cache_dir(cache_dir)
+    kwargs = dict(cache_dir=cache, name=name, backend_name=backend, audio=not silent,
+                  lockfile=_lockfile_for(file), new_takes=shots_, take_seed_override=seed, verify=verify)
     if quiet:
-        result = render_film(screenplay, out_dir, cache_dir=cache, name=name, backend_name=backend,
-                             progress=QuietProgress(), audio=not silent)
+        result = render_film(screenplay, out_dir, progress=QuietProgress(), **kwargs)
     else:
         columns = (TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=False) as bars:
-            result = render_film(screenplay, out_dir, cache_dir=cache, name=name, backend_name=backend,
-                                 progress=_Bars(bars), audio=not silent)
+            result = render_film(screenplay, out_dir, progress=_Bars(bars), **kwargs)
     r = result.report
     text = Text()
     text.append("rendered ", style="bold green")
@@ -260,8 +269,121 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
                 f"({r['shots_rendered']} shots rendered, {r['shots_cached']} from the cache, "
                 f"{r['frames_per_second']:.0f} frames/s, peak {r['peak_rss_mb']:.0f} MB)")
     out.print(text, soft_wrap=True)
+    if r["rendered"] and len(r["rendered"]) <= 12:
+        out.print(Text(f"rendered shots: {', '.join(r['rendered'])}"), soft_wrap=True)
+    if r["corrupt_entries_replaced"]:
+        out.print(Text(f"{r['corrupt_entries_replaced']} corrupt cache entries were found and rendered again",
+                       style="yellow"), soft_wrap=True)
     out.print(Text(f"side outputs in {out_dir}: subtitles, timeline (.otio/.edl/.xml), storyboard, "
-                   "render-report.json"), soft_wrap=True)
+                   f"render-report.json{'' if r['cut_rebuilt'] else ' (unchanged)'}"), soft_wrap=True)
+
+
+def _lockfile_for(file: str) -> Path:
+    from studio.cache.lockfile import Lockfile
+
+    return Lockfile.beside(file)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("shot_id", required=False)
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Shot cache folder.")
+def takes(file: str, shot_id: str | None, cache_dir: str | None) -> None:
+    """List the takes of every shot (or of SHOT_ID): seeds, QA scores, which is used."""
+    from studio.cache.lockfile import Lockfile
+    from studio.cache.manifest import Manifest
+    from studio.cache.store import default_cache_dir
+
+    film_id = str(Path(file).resolve())
+    lock = Lockfile.load(Lockfile.beside(file))
+    manifest = Manifest(default_cache_dir(cache_dir))
+    rows = manifest.takes(film_id, shot_id)
+    if not rows:
+        raise StudioError(f"no takes recorded for {file}{' shot ' + shot_id if shot_id else ''}",
+                          hint="render the film first (`studio render FILE`)")
+    table = Table(title=f"takes of {file}", title_justify="left")
+    for column in ("shot", "take", "seed", "rendered", "QA (face distance)", "used"):
+        table.add_column(column, no_wrap=True)
+    for take in rows:
+        record = manifest.render(take.key) if take.key else None
+        used = lock.shots.get(take.shot_id)
+        qa = "" if record is None or record.qa_score is None else f"{record.qa_score:.3f}" + (
+            " flagged" if record.qa_flagged else "")
+        table.add_row(take.shot_id, str(take.take), str(take.seed), "yes" if record else "no (gone)", qa,
+                      "●" if used and used.take == take.take else "")
+    out.print(table)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("shot_id")
+@click.argument("number", type=click.IntRange(1))
+@click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder (default: out/<name>).")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Shot cache folder.")
+@allow_outside_option
+def take(file: str, shot_id: str, number: int, output: str | None, cache_dir: str | None,
+         allow_outside_assets: bool) -> None:
+    """Use take NUMBER of SHOT_ID in the film, and rebuild the cut."""
+    from studio.cache.lockfile import LockedShot, Lockfile
+    from studio.cache.manifest import Manifest
+    from studio.cache.store import default_cache_dir
+    from studio.run.local import QuietProgress, render_film
+
+    screenplay = _load(file, allow_outside_assets)
+    cache = default_cache_dir(cache_dir)
+    recorded = {t.take: t for t in Manifest(cache).takes(str(Path(file).resolve()), shot_id)}
+    if number not in recorded:
+        raise StudioError(f"shot {shot_id} has no take {number}",
+                          hint=f"takes: {', '.join(map(str, sorted(recorded))) or 'none yet'}")
+    lock = Lockfile.load(Lockfile.beside(file))
+    lock.shots[shot_id] = LockedShot(number, recorded[number].seed, recorded[number].key)
+    lock.save()
+    name = Path(file).stem
+    result = render_film(screenplay, Path(output) if output else Path("out") / name, cache_dir=cache, name=name,
+                         lockfile=lock.path, progress=QuietProgress())
+    r = result.report
+    out.print(Text(f"{shot_id} now uses take {number}; rebuilt {result.film} "
+                   f"({r['shots_rendered']} shots rendered: {', '.join(r['rendered']) or 'none'})"), soft_wrap=True)
+
+
+@cli.group()
+def cache() -> None:
+    """The render cache: statistics and garbage collection."""
+
+
+@cache.command("stats")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Shot cache folder.")
+def cache_stats(cache_dir: str | None) -> None:
+    """What the cache holds."""
+    from studio.cache.gc import stats
+    from studio.cache.store import default_cache_dir
+
+    s = stats(default_cache_dir(cache_dir))
+    table = Table(title=f"cache {s.root}: {s.total_bytes / 1e6:.1f} MB", title_justify="left")
+    table.add_column("kind")
+    table.add_column("entries", justify="right")
+    table.add_column("MB", justify="right")
+    for kind, k in s.kinds.items():
+        table.add_row(kind, str(k.entries), f"{k.bytes / 1e6:.1f}")
+    out.print(table)
+    out.print(Text(f"{s.renders_recorded} shot renders recorded ({s.renders_ever} renders ever), {s.takes} takes, "
+                   f"{len(s.films)} films with lockfiles, {s.temp_files} temporary files"), soft_wrap=True)
+
+
+@cache.command("gc")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Shot cache folder.")
+@click.option("--keep", "keep", multiple=True, type=click.Path(dir_okay=False), metavar="LOCKFILE",
+              help="Also keep what this lockfile references (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+def cache_gc(cache_dir: str | None, keep: tuple[str, ...], dry_run: bool) -> None:
+    """Remove cached renders no lockfile references."""
+    from studio.cache.gc import gc
+    from studio.cache.store import default_cache_dir
+
+    result = gc(default_cache_dir(cache_dir), extra_lockfiles=[Path(k) for k in keep], dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    out.print(Text(f"{verb} {result.removed} entries ({result.freed_bytes / 1e6:.1f} MB), kept {result.kept} "
+                   f"referenced by {len(result.lockfiles)} lockfiles"), soft_wrap=True)
 
 
 @cli.command()
@@ -297,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="studio", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
-        err.print("interrupted: finished shots are kept in the cache; run the same command again to continue")
+        err.print("interrupted: finished shots are kept in the cache; run the same command again to continue",
+                  soft_wrap=True)
         return 130
     except click.ClickException as exc:
         exc.show()

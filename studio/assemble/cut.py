@@ -67,8 +67,9 @@ def concat_list(clips: list[Path], cache_root: Path) -> Path:
 
 def assemble_cut(clips: list[Path], cache_root: Path, audio: Path | None, output: Path, *,
                  seconds: float, metadata: dict[str, str], chapters: list[Chapter]) -> Path:
-    """Join ``clips`` (stream copy), mux ``audio`` (AAC; silence when None), add
-    chapters and metadata. ``seconds`` is the film's length."""
+    """Join ``clips`` (stream copy), mux ``audio`` (an ``.m4a`` is copied as it is, other
+    files are encoded to AAC; silence when None), add chapters and metadata.
+    ``seconds`` is the film's length."""
     listing = concat_list(clips, cache_root)
     sound = ["-i", str(audio)] if audio else [
         # a constant source: numbers only, never user text
@@ -84,7 +85,9 @@ def assemble_cut(clips: list[Path], cache_root: Path, audio: Path | None, output
                     *sound,
                     "-f", "ffmetadata", "-i", str(meta),
                     "-map", "0:v:0", "-map", "1:a:0", "-map_metadata", "2", "-map_chapters", "2",
-                    "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
+                    "-c:v", "copy",
+                    *(["-c:a", "copy"] if audio is not None and audio.suffix == ".m4a"
+                      else ["-c:a", "aac", "-b:a", "192k", "-ar", "48000"]),
                     "-movflags", "+faststart", "-fflags", "+bitexact", "-flags:a", "+bitexact",
                     "-f", "mp4", str(tmp),
                 ],

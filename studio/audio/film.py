@@ -1,38 +1,83 @@
 """A film's sound, end to end: score every scene, lay the ambience, place every line,
 and mix. Works on plain timing data (scene spans and line starts on the film's
-clock), so it never needs to know how pictures were made."""
+clock), so it never needs to know how pictures were made.
+
+The finished mix is content-addressed like everything else: its key covers every line,
+cue and ambience segment with its place, the levels and the loudness target. An
+unchanged film reuses the cached mix, its stems and its AAC encode (the cut then
+muxes audio by stream copy), so rebuilding the cut after re-rendering a shot does not
+re-mix or re-encode the sound.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.assemble.ffmpeg import ffmpeg_version, run_ffmpeg
+from studio.atomic import write_text
 from studio.audio.ambience import AmbienceTrack, ambience_segments
-from studio.audio.mix import EBU_R128, DialogueTrack, MixResult, PlacedLine, mix_film
-from studio.audio.score import ScoreTrack, score_film, scene_cues
+from studio.audio.mix import (
+    TRUE_PEAK_MARGIN,
+    DialogueTrack,
+    Ducking,
+    PlacedLine,
+    StemLevels,
+    mix_film,
+)
+from studio.audio.score import RENDER_VERSION, ScoreResult, ScoreTrack, scene_cues, score_film
 from studio.audio.speech import LineAudio
 from studio.audio.wav import SAMPLE_RATE, wav_info
+from studio.render.plan import canonical_hash
 from studio.screenplay.model import Screenplay
+
+MIX_VERSION = 1  # bump when the mix's processing changes its output
+STEMS = ("dialogue", "music", "ambience")
 
 
 @dataclass
 class FilmSound:
-    mix: MixResult
+    key: str
+    mix: Path  # FLAC, in the output folder
+    aac: Path  # the delivery encode (in the cache), muxed into the film by stream copy
+    stems: dict[str, Path]
+    loudness: dict[str, Any]
     midi: dict[str, Path] = field(default_factory=dict)
+    cue_keys: dict[str, str] = field(default_factory=dict)
     cues_rendered: list[str] = field(default_factory=list)
+    mixed: bool = False  # False: the mix came from the cache
     lines_placed: int = 0
 
     def report(self) -> dict[str, Any]:
         return {
-            "loudness": self.mix.loudness,
-            "stems": {k: str(v) for k, v in self.mix.stems.items()},
-            "mix": str(self.mix.mix),
+            "key": self.key,
+            "mixed": self.mixed,
+            "loudness": self.loudness,
+            "mix": str(self.mix),
+            "stems": {k: str(v) for k, v in self.stems.items()},
             "midi": {k: str(v) for k, v in self.midi.items()},
             "score_cues_rendered": self.cues_rendered,
             "lines": self.lines_placed,
         }
+
+
+def _score(screenplay: Screenplay, scene_seconds: Mapping[str, float], cache_dir: Path,
+           out_dir: Path) -> ScoreResult:
+    cues = scene_cues(screenplay, scene_seconds)
+    if screenplay.film.sound.music == "model":
+        from studio.audio.music_transformers import score_film_with_model
+        from studio.models import Registry
+
+        registry = Registry.default(screenplay.film.render.options.get("models"), base_dir=screenplay.base_dir)
+        return score_film_with_model(cues, cache_dir, screenplay.film.seed, registry,
+                                     screenplay.film.sound.music_model)
+    return score_film(cues, cache_dir, screenplay.film.seed, out_dir=out_dir / "music")
 
 
 def make_film_sound(
@@ -45,25 +90,79 @@ def make_film_sound(
     cache_dir: Path,
     out_dir: Path,
     name: str,
-    target_lufs: float = EBU_R128,
 ) -> FilmSound:
-    """Score, ambience and dialogue mixed into ``<out_dir>/<name>.mix.flac`` (plus
-    stems and per-scene MIDI). ``line_starts`` are seconds on the film's clock."""
+    """Score, ambience and dialogue mixed to ``film.sound.loudness`` into
+    ``<out_dir>/<name>.mix.flac`` plus stems (and per-scene MIDI for the MIDI score).
+    ``line_starts`` are seconds on the film's clock."""
+    target = screenplay.film.sound.loudness
     length = round(film_seconds * SAMPLE_RATE)
-    score = score_film(scene_cues(screenplay, scene_seconds), cache_dir, screenplay.film.seed,
-                       out_dir=out_dir / "music")
-    music = ScoreTrack([(c.wav_path, c.start, c.seconds, c.lead) for c in score.cues], length=length)
-    ambience = AmbienceTrack(ambience_segments(screenplay, scene_seconds), length=length)
+    score = _score(screenplay, scene_seconds, cache_dir, out_dir)
+    segments = ambience_segments(screenplay, scene_seconds)
     placed: list[PlacedLine] = []
     spans: list[tuple[int, int]] = []
-    for line_id, start in line_starts.items():
+    line_keys = []
+    for line_id, start in sorted(line_starts.items(), key=lambda kv: (kv[1], kv[0])):
         audio = lines[line_id]
-        frames = wav_info(audio.path).frames
         at = round(start * SAMPLE_RATE)
-        frames = min(frames, max(0, length - at))
+        frames = min(wav_info(audio.path).frames, max(0, length - at))
         placed.append(PlacedLine(audio.path, at, frames))
         spans.append((at, at + frames))
-    mix = mix_film(DialogueTrack(placed, length), music, ambience, spans, length, out_dir, name,
-                   target_lufs=target_lufs)
-    return FilmSound(mix=mix, midi=dict(score.midi_paths), cues_rendered=list(score.rendered),
-                     lines_placed=len(placed))
+        line_keys.append([audio.key, at, frames])
+    ducking, levels = Ducking(), StemLevels()
+    key = canonical_hash({
+        "version": MIX_VERSION, "score_version": RENDER_VERSION, "ffmpeg": ffmpeg_version(), "length": length,
+        "lines": line_keys,
+        "cues": [[c.key, c.start, c.seconds, c.lead] for c in score.cues],
+        "ambience": [[s, d, recipe.key(), seed] for s, d, recipe, seed in segments],
+        "ducking": asdict(ducking), "levels": asdict(levels), "target": target, "true_peak": -1.0,
+        "margin": TRUE_PEAK_MARGIN,
+    })
+    entry = cache_dir / "mix" / key[:2] / key
+    mixed = False
+    if not (entry / "loudness.json").is_file():
+        music = ScoreTrack([(c.wav_path, c.start, c.seconds, c.lead) for c in score.cues], length=length)
+        ambience = AmbienceTrack(segments, length=length)
+        _mix_into(entry, DialogueTrack(placed, length), music, ambience, spans, length, target, ducking, levels)
+        mixed = True
+    loudness = json.loads((entry / "loudness.json").read_text(encoding="utf-8"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mix = _publish(entry / "film.mix.flac", out_dir / f"{name}.mix.flac")
+    stems = {stem: _publish(entry / f"film.{stem}.flac", out_dir / f"{name}.{stem}.flac") for stem in STEMS}
+    return FilmSound(key=key, mix=mix, aac=entry / "film.m4a", stems=stems, loudness=loudness,
+                     midi=dict(score.midi_paths), cue_keys={c.scene_id: c.key for c in score.cues},
+                     cues_rendered=list(score.rendered), mixed=mixed, lines_placed=len(placed))
+
+
+def _mix_into(entry: Path, dialogue: DialogueTrack, music: ScoreTrack, ambience: AmbienceTrack,
+              spans: list[tuple[int, int]], length: int, target: float, ducking: Ducking,
+              levels: StemLevels) -> None:
+    """Mix into a fresh folder and move it into place whole (a crash leaves nothing)."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{entry.name[:16]}.", suffix=".part", dir=entry.parent))
+    try:
+        result = mix_film(dialogue, music, ambience, spans, length, work, "film", target_lufs=target,
+                          ducking=ducking, levels=levels)
+        run_ffmpeg(["-i", str(result.mix), "-c:a", "aac", "-b:a", "192k", "-ar", str(SAMPLE_RATE),
+                    "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp4", str(work / "film.m4a")],
+                   what="encoding the mix")
+        write_text(work / "loudness.json", json.dumps(result.loudness, indent=1, sort_keys=True))
+        try:
+            os.rename(work, entry)
+        except OSError:
+            if not (entry / "loudness.json").is_file():
+                raise
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _publish(source: Path, target: Path) -> Path:
+    """Put a cached file at ``target``: a hard link when possible (no copy), else a copy."""
+    tmp = target.with_name(f".{target.name}.part")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+    return target

@@ -976,7 +976,7 @@ class CueRender:
     start: float  # the scene's start, seconds
     seconds: float  # the scene's length
     lead: float  # seconds of music before the scene's start (the crossfade's first half)
-    midi_path: Path  # the cache's copy
+    midi_path: Path | None  # the cache's copy (None for a model-generated cue)
     wav_path: Path
     rendered: bool  # False: reused from the cache
     render_seconds: float

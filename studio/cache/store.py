@@ -1,30 +1,33 @@
 """The content-addressed shot store.
 
 A rendered shot lives under ``<cache>/clips/<k[:2]>/<k>.*`` where ``k`` is its cache
-key (see ``ShotPlan.key`` and :func:`shot_key`):
+key (see :func:`shot_key`):
 
 * ``<k>.mp4``: the clip;
 * ``<k>.tail-<n>.png``: its last frames, lossless, what a continuous shot picks up from;
-* ``<k>.thumb.jpg``: a frame from the middle, for storyboards;
-* ``<k>.json``: the entry's record, written last: an entry without it does not exist.
+* ``<k>.thumb.jpg``: a frame from the middle, for storyboards.
 
-Every file lands under a temporary name first (see :mod:`studio.atomic`), so a crash
-leaves no half-written entry.
+The entry's record lives in the manifest (SQLite) and is written last: an entry
+without a record does not exist. Every file lands under a temporary name first, so a
+crash leaves no half-written entry. Each use checks the clip against its recorded
+SHA-256 (quickly by size and mtime, fully on request or when those differ); a corrupt
+entry is removed and rendered again, never used.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from studio.atomic import atomic_output, write_text
+from studio.atomic import atomic_output
+from studio.cache.manifest import Manifest, RenderRecord
 from studio.render.plan import canonical_hash
 
 CACHE_ENV = "STUDIO_CACHE"
@@ -53,8 +56,6 @@ class Clip:
     path: Path
     frames: int
     fps: int
-    width: int
-    height: int
     sha256: str
     tails: tuple[Path, ...]
     thumb: Path
@@ -74,9 +75,11 @@ def file_sha256(path: Path) -> str:
 
 
 class ShotStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, manifest: Manifest | None = None) -> None:
         self.root = Path(root)
         self.clips = self.root / "clips"
+        self.manifest = manifest or Manifest(self.root)
+        self.corrupt: list[str] = []  # keys found corrupt (and removed) during this run
 
     def _base(self, key: str) -> Path:
         return self.clips / key[:2] / key
@@ -84,46 +87,58 @@ class ShotStore:
     def clip_path(self, key: str) -> Path:
         return self._base(key).with_suffix(".mp4")
 
-    def get(self, key: str) -> Clip | None:
-        """The stored clip for ``key``, or None when absent or incomplete."""
-        record = self._base(key).with_suffix(".json")
-        try:
-            data = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        clip = Clip(
-            key=key, shot_id=data["shot_id"], path=Path(data["path"]) if os.path.isabs(data["path"])
-            else self.root / data["path"], frames=data["frames"], fps=data["fps"], width=data["width"],
-            height=data["height"], sha256=data["sha256"],
-            tails=tuple(self.root / t for t in data["tails"]), thumb=self.root / data["thumb"],
-            render_seconds=data.get("render_seconds", 0.0),
-        )
-        if not clip.path.is_file() or not all(t.is_file() for t in clip.tails) or not clip.thumb.is_file():
-            return None
-        return clip
+    def _tails(self, key: str, count: int) -> tuple[Path, ...]:
+        return tuple(self._base(key).with_name(f"{key}.tail-{n}.png") for n in range(count))
 
-    def put(self, key: str, shot_id: str, *, frames: int, fps: int, width: int, height: int,
+    def _thumb(self, key: str) -> Path:
+        return self._base(key).with_name(f"{key}.thumb.jpg")
+
+    def get(self, key: str, *, verify: bool = False) -> Clip | None:
+        """The stored clip for ``key``, or None when absent, incomplete or corrupt.
+
+        The clip's bytes are checked against the recorded SHA-256: fully when
+        ``verify`` is set or when its size or mtime changed since it was written."""
+        record = self.manifest.render(key)
+        if record is None:
+            return None
+        path = self.clip_path(key)
+        tails = tuple(sorted(self._base(key).parent.glob(f"{key}.tail-*.png")))
+        if not path.is_file() or not tails or not self._thumb(key).is_file():
+            self._discard(key)
+            return None
+        stat = path.stat()
+        if verify or stat.st_size != record.size or stat.st_mtime_ns != record.mtime_ns:
+            if file_sha256(path) != record.sha256:
+                self._discard(key)
+                return None
+        return Clip(key, record.shot_id, path, record.frames, record.fps, record.sha256, tails,
+                    self._thumb(key), record.render_seconds)
+
+    def _discard(self, key: str) -> None:
+        """Remove a broken entry so it is rendered again."""
+        self.corrupt.append(key)
+        self.manifest.forget(key)
+        for path in self._base(key).parent.glob(f"{key}.*"):
+            path.unlink(missing_ok=True)
+
+    def put(self, key: str, shot_id: str, *, film: str, seed: int, backend: str, frames: int, fps: int,
             tails: list[np.ndarray], thumb: np.ndarray, render_seconds: float) -> Clip:
         """Record a clip already written at :meth:`clip_path` with its tail frames and thumbnail."""
-        base = self._base(key)
         path = self.clip_path(key)
-        tail_paths = []
-        for n, frame in enumerate(tails):
-            tail = base.with_name(f"{key}.tail-{n}.png")
+        tail_paths = self._tails(key, len(tails))
+        for tail, frame in zip(tail_paths, tails):
             with atomic_output(tail) as tmp:
                 Image.fromarray(frame).save(tmp, format="PNG", compress_level=1)
-            tail_paths.append(tail)
-        thumb_path = base.with_name(f"{key}.thumb.jpg")
-        with atomic_output(thumb_path) as tmp:
+        with atomic_output(self._thumb(key)) as tmp:
             Image.fromarray(thumb).save(tmp, format="JPEG", quality=88)
-        clip = Clip(key, shot_id, path, frames, fps, width, height, file_sha256(path), tuple(tail_paths),
-                    thumb_path, round(render_seconds, 3))
-        record = {k: v for k, v in asdict(clip).items() if k != "key"}
-        record["path"] = str(path.relative_to(self.root))
-        record["tails"] = [str(t.relative_to(self.root)) for t in tail_paths]
-        record["thumb"] = str(thumb_path.relative_to(self.root))
-        write_text(base.with_suffix(".json"), json.dumps(record, indent=1, sort_keys=True))
-        return clip
+        digest = file_sha256(path)
+        stat = path.stat()
+        self.manifest.record_render(RenderRecord(
+            key=key, shot_id=shot_id, film=film, seed=seed, backend=backend, sha256=digest, size=stat.st_size,
+            mtime_ns=stat.st_mtime_ns, frames=frames, fps=fps, render_seconds=round(render_seconds, 3),
+            created=time.time(),
+        ))
+        return Clip(key, shot_id, path, frames, fps, digest, tail_paths, self._thumb(key), round(render_seconds, 3))
 
     def tail_frames(self, clip: Clip) -> list[np.ndarray]:
         """The clip's stored last frames, oldest first."""

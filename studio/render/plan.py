@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -139,8 +140,10 @@ def scene_heading(screenplay: Screenplay, scene_id: str) -> str:
     return f"{prefix} {(loc.name or loc.id).upper()} - {TIME_WORDS.get(scene.time, scene.time.upper())}"
 
 
-def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0) -> ShotPlan:
-    """The plan of one shot of ``graph``."""
+def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int | None = None,
+              previous_seed: int | None = None) -> ShotPlan:
+    """The plan of one shot of ``graph``; ``seed`` overrides the shot's own (a take),
+    ``previous_seed`` the seed of the shot it continues."""
     sp = graph.screenplay
     scene = next(s for s in sp.scenes if s.id == shot.scene)
     loc = sp.location(scene.location)
@@ -156,7 +159,7 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0) -> ShotPla
         prev = graph.shots[index - 1]
         prev_scene = next(s for s in sp.scenes if s.id == prev.scene)
         continues = Framing(prev.size, prev.move, prev.subjects, prev_scene.location, prev.scene,
-                            shot_seed(sp.film.seed, prev.id))
+                            previous_seed if previous_seed is not None else shot_seed(sp.film.seed, prev.id))
     first_in_scene = index == 0 or graph.shots[index - 1].scene != shot.scene
     return ShotPlan(
         shot_id=shot.id,
@@ -184,7 +187,7 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0) -> ShotPla
         width=width,
         height=height,
         frames=shot.frames,
-        seed=shot_seed(sp.film.seed, shot.id),
+        seed=seed if seed is not None else shot_seed(sp.film.seed, shot.id),
         look=sp.film.look,
         negative=sp.film.negative,
         continues=continues,
@@ -201,12 +204,14 @@ def _likeness_name(sp: Screenplay, character_id: str) -> str | None:
     return likeness if isinstance(likeness, str) else None
 
 
-def plan_film(graph: SceneGraph) -> list[ShotPlan]:
-    """Plans for every shot of the film, in story order."""
+def plan_film(graph: SceneGraph, seeds: Mapping[str, int] | None = None) -> list[ShotPlan]:
+    """Plans for every shot of the film, in story order; ``seeds`` picks a shot's take."""
+    seeds = seeds or {}
     plans: list[ShotPlan] = []
     start = 0
     for shot in graph.shots:
-        plan = plan_shot(graph, shot, start_frame=start)
+        plan = plan_shot(graph, shot, start_frame=start, seed=seeds.get(shot.id),
+                         previous_seed=plans[-1].seed if plans else None)
         plans.append(plan)
         start += plan.frames
     return plans

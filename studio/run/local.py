@@ -1,20 +1,26 @@
 """The local executor: render a whole film on this machine, then assemble it.
 
-Orchestration only: every step is a call into its stage (plan → conditioning →
-backend → encode → store → assemble). Shots whose cache key is already in the store
-are not rendered again; a continuous shot is conditioned on the stored last frames
-of the shot it continues.
+Orchestration only: every step is a call into its stage:
+
+1. voices (audio is the timing master), 2. plan, 3. shots (each from the cache when
+its key is there, else rendered), 4. sound (score, ambience, mix), 5. the cut and its
+side outputs, 6. the lockfile and the report.
+
+Every step is content-addressed, so a run killed at any moment continues where it
+stopped, an unchanged film renders and rebuilds nothing, and an edit re-renders
+exactly the shots whose inputs changed plus the shots that continue them.
 """
 
 from __future__ import annotations
 
 import collections
+import errno
 import json
 import platform
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,17 +36,19 @@ from studio.assemble.storyboard import StoryboardFrame, write_storyboard
 from studio.assemble.subtitles import write_subtitles
 from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
 from studio.atomic import write_text
-from studio.audio.film import make_film_sound
+from studio.audio.film import FilmSound, make_film_sound
 from studio.audio.speech import LineAudio, speech_seconds, synthesize_lines
-from studio.cache.store import Clip, ShotStore, shot_key
+from studio.cache.lockfile import LockedShot, Lockfile
+from studio.cache.store import Clip, ShotStore, file_sha256, shot_key
 from studio.consistency.identity import build_identities
-from studio.errors import RenderError
+from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.backend import Backend, Conditioning, Identity, load_backend
-from studio.render.plan import ShotPlan, plan_film
+from studio.render.plan import ShotPlan, canonical_hash, plan_film, shot_seed
 from studio.screenplay.model import Screenplay
 
 THUMB_WIDTH = 480
+ASSEMBLY_VERSION = 1  # bump when the cut or its side outputs change for the same inputs
 
 
 class Progress(Protocol):
@@ -77,13 +85,18 @@ def peak_rss_mb() -> tuple[float, float]:
     return round(own, 1), round(children, 1)
 
 
+def take_seed(film_seed: int, shot_id: str, take: int) -> int:
+    """Take 1 uses the shot's own seed; take n a seed of its own."""
+    return shot_seed(film_seed, shot_id if take == 1 else f"{shot_id}#take{take}")
+
+
 def _identities_for(plan: ShotPlan, identities: dict[str, Identity]) -> dict[str, Identity]:
     wanted = {m.id for m in plan.present} | set(plan.subjects) | {line.speaker for line in plan.lines}
     return {cid: identities[cid] for cid in sorted(wanted) if cid in identities}
 
 
 def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: ShotStore, key: str,
-                video: VideoSettings, progress: Progress, tail_frames: int = 1) -> Clip:
+                video: VideoSettings, progress: Progress, *, film: str, tail_frames: int = 1) -> Clip:
     """Render one shot into the store: frames stream from the backend into ffmpeg."""
     started = time.perf_counter()
     tails: collections.deque[np.ndarray] = collections.deque(maxlen=tail_frames)
@@ -110,8 +123,8 @@ def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: Sho
             )
     progress.frames_done(count % 12)
     assert thumb is not None
-    return store.put(key, plan.shot_id, frames=plan.frames, fps=plan.fps, width=plan.width, height=plan.height,
-                     tails=list(tails), thumb=thumb, render_seconds=time.perf_counter() - started)
+    return store.put(key, plan.shot_id, film=film, seed=plan.seed, backend=backend.name, frames=plan.frames,
+                     fps=plan.fps, tails=list(tails), thumb=thumb, render_seconds=time.perf_counter() - started)
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -120,6 +133,14 @@ def _thumbnail(frame: np.ndarray) -> np.ndarray:
         return np.array(frame, copy=True)
     size = (THUMB_WIDTH, max(1, round(h * THUMB_WIDTH / w)))
     return np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BILINEAR))
+
+
+def _disk_full(exc: OSError) -> RenderError:
+    return RenderError(
+        f"the disk is full ({exc.filename or 'while writing'})",
+        hint="free some space (`studio cache gc` removes renders no lockfile uses) and run the same command "
+        "again: finished shots are kept",
+    )
 
 
 def render_film(
@@ -133,20 +154,48 @@ def render_film(
     video: VideoSettings | None = None,
     progress: Progress | None = None,
     audio: bool = True,
+    lockfile: Path | None = None,
+    new_takes: Sequence[str] = (),
+    take_seed_override: int | None = None,
+    verify: bool = False,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
-    ``<name>.mp4`` and friends. ``audio=False`` gives a silent track (pictures only);
-    the mix's loudness target is the screenplay's ``film.sound.loudness``."""
+    ``<name>.mp4`` and friends.
+
+    ``audio=False`` gives a silent track (pictures only). ``lockfile``: read the takes
+    it selects and record what this render used (None: default takes, no lockfile).
+    ``new_takes``: shot ids to render again as new takes (with ``take_seed_override``
+    as their seed when given). ``verify``: hash every cached clip before trusting it."""
+    try:
+        return _render_film(screenplay, output_dir, cache_dir=cache_dir, name=name, backend_name=backend_name,
+                            backend_options=backend_options, video=video, progress=progress or QuietProgress(),
+                            audio=audio, lockfile=lockfile, new_takes=new_takes,
+                            take_seed_override=take_seed_override, verify=verify)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise _disk_full(exc) from None
+        raise
+    except RenderError as exc:
+        if "No space left on device" in str(exc):
+            raise _disk_full(OSError(errno.ENOSPC, "No space left on device")) from None
+        raise
+
+
+def _render_film(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path, name: str,
+                 backend_name: str | None, backend_options: dict[str, Any] | None, video: VideoSettings | None,
+                 progress: Progress, audio: bool, lockfile: Path | None, new_takes: Sequence[str],
+                 take_seed_override: int | None, verify: bool) -> RenderResult:
     started = time.perf_counter()
-    progress = progress or QuietProgress()
     backend_name = backend_name or screenplay.film.render.backend
-    options = dict(screenplay.film.render.options)
+    options = {k: v for k, v in screenplay.film.render.options.items() if k != "models"}
     options.update(backend_options or {})
     backend = load_backend(backend_name, options)
     width, height = screenplay.size
     video = video or VideoSettings(width, height, screenplay.film.fps)
     store = ShotStore(cache_dir)
+    film_id = str(Path(screenplay.source.file).resolve()) if screenplay.source else name
+    lock = Lockfile.load(lockfile) if lockfile else None
 
     # 1. voices first: audio is the timing master, shots grow to fit their lines
     lines: dict[str, LineAudio] = {}
@@ -154,9 +203,17 @@ def render_film(
         progress.stage("voicing the dialogue")
         lines = synthesize_lines(screenplay, cache_dir)
 
-    # 2. plan the film
+    # 2. plan the film, with each shot's selected take
     graph = SceneGraph.from_screenplay(screenplay, speech_seconds(lines))
-    plans = plan_film(graph)
+    known = {s.id for s in graph.shots}
+    unknown = [sid for sid in new_takes if sid not in known]
+    if unknown:
+        from studio.screenplay.validate import suggest
+
+        raise StudioError(f"no shot {unknown[0]!r} in {screenplay.film.title!r}",
+                          hint=suggest(unknown[0], sorted(known)) or "see `studio shots FILE` for shot ids")
+    takes = _choose_takes(graph, lock, store, film_id, new_takes, take_seed_override, screenplay.film.seed)
+    plans = plan_film(graph, seeds={sid: seed for sid, (_take, seed) in takes.items()})
     identities = build_identities(screenplay)
     progress.film_started(len(plans), sum(p.frames for p in plans))
 
@@ -171,13 +228,14 @@ def render_film(
             cond.previous_frames = store.tail_frames(previous)
             cond.previous_clip = previous.sha256
         key = shot_key(plan.key_data(), cond.key_data(), backend.describe(), video.describe())
-        clip = store.get(key)
+        clip = store.get(key, verify=verify)
         progress.shot_started(plan, clip is not None)
         if clip is None:
-            clip = render_shot(backend, plan, cond, store, key, video, progress,
+            clip = render_shot(backend, plan, cond, store, key, video, progress, film=film_id,
                                tail_frames=getattr(backend, "tail_frames", 1))
             rendered.append(plan.shot_id)
             frames_rendered += plan.frames
+        store.manifest.record_take(film_id, plan.shot_id, takes[plan.shot_id][0], plan.seed, key)
         progress.shot_finished(plan, plan.shot_id in rendered)
         clips.append(clip)
         previous = clip
@@ -187,7 +245,7 @@ def render_film(
     stem = output_dir / name
     film_frames = sum(p.frames for p in plans)
     film_seconds = film_frames / screenplay.film.fps
-    sound = None
+    sound: FilmSound | None = None
     if audio:
         progress.stage("scoring and mixing")
         sound = make_film_sound(
@@ -195,29 +253,61 @@ def render_film(
             scene_seconds=_scene_seconds(plans),
             line_starts={line.id: p.start_frame / p.fps + line.start for p in plans for line in p.lines},
             lines=lines, film_seconds=film_seconds, cache_dir=cache_dir, out_dir=output_dir, name=name,
-            target_lufs=screenplay.film.sound.loudness,
         )
 
-    # 5. assemble the cut and its side outputs
-    progress.stage("assembling the cut")
+    # 5. the cut and its side outputs, unless they already are what these inputs make
     chapters = _chapters(plans)
-    film = assemble_cut(
-        [c.path for c in clips], store.root, sound.mix.mix if sound else None, stem.with_suffix(".mp4"),
-        seconds=film_seconds, metadata=film_metadata(screenplay.film.title, backend.name), chapters=chapters,
-    )
-    progress.stage("writing subtitles, timeline and storyboard")
-    srt, vtt = write_subtitles(plans, stem)
-    timeline = write_timeline(
-        build_timeline(screenplay.film.title, screenplay.film.fps,
-                       [TimelineShot(p, c.path) for p, c in zip(plans, clips)], film_frames=film_frames,
-                       audio={"mix": sound.mix.mix, **sound.mix.stems} if sound else None),
-        stem,
-    )
-    boards = write_storyboard(
-        [StoryboardFrame(p.shot_id, p.scene_heading, p.size, p.move, p.continuity == "continuous",
-                         _caption(p), c.thumb) for p, c in zip(plans, clips)],
-        screenplay.film.title, output_dir / "storyboard.png", aspect=width / height,
-    )
+    metadata = film_metadata(screenplay.film.title, backend.name)
+    cut_key = canonical_hash({
+        "version": ASSEMBLY_VERSION, "studio": __version__, "ffmpeg": ffmpeg_version(),
+        "clips": [[c.sha256, p.key()] for c, p in zip(clips, plans)],
+        "sound": sound.key if sound else None, "metadata": metadata,
+        "chapters": [[c.title, c.start, c.end] for c in chapters], "name": name,
+    })
+    report_path = output_dir / "render-report.json"
+    previous_report = _previous_report(report_path)
+    rebuilt = previous_report is None or previous_report.get("cut_key") != cut_key or not _outputs_intact(
+        previous_report)
+    if rebuilt:
+        progress.stage("assembling the cut")
+        for clip in clips:  # the clips the cut is made of are checked in full
+            if file_sha256(clip.path) != clip.sha256:
+                raise RenderError(f"cached clip of shot {clip.shot_id} changed while rendering",
+                                  hint="run the same command again: it will be rendered anew")
+        _clean_leftovers(output_dir, name)
+        film = assemble_cut([c.path for c in clips], store.root, sound.aac if sound else None,
+                            stem.with_suffix(".mp4"), seconds=film_seconds, metadata=metadata, chapters=chapters)
+        progress.stage("writing subtitles, timeline and storyboard")
+        srt, vtt = write_subtitles(plans, stem)
+        timeline = write_timeline(
+            build_timeline(screenplay.film.title, screenplay.film.fps,
+                           [TimelineShot(p, c.path) for p, c in zip(plans, clips)], film_frames=film_frames,
+                           audio={"mix": sound.mix, **sound.stems} if sound else None),
+            stem,
+        )
+        boards = write_storyboard(
+            [StoryboardFrame(p.shot_id, p.scene_heading, p.size, p.move, p.continuity == "continuous",
+                             _caption(p), c.thumb) for p, c in zip(plans, clips)],
+            screenplay.film.title, output_dir / "storyboard.png", aspect=width / height,
+        )
+        outputs: dict[str, Any] = {
+            "film": str(film), "srt": str(srt), "vtt": str(vtt),
+            **{k: str(v) for k, v in timeline.items()},
+            "storyboard": [str(b) for b in boards],
+        }
+        if sound:
+            outputs["mix"] = str(sound.mix)
+        outputs["report"] = str(report_path)
+        sizes = {k: Path(v).stat().st_size for k, v in outputs.items() if isinstance(v, str) and k != "report"}
+    else:
+        assert previous_report is not None
+        film = Path(previous_report["outputs"]["film"])
+        outputs, sizes = previous_report["outputs"], previous_report.get("output_sizes", {})
+
+    # 6. the lockfile and the report
+    if lock is not None:
+        _update_lock(lock, screenplay, plans, takes, clips, backend, lines, sound)
+        store.manifest.record_film(film_id, str(lock.path.resolve()))
     wall = time.perf_counter() - started
     own, children = peak_rss_mb()
     report: dict[str, Any] = {
@@ -229,6 +319,8 @@ def render_film(
         "shots_rendered": len(rendered),
         "shots_cached": len(plans) - len(rendered),
         "rendered": rendered,
+        "corrupt_entries_replaced": len(store.corrupt),
+        "takes": {sid: take for sid, (take, _seed) in takes.items() if take != 1},
         "film_frames": film_frames,
         "film_seconds": round(film_seconds, 3),
         "wall_seconds": round(wall, 3),
@@ -242,16 +334,79 @@ def render_film(
         "lines_total": len(lines),
         "lines_synthesized": sorted(lid for lid, a in lines.items() if a.synthesized),
         "audio": sound.report() if sound else None,
-        "outputs": {
-            "film": str(film), "srt": str(srt), "vtt": str(vtt),
-            **{k: str(v) for k, v in timeline.items()},
-            "storyboard": [str(b) for b in boards],
-            "report": str(output_dir / "render-report.json"),
-        },
+        "cut_key": cut_key,
+        "cut_rebuilt": rebuilt,
+        "outputs": outputs,
+        "output_sizes": sizes,
+        "lockfile": str(lock.path) if lock else None,
         "versions": {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()},
     }
-    write_text(output_dir / "render-report.json", json.dumps(report, indent=2) + "\n")
+    write_text(report_path, json.dumps(report, indent=2) + "\n")
     return RenderResult(report=report, film=film, clips=clips, plans=plans)
+
+
+def _choose_takes(graph: SceneGraph, lock: Lockfile | None, store: ShotStore, film_id: str,
+                  new_takes: Sequence[str], seed_override: int | None, film_seed: int) -> dict[str, tuple[int, int]]:
+    """``{shot id: (take, seed)}``: the lockfile's selection, take 1 by default, and a
+    new take for each shot in ``new_takes``."""
+    takes: dict[str, tuple[int, int]] = {}
+    for shot in graph.shots:
+        locked = lock.shots.get(shot.id) if lock else None
+        takes[shot.id] = (locked.take, locked.seed) if locked else (1, take_seed(film_seed, shot.id, 1))
+    for sid in dict.fromkeys(new_takes):
+        recorded = [t.take for t in store.manifest.takes(film_id, sid)]
+        number = max(recorded + [takes[sid][0], 1]) + 1
+        seed = seed_override if seed_override is not None else take_seed(film_seed, sid, number)
+        takes[sid] = (number, seed)
+    return takes
+
+
+def _update_lock(lock: Lockfile, screenplay: Screenplay, plans: list[ShotPlan], takes: dict[str, tuple[int, int]],
+                 clips: list[Clip], backend: Backend, lines: dict[str, LineAudio], sound: FilmSound | None) -> None:
+    lock.title = screenplay.film.title
+    lock.backend = backend.describe()
+    lock.versions = {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()}
+    lock.shots = {p.shot_id: LockedShot(takes[p.shot_id][0], p.seed, c.key, c.sha256) for p, c in zip(plans, clips)}
+    lock.audio = {"lines": sorted({a.key for a in lines.values()})}
+    if sound:
+        lock.audio["cues"] = sorted(sound.cue_keys.values())
+        lock.audio["mix"] = sound.key
+    lock.save()
+
+
+def _previous_report(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _outputs_intact(report: dict[str, Any]) -> bool:
+    """The previous render's outputs are all there, at the sizes it wrote."""
+    sizes = report.get("output_sizes") or {}
+    outputs = report.get("outputs") or {}
+    if not sizes:
+        return False
+    for key, size in sizes.items():
+        path = outputs.get(key)
+        if not isinstance(path, str):
+            return False
+        try:
+            if Path(path).stat().st_size != size:
+                return False
+        except OSError:
+            return False
+    boards = outputs.get("storyboard") or []
+    return all(Path(b).is_file() for b in boards)
+
+
+def _clean_leftovers(output_dir: Path, name: str) -> None:
+    """Temporary files a killed run left in the output folder (ours only)."""
+    for path in output_dir.glob(f".{name}*.part*"):
+        path.unlink(missing_ok=True)
+    for path in output_dir.glob(".storyboard*.part*"):
+        path.unlink(missing_ok=True)
 
 
 def _scene_seconds(plans: list[ShotPlan]) -> dict[str, float]:

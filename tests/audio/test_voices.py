@@ -116,17 +116,28 @@ def test_unknown_espeak_voice_and_variant_are_problems():
         assert p.line > 0
 
 
-def test_transformers_without_a_model_is_a_clear_error(monkeypatch):
-    monkeypatch.delenv("STUDIO_TTS_MODEL", raising=False)
-    monkeypatch.delitem(voices._ENGINES, "transformers", raising=False)
-    with pytest.raises(StudioError, match="needs a configured model"):
-        get_engine("transformers")
-    sp = screenplay("- {id: ana, name: Ana, voice: {engine: transformers}}", "- {speaker: ana, line: Hi.}")
-    problems = check_voices(sp)
-    assert len(problems) == 1 and "configured model" in problems[0].message
-    assert problems[0].field == "characters[0].voice.engine"
-    assert "STUDIO_TTS_MODEL" in problems[0].hint
+def test_transformers_voices_are_registry_models(tmp_path, monkeypatch):
+    import huggingface_hub.constants
 
+    from studio.audio.voices import Delivery, VoiceSettings
+
+    monkeypatch.setenv("STUDIO_MODELS", str(tmp_path / "models.yaml"))  # no user file
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delitem(voices._ENGINES, "transformers", raising=False)
+    try:
+        engine = get_engine("transformers")
+        assert engine.voices() == ["mms-tts-eng"] and engine.default_voice == "mms-tts-eng"
+        with pytest.raises(StudioError, match="not on this machine"):
+            engine.synthesize("Hi.", VoiceSettings("transformers", "default"), Delivery())
+        sp = screenplay("- {id: ana, name: Ana, voice: {engine: transformers, voice: nobody}}",
+                        "- {speaker: ana, line: Hi.}")
+        problems = check_voices(sp)
+        assert len(problems) == 1 and problems[0].field == "characters[0].voice.voice"
+        assert "unknown transformers voice 'nobody'" in problems[0].message
+        assert "mms-tts-eng" in problems[0].hint and "registry" in problems[0].hint
+    finally:
+        voices._ENGINES.pop("transformers", None)
 
 def test_missing_espeak_raises_with_install_hint(monkeypatch):
     import studio.audio.tts_espeak as tts_espeak

@@ -1,40 +1,73 @@
-"""The shot store: content-addressed entries that exist only once complete."""
+"""The shot store: content-addressed entries that exist only once complete, and are
+never used when their bytes changed."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from studio.cache.store import ShotStore, default_cache_dir, shot_key
 
 
-def put(store: ShotStore, key: str):
+def put(store: ShotStore, key: str, content: bytes = b"not really an mp4"):
     path = store.clip_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"not really an mp4")
+    path.write_bytes(content)
     tail = np.zeros((8, 10, 3), np.uint8)
     tail[2, 3] = (1, 2, 3)
-    return store.put(key, "s1-01", frames=10, fps=24, width=10, height=8, tails=[tail], thumb=tail,
-                     render_seconds=0.5)
+    return store.put(key, "s1-01", film="f.yaml", seed=7, backend="animatic", frames=10, fps=24, tails=[tail],
+                     thumb=tail, render_seconds=0.5)
 
 
 def test_put_then_get(tmp_path):
     store = ShotStore(tmp_path)
     key = "ab" + "0" * 62
     clip = put(store, key)
-    again = store.get(key)
+    again = ShotStore(tmp_path).get(key)
     assert again == clip
     assert clip.path == tmp_path / "clips" / "ab" / f"{key}.mp4"
     (tail,) = store.tail_frames(clip)
     assert tuple(tail[2, 3]) == (1, 2, 3)  # lossless
+    record = store.manifest.render(key)
+    assert record.seed == 7 and record.shot_id == "s1-01" and record.frames == 10
 
 
 def test_incomplete_entries_do_not_exist(tmp_path):
     store = ShotStore(tmp_path)
     key = "cd" + "1" * 62
     assert store.get(key) is None
+    path = store.clip_path(key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"a clip with no record (a run killed before recording it)")
+    assert store.get(key) is None
     clip = put(store, key)
     clip.tails[0].unlink()
     assert store.get(key) is None
+
+
+def test_a_flipped_byte_is_detected_and_the_entry_removed(tmp_path):
+    store = ShotStore(tmp_path)
+    key = "ef" + "2" * 62
+    clip = put(store, key, b"\x00" * 4096)
+    data = bytearray(clip.path.read_bytes())
+    data[1000] ^= 0xFF
+    clip.path.write_bytes(bytes(data))
+    assert store.get(key) is None
+    assert store.corrupt == [key] and not clip.path.exists() and store.manifest.render(key) is None
+
+
+def test_silent_corruption_is_found_when_verifying(tmp_path):
+    store = ShotStore(tmp_path)
+    key = "aa" + "3" * 62
+    clip = put(store, key, b"\x00" * 4096)
+    stat = clip.path.stat()
+    with open(clip.path, "r+b") as f:  # same size, and the old mtime put back
+        f.seek(10)
+        f.write(b"\x01")
+    os.utime(clip.path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert store.get(key) is not None  # the quick check trusts size and mtime
+    assert store.get(key, verify=True) is None  # the full check does not
 
 
 def test_key_changes_with_every_input():
