@@ -214,22 +214,44 @@ def _parse_resolution(value: str | None) -> str | None:
     return value
 
 
+def film_options(command):  # type: ignore[no-untyped-def]
+    """The options every command that renders shares (render, take)."""
+    for option in reversed([
+        click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder (default: out/<name>)."),
+        click.option("--backend", help="Render backend (default: the screenplay's, else animatic)."),
+        click.option("--resolution", help="WIDTHxHEIGHT, overriding the screenplay."),
+        click.option("--fps", type=click.IntRange(1, 120), help="Frames per second, overriding the screenplay."),
+        click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
+                     help="Shot cache folder (default: $STUDIO_CACHE, else ./cache)."),
+        click.option("--loudness", help="Mix loudness: 'ebu' (-23 LUFS), 'web' (-14 LUFS) or a number in LUFS."),
+        click.option("--silent", is_flag=True, help="Pictures only: no voices, score or ambience."),
+        allow_outside_option,
+    ]):
+        command = option(command)
+    return command
+
+
+def _film_for(file: str, resolution: str | None, fps: int | None, loudness: str | None,
+              allow_outside_assets: bool):  # type: ignore[no-untyped-def]
+    """The screenplay with the command line's overrides applied."""
+    screenplay = _load(file, allow_outside_assets)
+    resolution = _parse_resolution(resolution)
+    film_update: dict[str, object] = {k: v for k, v in (("resolution", resolution), ("fps", fps)) if v is not None}
+    if loudness is not None:
+        film_update["sound"] = screenplay.film.sound.model_copy(update={"loudness": _parse_loudness(loudness)})
+    if film_update:
+        screenplay = screenplay.model_copy(update={"film": screenplay.film.model_copy(update=film_update)})
+    return screenplay
+
+
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder (default: out/<name>).")
-@click.option("--backend", help="Render backend (default: the screenplay's, else animatic).")
-@click.option("--resolution", help="WIDTHxHEIGHT, overriding the screenplay.")
-@click.option("--fps", type=click.IntRange(1, 120), help="Frames per second, overriding the screenplay.")
-@click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
-              help="Shot cache folder (default: $STUDIO_CACHE, else ./cache).")
-@click.option("--loudness", help="Mix loudness: 'ebu' (-23 LUFS), 'web' (-14 LUFS) or a number in LUFS.")
-@click.option("--silent", is_flag=True, help="Pictures only: no voices, score or ambience.")
+@film_options
 @click.option("--shot", "shots_", multiple=True, metavar="ID",
               help="Render this shot again as a new take (repeatable); the cut is rebuilt.")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="The seed for the new takes of --shot.")
 @click.option("--verify", is_flag=True, help="Hash every cached clip before trusting it.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@allow_outside_option
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
            cache_dir: str | None, loudness: str | None, silent: bool, shots_: tuple[str, ...], seed: int | None,
            verify: bool, quiet: bool, allow_outside_assets: bool) -> None:
@@ -242,13 +264,7 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
     from studio.cache.store import default_cache_dir
     from studio.run.local import QuietProgress, render_film
 
-    screenplay = _load(file, allow_outside_assets)
-    resolution = _parse_resolution(resolution)
-    film_update: dict[str, object] = {k: v for k, v in (("resolution", resolution), ("fps", fps)) if v is not None}
-    if loudness is not None:
-        film_update["sound"] = screenplay.film.sound.model_copy(update={"loudness": _parse_loudness(loudness)})
-    if film_update:
-        screenplay = screenplay.model_copy(update={"film": screenplay.film.model_copy(update=film_update)})
+    screenplay = _film_for(file, resolution, fps, loudness, allow_outside_assets)
     if seed is not None and not shots_:
         raise click.UsageError("--seed sets the seed of new takes: use it with --shot ID")
     name = Path(file).stem
@@ -318,18 +334,18 @@ def takes(file: str, shot_id: str | None, cache_dir: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("shot_id")
 @click.argument("number", type=click.IntRange(1))
-@click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder (default: out/<name>).")
-@click.option("--cache", "cache_dir", type=click.Path(file_okay=False), help="Shot cache folder.")
-@allow_outside_option
-def take(file: str, shot_id: str, number: int, output: str | None, cache_dir: str | None,
+@film_options
+def take(file: str, shot_id: str, number: int, output: str | None, backend: str | None, resolution: str | None,
+         fps: int | None, cache_dir: str | None, loudness: str | None, silent: bool,
          allow_outside_assets: bool) -> None:
-    """Use take NUMBER of SHOT_ID in the film, and rebuild the cut."""
+    """Use take NUMBER of SHOT_ID in the film, and rebuild the cut (give the same
+    options as the render, e.g. --resolution, so the other shots come from the cache)."""
     from studio.cache.lockfile import LockedShot, Lockfile
     from studio.cache.manifest import Manifest
     from studio.cache.store import default_cache_dir
     from studio.run.local import QuietProgress, render_film
 
-    screenplay = _load(file, allow_outside_assets)
+    screenplay = _film_for(file, resolution, fps, loudness, allow_outside_assets)
     cache = default_cache_dir(cache_dir)
     recorded = {t.take: t for t in Manifest(cache).takes(str(Path(file).resolve()), shot_id)}
     if number not in recorded:
@@ -340,7 +356,7 @@ def take(file: str, shot_id: str, number: int, output: str | None, cache_dir: st
     lock.save()
     name = Path(file).stem
     result = render_film(screenplay, Path(output) if output else Path("out") / name, cache_dir=cache, name=name,
-                         lockfile=lock.path, progress=QuietProgress())
+                         backend_name=backend, audio=not silent, lockfile=lock.path, progress=QuietProgress())
     r = result.report
     out.print(Text(f"{shot_id} now uses take {number}; rebuilt {result.film} "
                    f"({r['shots_rendered']} shots rendered: {', '.join(r['rendered']) or 'none'})"), soft_wrap=True)

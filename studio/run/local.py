@@ -167,11 +167,13 @@ def render_film(
     it selects and record what this render used (None: default takes, no lockfile).
     ``new_takes``: shot ids to render again as new takes (with ``take_seed_override``
     as their seed when given). ``verify``: hash every cached clip before trusting it."""
+    store: ShotStore | None = None
     try:
-        return _render_film(screenplay, output_dir, cache_dir=cache_dir, name=name, backend_name=backend_name,
-                            backend_options=backend_options, video=video, progress=progress or QuietProgress(),
-                            audio=audio, lockfile=lockfile, new_takes=new_takes,
-                            take_seed_override=take_seed_override, verify=verify)
+        store = ShotStore(cache_dir)
+        return _render_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
+                            backend_name=backend_name, backend_options=backend_options, video=video,
+                            progress=progress or QuietProgress(), audio=audio, lockfile=lockfile,
+                            new_takes=new_takes, take_seed_override=take_seed_override, verify=verify)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
@@ -180,9 +182,12 @@ def render_film(
         if "No space left on device" in str(exc):
             raise _disk_full(OSError(errno.ENOSPC, "No space left on device")) from None
         raise
+    finally:
+        if store is not None:
+            store.manifest.close()
 
 
-def _render_film(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path, name: str,
+def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, cache_dir: Path, name: str,
                  backend_name: str | None, backend_options: dict[str, Any] | None, video: VideoSettings | None,
                  progress: Progress, audio: bool, lockfile: Path | None, new_takes: Sequence[str],
                  take_seed_override: int | None, verify: bool) -> RenderResult:
@@ -193,7 +198,6 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path, n
     backend = load_backend(backend_name, options)
     width, height = screenplay.size
     video = video or VideoSettings(width, height, screenplay.film.fps)
-    store = ShotStore(cache_dir)
     film_id = str(Path(screenplay.source.file).resolve()) if screenplay.source else name
     lock = Lockfile.load(lockfile) if lockfile else None
 

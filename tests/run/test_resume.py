@@ -94,9 +94,12 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_continue(tmp_path):
 
 def _nothing_corrupt(cache: Path, out: Path) -> None:
     manifest = Manifest(cache)
-    store = ShotStore(cache, manifest)
-    for record in manifest.all_renders():
-        assert store.get(record.key, verify=True) is not None, record.shot_id
+    try:
+        store = ShotStore(cache, manifest)
+        for record in manifest.all_renders():
+            assert store.get(record.key, verify=True) is not None, record.shot_id
+    finally:
+        manifest.close()
     assert not (out / "film.mp4").exists() or (out / "render-report.json").exists()
 
 
@@ -138,4 +141,5 @@ def test_a_really_full_disk(tmp_path):
             render_film(screenplay, tmp_path / "out", cache_dir=mount / "cache", name="film")
         _nothing_corrupt(mount / "cache", tmp_path / "out")
     finally:
-        subprocess.run(["umount", str(mount)], check=False)
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -31,7 +31,7 @@ from PIL import Image, ImageChops
 
 from studio.errors import StudioError
 from studio.graph.export import SIZE_ABBREVIATIONS
-from studio.render.animatic.camera import CameraPath, Window, normal_move
+from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
 from studio.render.animatic.overlays import (
     FILM_TITLE_SECONDS, TITLE_CARD_SECONDS, Overlay, Timed, film_title, guides, label_pill, prefix_colour,
     speaker_prefix, subtitle_pages, title_card, vignette,
@@ -42,7 +42,7 @@ from studio.render.plan import ShotPlan
 
 log = logging.getLogger("studio.render.animatic")
 
-VERSION = "1.0"  # bump whenever the pixels for the same plan change
+VERSION = "1.1"  # bump whenever the pixels for the same plan change
 
 #: option -> (type, default, help)
 OPTIONS: dict[str, tuple[type, Any, str]] = {
@@ -139,8 +139,8 @@ class _Shot:
         self.fps = plan.fps
         self.setup: ShotSetup = setup_shot(plan)
         self.comp: Composition = self.setup.composition
-        self.path = CameraPath(self.setup.window, plan.move, plan.duration, self.aspect, self.setup.anchor,
-                               plan.seed, self._start_window())
+        self.path = CameraPath(take_framing(self.setup.window, plan.seed), plan.move, plan.duration, self.aspect,
+                               self.setup.anchor, plan.seed, self._start_window())
         self.faces = self._faces()
         self.speakers = {p.cid for p in self.comp.figures}
         self.overlays = self._overlays()
@@ -159,7 +159,7 @@ class _Shot:
         prev = setup_shot(self.plan, size=cont.size, subjects=cont.subjects)
         # the previous shot's length is unknown here; every move but handheld ends
         # on the same window whatever its length
-        path = CameraPath(prev.window, cont.move, 1.0, self.aspect, prev.anchor, cont.seed)
+        path = CameraPath(take_framing(prev.window, cont.seed), cont.move, 1.0, self.aspect, prev.anchor, cont.seed)
         return path.base.scaled(1.035, (path.base.cx, path.base.cy)) if path.move == "handheld" else path.end()
 
     def _faces(self) -> dict[str, Image.Image]:

@@ -48,6 +48,14 @@ class Window:
         return Window(self.cx + dx, self.cy + dy, self.h)
 
 
+def take_framing(window: Window, seed: int) -> Window:
+    """The framing as this take's camera operator set it up: the same shot, nudged a
+    little (up to 4.5% of the frame height sideways, 2.5% up or down, 5% tighter or
+    looser) by the take's seed, so a new take of a shot is a visibly different take."""
+    dx, dy, ds = np.random.default_rng([seed, 0x7A4E]).uniform(-1.0, 1.0, 3)
+    return Window(window.cx + 0.045 * window.h * dx, window.cy + 0.025 * window.h * dy, window.h * (1 + 0.05 * ds))
+
+
 def lerp_window(a: Window, b: Window, u: float) -> Window:
     """Between ``a`` (u = 0) and ``b`` (u = 1); size changes geometrically, so a push
     feels even."""
