@@ -6,10 +6,11 @@ Sheets hold up to :data:`SHOTS_PER_SHEET` shots; a longer film gets numbered pag
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, PngImagePlugin
 
 from studio.atomic import atomic_output
 from studio.fonts import font
@@ -24,6 +25,7 @@ PAPER = (246, 244, 239)
 INK = (30, 33, 40)
 MUTED = (105, 110, 120)
 ACCENT = (214, 96, 40)
+SHEET_VERSION = 1  # bump when the sheet's drawing changes
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,39 @@ def _sheet(frames: list[StoryboardFrame], title: str, page: int, pages: int, asp
     return sheet
 
 
+def _page_key(frames: list[StoryboardFrame], title: str, page: int, pages: int, aspect: float) -> str:
+    """What a page shows: when it is unchanged, the page on disk is kept as it is."""
+    h = hashlib.sha256(f"{SHEET_VERSION}|{title}|{page}|{pages}|{aspect:.6f}".encode())
+    for f in frames:
+        stat = f.image.stat()
+        h.update(f"|{f.shot_id}|{f.size}|{f.move}|{f.continuous}|{f.flagged}|{f.caption}|{f.image}|"
+                 f"{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def _page_on_disk(path: Path) -> str | None:
+    try:
+        with Image.open(path) as im:
+            return im.info.get("studio-page")  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
 def write_storyboard(frames: list[StoryboardFrame], title: str, path: Path, aspect: float) -> list[Path]:
-    """Write the contact sheet(s); return their paths (the first is ``path``)."""
+    """Write the contact sheet(s); return their paths (the first is ``path``). Pages
+    whose shots did not change are left as they are (a feature has dozens)."""
     pages = max(1, (len(frames) + SHOTS_PER_SHEET - 1) // SHOTS_PER_SHEET)
     out: list[Path] = []
     for page in range(pages):
         chunk = frames[page * SHOTS_PER_SHEET:(page + 1) * SHOTS_PER_SHEET]
         target = path if page == 0 else path.with_name(f"{path.stem}-{page + 1:03d}{path.suffix}")
-        sheet = _sheet(chunk, title, page + 1, pages, aspect)
-        with atomic_output(target) as tmp:
-            sheet.save(tmp, format="PNG", optimize=False)
+        key = _page_key(chunk, title, page, pages, aspect)
         out.append(target)
+        if _page_on_disk(target) == key:
+            continue
+        sheet = _sheet(chunk, title, page + 1, pages, aspect)
+        info = PngImagePlugin.PngInfo()
+        info.add_text("studio-page", key)
+        with atomic_output(target) as tmp:
+            sheet.save(tmp, format="PNG", optimize=False, pnginfo=info)
     return out

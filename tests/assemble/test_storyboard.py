@@ -29,3 +29,14 @@ def test_one_sheet_for_a_short_film(tmp_path):
 def test_long_films_get_pages(tmp_path):
     sheets = write_storyboard(frames(tmp_path, SHOTS_PER_SHEET + 3), "Film", tmp_path / "storyboard.png", 16 / 9)
     assert [p.name for p in sheets] == ["storyboard.png", "storyboard-002.png"]
+
+
+def test_unchanged_pages_are_kept(tmp_path):
+    shots = frames(tmp_path, SHOTS_PER_SHEET + 3)
+    first = write_storyboard(shots, "Film", tmp_path / "storyboard.png", 16 / 9)
+    stamps = [p.stat().st_mtime_ns for p in first]
+    # a new take of a shot on the second page changes that page only
+    Image.new("RGB", (480, 270), (250, 250, 0)).save(shots[-1].image)
+    again = write_storyboard(shots, "Film", tmp_path / "storyboard.png", 16 / 9)
+    assert again[0].stat().st_mtime_ns == stamps[0]
+    assert again[1].stat().st_mtime_ns != stamps[1]
