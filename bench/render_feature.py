@@ -67,12 +67,12 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
-from generate_feature import write_feature  # noqa: E402
+from generate_feature import write_feature
 
-from studio import __version__ as STUDIO_VERSION  # noqa: E402
-from studio.assemble.cut import assemble_cut, film_metadata  # noqa: E402
-from studio.assemble.encode import ClipWriter, VideoSettings  # noqa: E402
-from studio.assemble.ffmpeg import ffmpeg_exe, ffmpeg_version  # noqa: E402
+from studio import __version__ as STUDIO_VERSION
+from studio.assemble.cut import assemble_cut, film_metadata
+from studio.assemble.encode import ClipWriter, VideoSettings
+from studio.assemble.ffmpeg import ffmpeg_exe, ffmpeg_version
 
 MARK_BEGIN = "<!-- render_feature:begin -->"
 MARK_END = "<!-- render_feature:end -->"
@@ -393,39 +393,44 @@ class MemorySampler:
         self.samples += 1
 
 
-def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: str, backend: str,
-                         stand_in: bool, audio: bool = False) -> dict[str, Any]:
-    """Render in a fresh interpreter; sample its memory and its ffmpeg children's from
-    here; return its payload."""
-    work.mkdir(parents=True, exist_ok=True)
-    out_json = work / "result.json"
-    cmd = [sys.executable, str(Path(__file__).resolve()), "_render", "--screenplay", str(screenplay),
-           "--resolution", resolution, "--cache", str(work / "cache"), "--out", str(work / "out"),
-           "--json", str(out_json), "--backend", backend, "--label", label]
-    if stand_in:
-        cmd.append("--stand-in")
-    if audio:
-        cmd.append("--audio")
-    log(f"{label}: starting a fresh render process")
+def run_child(argv: list[str], out_json: Path, label: str, *, sample_memory: bool = False) -> dict[str, Any]:
+    """Run ``render_feature.py <argv> --json out_json`` in a fresh interpreter (its own
+    peak memory, and the studio code as it is on disk now: others may be editing it);
+    measure its CPU share and, with ``sample_memory``, its and its ffmpeg children's
+    memory from here. Return the JSON it wrote, with ``cpu`` (and ``memory``) added."""
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--json", str(out_json)]
+    log(f"{label}: starting a fresh process")
     meter = CpuMeter()
     proc = subprocess.Popen(cmd, cwd=ROOT)
     sampler = MemorySampler(proc.pid)
     while proc.poll() is None:
-        sampler.sample()
-        time.sleep(0.05)
+        if sample_memory:
+            sampler.sample()
+        time.sleep(0.05 if sample_memory else 0.2)
     cpu = meter.stop()
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, cmd)
     payload = json.loads(out_json.read_text())
     payload["cpu"] = cpu
-    payload["memory"] = {
-        "studio_peak_mb": round(max(payload["own_peak_mb"], sampler.studio_hwm / 1024), 1),
-        "ffmpeg_peak_mb": round(sampler.ffmpeg_hwm / 1024, 1),
-        "total_peak_mb": round(sampler.total_peak / 1024, 1),
-        "ffmpeg_processes_seen": len(sampler.children),
-        "samples": sampler.samples,
-    }
+    if sample_memory:
+        payload["memory"] = {
+            "studio_peak_mb": round(max(payload.get("own_peak_mb", 0.0), sampler.studio_hwm / 1024), 1),
+            "ffmpeg_peak_mb": round(sampler.ffmpeg_hwm / 1024, 1),
+            "total_peak_mb": round(sampler.total_peak / 1024, 1),
+            "ffmpeg_processes_seen": len(sampler.children),
+            "samples": sampler.samples,
+        }
     return payload
+
+
+def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: str, backend: str,
+                         stand_in: bool, audio: bool = False) -> dict[str, Any]:
+    """One render in a fresh process, into a fresh cache under ``work``."""
+    argv = ["_render", "--screenplay", str(screenplay), "--resolution", resolution, "--cache", str(work / "cache"),
+            "--out", str(work / "out"), "--backend", backend, "--label", label]
+    argv += ["--stand-in"] * stand_in + ["--audio"] * audio
+    return run_child(argv, work / "result.json", label, sample_memory=True)
 
 
 # --------------------------------------------------------------------------- encode ceiling
@@ -502,6 +507,42 @@ def encode_ceiling(sequences: list[list[np.ndarray]], shot_frames: list[int], vi
             "own_cores": cpu["own_cores"], "other_cores": cpu["other_cores"]}
 
 
+def cmd_ceiling(args: argparse.Namespace) -> int:
+    """``_ceiling``: the encode ceiling at one resolution, in this (fresh) process."""
+    from studio.graph.scene_graph import SceneGraph
+    from studio.render.plan import plan_film
+
+    if args.stand_in:
+        install_stand_in()
+    sp = load_at(Path(args.screenplay), args.resolution)
+    lengths: list[int] = []
+    for plan in plan_film(SceneGraph.from_screenplay(sp)):
+        if sum(lengths) >= args.minutes * 60 * FPS:
+            break
+        lengths.append(plan.frames)
+    log(f"encode ceiling {args.resolution}: sampling frames, then {sum(lengths)} frames in {len(lengths)} clips")
+    sequences = sample_frames(sp, args.backend)
+    width, height = sp.size
+    result = encode_ceiling(sequences, lengths, VideoSettings(width, height, sp.film.fps), Path(args.work))
+    result["sampled"] = f"{len(sequences)} shots x {len(sequences[0])} frames"
+    result["source_digest"] = source_digest()
+    log(f"encode ceiling {args.resolution}: {result['per_shot_fps']} frames/s with a clip per shot, "
+        f"{result['single_fps']} frames/s as one stream")
+    Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+def cmd_assembly(args: argparse.Namespace) -> int:
+    """``_assembly``: studio's assembly vs MoviePy on a finished render's clips."""
+    render = json.loads(Path(args.render_json).read_text())
+    result = compare_assembly([Path(c) for c in render["clips"]], Path(render["cache"]),
+                              render["report"]["film_seconds"], Path(args.work))
+    result["source_digest"] = source_digest()
+    log(f"assembly: studio {result['studio_seconds']} s, MoviePy {result['moviepy_seconds']} s")
+    Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
 # --------------------------------------------------------------------------- assembly vs MoviePy
 
 
@@ -576,100 +617,107 @@ def render_row(payload: dict[str, Any], film: str) -> dict[str, Any]:
         "ffmpeg_processes_seen": payload["memory"]["ffmpeg_processes_seen"],
         "clips_mb": round(payload["clip_bytes"] / 1e6),
         "own_cores": payload["cpu"]["own_cores"], "other_cores": payload["cpu"]["other_cores"],
-        "source_digest": payload["source_digest"],
+        "source_digest": payload["source_digest"], "backend": r["backend"],
     }
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    backend = STAND_IN if args.stand_in else BACKEND
     if args.stand_in:
-        install_stand_in()
-        backend = STAND_IN
         log("using the STAND-IN backend: development numbers, not recorded")
     else:
-        backend = BACKEND
-        ok, why = animatic_status()
-        if not ok:
-            print(f"the animatic backend is not available ({why}); wait for it or pass --stand-in "
-                  "(development only)", file=sys.stderr)
+        status = subprocess.run([sys.executable, str(Path(__file__).resolve()), "status"], cwd=ROOT,
+                                capture_output=True, text=True, check=False)
+        if status.returncode != 0:
+            print(f"the animatic backend is not available ({status.stdout.strip()}); wait for it or pass "
+                  "--stand-in (development only)", file=sys.stderr)
             return 1
-    from studio.render.backend import load_backend
-
-    backend_describe = load_backend(backend, {}).describe()
     small_min, big_min = (5, 15) if args.quick else (10, 90)
-    ceiling_min = CEILING_MINUTES[args.quick]
-    started = time.perf_counter()
-    results: dict[str, Any] = {
-        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": shlex.join(["python", "bench/render_feature.py", *sys.argv[1:]]),
-        "machine": machine_info(), "versions": versions(backend_describe),
-        "quick": args.quick, "stand_in": args.stand_in, "backend_name": backend, "audio": args.audio,
-        "small_minutes": small_min, "big_minutes": big_min, "renders": [], "ceiling": [],
-        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
-    }
-    overall = CpuMeter()
+    resolutions = [SD] if args.skip_720 else [SD, HD]
+    config = {"quick": args.quick, "stand_in": args.stand_in, "backend_name": backend, "audio": args.audio}
+
+    # every phase's numbers land in a checkpoint as soon as they exist: --resume skips them
+    checkpoint = Path(args.checkpoint or Path(tempfile.gettempdir()) / "render_feature-checkpoint.json")
+    phases: dict[str, Any] = {}
+    if args.resume:
+        saved = json.loads(checkpoint.read_text()) if checkpoint.exists() else {}
+        if saved.get("config") == config:
+            phases = saved.get("phases", {})
+            log(f"resuming from {checkpoint}: {', '.join(phases) or 'nothing'} already measured")
+        else:
+            log(f"no matching checkpoint at {checkpoint}; starting afresh")
+
+    def done(name: str, data: dict[str, Any]) -> None:
+        data["measured_at"] = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        phases[name] = data
+        checkpoint.write_text(json.dumps({"config": config, "phases": phases}, indent=1) + "\n")
 
     def quiet(what: str) -> None:
         if args.wait_quiet:
             wait_for_quiet(args.wait_quiet, what)
 
-    resolutions = [SD] if args.skip_720 else [SD, HD]
+    started = time.perf_counter()
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    loadavg_start = [round(x, 2) for x in os.getloadavg()]
+    overall = CpuMeter()
     tmp_root = Path(tempfile.mkdtemp(prefix="studio-bench-", dir=args.tmp))
-    log(f"working in {tmp_root}")
+    log(f"working in {tmp_root}; checkpoint {checkpoint}")
+    stand_in = ["--stand-in"] * args.stand_in
     try:
         small_yaml, big_yaml = tmp_root / f"feature-{small_min}.yaml", tmp_root / f"feature-{big_min}.yaml"
         write_feature(small_yaml, minutes=small_min, seed=SEED, resolution=SD, fps=FPS)
         write_feature(big_yaml, minutes=big_min, seed=SEED, resolution=SD, fps=FPS)
 
         # 3 + 4: the small film, then its clips for the assembly comparison
-        quiet(f"{small_min}-min render")
-        small = render_in_subprocess(small_yaml, SD, tmp_root / "small", f"{small_min}-min {SD}", backend,
-                                     args.stand_in, args.audio)
-        results["renders"].append(render_row(small, f"{small_min} min"))
-        quiet("assembly")
-        results["assembly"] = compare_assembly([Path(c) for c in small["clips"]], Path(small["cache"]),
-                                               small["report"]["film_seconds"], tmp_root / "assembly")
-        log(f"assembly: studio {results['assembly']['studio_seconds']} s, "
-            f"MoviePy {results['assembly']['moviepy_seconds']} s")
-        shutil.rmtree(tmp_root / "small")
+        if "small" not in phases:
+            quiet(f"{small_min}-min render")
+            small = render_in_subprocess(small_yaml, SD, tmp_root / "small", f"{small_min}-min {SD}", backend,
+                                         args.stand_in, args.audio)
+            quiet("assembly")
+            assembly = run_child(["_assembly", "--render-json", str(tmp_root / "small" / "result.json"),
+                                  "--work", str(tmp_root / "assembly")], tmp_root / "assembly.json", "assembly")
+            done("small", {"render": render_row(small, f"{small_min} min"), "assembly": assembly})
+            shutil.rmtree(tmp_root / "small")
 
         # 1: the feature at each resolution, each into a fresh cache
         for res in resolutions:
+            if f"big-{res}" in phases:
+                continue
             quiet(f"{big_min}-min {res} render")
             payload = render_in_subprocess(big_yaml, res, tmp_root / f"big-{res}", f"{big_min}-min {res}", backend,
                                            args.stand_in, args.audio)
-            results["renders"].append(render_row(payload, f"{big_min} min"))
+            done(f"big-{res}", render_row(payload, f"{big_min} min"))
             shutil.rmtree(tmp_root / f"big-{res}")
 
         # 2: the encode ceiling with the feature's own first shots
-        from studio.graph.scene_graph import SceneGraph
-        from studio.render.plan import plan_film
-
         for res in resolutions:
-            sp = load_at(big_yaml, res)
-            lengths: list[int] = []
-            for plan in plan_film(SceneGraph.from_screenplay(sp)):
-                if sum(lengths) >= ceiling_min * 60 * FPS:
-                    break
-                lengths.append(plan.frames)
-            log(f"encode ceiling {res}: sampling frames, then {sum(lengths)} frames in {len(lengths)} clips")
-            sequences = sample_frames(sp, backend)
+            if f"ceiling-{res}" in phases:
+                continue
             quiet(f"encode ceiling {res}")
-            width, height = sp.size
-            ceiling = encode_ceiling(sequences, lengths, VideoSettings(width, height, FPS), tmp_root / "ceiling")
-            ceiling["sampled"] = f"{len(sequences)} shots x {len(sequences[0])} frames"
-            results["ceiling"].append(ceiling)
-            del sequences
-            log(f"encode ceiling {res}: {ceiling['per_shot_fps']} fps per-shot clips, "
-                f"{ceiling['single_fps']} fps one stream")
+            ceiling = run_child(["_ceiling", "--screenplay", str(big_yaml), "--resolution", res, "--minutes",
+                                 str(CEILING_MINUTES[args.quick]), "--backend", backend,
+                                 "--work", str(tmp_root / "ceiling"), *stand_in],
+                                tmp_root / f"ceiling-{res}.json", f"encode ceiling {res}")
+            done(f"ceiling-{res}", ceiling)
     finally:
         if not args.keep_temp:
             shutil.rmtree(tmp_root, ignore_errors=True)
-    results["bench_seconds"] = round(time.perf_counter() - started, 1)
-    results["source_digests"] = sorted({r["source_digest"] for r in results["renders"]})
-    if len(results["source_digests"]) > 1:
-        log(f"WARNING: studio's source changed during the run: {results['source_digests']}")
-    results["other_cores"] = overall.stop()["other_cores"]
-    results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+
+    renders = [phases["small"]["render"]] + [phases[f"big-{res}"] for res in resolutions]
+    results: dict[str, Any] = {
+        "date": date, "command": shlex.join(["python", "bench/render_feature.py", *sys.argv[1:]]),
+        "machine": machine_info(), "versions": versions(renders[0]["backend"]), **config,
+        "small_minutes": small_min, "big_minutes": big_min, "renders": renders,
+        "assembly": phases["small"]["assembly"], "ceiling": [phases[f"ceiling-{res}"] for res in resolutions],
+        "measured_at": sorted({phase["measured_at"] for phase in phases.values()}),
+        "resumed": bool(args.resume and len(phases) > 0),
+        "bench_seconds": round(time.perf_counter() - started, 1),
+        "other_cores": overall.stop()["other_cores"],
+        "loadavg_start": loadavg_start, "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+    }
+    digests = [r["source_digest"] for r in renders] + [results["assembly"]["source_digest"]] + \
+        [c["source_digest"] for c in results["ceiling"]]
+    results["source_digests"] = sorted(set(digests))
     results["targets"] = evaluate(results)
 
     print_tables(results)
@@ -682,6 +730,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if write:
         update_benchmarks(ROOT / "BENCHMARKS.md", markdown(results))
         log("wrote the render_feature section of BENCHMARKS.md")
+    checkpoint.unlink(missing_ok=True)
     return 0
 
 
@@ -753,8 +802,8 @@ def _tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str
     tables = [
         (f"Renders ({results['backend_name']} backend, {FPS} fps, fresh cache each, one process each)",
          [h for _, h in RENDER_COLS], [[_fmt(r[k], k) for k, _ in RENDER_COLS] for r in results["renders"]]),
-        (f"Encode ceiling (ClipWriter alone, no drawing; first {CEILING_MINUTES[results['quick']]} min of the "
-         f"{big}-min feature's shots)",
+        ((f"Encode ceiling (ClipWriter alone, no drawing; first {CEILING_MINUTES[results['quick']]} min of the "
+         f"{big}-min feature's shots)"),
          [h for _, h in CEILING_COLS], [[_fmt(c.get(k, ""), k) for k, _ in CEILING_COLS] for c in results["ceiling"]]),
         (f"Assembly of the {small}-min film's clips: stream copy vs MoviePy re-encode",
          [h for _, h in ASSEMBLY_COLS], [[_fmt(results["assembly"][k], k) for k, _ in ASSEMBLY_COLS]]),
@@ -800,18 +849,20 @@ def markdown(results: dict[str, Any]) -> str:
         f"ffmpeg {v['ffmpeg']} (`{v['ffmpeg_path']}`), numpy {v['numpy']}, MoviePy {v['moviepy']}",
         f"- **Backend:** `{json.dumps(v['backend'], sort_keys=True)}`",
         f"- **Command:** `{results['command']}` (from the repository root; took "
-        f"{results['bench_seconds'] / 60:.1f} min)",
+        f"{results['bench_seconds'] / 60:.1f} min"
+        + (f"; resumed: phases measured at {', '.join(results['measured_at'])}" if results.get("resumed") else "")
+        + ")",
         f"- **Input:** `generate_feature(minutes=N, seed={SEED})`, {FPS} fps; every render runs in a fresh "
         "process (`python bench/render_feature.py _render ...`) into a fresh temporary cache, deleted afterwards. "
         + ("Sound on: `render_film(..., audio=True)` voices, scores and mixes the film."
            if results.get("audio") else
            "Pictures only: `render_film(..., audio=False)` where studio has that option (a silent AAC track; "
            "voicing, score and mix are not measured here, `--audio` adds them)."),
-        "- **Memory:** \"peak studio\" is the render process's own `VmHWM` (peak RSS of its address space); "
+        ("- **Memory:** \"peak studio\" is the render process's own `VmHWM` (peak RSS of its address space); "
         "\"peak ffmpeg\" the largest `VmHWM` of its ffmpeg children, sampled from /proc by the bench ~20 "
         "times a second; \"peak together\" the largest studio + ffmpeg resident total seen in one sample (the "
         "1 GiB target is checked on it). Not `ru_maxrss`: Linux carries maxrss across (v)fork + exec, so a "
-        "child's `ru_maxrss` starts at its parent's resident size (see the notes).",
+        "child's `ru_maxrss` starts at its parent's resident size (see the notes)."),
         "",
     ]
     for title, headers, rows in _tables(results):
@@ -829,22 +880,22 @@ def markdown(results: dict[str, Any]) -> str:
         "`-threads 1`), one clip per shot with the feature's real shot lengths, so it includes the per-clip "
         "ffmpeg start-up the render pays; \"one stream\" is the same frames as a single clip. The ratio uses "
         "the clip-per-shot figure.",
-        f"- Assembly: studio's `assemble_cut` (concat demuxer, video stream copy, plus a silent AAC track, "
+        (f"- Assembly: studio's `assemble_cut` (concat demuxer, video stream copy, plus a silent AAC track, "
         f"chapters and metadata; median of {len(a['studio_runs'])} runs: {a['studio_runs']} s) vs MoviePy "
         "`concatenate_videoclips(clips).write_videofile(out, codec=\"libx264\", audio=False, preset=\"veryfast\", "
         f"threads=2)`, which decodes and re-encodes every frame. Output durations: studio "
         f"{a['studio_output_seconds']} s, MoviePy {a['moviepy_output_seconds']} s (MoviePy warned "
-        f"{a['moviepy_warnings']} times about reading past a clip's last frame).",
+        f"{a['moviepy_warnings']} times about reading past a clip's last frame)."),
         "- `render-report.json`'s own peaks come from `ru_maxrss`, which Linux carries across (v)fork + exec: "
         "`peak_rss_mb_ffmpeg` (`RUSAGE_CHILDREN`) is really max(studio at each spawn, ffmpeg), and "
         "`peak_rss_mb_studio` includes the size of whatever process launched the render (here the bench "
         "itself, after MoviePy). Here the report said " + "; ".join(
             f"{r['film']} {r['resolution']}: studio {r['report_rss_studio_mb']:.0f} / ffmpeg "
             f"{r['report_rss_ffmpeg_mb']:.0f} MiB" for r in results["renders"]) + ".",
-        f"- The machine is shared and noisy: single runs. Other processes used {results['other_cores']:.2f} cores "
+        (f"- The machine is shared and noisy: single runs. Other processes used {results['other_cores']:.2f} cores "
         f"on average over the whole run (\"other load\": machine busy time from /proc/stat minus the bench's "
         f"own CPU time, per wall second; 1.0 means one of the {m['cores']} cores was taken); load average "
-        f"{results['loadavg_start'][0]} at the start, {results['loadavg_end'][0]} at the end.",
+        f"{results['loadavg_start'][0]} at the start, {results['loadavg_end'][0]} at the end."),
         MARK_END,
     ]
     return "\n".join(out) + "\n"
@@ -955,6 +1006,22 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--stand-in", action="store_true")
         p.add_argument("--audio", action="store_true")
         return cmd_render(p.parse_args(argv[1:]))
+    if argv and argv[0] == "_ceiling":
+        p = argparse.ArgumentParser(prog="render_feature.py _ceiling", description="(internal) the encode ceiling")
+        p.add_argument("--screenplay", required=True)
+        p.add_argument("--resolution", required=True)
+        p.add_argument("--minutes", type=float, required=True)
+        p.add_argument("--backend", default=BACKEND)
+        p.add_argument("--work", required=True)
+        p.add_argument("--json", required=True)
+        p.add_argument("--stand-in", action="store_true")
+        return cmd_ceiling(p.parse_args(argv[1:]))
+    if argv and argv[0] == "_assembly":
+        p = argparse.ArgumentParser(prog="render_feature.py _assembly", description="(internal) assembly vs MoviePy")
+        p.add_argument("--render-json", required=True)
+        p.add_argument("--work", required=True)
+        p.add_argument("--json", required=True)
+        return cmd_assembly(p.parse_args(argv[1:]))
     if argv and argv[0] == "profile":
         p = argparse.ArgumentParser(prog="render_feature.py profile", description=cmd_profile.__doc__)
         p.add_argument("--minutes", type=float, default=3)
@@ -980,6 +1047,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", help="also save every number as JSON here")
     p.add_argument("--tmp", help="where the temporary caches go (default: the system temp dir; needs ~3 GB)")
     p.add_argument("--keep-temp", action="store_true", help="keep the temporary directory (debugging)")
+    p.add_argument("--resume", action="store_true",
+                   help="skip the phases an interrupted run with the same options already measured (see --checkpoint)")
+    p.add_argument("--checkpoint", help="where each phase's numbers are saved as they come "
+                                        "(default: render_feature-checkpoint.json in the system temp dir)")
     p.add_argument("--audio", action="store_true",
                    help="also voice, score and mix the films (render_film's audio=True); default: pictures and a "
                         "silent track")

@@ -165,6 +165,52 @@ def graph(file: str, output: str, allow_outside_assets: bool) -> None:
     out.print(Text(f"wrote {path}"))
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the prompts as JSON.")
+@allow_outside_option
+def prompts(file: str, as_json: bool, allow_outside_assets: bool) -> None:
+    """Each shot's prompt and negative prompt, as the diffusers backend sends them."""
+    from studio.render.diffusers.prompts import film_prompts
+
+    screenplay = _load(file, allow_outside_assets)
+    shots_ = [{"shot": plan.shot_id, "scene": plan.scene_id, "prompt": p.prompt, "negative": p.negative}
+              for plan, p in film_prompts(screenplay)]
+    if as_json:
+        out.print_json(json.dumps({"title": screenplay.film.title, "shots": shots_}))
+        return
+    table = Table(title=f"{screenplay.film.title}: prompts of {len(shots_)} shots", title_justify="left",
+                  show_lines=True)
+    table.add_column("shot", style="bold", no_wrap=True)
+    table.add_column("prompt", ratio=4)
+    table.add_column("negative", style="dim", ratio=1)
+    for s in shots_:
+        table.add_row(Text(s["shot"]), Text(s["prompt"]), Text(s["negative"]))
+    out.print(table)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the models as JSON.")
+def models(file: str | None, as_json: bool) -> None:
+    """The configured models (built-ins, your models file, FILE's film.render.options.models)
+    and whether their weights are on this machine."""
+    from studio.render.diffusers.settings import configured_models
+
+    rows = configured_models(_load(file) if file else None)
+    if as_json:
+        out.print_json(json.dumps({"models": rows}))
+        return
+    table = Table(title="models", title_justify="left")
+    for column in ("name", "family", "source", "dtype", "weights here", "used as"):
+        table.add_column(column, no_wrap=column in ("name", "family", "dtype"))
+    for r in rows:
+        here = Text(r["local"], style="green") if r["local"] else Text("no", style="yellow")
+        table.add_row(r["name"], r["family"], r["source"] + (f"@{r['revision']}" if r["revision"] else ""),
+                      r["dtype"], here, ", ".join(r["used_as"]))
+    out.print(table)
+
+
 class _Bars:
     """Two rich progress bars: the film (shots, ETA) and the current shot (frames)."""
 
@@ -225,6 +271,8 @@ def film_options(command):  # type: ignore[no-untyped-def]
                      help="Shot cache folder (default: $STUDIO_CACHE, else ./cache)."),
         click.option("--loudness", help="Mix loudness: 'ebu' (-23 LUFS), 'web' (-14 LUFS) or a number in LUFS."),
         click.option("--silent", is_flag=True, help="Pictures only: no voices, score or ambience."),
+        click.option("--cast", "cast", multiple=True, metavar="CHARACTER=NAME",
+                     help="Cast a character as an enrolled likeness (repeatable; see `studio likeness`)."),
         allow_outside_option,
     ]):
         command = option(command)
@@ -232,9 +280,11 @@ def film_options(command):  # type: ignore[no-untyped-def]
 
 
 def _film_for(file: str, resolution: str | None, fps: int | None, loudness: str | None,
-              allow_outside_assets: bool):  # type: ignore[no-untyped-def]
+              allow_outside_assets: bool, cast: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
     """The screenplay with the command line's overrides applied."""
-    screenplay = _load(file, allow_outside_assets)
+    from studio.consistency.identity import apply_cast
+
+    screenplay = apply_cast(_load(file, allow_outside_assets), cast)
     resolution = _parse_resolution(resolution)
     film_update: dict[str, object] = {k: v for k, v in (("resolution", resolution), ("fps", fps)) if v is not None}
     if loudness is not None:
@@ -254,7 +304,7 @@ def _film_for(file: str, resolution: str | None, fps: int | None, loudness: str 
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
            cache_dir: str | None, loudness: str | None, silent: bool, shots_: tuple[str, ...], seed: int | None,
-           verify: bool, quiet: bool, allow_outside_assets: bool) -> None:
+           verify: bool, quiet: bool, allow_outside_assets: bool, cast: tuple[str, ...] = ()) -> None:
     """Render a screenplay into a finished film, with subtitles, timeline and storyboard.
 
     Shots already in the cache are not rendered again; a killed render continues where
@@ -264,7 +314,7 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
     from studio.cache.store import default_cache_dir
     from studio.run.local import QuietProgress, render_film
 
-    screenplay = _film_for(file, resolution, fps, loudness, allow_outside_assets)
+    screenplay = _film_for(file, resolution, fps, loudness, allow_outside_assets, cast)
     if seed is not None and not shots_:
         raise click.UsageError("--seed sets the seed of new takes: use it with --shot ID")
     name = Path(file).stem
@@ -337,7 +387,7 @@ def takes(file: str, shot_id: str | None, cache_dir: str | None) -> None:
 @film_options
 def take(file: str, shot_id: str, number: int, output: str | None, backend: str | None, resolution: str | None,
          fps: int | None, cache_dir: str | None, loudness: str | None, silent: bool,
-         allow_outside_assets: bool) -> None:
+         allow_outside_assets: bool, cast: tuple[str, ...] = ()) -> None:
     """Use take NUMBER of SHOT_ID in the film, and rebuild the cut (give the same
     options as the render, e.g. --resolution, so the other shots come from the cache)."""
     from studio.cache.lockfile import LockedShot, Lockfile
@@ -345,7 +395,7 @@ def take(file: str, shot_id: str, number: int, output: str | None, backend: str 
     from studio.cache.store import default_cache_dir
     from studio.run.local import QuietProgress, render_film
 
-    screenplay = _film_for(file, resolution, fps, loudness, allow_outside_assets)
+    screenplay = _film_for(file, resolution, fps, loudness, allow_outside_assets, cast)
     cache = default_cache_dir(cache_dir)
     recorded = {t.take: t for t in Manifest(cache).takes(str(Path(file).resolve()), shot_id)}
     if number not in recorded:
@@ -428,6 +478,10 @@ def schema(output: str | None) -> None:
         out.print(Text(f"wrote {output}"))
     else:
         click.echo(text, nl=False)
+
+
+# the identity and provenance commands (likeness, qa, sign, verify) live in their own module
+from studio import cli_identity  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

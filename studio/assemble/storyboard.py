@@ -100,9 +100,8 @@ def _page_key(frames: list[StoryboardFrame], title: str, page: int, pages: int, 
     """What a page shows: when it is unchanged, the page on disk is kept as it is."""
     h = hashlib.sha256(f"{SHEET_VERSION}|{title}|{page}|{pages}|{aspect:.6f}".encode())
     for f in frames:
-        stat = f.image.stat()
-        h.update(f"|{f.shot_id}|{f.size}|{f.move}|{f.continuous}|{f.flagged}|{f.caption}|{f.image}|"
-                 f"{stat.st_size}|{stat.st_mtime_ns}".encode())
+        h.update(f"|{f.shot_id}|{f.size}|{f.move}|{f.continuous}|{f.flagged}|{f.caption}|".encode())
+        h.update(hashlib.sha256(f.image.read_bytes()).digest())  # thumbnails are small
     return h.hexdigest()
 
 

@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS films (
     lockfile TEXT NOT NULL,
     last_render REAL
 );
+CREATE TABLE IF NOT EXISTS uses (  -- what an entry was made with that may be withdrawn (a likeness)
+    tag TEXT NOT NULL,             -- e.g. 'likeness:<consent id>'
+    key TEXT NOT NULL,
+    PRIMARY KEY (tag, key)
+);
 """
 
 
@@ -157,6 +162,18 @@ class Manifest:
                 "DO UPDATE SET seed = excluded.seed, key = excluded.key",
                 (film, shot_id, take, seed, key, time.time()),
             )
+
+    # -- uses: what an entry was made with ----------------------------------------------
+    def record_uses(self, key: str, tags: list[str]) -> None:
+        with self._tx() as db:
+            db.executemany("INSERT OR IGNORE INTO uses VALUES (?,?)", [(tag, key) for tag in tags])
+
+    def keys_using(self, tag: str) -> list[str]:
+        return [k for (k,) in self._db.execute("SELECT key FROM uses WHERE tag = ? ORDER BY key", (tag,))]
+
+    def forget_uses(self, tag: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM uses WHERE tag = ?", (tag,))
 
     # -- films and their lockfiles --------------------------------------------------
     def record_film(self, film: str, lockfile: str) -> None:

@@ -114,6 +114,15 @@ class ShotStore:
         return Clip(key, record.shot_id, path, record.frames, record.fps, record.sha256, tails,
                     self._thumb(key), record.render_seconds)
 
+    def remove(self, key: str) -> bool:
+        """Drop the entry ``key`` (record and files), e.g. when what it was made with is
+        withdrawn; return whether there was one."""
+        existed = self.manifest.render(key) is not None or self.clip_path(key).exists()
+        self.manifest.forget(key)
+        for path in self._base(key).parent.glob(f"{key}.*"):
+            path.unlink(missing_ok=True)
+        return existed
+
     def _discard(self, key: str) -> None:
         """Remove a broken entry so it is rendered again."""
         self.corrupt.append(key)

@@ -5,13 +5,18 @@ A backend turns a :class:`ShotPlan` and its :class:`Conditioning` into exactly
 whole shot). Backends are chosen by name (``film.render.backend`` in the screenplay,
 or ``--backend``) from :data:`BACKENDS`. A backend that cannot use part of the
 conditioning says so once, in the log.
+
+A backend whose pictures change with the seed beyond framing (a diffusion model) sets
+``varies = True``: identity QA then re-takes a shot whose cast face drifted. Without
+the attribute a backend counts as not varying (the animatic sets ``varies = False``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -33,6 +38,9 @@ class Identity:
     reference_hashes: tuple[str, ...] = ()
     embedding: tuple[float, ...] | None = None  # 128-D face embedding, when a face is known
     face: str | None = None  # path to a face crop of a cast likeness
+    face_hash: str | None = None  # SHA-256 of the face crop's bytes (what the cache key cites)
+    likeness: str | None = None  # the cast likeness's name, for provenance
+    consent: str | None = None  # its consent record's id, for provenance
 
 
 @dataclass
@@ -56,7 +64,7 @@ class Conditioning:
                     "seed": i.seed,
                     "references": list(i.reference_hashes),
                     "embedding": canonical_hash(list(i.embedding)) if i.embedding else None,
-                    "face": i.face and canonical_hash(i.face),
+                    "face": i.face_hash or (i.face and canonical_hash(i.face)),
                 }
                 for cid, i in sorted(self.identities.items())
             },
@@ -90,14 +98,25 @@ def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
     return deco
 
 
-def load_backend(name: str, options: dict[str, Any] | None = None) -> Backend:
-    """The backend called ``name``, configured with ``options``."""
+def load_backend(name: str, options: dict[str, Any] | None = None, *, models: Mapping[str, Any] | None = None,
+                 base_dir: Path | None = None) -> Backend:
+    """The backend called ``name``, configured with ``options``.
+
+    A backend that loads weights opts in to the model registry by having a
+    ``use_models(models, base_dir)`` method: it receives ``models`` (the screenplay's
+    ``film.render.options.models``) and ``base_dir`` (the folder their relative sources
+    resolve from). Other backends never see them."""
     _register_builtins()
     if name not in BACKENDS:
         raise StudioError(f"unknown backend {name!r}", hint=f"available: {', '.join(sorted(BACKENDS))}")
-    return BACKENDS[name](dict(options or {}))
+    backend = BACKENDS[name](dict(options or {}))
+    use_models = getattr(backend, "use_models", None)
+    if callable(use_models):
+        use_models(dict(models or {}), base_dir)
+    return backend
 
 
 def _register_builtins() -> None:
     # imported here so `studio check` never pays for drawing or model code
     import studio.render.animatic  # noqa: F401
+    import studio.render.diffusers  # noqa: F401  (registers a factory; torch loads when a backend is made)

@@ -21,7 +21,7 @@ import resource
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -40,11 +40,12 @@ from studio.audio.film import FilmSound, make_film_sound
 from studio.audio.speech import LineAudio, speech_seconds, synthesize_lines
 from studio.cache.lockfile import LockedShot, Lockfile
 from studio.cache.store import Clip, ShotStore, file_sha256, shot_key
-from studio.consistency.identity import build_identities
+from studio.consistency.identity import cast_film
 from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.backend import Backend, Conditioning, Identity, load_backend
 from studio.render.plan import ShotPlan, canonical_hash, plan_film, shot_seed
+from studio.run.identity import QASettings, qa_and_retake, record_cache, record_uses
 from studio.screenplay.model import Screenplay
 
 THUMB_WIDTH = 480
@@ -158,6 +159,7 @@ def render_film(
     new_takes: Sequence[str] = (),
     take_seed_override: int | None = None,
     verify: bool = False,
+    qa: QASettings | None = None,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
@@ -166,14 +168,16 @@ def render_film(
     ``audio=False`` gives a silent track (pictures only). ``lockfile``: read the takes
     it selects and record what this render used (None: default takes, no lockfile).
     ``new_takes``: shot ids to render again as new takes (with ``take_seed_override``
-    as their seed when given). ``verify``: hash every cached clip before trusting it."""
+    as their seed when given). ``verify``: hash every cached clip before trusting it.
+    ``qa``: identity QA settings (threshold, re-takes; default: 0.6, 2)."""
     store: ShotStore | None = None
     try:
         store = ShotStore(cache_dir)
         return _render_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
                             backend_name=backend_name, backend_options=backend_options, video=video,
                             progress=progress or QuietProgress(), audio=audio, lockfile=lockfile,
-                            new_takes=new_takes, take_seed_override=take_seed_override, verify=verify)
+                            new_takes=new_takes, take_seed_override=take_seed_override, verify=verify,
+                            qa=qa or QASettings())
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
@@ -190,12 +194,13 @@ def render_film(
 def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, cache_dir: Path, name: str,
                  backend_name: str | None, backend_options: dict[str, Any] | None, video: VideoSettings | None,
                  progress: Progress, audio: bool, lockfile: Path | None, new_takes: Sequence[str],
-                 take_seed_override: int | None, verify: bool) -> RenderResult:
+                 take_seed_override: int | None, verify: bool, qa: QASettings) -> RenderResult:
     started = time.perf_counter()
     backend_name = backend_name or screenplay.film.render.backend
     options = {k: v for k, v in screenplay.film.render.options.items() if k != "models"}
     options.update(backend_options or {})
-    backend = load_backend(backend_name, options)
+    backend = load_backend(backend_name, options, models=screenplay.film.render.options.get("models"),
+                           base_dir=screenplay.base_dir)
     width, height = screenplay.size
     video = video or VideoSettings(width, height, screenplay.film.fps)
     film_id = str(Path(screenplay.source.file).resolve()) if screenplay.source else name
@@ -218,7 +223,9 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
                           hint=suggest(unknown[0], sorted(known)) or "see `studio shots FILE` for shot ids")
     takes = _choose_takes(graph, lock, store, film_id, new_takes, take_seed_override, screenplay.film.seed)
     plans = plan_film(graph, seeds={sid: seed for sid, (_take, seed) in takes.items()})
-    identities = build_identities(screenplay)
+    cast = cast_film(screenplay, cache_dir=cache_dir, film_id=film_id)
+    identities = cast.identities
+    record_cache(cast, cache_dir)
     progress.film_started(len(plans), sum(p.frames for p in plans))
 
     # 3. render every shot, chain by chain, in story order
@@ -226,7 +233,11 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     rendered: list[str] = []
     frames_rendered = 0
     previous: Clip | None = None
-    for plan in plans:
+    checks: dict[str, Any] = {}
+    for index, plan in enumerate(plans):
+        if plan.continues is not None and index and plan.continues.seed != plans[index - 1].seed:
+            # the shot it continues was re-taken with another seed
+            plan = plans[index] = replace(plan, continues=replace(plan.continues, seed=plans[index - 1].seed))
         cond = Conditioning(identities=_identities_for(plan, identities))
         if plan.continuity == "continuous" and previous is not None:
             cond.previous_frames = store.tail_frames(previous)
@@ -240,6 +251,22 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
             rendered.append(plan.shot_id)
             frames_rendered += plan.frames
         store.manifest.record_take(film_id, plan.shot_id, takes[plan.shot_id][0], plan.seed, key)
+        record_uses(store, cast, cond, key)
+        # identity QA: a cast face that drifts flags the shot; a backend that varies re-takes it
+        checked = qa_and_retake(store=store, backend=backend, plan=plan, cond=cond, clip=clip, key=key,
+                                take=takes[plan.shot_id][0], fresh=plan.shot_id in rendered, cast=cast, video=video,
+                                progress=progress, film_id=film_id, film_seed=screenplay.film.seed, verify=verify,
+                                settings=qa)
+        if checked.check is not None:
+            checks[plan.shot_id] = {**checked.check.to_dict(), "take": checked.take, "tried": checked.tried}
+        if checked.key != key:
+            plan, clip, key = checked.plan, checked.clip, checked.key
+            plans[index] = plan
+            takes[plan.shot_id] = (checked.take, plan.seed)
+        for _take, frames in checked.rendered:
+            frames_rendered += frames
+            if plan.shot_id not in rendered:
+                rendered.append(plan.shot_id)
         progress.shot_finished(plan, plan.shot_id in rendered)
         clips.append(clip)
         previous = clip
@@ -262,6 +289,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     # 5. the cut and its side outputs, unless they already are what these inputs make
     chapters = _chapters(plans)
     metadata = film_metadata(screenplay.film.title, backend.name)
+    metadata.update(cast.film_tags(metadata))
     cut_key = canonical_hash({
         "version": ASSEMBLY_VERSION, "studio": __version__, "ffmpeg": ffmpeg_version(),
         "clips": [[c.sha256, p.key()] for c, p in zip(clips, plans)],
@@ -343,6 +371,8 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
         "outputs": outputs,
         "output_sizes": sizes,
         "lockfile": str(lock.path) if lock else None,
+        "likenesses": cast.provenance(),
+        "identity_qa": checks,
         "versions": {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()},
     }
     write_text(report_path, json.dumps(report, indent=2) + "\n")

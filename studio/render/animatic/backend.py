@@ -86,6 +86,7 @@ class AnimaticBackend:
 
     name = "animatic"
     version = VERSION
+    varies = False  # deterministic: a new take only reframes, so identity QA never re-takes
 
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = check_options(dict(options or {}))

@@ -1,0 +1,355 @@
+"""The model families: how each kind of pipeline is loaded and called.
+
+- **Wan 2.x** (:class:`WanVideo`): ``WanPipeline`` (text-to-video) starts a chain;
+  ``WanImageToVideoPipeline`` continues from the last frame before; ``WanVACEPipeline``
+  takes several frames of context (kept under a black mask, the rest generated under
+  white) and the characters' reference images.
+- **LTX-Video** (:class:`LTXVideo`): ``LTXConditionPipeline`` with the frames before as a
+  video condition at frame 0 and the characters' references as image conditions.
+- **Keyframes** (:class:`Keyframer`): ``StableDiffusionPipeline`` draws the first frame
+  of a cut, through an IP-Adapter with a character's face or reference for a likeness.
+
+Every generation call gets a :class:`Request` and returns the pipeline's output: frames
+as floats in [0, 1] (``output_type="np"``) or latents (``"latent"``). Context frames
+come back reproduced at the start of the output; the caller drops them. Imported only
+when a diffusers backend renders: it imports torch and diffusers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from studio.errors import RenderError, StudioError
+from studio.models import ModelSpec, resolve_source
+from studio.render.diffusers.settings import FAMILIES
+
+log = logging.getLogger("studio.render.diffusers")
+
+Tell = Callable[[str, str], None]  # (key, message): say it once
+
+
+@dataclass
+class Request:
+    """One generation call: ``frames`` legal frames at ``width`` x ``height``."""
+
+    prompt: str
+    negative: str
+    width: int
+    height: int
+    frames: int
+    steps: int
+    guidance: float
+    fps: int
+    max_sequence_length: int
+    generator: torch.Generator
+    context: list[Image.Image] = field(default_factory=list)  # reproduced first, then dropped
+    references: list[Image.Image] = field(default_factory=list)  # characters' faces / references
+    keyframe: Image.Image | None = None  # the first frame of a cut (kept)
+    call_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How pipelines are placed: from the backend's options."""
+
+    offload: str = "auto"
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+    attention: str | None = None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_pipeline(spec: ModelSpec, where: str | Path, settings: LoadSettings) -> Any:
+    """``Pipeline.from_pretrained(where)`` for the spec's family, placed on its device."""
+    import diffusers
+
+    family = FAMILIES[spec.family]
+    cls = getattr(diffusers, family.pipeline)
+    dtype = _dtype_keyword()
+    kwargs: dict[str, Any] = {dtype: spec.torch_dtype()}
+    revision = {"revision": spec.revision} if spec.revision and not Path(str(where)).is_dir() else {}
+    if family.kind == "wan" and spec.dtype != "float32":
+        # Wan's VAE runs in float32 whatever the transformer's dtype (as its model cards do)
+        kwargs["vae"] = diffusers.AutoencoderKLWan.from_pretrained(str(where), subfolder="vae",
+                                                                  **{dtype: torch.float32}, **revision)
+    kwargs.update(revision)
+    try:
+        pipe = cls.from_pretrained(str(where), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise StudioError(f"model {spec.name!r} did not load as {family.pipeline} from {where}: "
+                          f"{str(exc).splitlines()[0]}",
+                          hint="check the model's family and that its folder was written by save_pretrained") from None
+    _place(pipe, spec, settings)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _dtype_keyword() -> str:
+    """diffusers renamed ``torch_dtype`` to ``dtype``; older versions know only the first."""
+    try:
+        from diffusers.utils.deprecation_utils import _resolve_dtype  # noqa: F401
+    except ImportError:
+        return "torch_dtype"
+    return "dtype"
+
+
+def _place(pipe: Any, spec: ModelSpec, settings: LoadSettings) -> None:
+    device = spec.torch_device()
+    offload = settings.offload
+    if offload == "auto":
+        offload = "model" if device.startswith("cuda") else "none"
+    if offload != "none" and device == "cpu":
+        raise StudioError(f"offload {offload!r} moves models between a GPU and the CPU; model {spec.name!r} runs "
+                          "on the CPU", hint="use offload: none (or auto) on a machine without a GPU")
+    if offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+    elif offload == "sequential":
+        pipe.enable_sequential_cpu_offload(device=device)
+    else:
+        pipe.to(device)
+    vae = getattr(pipe, "vae", None)
+    if settings.vae_tiling and vae is not None:
+        vae.enable_tiling()
+    if settings.vae_slicing and vae is not None:
+        vae.enable_slicing()
+    if settings.attention:
+        denoiser = getattr(pipe, "transformer", None) or getattr(pipe, "unet", None)
+        try:
+            denoiser.set_attention_backend(settings.attention)
+        except (ValueError, RuntimeError, ImportError) as exc:
+            from diffusers.models.attention_dispatch import AttentionBackendName
+
+            raise StudioError(f"attention backend {settings.attention!r}: {str(exc).splitlines()[0]}",
+                              hint="one of " + ", ".join(b.value for b in AttentionBackendName)) from None
+
+
+def load_keyframer(spec: ModelSpec, where: str | Path, settings: LoadSettings,
+                   ip_adapter: ModelSpec | None) -> Any:
+    """The keyframe pipeline with its IP-Adapter attached (when it has one)."""
+    pipe = load_pipeline(spec, where, settings)
+    if ip_adapter is not None:
+        options = dict(ip_adapter.options)
+        source = resolve_source(ip_adapter)
+        kwargs: dict[str, Any] = {}
+        if ip_adapter.revision and not Path(str(source)).is_dir():
+            kwargs["revision"] = ip_adapter.revision
+        try:
+            pipe.load_ip_adapter(str(source), subfolder=str(options.get("subfolder", "")),
+                                 weight_name=str(options.get("weight_name", "ip-adapter.safetensors")),
+                                 image_encoder_folder=str(options.get("image_encoder_folder", "image_encoder")),
+                                 **kwargs)
+        except (OSError, ValueError, KeyError) as exc:
+            raise StudioError(f"IP-Adapter {ip_adapter.name!r} did not load into {spec.name!r}: "
+                              f"{str(exc).splitlines()[0]}",
+                              hint="give subfolder, weight_name and image_encoder_folder in its options") from None
+        pipe.set_ip_adapter_scale(float(options.get("scale", 0.6)))
+        if pipe.image_encoder is not None:
+            pipe.image_encoder.eval()
+    return pipe
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _lcm(a: int, b: int) -> int:
+    return a * b // math.gcd(a, b)
+
+
+def frame_rule(pipe: Any, family_multiple: int) -> int:
+    """Frames are k * rule + 1: the family's rule and the loaded VAE's own ratio."""
+    actual = getattr(pipe, "vae_scale_factor_temporal", None) or getattr(pipe, "vae_temporal_compression_ratio", 1)
+    return _lcm(family_multiple, int(actual))
+
+
+def size_rule(pipe: Any, family_multiple: int) -> int:
+    """Width and height are multiples of this: the family's rule, the VAE's spatial
+    ratio times the transformer's patch."""
+    if hasattr(pipe, "vae_scale_factor_spatial"):
+        actual = pipe.vae_scale_factor_spatial * pipe.transformer.config.patch_size[1]
+    elif hasattr(pipe, "vae_spatial_compression_ratio"):
+        actual = pipe.vae_spatial_compression_ratio * getattr(pipe, "transformer_spatial_patch_size", 1)
+    else:
+        actual = getattr(pipe, "vae_scale_factor", 8)
+    return _lcm(family_multiple, int(actual))
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _grey(width: int, height: int) -> Image.Image:
+    return Image.new("RGB", (width, height), (128, 128, 128))
+
+
+def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
+    """``image`` scaled to fit inside ``width`` x ``height``, centred on grey (no distortion)."""
+    scale = min(width / image.width, height / image.height)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    canvas = _grey(width, height)
+    canvas.paste(image.resize(size, Image.Resampling.LANCZOS), ((width - size[0]) // 2, (height - size[1]) // 2))
+    return canvas
+
+
+def _frames(output: Any, output_type: str) -> Any:
+    frames = output.frames
+    return frames if output_type == "latent" else frames[0]
+
+
+class WanVideo:
+    """Wan 2.x: text-to-video, image-to-video and VACE pipelines for one film."""
+
+    kind = "wan"
+
+    def __init__(self, t2v: Any, i2v: Any, vace: Any, overlap: int, tell: Tell) -> None:
+        self.t2v, self.i2v, self.vace = t2v, i2v, vace
+        self.overlap = overlap
+        self.tell = tell
+        family = FAMILIES["wan-t2v"]
+        pipes = [p for p in (t2v, i2v, vace) if p is not None]
+        self.frame_multiple = max(frame_rule(p, family.frame_multiple) for p in pipes)
+        self.size_multiple = max(size_rule(p, family.size_multiple) for p in pipes)
+
+    @property
+    def takes_keyframe(self) -> bool:
+        if self.i2v is None and self.vace is None:
+            self.tell("wan-no-keyframe", "the Wan text-to-video model cannot start from a keyframe: "
+                                         "set i2v_model or vace_model to use keyframe_model")
+            return False
+        return True
+
+    def context_for(self, available: int) -> int:
+        """How many of ``available`` frames the next call continues from."""
+        if available and self.vace is not None:
+            return min(self.overlap, available)
+        if available and self.i2v is not None:
+            return 1
+        return 0
+
+    def mode(self, request: Request) -> str:
+        if request.context:
+            return "vace" if self.vace is not None else "i2v"
+        if request.keyframe is not None:
+            if self.i2v is not None and not (self.vace is not None and request.references):
+                return "i2v"
+            return "vace" if self.vace is not None else "t2v"
+        if request.references and self.vace is not None:
+            return "vace"
+        if request.references:
+            self.tell("wan-no-references", "character references need a Wan VACE model (vace_model): "
+                                           "shots are generated from the prompt alone")
+        return "t2v" if self.t2v is not None else "vace"
+
+    def takes_references(self, request: Request) -> bool:
+        return bool(request.references) and self.mode(request) == "vace"
+
+    def __call__(self, request: Request, output_type: str = "np") -> tuple[str, Any]:
+        mode = self.mode(request)
+        common = dict(prompt=request.prompt, negative_prompt=request.negative, height=request.height,
+                      width=request.width, num_frames=request.frames, num_inference_steps=request.steps,
+                      guidance_scale=request.guidance, generator=request.generator, output_type=output_type,
+                      max_sequence_length=request.max_sequence_length, **request.call_options)
+        if mode == "t2v":
+            return mode, _frames(self.t2v(**common), output_type)
+        if mode == "i2v":
+            image = request.context[-1] if request.context else request.keyframe
+            return mode, _frames(self.i2v(image=image, **common), output_type)
+        w, h = request.width, request.height
+        kept = list(request.context) or ([request.keyframe] if request.keyframe is not None else [])
+        video = kept + [_grey(w, h)] * (request.frames - len(kept))
+        mask = [Image.new("L", (w, h), 0)] * len(kept) + [Image.new("L", (w, h), 255)] * (request.frames - len(kept))
+        return mode, _frames(self.vace(video=video, mask=mask, reference_images=request.references or None,
+                                       **common), output_type)
+
+
+class LTXVideo:
+    """LTX-Video through ``LTXConditionPipeline``: frames before as a video condition at
+    frame 0, a keyframe as an image condition at frame 0, character references as
+    image conditions inside the chunk at ``reference_strength``."""
+
+    kind = "ltx"
+
+    def __init__(self, pipe: Any, overlap: int, reference_strength: float, tell: Tell) -> None:
+        self.pipe = pipe
+        family = FAMILIES["ltx-condition"]
+        self.frame_multiple = frame_rule(pipe, family.frame_multiple)
+        self.size_multiple = size_rule(pipe, family.size_multiple)
+        if (overlap - 1) % self.frame_multiple:
+            raise StudioError(f"overlap {overlap} is not {self.frame_multiple}k+1, as LTX-Video's video conditions "
+                              "must be", hint=f"use overlap: {self.frame_multiple + 1}")
+        self.overlap = overlap
+        self.reference_strength = reference_strength
+        self.tell = tell
+
+    takes_keyframe = True
+
+    def context_for(self, available: int) -> int:
+        n = min(self.overlap, available)
+        return 0 if n < 1 else (n - 1) // self.frame_multiple * self.frame_multiple + 1
+
+    def mode(self, request: Request) -> str:
+        return "ltx-condition"
+
+    def reference_index(self, request: Request) -> int | None:
+        """Where character references sit in the chunk: mid-way, on a latent frame."""
+        m = self.frame_multiple
+        index = max(m, (request.frames - 1) // 2 // m * m)
+        return index if index < request.frames else None
+
+    def takes_references(self, request: Request) -> bool:
+        return bool(request.references) and self.reference_index(request) is not None
+
+    def __call__(self, request: Request, output_type: str = "np") -> tuple[str, Any]:
+        from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+        conditions = []
+        if request.context:
+            conditions.append(LTXVideoCondition(video=list(request.context), frame_index=0, strength=1.0))
+        elif request.keyframe is not None:
+            conditions.append(LTXVideoCondition(image=request.keyframe, frame_index=0, strength=1.0))
+        index = self.reference_index(request)
+        if request.references and index is not None:
+            for ref in request.references:
+                conditions.append(LTXVideoCondition(image=_fit(ref, request.width, request.height),
+                                                    frame_index=index, strength=self.reference_strength))
+        output = self.pipe(conditions=conditions or None, prompt=request.prompt, negative_prompt=request.negative,
+                           height=request.height, width=request.width, num_frames=request.frames,
+                           frame_rate=request.fps, num_inference_steps=request.steps,
+                           guidance_scale=request.guidance, generator=request.generator, output_type=output_type,
+                           max_sequence_length=request.max_sequence_length, **request.call_options)
+        return self.mode(request), _frames(output, output_type)
+
+
+class Keyframer:
+    """A text-to-image pipeline drawing the first frame of a cut; with an IP-Adapter,
+    the first character's face (or reference) steers the likeness."""
+
+    def __init__(self, pipe: Any, spec: ModelSpec, has_adapter: bool) -> None:
+        self.pipe = pipe
+        family = FAMILIES[spec.family]
+        self.steps = int(spec.options.get("steps", family.steps))
+        self.guidance = float(spec.options.get("guidance", family.guidance))
+        self.call_options = dict(spec.options.get("call_options", {}) or {})
+        self.has_adapter = has_adapter
+        self.size_multiple = size_rule(pipe, family.size_multiple)
+
+    def __call__(self, prompt: str, negative: str, width: int, height: int, reference: Image.Image | None,
+                 generator: torch.Generator, output_type: str = "pil") -> Any:
+        if width % self.size_multiple or height % self.size_multiple:
+            raise RenderError(f"keyframe size {width}x{height} is not a multiple of {self.size_multiple}")
+        kwargs = dict(self.call_options)
+        if self.has_adapter:
+            # without a face to match, an all-grey image: the adapter's neutral input
+            kwargs["ip_adapter_image"] = reference if reference is not None else _grey(width, height)
+        output = self.pipe(prompt=prompt, negative_prompt=negative, height=height, width=width,
+                           num_inference_steps=self.steps, guidance_scale=self.guidance, generator=generator,
+                           output_type=output_type, **kwargs)
+        return output.images if output_type == "latent" else output.images[0]

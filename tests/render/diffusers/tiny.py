@@ -1,0 +1,248 @@
+"""Tiny random-weight versions of the real pipelines the diffusers backend drives.
+
+Every component is the real class (WanTransformer3DModel, AutoencoderKLWan,
+LTXVideoTransformer3DModel, UNet2DConditionModel, T5EncoderModel, CLIP...), built from
+a tiny config with random weights and no hub access, put in ``.eval()`` mode and saved
+with ``save_pretrained`` so the backend loads it back through the model registry from
+a local folder, exactly as it loads real weights. The configs follow diffusers' own
+tests (tests/pipelines/wan/, tests/pipelines/ltx/, tests/models/unets/).
+
+Used by the tests (session fixtures) and by ``bench/diffusers_overhead.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+WORDS = ["a", "an", "the", "of", "in", "on", "at", "to", "with", "and", "is", "are", "by", "from", "his", "her", "their", "its", "shot", "wide", "medium", "close", "up", "extreme", "full", "two", "over", "shoulder", "insert", "pov", "static", "camera", "pan", "tilt", "dolly", "zoom", "truck", "crane", "handheld", "slow", "left", "right", "interior", "exterior", "day", "night", "dawn", "dusk", "morning", "evening", "afternoon", "light", "dark", "warm", "cold", "soft", "rain", "kitchen", "room", "table", "woman", "man", "coat", "green", "brown", "cardigan", "lamp", "sea", "says", "speaks", "looks", "waits", "walks", "cinematic", "film", "grain", "blurry", "distorted", "faces", "text", "watermark", "low", "quality"]
+
+
+def t5_tokenizer() -> Any:
+    """A T5 tokenizer with a small in-memory vocabulary (words, then characters)."""
+    from transformers import T5TokenizerFast
+
+    vocab = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    vocab += [("\u2581" + w, -float(i + 1)) for i, w in enumerate(dict.fromkeys(WORDS))]
+    vocab += [(c, -30.0) for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:'\"!?-()\u2581"]
+    return T5TokenizerFast(vocab=vocab, extra_ids=0)
+
+
+def t5_encoder(d_model: int = 32, seed: int = 0, *, umt5: bool = False) -> Any:
+    """A T5 encoder (UMT5, as Wan uses, with ``umt5``)."""
+    import torch
+    from transformers import T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
+
+    torch.manual_seed(seed)
+    config_cls, model_cls = (UMT5Config, UMT5EncoderModel) if umt5 else (T5Config, T5EncoderModel)
+    config = config_cls(vocab_size=256, d_model=d_model, d_ff=37, d_kv=8, num_layers=1, num_heads=2,
+                        relative_attention_num_buckets=8)
+    return model_cls(config).eval()
+
+
+def _wan_vae(seed: int) -> Any:
+    import torch
+    from diffusers import AutoencoderKLWan
+
+    torch.manual_seed(seed)
+    return AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                            temperal_downsample=[False, True, True]).eval()
+
+
+def _flow_scheduler() -> Any:
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(shift=7.0)
+
+
+def save_wan_t2v(folder: Path, seed: int = 0) -> Path:
+    import torch
+    from diffusers import WanPipeline, WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+    ).eval()
+    pipe = WanPipeline(transformer=transformer, vae=_wan_vae(seed), scheduler=_flow_scheduler(),
+                       text_encoder=t5_encoder(seed=seed, umt5=True), tokenizer=t5_tokenizer())
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def save_wan_i2v(folder: Path, seed: int = 0) -> Path:
+    """Wan 2.1 image-to-video, with its CLIP image encoder (as the 14B model has)."""
+    import torch
+    from diffusers import WanImageToVideoPipeline, WanTransformer3DModel
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+    torch.manual_seed(seed)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32, image_dim=4,
+    ).eval()
+    torch.manual_seed(seed)
+    image_encoder = CLIPVisionModel(CLIPVisionConfig(
+        hidden_size=4, projection_dim=4, num_hidden_layers=2, num_attention_heads=2, image_size=32,
+        intermediate_size=16, patch_size=1,
+    )).eval()
+    pipe = WanImageToVideoPipeline(
+        transformer=transformer, vae=_wan_vae(seed), scheduler=_flow_scheduler(),
+        text_encoder=t5_encoder(seed=seed, umt5=True), tokenizer=t5_tokenizer(),
+        image_encoder=image_encoder, image_processor=CLIPImageProcessor(crop_size=32, size=32),
+    )
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def save_wan_vace(folder: Path, seed: int = 0) -> Path:
+    import torch
+    from diffusers import WanVACEPipeline, WanVACETransformer3DModel
+
+    torch.manual_seed(seed)
+    transformer = WanVACETransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32, vace_layers=[0, 2], vace_in_channels=96,
+    ).eval()
+    pipe = WanVACEPipeline(transformer=transformer, vae=_wan_vae(seed), scheduler=_flow_scheduler(),
+                           text_encoder=t5_encoder(seed=seed, umt5=True), tokenizer=t5_tokenizer())
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def save_ltx_condition(folder: Path, seed: int = 0) -> Path:
+    """LTX-Video with the real model's compression (32x spatial, 8x temporal: 8k+1 frames)."""
+    import torch
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXConditionPipeline,
+        LTXVideoTransformer3DModel,
+    )
+
+    torch.manual_seed(seed)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4, attention_head_dim=8,
+        cross_attention_dim=32, num_layers=1, caption_channels=32,
+    ).eval()
+    torch.manual_seed(seed)
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1), spatio_temporal_scaling=(True, True, True, False),
+        decoder_spatio_temporal_scaling=(True, True, True, False),
+        decoder_inject_noise=(False, False, False, False, False), upsample_residual=(False, False, False, False),
+        upsample_factor=(1, 1, 1, 1), timestep_conditioning=False, patch_size=4, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False,
+    ).eval()
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    pipe = LTXConditionPipeline(transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
+                                text_encoder=t5_encoder(seed=seed), tokenizer=t5_tokenizer())
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def _clip_tokenizer() -> Any:
+    from transformers import CLIPTokenizer
+
+    # byte-level characters (GPT-2's byte-to-unicode table) as the vocabulary, no merges
+    visible = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    extra = [b for b in range(256) if b not in visible]
+    chars = [chr(b) for b in visible] + [chr(256 + n) for n in range(len(extra))]
+    vocab = {c: i for i, c in enumerate(chars)}
+    for c in chars:
+        vocab.setdefault(c + "</w>", len(vocab))
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def save_sd_keyframe(folder: Path, seed: int = 0) -> Path:
+    """Stable Diffusion (text-to-image) for keyframes, with a CLIP image processor so an
+    IP-Adapter can be attached."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPImageProcessor, CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        block_out_channels=(4, 8), layers_per_block=1, sample_size=16, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32, norm_num_groups=2, attention_head_dim=2,
+    ).eval()
+    torch.manual_seed(seed)
+    vae = AutoencoderKL(block_out_channels=[4, 8], in_channels=3, out_channels=3, norm_num_groups=2,
+                        down_block_types=["DownEncoderBlock2D", "DownEncoderBlock2D"],
+                        up_block_types=["UpDecoderBlock2D", "UpDecoderBlock2D"], latent_channels=4).eval()
+    torch.manual_seed(seed)
+    tokenizer = _clip_tokenizer()
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        bos_token_id=len(tokenizer) - 2, eos_token_id=len(tokenizer) - 1, hidden_size=32, intermediate_size=37,
+        layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=2, pad_token_id=1,
+        vocab_size=len(tokenizer), max_position_embeddings=77,
+    )).eval()
+    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                              set_alpha_to_one=False, steps_offset=1)
+    pipe = StableDiffusionPipeline(unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                                   scheduler=scheduler, safety_checker=None,
+                                   feature_extractor=CLIPImageProcessor(crop_size=32, size=32),
+                                   image_encoder=None, requires_safety_checker=False)
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def save_ip_adapter(folder: Path, sd_folder: Path, seed: int = 0) -> Path:
+    """An IP-Adapter for the tiny Stable Diffusion at ``sd_folder``: its weights as
+    ``ip-adapter.safetensors`` and its CLIP image encoder in ``image_encoder/``, the
+    layout of h94/IP-Adapter."""
+    import torch
+    from diffusers import UNet2DConditionModel
+    from diffusers.models.attention_processor import IPAdapterAttnProcessor
+    from diffusers.models.embeddings import ImageProjection
+    from safetensors.torch import save_file
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    unet = UNet2DConditionModel.from_pretrained(str(sd_folder), subfolder="unet")
+    cross = unet.config.cross_attention_dim
+    torch.manual_seed(seed)
+    flat: dict[str, torch.Tensor] = {}
+    key_id = 1
+    for name in unet.attn_processors:
+        if name.endswith("attn1.processor"):
+            continue
+        if name.startswith("mid_block"):
+            hidden = unet.config.block_out_channels[-1]
+        elif name.startswith("up_blocks"):
+            hidden = list(reversed(unet.config.block_out_channels))[int(name[len("up_blocks.")])]
+        else:
+            hidden = unet.config.block_out_channels[int(name[len("down_blocks.")])]
+        sd = IPAdapterAttnProcessor(hidden_size=hidden, cross_attention_dim=cross, scale=1.0).state_dict()
+        flat[f"ip_adapter.{key_id}.to_k_ip.weight"] = sd["to_k_ip.0.weight"].contiguous()
+        flat[f"ip_adapter.{key_id}.to_v_ip.weight"] = sd["to_v_ip.0.weight"].contiguous()
+        key_id += 2
+    projection = ImageProjection(cross_attention_dim=cross, image_embed_dim=cross, num_image_text_embeds=4)
+    sd = projection.state_dict()
+    flat.update({"image_proj.proj.weight": sd["image_embeds.weight"], "image_proj.proj.bias": sd["image_embeds.bias"],
+                 "image_proj.norm.weight": sd["norm.weight"], "image_proj.norm.bias": sd["norm.bias"]})
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in flat.items()}, str(folder / "ip-adapter.safetensors"))
+    torch.manual_seed(seed)
+    encoder = CLIPVisionModelWithProjection(CLIPVisionConfig(
+        hidden_size=8, projection_dim=cross, num_hidden_layers=1, num_attention_heads=2, image_size=32,
+        intermediate_size=16, patch_size=4,
+    )).eval()
+    encoder.save_pretrained(str(folder / "image_encoder"))
+    return folder
+
+
+BUILDERS = {
+    "wan-t2v": save_wan_t2v,
+    "wan-i2v": save_wan_i2v,
+    "wan-vace": save_wan_vace,
+    "ltx-condition": save_ltx_condition,
+    "sd": save_sd_keyframe,
+}
