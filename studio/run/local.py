@@ -175,9 +175,8 @@ def render_film(
         store = ShotStore(cache_dir)
         return _render_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
                             backend_name=backend_name, backend_options=backend_options, video=video,
-                            progress=progress or QuietProgress(), audio=audio, lockfile=lockfile,
-                            new_takes=new_takes, take_seed_override=take_seed_override, verify=verify,
-                            qa=qa or QASettings())
+                            progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
+                            take_seed_override=take_seed_override, verify=verify, qa=qa)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
@@ -191,11 +190,55 @@ def render_film(
             store.manifest.close()
 
 
-def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, cache_dir: Path, name: str,
-                 backend_name: str | None, backend_options: dict[str, Any] | None, video: VideoSettings | None,
-                 progress: Progress, audio: bool, lockfile: Path | None, new_takes: Sequence[str],
-                 take_seed_override: int | None, verify: bool, qa: QASettings) -> RenderResult:
+@dataclass
+class FilmJob:
+    """A film made ready to render: voices spoken, shots planned with their takes,
+    characters cast, the backend loaded. Everything the shot loop and the finish need."""
+
+    screenplay: Screenplay
+    output_dir: Path
+    name: str
+    cache_dir: Path
+    store: ShotStore
+    backend: Backend
+    video: VideoSettings
+    film_id: str
+    lock: Lockfile | None
+    lines: dict[str, LineAudio]
+    graph: SceneGraph
+    plans: list[ShotPlan]
+    takes: dict[str, tuple[int, int]]
+    cast: Any  # studio.consistency.identity.Cast
+    progress: Progress
+    audio: bool
+    verify: bool
+    qa: QASettings
+    started: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class ShotOutcome:
+    """A shot as the film uses it: its plan (a QA re-take may have replaced the seed),
+    clip, key and take, and what producing it cost."""
+
+    plan: ShotPlan
+    clip: Clip
+    key: str
+    take: int
+    rendered: bool
+    frames_rendered: int
+    check: dict[str, Any] | None = None
+
+
+def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, cache_dir: Path, name: str,
+                 backend_name: str | None = None, backend_options: dict[str, Any] | None = None,
+                 video: VideoSettings | None = None, progress: Progress | None = None, audio: bool = True,
+                 lockfile: Path | None = None, new_takes: Sequence[str] = (), take_seed_override: int | None = None,
+                 verify: bool = False, qa: QASettings | None = None) -> FilmJob:
+    """Steps 1 and 2: voice the dialogue (audio is the timing master), plan every shot
+    with its selected take, cast the characters and load the backend."""
     started = time.perf_counter()
+    progress = progress or QuietProgress()
     backend_name = backend_name or screenplay.film.render.backend
     options = {k: v for k, v in screenplay.film.render.options.items() if k != "models"}
     options.update(backend_options or {})
@@ -206,7 +249,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     film_id = str(Path(screenplay.source.file).resolve()) if screenplay.source else name
     lock = Lockfile.load(lockfile) if lockfile else None
 
-    # 1. voices first: audio is the timing master, shots grow to fit their lines
+    # 1. voices first: shots grow to fit their lines
     lines: dict[str, LineAudio] = {}
     if audio:
         progress.stage("voicing the dialogue")
@@ -224,52 +267,85 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     takes = _choose_takes(graph, lock, store, film_id, new_takes, take_seed_override, screenplay.film.seed)
     plans = plan_film(graph, seeds={sid: seed for sid, (_take, seed) in takes.items()})
     cast = cast_film(screenplay, cache_dir=cache_dir, film_id=film_id)
-    identities = cast.identities
     record_cache(cast, cache_dir)
-    progress.film_started(len(plans), sum(p.frames for p in plans))
+    return FilmJob(screenplay=screenplay, output_dir=output_dir, name=name, cache_dir=cache_dir, store=store,
+                   backend=backend, video=video, film_id=film_id, lock=lock, lines=lines, graph=graph, plans=plans,
+                   takes=takes, cast=cast, progress=progress, audio=audio, verify=verify, qa=qa or QASettings(),
+                   started=started)
 
-    # 3. render every shot, chain by chain, in story order
-    clips: list[Clip] = []
-    rendered: list[str] = []
-    frames_rendered = 0
+
+def shot_conditioning(job: FilmJob, plan: ShotPlan, previous: Clip | None) -> tuple[Conditioning, str]:
+    """The shot's conditioning bundle and cache key. A continuous shot is conditioned on
+    the stored last frames of ``previous`` (the clip it continues)."""
+    cond = Conditioning(identities=_identities_for(plan, job.cast.identities))
+    if plan.continuity == "continuous" and previous is not None:
+        cond.previous_frames = job.store.tail_frames(previous)
+        cond.previous_clip = previous.sha256
+    return cond, shot_key(plan.key_data(), cond.key_data(), job.backend.describe(), job.video.describe())
+
+
+def produce_shot(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome:
+    """Step 3 for one shot: take it from the cache or render it, record its take, and
+    run identity QA (which may re-take it on a backend that varies). ``previous`` is the
+    clip of the shot before it, which a continuous shot picks up from."""
+    plan = job.plans[index]
+    if plan.continues is not None and index and plan.continues.seed != job.plans[index - 1].seed:
+        # the shot it continues was re-taken with another seed
+        plan = replace(plan, continues=replace(plan.continues, seed=job.plans[index - 1].seed))
+    cond, key = shot_conditioning(job, plan, previous)
+    store, take = job.store, job.takes[plan.shot_id][0]
+    clip = store.get(key, verify=job.verify)
+    job.progress.shot_started(plan, clip is not None)
+    rendered, frames = clip is None, 0
+    if clip is None:
+        clip = render_shot(job.backend, plan, cond, store, key, job.video, job.progress, film=job.film_id,
+                           tail_frames=getattr(job.backend, "tail_frames", 1))
+        frames = plan.frames
+    store.manifest.record_take(job.film_id, plan.shot_id, take, plan.seed, key)
+    record_uses(store, job.cast, cond, key)
+    # identity QA: a cast face that drifts flags the shot; a backend that varies re-takes it
+    checked = qa_and_retake(store=store, backend=job.backend, plan=plan, cond=cond, clip=clip, key=key, take=take,
+                            fresh=rendered, cast=job.cast, video=job.video, progress=job.progress,
+                            film_id=job.film_id, film_seed=job.screenplay.film.seed, verify=job.verify,
+                            settings=job.qa)
+    check = None
+    if checked.check is not None:
+        check = {**checked.check.to_dict(), "take": checked.take, "tried": checked.tried}
+    if checked.key != key:
+        plan, clip, key, take = checked.plan, checked.clip, checked.key, checked.take
+    for _take, count in checked.rendered:
+        frames += count
+        rendered = True
+    job.progress.shot_finished(plan, rendered)
+    return ShotOutcome(plan, clip, key, take, rendered, frames, check)
+
+
+def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, **options: Any) -> RenderResult:
+    job = prepare_film(screenplay, output_dir, store=store, **options)
+    job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
+    # 3. render every shot in story order (a chain in order; see studio.run.ray for chains in parallel)
+    outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
-    checks: dict[str, Any] = {}
-    for index, plan in enumerate(plans):
-        if plan.continues is not None and index and plan.continues.seed != plans[index - 1].seed:
-            # the shot it continues was re-taken with another seed
-            plan = plans[index] = replace(plan, continues=replace(plan.continues, seed=plans[index - 1].seed))
-        cond = Conditioning(identities=_identities_for(plan, identities))
-        if plan.continuity == "continuous" and previous is not None:
-            cond.previous_frames = store.tail_frames(previous)
-            cond.previous_clip = previous.sha256
-        key = shot_key(plan.key_data(), cond.key_data(), backend.describe(), video.describe())
-        clip = store.get(key, verify=verify)
-        progress.shot_started(plan, clip is not None)
-        if clip is None:
-            clip = render_shot(backend, plan, cond, store, key, video, progress, film=film_id,
-                               tail_frames=getattr(backend, "tail_frames", 1))
-            rendered.append(plan.shot_id)
-            frames_rendered += plan.frames
-        store.manifest.record_take(film_id, plan.shot_id, takes[plan.shot_id][0], plan.seed, key)
-        record_uses(store, cast, cond, key)
-        # identity QA: a cast face that drifts flags the shot; a backend that varies re-takes it
-        checked = qa_and_retake(store=store, backend=backend, plan=plan, cond=cond, clip=clip, key=key,
-                                take=takes[plan.shot_id][0], fresh=plan.shot_id in rendered, cast=cast, video=video,
-                                progress=progress, film_id=film_id, film_seed=screenplay.film.seed, verify=verify,
-                                settings=qa)
-        if checked.check is not None:
-            checks[plan.shot_id] = {**checked.check.to_dict(), "take": checked.take, "tried": checked.tried}
-        if checked.key != key:
-            plan, clip, key = checked.plan, checked.clip, checked.key
-            plans[index] = plan
-            takes[plan.shot_id] = (checked.take, plan.seed)
-        for _take, frames in checked.rendered:
-            frames_rendered += frames
-            if plan.shot_id not in rendered:
-                rendered.append(plan.shot_id)
-        progress.shot_finished(plan, plan.shot_id in rendered)
-        clips.append(clip)
-        previous = clip
+    for index in range(len(job.plans)):
+        outcome = produce_shot(job, index, previous)
+        job.plans[index] = outcome.plan
+        outcomes.append(outcome)
+        previous = outcome.clip
+    return finish_film(job, outcomes)
+
+
+def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
+    """Steps 4 to 6: the sound, the cut and its side outputs (unless unchanged), the
+    lockfile and the report. ``outcomes`` are the film's shots in story order."""
+    screenplay, store, progress, name, output_dir = job.screenplay, job.store, job.progress, job.name, job.output_dir
+    plans = [o.plan for o in outcomes]
+    clips = [o.clip for o in outcomes]
+    takes = {**job.takes, **{o.plan.shot_id: (o.take, o.plan.seed) for o in outcomes}}
+    rendered = [o.plan.shot_id for o in outcomes if o.rendered]
+    frames_rendered = sum(o.frames_rendered for o in outcomes)
+    checks = {o.plan.shot_id: o.check for o in outcomes if o.check is not None}
+    backend, video, lines, lock = job.backend, job.video, job.lines, job.lock
+    width, height = screenplay.size
 
     # 4. score, ambience and the mix
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -277,19 +353,19 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     film_frames = sum(p.frames for p in plans)
     film_seconds = film_frames / screenplay.film.fps
     sound: FilmSound | None = None
-    if audio:
+    if job.audio:
         progress.stage("scoring and mixing")
         sound = make_film_sound(
             screenplay,
             scene_seconds=_scene_seconds(plans),
             line_starts={line.id: p.start_frame / p.fps + line.start for p in plans for line in p.lines},
-            lines=lines, film_seconds=film_seconds, cache_dir=cache_dir, out_dir=output_dir, name=name,
+            lines=lines, film_seconds=film_seconds, cache_dir=job.cache_dir, out_dir=output_dir, name=name,
         )
 
     # 5. the cut and its side outputs, unless they already are what these inputs make
     chapters = _chapters(plans)
     metadata = film_metadata(screenplay.film.title, backend.name)
-    metadata.update(cast.film_tags(metadata))
+    metadata.update(job.cast.film_tags(metadata))
     cut_key = canonical_hash({
         "version": ASSEMBLY_VERSION, "studio": __version__, "ffmpeg": ffmpeg_version(),
         "clips": [[c.sha256, p.key()] for c, p in zip(clips, plans)],
@@ -339,8 +415,8 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     # 6. the lockfile and the report
     if lock is not None:
         _update_lock(lock, screenplay, plans, takes, clips, backend, lines, sound)
-        store.manifest.record_film(film_id, str(lock.path.resolve()))
-    wall = time.perf_counter() - started
+        store.manifest.record_film(job.film_id, str(lock.path.resolve()))
+    wall = time.perf_counter() - job.started
     own, children = peak_rss_mb()
     report: dict[str, Any] = {
         "title": screenplay.film.title,
@@ -371,7 +447,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
         "outputs": outputs,
         "output_sizes": sizes,
         "lockfile": str(lock.path) if lock else None,
-        "likenesses": cast.provenance(),
+        "likenesses": job.cast.provenance(),
         "identity_qa": checks,
         "versions": {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()},
     }
