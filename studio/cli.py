@@ -480,6 +480,37 @@ def schema(output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+@cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="The YAML screenplay to write (default: FILE with .yaml; '-' prints it).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+def import_(file: str, output: str | None, force: bool) -> None:
+    """Convert a Fountain screenplay into a studio YAML screenplay (checked before it is written)."""
+    from studio.screenplay.fountain_import import import_fountain, to_yaml
+    from studio.screenplay.validate import validate
+
+    path = Path(file)
+    if not path.is_file():
+        raise StudioError(f"{file}: no such file", hint="give the path of a .fountain screenplay")
+    imported = import_fountain(path.read_bytes(), file)
+    validate(imported.data, imported.source, base_dir=path.parent)
+    text = to_yaml(imported)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output) if output else path.with_suffix(".yaml")
+    if target.exists() and not force:
+        raise StudioError(f"{target} already exists", hint="pass --force to replace it, or -o another name")
+    from studio.atomic import write_text
+
+    write_text(target, text)
+    data = imported.data
+    out.print(Text(f"imported {file} into {target}: {data['film']['title']}: {len(data['scenes'])} scenes, "
+                   f"{len(data['characters'])} characters, {len(data['locations'])} locations, "
+                   f"{imported.dialogue_lines} lines, {imported.pages:.0f} pages"), soft_wrap=True)
+
+
 # the identity and provenance commands (likeness, qa, sign, verify) live in their own module
 from studio import cli_identity  # noqa: F401
 

@@ -37,7 +37,9 @@ def parse_screenplay(
 
 
 def load_screenplay(path: str | Path, *, allow_outside: bool = False) -> Screenplay:
-    """Read, parse and validate a screenplay file.
+    """Read, parse and validate a screenplay file: YAML, or Fountain when the name
+    ends in ``.fountain`` (converted, then validated the same way; problems point at
+    the Fountain file's lines).
 
     Asset paths resolve relative to the file's folder and may not leave it unless
     ``allow_outside`` is set (the user said so on the command line).
@@ -59,7 +61,7 @@ def load_screenplay(path: str | Path, *, allow_outside: bool = False) -> Screenp
     except OSError as exc:
         raise ScreenplayError([Problem(f"cannot read the file: {exc.strerror}", file=str(path))]) from None
     if path.suffix.lower() == ".fountain":
-        raise ScreenplayError(
-            [Problem("Fountain screenplays are not supported yet", file=str(path), hint="write YAML")]
-        )
+        from studio.screenplay.fountain_import import parse_fountain
+
+        return parse_fountain(raw, str(path), base_dir=path.parent, allow_outside=allow_outside)
     return parse_screenplay(raw, str(path), base_dir=path.parent, allow_outside=allow_outside)

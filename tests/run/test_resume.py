@@ -23,7 +23,7 @@ from studio.screenplay import parse_screenplay
 from tests.conftest import ROOT, small
 from tests.run.test_invalidation import FILM
 
-ARGS = ["--resolution", "320x180", "--fps", "24", "--quiet"]
+ARGS = ["--resolution", "640x360", "--fps", "24", "--quiet"]
 COMPARED = ["film.mp4", "film.srt", "film.vtt", "film.mix.flac", "film.dialogue.flac", "film.music.flac",
             "film.ambience.flac", "storyboard.png", "film.lock"]
 
@@ -51,14 +51,18 @@ def outputs(folder: Path) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_sigkill_at_many_moments_then_resume_is_byte_identical(tmp_path):
     reference = project(tmp_path, "reference")
+    began = time.perf_counter()
     done = studio("render", "film.yaml", "-o", "out", "--cache", "cache", *ARGS, cwd=reference)
     assert done.wait(timeout=300) == 0, done.stderr.read()
+    whole = time.perf_counter() - began
 
     crashed = project(tmp_path, "crashed")
     kills = 0
-    # kills land in every phase: start-up, voices, shots, mix, the cut; each resumed
-    # run gets a little further before the next kill
-    for delay in (0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.3, 2.6, 3.0, 3.5):
+    # kills land in every phase (start-up, voices, shots, mix, the cut), spread over
+    # the time a whole render takes on this machine; each resumed run gets a little
+    # further before the next kill
+    for fraction in (0.2, 0.28, 0.36, 0.44, 0.52, 0.6, 0.68, 0.76, 0.84, 0.92):
+        delay = fraction * whole
         proc = studio("render", "film.yaml", "-o", "out", "--cache", "cache", *ARGS, cwd=crashed)
         time.sleep(delay)
         if proc.poll() is None:
@@ -81,7 +85,13 @@ def test_sigkill_at_many_moments_then_resume_is_byte_identical(tmp_path):
 def test_ctrl_c_stops_cleanly_and_says_how_to_continue(tmp_path):
     folder = project(tmp_path, "film")
     proc = studio("render", "film.yaml", "-o", "out", "--cache", "cache", *ARGS, cwd=folder)
-    time.sleep(2.0)
+    clips = folder / "cache" / "clips"
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:  # interrupt once shots are being made
+        if clips.is_dir() and any(clips.rglob("*.mp4")):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the render ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr

@@ -1,0 +1,531 @@
+"""Fountain syntax: plain text in, a list of screenplay elements out.
+
+Fountain (https://fountain.io/syntax, version 1.1) is the plain-text screenplay
+format of Highland, Slugline, Fade In, Final Draft exports and many editors. This
+module only reads the syntax; :mod:`studio.screenplay.fountain_import` turns the
+elements into the studio format.
+
+What it understands, and the choices it makes where the spec leaves room:
+
+* **Title page**: ``Key: value`` lines at the top (values may continue on lines
+  indented by 3+ spaces or a tab), up to the first blank line. It is only a title
+  page when one key is a known one (Title, Credit, Author, Draft date, Contact, ...),
+  so a script that opens on ``FADE IN:`` is not mistaken for one.
+* **Scene headings**: a paragraph's first line beginning with INT, EXT, EST,
+  INT./EXT, INT/EXT or I/E (any case) followed by a dot or a space, or forced with
+  one leading ``.`` (``..`` is an ellipsis, not a heading); an optional scene number
+  ``#12A#`` at the end. The spec wants a blank line after a heading; a heading
+  written in capitals with the action straight below it is read as heading + action.
+* **Characters**: a line in capitals (at least one letter) after a blank line and
+  with text right below it, or any line forced with ``@``; extensions in
+  parentheses (``(V.O.)``, ``(O.S.)``, ``(CONT'D)``, lower case allowed); ``^``
+  marks the second speaker of dual dialogue. A capitals line ending in ``:`` is
+  never a character (``FADE IN:`` is action).
+* **Dialogue** runs to the next blank line; a line of two or more spaces keeps it
+  going (the spec's blank line inside dialogue). **Parentheticals** are lines in
+  ``( )`` inside it, possibly over several lines; **lyrics** are lines starting
+  with ``~``.
+* **Transitions**: a capitals line ending in ``TO:`` after a blank line, or any line
+  forced with ``>`` (but ``>centered<`` is centered action). A transition with text
+  straight below it still counts, and the text below starts a new element.
+* **Action**: everything else; ``!`` forces it. Centered text ``> THE END <`` is
+  action.
+* **Sections** (``#``, ``##``, ...) and **synopses** (``= ...``) are kept as structure.
+* **Notes** ``[[...]]`` and the **boneyard** ``/* ... */`` are removed (both may span
+  lines; a note stops at a blank line); **page breaks** ``===`` are ignored;
+  **emphasis** (``*italic*``, ``**bold**``, ``***both***``, ``_underline_``) is
+  stripped and backslash escapes (``\\*``) give the character itself.
+* Tabs count as four spaces; leading spaces and tabs are ignored everywhere but in
+  action; CRLF, CR and LF line endings and a UTF-8 byte order mark are all fine.
+
+Every element carries the 1-based line (and column) it starts on, so problems found
+later can point at the Fountain file.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass, field
+from typing import Union
+
+# --------------------------------------------------------------------------- elements
+
+
+@dataclass(frozen=True)
+class TitleField:
+    key: str
+    value: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str  # as written, without the forcing '.', the scene number or markup
+    line: int
+    column: int = 1
+    number: str | None = None
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    text: str
+    line: int
+    column: int = 1
+    centered: bool = False
+
+
+@dataclass(frozen=True)
+class Lyrics:
+    lines: tuple[str, ...]
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Speech:
+    """One piece of a dialogue block: a spoken (or sung) line, or a parenthetical."""
+
+    kind: str  # "line", "lyric" or "parenthetical"
+    text: str
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    name: str  # without '@', extensions and '^'
+    extensions: tuple[str, ...]
+    parts: tuple[Speech, ...]
+    line: int
+    column: int = 1
+    dual: bool = False  # the second speaker of dual dialogue ('^')
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    text: str
+    line: int
+    column: int = 1
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    text: str
+    level: int
+    line: int
+    column: int = 1
+
+
+@dataclass(frozen=True)
+class Synopsis:
+    text: str
+    line: int
+    column: int = 1
+
+
+Element = Union[Heading, Action, Lyrics, Dialogue, Transition, Section, Synopsis]
+
+
+@dataclass
+class Document:
+    title_page: list[TitleField] = field(default_factory=list)
+    elements: list[Element] = field(default_factory=list)
+
+    def title(self) -> str:
+        return next((f.value for f in self.title_page if f.key.lower() == "title" and f.value), "")
+
+
+# --------------------------------------------------------------------------- text clean-up
+
+_ESCAPABLE = "\\*_[]/#!@~.>=<^"
+_PLACEHOLDER = {c: chr(0xE000 + i) for i, c in enumerate(_ESCAPABLE)}
+_RESTORE = {v: k for k, v in _PLACEHOLDER.items()}
+_ESCAPE = re.compile(r"\\([" + re.escape(_ESCAPABLE) + r"])")
+_STARS = re.compile(r"(?<![\w*])(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1(?![\w*])")
+_UNDERLINE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
+_RESTORE_TABLE = str.maketrans(_RESTORE)
+
+
+def strip_markup(text: str) -> str:
+    """``text`` without emphasis markup, with backslash escapes resolved.
+
+    Emphasis never spans lines (the spec), so callers pass one line at a time."""
+    if "\\" in text:
+        text = _ESCAPE.sub(lambda m: _PLACEHOLDER[m.group(1)], text)
+    if "*" in text:
+        for _ in range(3):  # ***both***, then **bold *and italic***
+            new = _STARS.sub(r"\2", text)
+            if new == text:
+                break
+            text = new
+    if "_" in text:
+        text = _UNDERLINE.sub(r"\1", text)
+    return text.translate(_RESTORE_TABLE)
+
+
+# Boneyard /* ... */ (any length) and notes [[ ... ]] (never across a blank line).
+_REMOVED = re.compile(r"/\*.*?\*/|\[\[(?:(?!\]\])(?!\n[ ]?\n)[^\x00])*?\]\]", re.S)
+_PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
+_TIGHT = set(".,;:!?)") | {"", "\n"}
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int  # 1-based line in the file
+    text: str  # tabs expanded, notes and boneyard removed, no line ending
+
+    @property
+    def stripped(self) -> str:
+        return self.text.strip()
+
+    @property
+    def column(self) -> int:
+        return len(self.text) - len(self.text.lstrip()) + 1
+
+    @property
+    def blank(self) -> bool:
+        """A real blank line. Two or more spaces are the spec's 'blank line that
+        keeps the element going' (inside dialogue), so they are not blank."""
+        return self.text in ("", " ")
+
+
+def _lines(text: str) -> list[_Line]:
+    """The file's lines with notes and boneyard removed and original numbers kept.
+
+    A line the removal leaves empty disappears entirely (so a note on its own line
+    inside dialogue does not end the dialogue); page breaks become blank lines."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    spans = [m.span() for m in _REMOVED.finditer(text)] if ("/*" in text or "[[" in text) else []
+    out: list[_Line] = []
+    offset = 0
+    k = 0  # next span that may touch this line
+    for number, raw in enumerate(text.split("\n"), start=1):
+        start, end = offset, offset + len(raw)
+        offset = end + 1
+        touched = False
+        if spans and k < len(spans) and spans[k][0] <= end:
+            kept: list[str] = []
+            pos = start
+            while k < len(spans) and spans[k][0] <= end:
+                s, e = spans[k]
+                if s > pos:
+                    kept.append(text[pos:s])
+                if kept and text[e:e + 1] in _TIGHT:
+                    kept[-1] = kept[-1].rstrip()  # 'here [[note]].' reads 'here.'
+                touched = True
+                pos = max(pos, e)
+                if e > end:
+                    break  # the span continues on the next line
+                k += 1
+            if pos < end:
+                kept.append(text[pos:end])
+            raw = "".join(kept)
+        if touched and not raw.strip():
+            continue
+        raw = raw.expandtabs(4).replace("\f", "")
+        if _PAGE_BREAK.match(raw):
+            raw = ""
+        out.append(_Line(number, raw.rstrip() if raw.strip() else raw))
+    return out
+
+
+# --------------------------------------------------------------------------- title page
+
+TITLE_KEYS = {
+    "title", "credit", "author", "authors", "source", "draft date", "date", "contact", "copyright",
+    "notes", "revision", "episode", "series", "format", "font", "watermark", "tl", "tc", "tr", "cc",
+    "bl", "br", "based on", "written by",
+}
+_TITLE_KEY = re.compile(r"^([^\s:][^:]{0,40}?)\s*:\s*(.*)$")
+
+
+def _title_page(lines: list[_Line]) -> tuple[list[TitleField], int]:
+    """The title page fields and the index of the first body line."""
+    i = 0
+    while i < len(lines) and lines[i].blank:
+        i += 1
+    first = _TITLE_KEY.match(lines[i].text) if i < len(lines) else None
+    if not first or first.group(1).strip().lower() not in TITLE_KEYS:
+        return [], 0
+    fields: list[TitleField] = []
+    key: str | None = None
+    values: list[str] = []
+    key_line = 0
+
+    def flush() -> None:
+        if key is not None:
+            value = " ".join(strip_markup(v).strip() for v in values if v.strip())
+            fields.append(TitleField(key, value, key_line))
+
+    while i < len(lines) and not lines[i].blank:
+        line = lines[i]
+        indented = line.text.startswith("   ") or line.text.startswith("\t")
+        m = None if indented else _TITLE_KEY.match(line.text)
+        if m:
+            flush()
+            key, values, key_line = m.group(1).strip(), [m.group(2)], line.number
+        elif indented and key is not None:
+            values.append(line.text)
+        else:
+            break  # not title page syntax: the body starts here
+        i += 1
+    flush()
+    return fields, i
+
+
+# --------------------------------------------------------------------------- body
+
+_HEADING = re.compile(r"^(?:INT\.?/EXT|INT\./EXT|EXT\.?/INT|INT|EXT|EST|I/E|E/I)(?:\.|\s)", re.I)
+_FORCED_HEADING = re.compile(r"^\.(?=[^\s.])")
+_SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
+_CENTERED = re.compile(r"^>\s*(.*?)\s*<$")
+_SECTION = re.compile(r"^(#+)\s*(.*)$")
+_SYNOPSIS = re.compile(r"^=(?!==)\s*(.*)$")
+_FADE_IN = re.compile(r"^fade in[:.]?$", re.I)
+# endings writers leave unforced although they do not end in 'TO:'
+_END_TRANSITIONS = {"FADE OUT.", "FADE OUT", "FADE TO BLACK.", "FADE TO BLACK", "CUT TO BLACK.", "CUT TO BLACK",
+                    "SMASH TO BLACK.", "SMASH TO BLACK"}
+
+
+def _is_heading(line: _Line) -> bool:
+    s = line.stripped
+    return bool(_FORCED_HEADING.match(s) or _HEADING.match(s))
+
+
+def _heading(line: _Line) -> Heading:
+    s = line.stripped
+    forced = bool(_FORCED_HEADING.match(s))
+    if forced:
+        s = s[1:].lstrip()
+    number = None
+    m = _SCENE_NUMBER.search(s)
+    if m:
+        number, s = m.group(1), s[: m.start()]
+    return Heading(strip_markup(s).strip(), line.number, line.column, number, forced)
+
+
+def _is_transition(line: _Line) -> bool:
+    s = line.stripped
+    if _CENTERED.match(s):
+        return False
+    if s.startswith(">"):
+        return len(s) > 1
+    return s.endswith("TO:") and s == s.upper() and any(c.isalpha() for c in s)
+
+
+def _transition(line: _Line) -> Transition:
+    s = line.stripped
+    forced = s.startswith(">")
+    text = strip_markup(s[1:].strip() if forced else s)
+    return Transition(text, line.number, line.column, forced)
+
+
+def _cue(line: _Line) -> tuple[str, tuple[str, ...], bool, bool] | None:
+    """(name, extensions, dual, forced) when the line can be a character cue."""
+    s = line.stripped
+    forced = s.startswith("@")
+    if forced:
+        s = s[1:].strip()
+    dual = s.endswith("^")
+    if dual:
+        s = s[:-1].rstrip()
+    extensions: list[str] = []
+    while s.endswith(")"):
+        open_at = s.rfind("(")
+        if open_at <= 0:
+            break
+        extensions.insert(0, s[open_at + 1 : -1].strip())
+        s = s[:open_at].rstrip()
+    name = strip_markup(s).strip()
+    if not name:
+        return None
+    if not forced:
+        if "(" in name or ")" in name or name.endswith(":"):
+            return None
+        if any(c.islower() for c in name) or not any(c.isupper() for c in name):
+            return None
+    return name, tuple(strip_markup(e) for e in extensions if e), dual, forced
+
+
+def _speech(lines: list[_Line]) -> list[Speech]:
+    """The parts of a dialogue block below its cue."""
+    parts: list[Speech] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        s = line.stripped
+        i += 1
+        if not s:
+            continue  # two spaces: a blank line inside the speech
+        if s.startswith("(") and s.endswith(")"):
+            inner = strip_markup(s[1:-1]).strip()
+            if inner:
+                parts.append(Speech("parenthetical", inner, line.number, line.column))
+            continue
+        if s.startswith("(") and ")" not in s:
+            # a parenthetical over several lines, when a later line closes it
+            j = i
+            while j < len(lines) and lines[j].stripped and "(" not in lines[j].stripped \
+                    and not lines[j].stripped.endswith(")") and ")" not in lines[j].stripped:
+                j += 1
+            if j < len(lines) and lines[j].stripped.endswith(")") and lines[j].stripped.count(")") == 1 \
+                    and "(" not in lines[j].stripped:
+                inner = " ".join(l.stripped for l in [line, *lines[i:j + 1]])[1:-1]
+                inner = strip_markup(" ".join(inner.split()))
+                if inner:
+                    parts.append(Speech("parenthetical", inner, line.number, line.column))
+                i = j + 1
+                continue
+        if s.startswith("~"):
+            lyric = strip_markup(s[1:].strip())
+            if lyric:
+                parts.append(Speech("lyric", lyric, line.number, line.column))
+            continue
+        parts.append(Speech("line", strip_markup(s), line.number, line.column))
+    return parts
+
+
+def _action(lines: list[_Line]) -> Action | None:
+    """Action from a paragraph: '!' forcing and centering marks removed, lines joined."""
+    texts: list[str] = []
+    centered = True
+    for line in lines:
+        s = line.stripped
+        if s.startswith("!"):
+            s = s.lstrip("!").strip()
+        m = _CENTERED.match(s)
+        if m:
+            s = m.group(1)
+        else:
+            centered = False
+        s = strip_markup(s).strip()
+        if s:
+            texts.append(s)
+    if not texts:
+        return None
+    head = lines[0]
+    return Action(" ".join(" ".join(texts).split()), head.number, head.column, centered)
+
+
+def _paragraph(lines: list[_Line], out: list[Element]) -> None:
+    """Classify one paragraph (consecutive non-blank lines), splitting off leading
+    one-line elements (sections, synopses, headings, transitions) as it goes."""
+    while lines:
+        head = lines[0]
+        s = head.stripped
+        if not s:  # lines of spaces only
+            lines = lines[1:]
+            continue
+        if s.startswith("!"):
+            break  # forced action: the whole paragraph
+        m = _SECTION.match(s)
+        if m:
+            text = strip_markup(m.group(2)).strip()
+            if text:
+                out.append(Section(text, len(m.group(1)), head.number, head.column))
+            lines = lines[1:]
+            continue
+        m = _SYNOPSIS.match(s)
+        if m:
+            text = strip_markup(m.group(1)).strip()
+            if text:
+                out.append(Synopsis(text, head.number, head.column))
+            lines = lines[1:]
+            continue
+        if _is_heading(head):
+            written_as_heading = s.startswith(".") or s == s.upper()
+            if len(lines) == 1 or written_as_heading:
+                out.append(_heading(head))
+                lines = lines[1:]
+                continue
+            break  # 'Int. something' running into more text: action
+        if all(_CENTERED.match(l.stripped) for l in lines):
+            break
+        if _is_transition(head) or (len(lines) == 1 and s in _END_TRANSITIONS):
+            out.append(_transition(head))
+            lines = lines[1:]
+            continue
+        if len(lines) >= 2:
+            cue = _cue(head)
+            if cue is not None:
+                parts = _speech(lines[1:])
+                if parts:
+                    name, extensions, dual, forced = cue
+                    out.append(Dialogue(name, extensions, tuple(parts), head.number, head.column, dual, forced))
+                    return
+        if s.startswith("~"):
+            texts = [strip_markup(l.stripped.lstrip("~").strip()) for l in lines]
+            texts = [t for t in texts if t]
+            if texts:
+                out.append(Lyrics(tuple(texts), head.number, head.column))
+            return
+        break
+    if lines:
+        action = _action(lines)
+        if action is not None and not _FADE_IN.match(action.text):
+            out.append(action)
+
+
+def _in_dialogue(paragraph: list[_Line]) -> bool:
+    """Whether a paragraph so far is a character cue and its speech (where a line of
+    spaces is a blank line inside the speech; anywhere else it ends the paragraph)."""
+    return len(paragraph) >= 2 and not _is_heading(paragraph[0]) and _cue(paragraph[0]) is not None
+
+
+def parse_fountain_text(text: str) -> Document:
+    """Parse Fountain text (already decoded) into a :class:`Document`. Never raises
+    for any text: anything that is not another element is action."""
+    lines = _lines(text)
+    title_page, start = _title_page(lines)
+    doc = Document(title_page=title_page)
+    paragraph: list[_Line] = []
+    for line in lines[start:]:
+        if line.blank or (not line.stripped and not _in_dialogue(paragraph)):
+            if paragraph:
+                _paragraph(paragraph, doc.elements)
+                paragraph = []
+        else:
+            paragraph.append(line)
+    if paragraph:
+        _paragraph(paragraph, doc.elements)
+    return doc
+
+
+# --------------------------------------------------------------------------- page count
+
+LINES_PER_PAGE = 55
+_ACTION_WIDTH = 61  # characters per line at 12-point Courier on a screenplay page
+_DIALOGUE_WIDTH = 35
+_PARENTHETICAL_WIDTH = 25
+
+
+def _wrapped(text: str, width: int) -> int:
+    return max(1, len(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)))
+
+
+def page_count(doc: Document) -> float:
+    """The screenplay's length in pages as a formatted script would run (55 lines
+    a page, 12-point Courier: action 61 characters wide, dialogue 35), whatever the
+    line lengths in the file. A page is about a minute of film."""
+    lines = 0
+    for el in doc.elements:
+        if isinstance(el, Heading):
+            lines += 3  # a blank line above, the heading, a blank line below
+        elif isinstance(el, Action):
+            lines += _wrapped(el.text, _ACTION_WIDTH) + 1
+        elif isinstance(el, Lyrics):
+            lines += sum(_wrapped(t, _DIALOGUE_WIDTH) for t in el.lines) + 1
+        elif isinstance(el, Transition):
+            lines += 2
+        elif isinstance(el, Dialogue):
+            lines += 2  # the cue and the blank line after the block
+            for part in el.parts:
+                width = _PARENTHETICAL_WIDTH if part.kind == "parenthetical" else _DIALOGUE_WIDTH
+                lines += _wrapped(part.text, width)
+    return lines / LINES_PER_PAGE

@@ -1,0 +1,615 @@
+"""Fountain screenplays into the studio format.
+
+:func:`import_fountain` reads a Fountain file (see :mod:`studio.screenplay.fountain`
+for the syntax) and builds the same plain data a YAML screenplay loads into, with a
+:class:`SourceMap` from every data path to its Fountain line, so validation problems
+point at the ``.fountain`` file. :func:`parse_fountain` validates it into a
+:class:`Screenplay`; :func:`to_yaml` writes it as a readable YAML screenplay
+(``studio import``).
+
+How Fountain maps onto the format:
+
+* the title page's Title is ``film.title`` (else the file name); the other fields
+  (Credit, Author, Draft date, ...) become comments at the top of the written YAML;
+* each scene heading starts a scene: INT/EXT set the location's ``interior``
+  (a place seen both inside and out, or only in EST., I/E or forced headings, leaves
+  it to the headings), the words before the last `` - `` name the location
+  ("INT. HOUSE - KITCHEN - NIGHT" is location ``house-kitchen`` at ``night``; a
+  parenthesis such as "CAR (MOVING)" does not make a new place), and the time of day
+  maps DAWN/SUNRISE, MORNING, DAY/NOON, AFTERNOON, DUSK/SUNSET/TWILIGHT, EVENING,
+  NIGHT/MIDNIGHT onto the format's times; CONTINUOUS, LATER, MOMENTS LATER, SAME and
+  no time at all keep the previous scene's time (the first scene: day). A scene
+  number (``#12#``) becomes the scene id (``s12``) when it is unique;
+* characters are gathered from the cues and de-duplicated by name, whatever their
+  extensions ("EDWARD" and "EDWARD (V.O.)" are one character); names in capitals
+  are written in title case ("DR. SMITH" is "Dr. Smith"), forced names (``@McCLANE``)
+  as written. Descriptions are left empty for the writer to fill in;
+* a dialogue block becomes dialogue beats: a parenthetical before the first line
+  applies to it, and a parenthetical between lines starts a new beat; the extension
+  kept is the off-screen one (V.O., O.S., O.C.) first, else CONT'D, else the first
+  one that fits (20 characters). Dual dialogue keeps both speeches, in order. A cue
+  with only a parenthetical ("EDWARD / (nods)") is the action "Edward nods.";
+* lyrics (``~``) sung after a cue are dialogue with the parenthetical "singing";
+  lyrics on their own are an action beat framed by ♪;
+* transitions are transition beats; action, centered text included, is action;
+  ``FADE IN:`` on its own is dropped (every film starts somewhere);
+* sections and synopses become comments above the next scene in the written YAML;
+* a scene's ``characters`` are its on-screen speakers and the characters its
+  action names (their cue in capitals, or their name as written);
+* anything before the first scene heading opens the first scene; a screenplay with
+  dialogue but no scene heading at all is one scene at an unspecified location.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from studio.errors import Problem, ScreenplayError
+from studio.screenplay.fountain import (
+    Action,
+    Dialogue,
+    Document,
+    Heading,
+    Lyrics,
+    Section,
+    Synopsis,
+    Transition,
+    page_count,
+    parse_fountain_text,
+)
+from studio.screenplay.safe_yaml import MAX_BYTES, Path_, SourceMap
+
+MAX_TEXT = 5000  # ActionBeat.action and DialogueBeat.line
+MAX_TRANSITION = 100
+MAX_PARENTHETICAL = 200
+MAX_EXTENSION = 20
+MAX_HEADING = 200
+MAX_NAME = 100
+MAX_TITLE = 200
+
+# --------------------------------------------------------------------------- names and ids
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """An id from words: ASCII, lower case, '-' between words ('' when nothing is left)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:limit].strip("-")
+
+
+def _unique(base: str, used: set[str], fallback: str) -> str:
+    ident = base or fallback
+    candidate, n = ident, 2
+    while candidate in used:
+        candidate, n = f"{ident}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def display_name(written: str) -> str:
+    """A name for people: capitals become title case ('O'BRIEN' -> "O'Brien",
+    'MARY-JANE' -> 'Mary-Jane'); anything with lower case stays as written."""
+    if any(c.islower() for c in written):
+        return written
+
+    def word(w: str) -> str:
+        parts = re.split(r"([-'’])", w)
+        out = []
+        for k, part in enumerate(parts):
+            if k % 2 == 1 or not part:
+                out.append(part)
+            elif k >= 2 and parts[k - 1] in "'’" and len(parts[k - 2]) > 1:
+                out.append(part.lower())  # "BOB'S" -> "Bob's", but "O'BRIEN" -> "O'Brien"
+            else:
+                out.append(part[:1].upper() + part[1:].lower())
+        return "".join(out)
+
+    return " ".join(word(w) for w in written.split())
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.upper().split())
+
+
+# --------------------------------------------------------------------------- headings
+
+_PREFIX = re.compile(
+    r"^(?P<prefix>INT\.?/EXT|INT\./EXT|EXT\.?/INT|INT|EXT|EST|I/E|E/I)\.?(?:\s+|$)", re.I
+)
+_SEPARATOR = re.compile(r"\s+(?:-{1,2}|–|—)\s+|\s*--\s*|\s*[–—]\s*")
+_TIMES = (  # most specific first
+    ("dawn", r"DAWN|SUNRISE|DAYBREAK|FIRST LIGHT|SUN ?UP"),
+    ("morning", r"(?:EARLY |LATE )?MORNING"),
+    ("afternoon", r"(?:EARLY |LATE )?AFTERNOON"),
+    ("dusk", r"DUSK|SUNSET|SUNDOWN|TWILIGHT|MAGIC HOUR"),
+    ("evening", r"(?:EARLY |LATE )?EVENING"),
+    ("night", r"(?:LATE )?NIGHT|MIDNIGHT|NIGHTTIME"),
+    ("day", r"DAY|DAYTIME|NOON|MIDDAY|MID-DAY"),
+)
+_TIME_WORDS = [(time, re.compile(rf"\b(?:{words})\b")) for time, words in _TIMES]
+_SAME_TIME = re.compile(
+    r"\b(?:CONTINUOUS|CONTINUING|LATER|MOMENTS? LATER|A MOMENT LATER|SECONDS LATER|MINUTES LATER|SAME|"
+    r"SAME TIME|SIMULTANEOUS|MOMENTS? BEFORE|EARLIER)\b"
+)
+_PARENS = re.compile(r"\s*\([^)]*\)")
+
+
+@dataclass
+class _Slug:
+    interior: bool | None
+    place: str  # location words as written, e.g. 'HOUSE - KITCHEN'
+    time: str | None  # a TimeOfDay value, or None: the previous scene's
+
+
+def _time(words: str) -> str | None:
+    upper = words.upper()
+    for time, pattern in _TIME_WORDS:
+        if pattern.search(upper):
+            return time
+    return None
+
+
+def parse_heading(text: str) -> _Slug:
+    """Interior/exterior, place and time of day from a scene heading's text."""
+    interior: bool | None = None
+    rest = text.strip()
+    m = _PREFIX.match(rest)
+    if m:
+        prefix = m.group("prefix").upper()
+        if "/" not in prefix:
+            interior = {"INT": True, "EXT": False}.get(prefix)
+        rest = rest[m.end():]
+    parts = [p.strip() for p in _SEPARATOR.split(rest) if p.strip()]
+    if len(parts) == 1 and "-" in parts[0]:
+        head, _, tail = parts[0].rpartition("-")
+        if head.strip() and (_time(tail) or _SAME_TIME.search(tail.upper())) and len(tail.split()) <= 3:
+            parts = [head.strip(), tail.strip()]
+    time: str | None = None
+    if len(parts) >= 2:
+        last = parts[-1]
+        time = _time(last)
+        if time is not None or _SAME_TIME.search(last.upper()):
+            parts = parts[:-1]
+    place = " - ".join(_PARENS.sub("", p).strip() or p for p in parts)
+    return _Slug(interior, place.strip(" -"), time)
+
+
+# --------------------------------------------------------------------------- dialogue
+
+_OFF_SCREEN = {"VO": "V.O.", "OS": "O.S.", "OC": "O.C."}
+_CONTINUED = re.compile(r"^CONT(?:['’]?D|INUED|INUING|\.)?$")
+
+
+def _extension(extensions: tuple[str, ...]) -> str | None:
+    """The one extension a beat keeps: off-screen first, then CONT'D, then what fits."""
+    normal = []
+    for ext in extensions:
+        squeezed = ext.upper().replace(" ", "").replace(".", "")
+        if squeezed in _OFF_SCREEN:
+            normal.append(_OFF_SCREEN[squeezed])
+        elif _CONTINUED.match(ext.upper().replace(" ", "")):
+            normal.append("CONT'D")
+        else:
+            normal.append(" ".join(ext.split()))
+    for pick in (
+        next((e for e in normal if e in _OFF_SCREEN.values()), None),
+        "CONT'D" if "CONT'D" in normal else None,
+        next((e for e in normal if 0 < len(e) <= MAX_EXTENSION), None),
+    ):
+        if pick:
+            return pick
+    return None
+
+
+def _chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Text cut at spaces into pieces no longer than ``limit``."""
+    if len(text) <= limit:
+        return [text]
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind(" ", 0, limit + 1)
+        cut = cut if cut > limit // 2 else limit
+        out.append(text[:cut].strip())
+        text = text[cut:].strip()
+    if text:
+        out.append(text)
+    return out
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --------------------------------------------------------------------------- the import
+
+
+@dataclass
+class FountainImport:
+    """A Fountain screenplay converted to studio data, not yet validated."""
+
+    data: dict[str, Any]
+    source: SourceMap
+    title_page: list[tuple[str, str]] = field(default_factory=list)
+    comments: dict[int, list[str]] = field(default_factory=dict)  # scene index -> comments above it
+    trailing: list[str] = field(default_factory=list)
+    pages: float = 0.0
+    file: str = "<input>"
+
+    @property
+    def dialogue_lines(self) -> int:
+        return sum(1 for s in self.data["scenes"] for b in s["beats"] if "speaker" in b)
+
+
+def _fail(file: str, message: str, hint: str = "", line: int = 0) -> ScreenplayError:
+    return ScreenplayError([Problem(message=message, file=file, line=line, hint=hint)], file)
+
+
+_YAML_KEYS = re.compile(r"^(version|film|characters|locations|scenes)\s*:", re.M)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode_fountain(raw: str | bytes, file: str) -> str:
+    """The text of a Fountain file, or a clear error for what is not one."""
+    fix = "pass a Fountain screenplay: plain UTF-8 text with scene headings (INT. PLACE - DAY)"
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_BYTES:
+            raise _fail(file, f"file is {len(raw)} bytes, over the {MAX_BYTES} byte limit")
+        if b"\x00" in raw:
+            raise _fail(file, "this is a binary file, not a Fountain screenplay", fix)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = raw[: exc.start].count(b"\n") + 1
+            raise _fail(file, "the file is not valid UTF-8 text", "save the screenplay as UTF-8", line) from None
+    else:
+        text = raw[1:] if raw.startswith("\ufeff") else raw
+    if len(text) > MAX_BYTES:
+        raise _fail(file, f"file is over the {MAX_BYTES} byte limit")
+    m = _CONTROL.search(text)
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        raise _fail(file, f"control character U+{ord(m.group()):04X}: this is not a text screenplay", fix, line)
+    if not text.strip():
+        raise _fail(file, "the file is empty",
+                    "write a scene: a heading (INT. KITCHEN - NIGHT), action, and a CHARACTER cue over their line")
+    if len({m.group(1) for m in _YAML_KEYS.finditer(text)}) >= 2:
+        raise _fail(file, "this is a studio YAML screenplay, not Fountain",
+                    "give it a .yaml name: studio reads it as it is")
+    return text
+
+
+class _Builder:
+    """Elements in, studio data and its source map out (one pass, in order)."""
+
+    def __init__(self, doc: Document, file: str) -> None:
+        self.doc = doc
+        self.file = file
+        self.source = SourceMap(file=file)
+        self.characters: dict[str, dict[str, Any]] = {}  # name key -> character data
+        self.character_lines: dict[str, tuple[int, int]] = {}
+        self.locations: dict[str, dict[str, Any]] = {}  # slug -> location data
+        self.location_lines: dict[str, tuple[int, int]] = {}
+        self.interiors: dict[str, set[bool | None]] = {}
+        self.scenes: list[dict[str, Any]] = []
+        self.scene_numbers: list[str | None] = []
+        self.beat_lines: list[list[dict[str, tuple[int, int]]]] = []  # per scene, per beat: field -> position
+        self.scene_lines: list[tuple[int, int]] = []
+        self.comments: dict[int, list[str]] = {}
+        self.pending: list[str] = []  # comments waiting for the next scene
+        self.opening: list[tuple[dict[str, Any], dict[str, tuple[int, int]]]] = []  # beats before any heading
+        self.used_character_ids: set[str] = set()
+        self.used_location_ids: set[str] = set()
+
+    # -- gathering ---------------------------------------------------------
+    def character(self, name: str, forced: bool, where: tuple[int, int]) -> str:
+        key = _name_key(name)
+        char = self.characters.get(key)
+        if char is None:
+            shown = _clip(display_name(name), MAX_NAME)
+            ident = _unique(slug(name), self.used_character_ids, f"character-{len(self.characters) + 1}")
+            char = {"id": ident, "name": shown, "description": ""}
+            self.characters[key] = char
+            self.character_lines[key] = where
+        elif forced and any(c.islower() for c in name) and not any(c.islower() for c in char["name"]):
+            char["name"] = _clip(name, MAX_NAME)  # '@McCLANE' names 'MCCLANE' better
+        return str(char["id"])
+
+    def location(self, place: str, interior: bool | None, where: tuple[int, int]) -> str:
+        key = slug(place) or "unspecified"
+        if key not in self.locations:
+            ident = _unique(key, self.used_location_ids, f"location-{len(self.locations) + 1}")
+            self.locations[key] = {"id": ident, "name": _clip(display_name(place), 200) if place else "Unspecified"}
+            self.location_lines[key] = where
+            self.interiors[key] = set()
+        self.interiors[key].add(interior)
+        return str(self.locations[key]["id"])
+
+    # -- beats ---------------------------------------------------------------
+    def add_beat(self, beat: dict[str, Any], where: dict[str, tuple[int, int]]) -> None:
+        if not self.scenes:
+            self.opening.append((beat, where))
+        else:
+            self.scenes[-1]["beats"].append(beat)
+            self.beat_lines[-1].append(where)
+
+    def action(self, text: str, where: tuple[int, int]) -> None:
+        for piece in _chunks(text):
+            self.add_beat({"action": piece}, {"": where})
+
+    def dialogue(self, el: Dialogue) -> None:
+        cue_at = (el.line, el.column)
+        speaker = self.character(el.name, el.forced, cue_at)
+        extension = _extension(el.extensions)
+        pieces: list[tuple[str | None, int, list[str], list[tuple[int, int]], bool]] = []
+        paren: str | None = None
+        paren_at = 0
+        lines: list[str] = []
+        line_at: list[tuple[int, int]] = []
+        sung = False
+
+        def flush() -> None:
+            if lines:
+                pieces.append((paren, paren_at, list(lines), list(line_at), sung))
+
+        for part in el.parts:
+            if part.kind == "parenthetical":
+                if lines:
+                    flush()
+                    lines.clear()
+                    line_at.clear()
+                    paren, paren_at, sung = part.text, part.line, False
+                else:  # two parentheticals in a row read as one
+                    paren = f"{paren}; {part.text}" if paren else part.text
+                    paren_at = paren_at or part.line
+            else:
+                lines.append(part.text)
+                line_at.append((part.line, part.column))
+                sung = sung or part.kind == "lyric"
+        flush()
+        if not pieces:
+            if paren:  # 'EDWARD / (nods)': no words, only business
+                name = self.characters[_name_key(el.name)]["name"]
+                self.action(f"{name} {paren.rstrip('.')}.", cue_at)
+            return
+        for paren_text, p_line, texts, ats, was_sung in pieces:
+            if was_sung and not paren_text:
+                paren_text = "singing"
+            for k, piece in enumerate(_chunks(" ".join(" ".join(texts).split()))):
+                beat: dict[str, Any] = {"speaker": speaker, "line": piece}
+                where = {"": cue_at, "speaker": cue_at, "line": ats[0]}
+                if paren_text and k == 0:
+                    beat["parenthetical"] = _clip(paren_text, MAX_PARENTHETICAL)
+                    where["parenthetical"] = (p_line, 1) if p_line else cue_at
+                if extension:
+                    beat["extension"] = extension
+                self.add_beat(beat, where)
+
+    # -- scenes ----------------------------------------------------------------
+    def heading(self, el: Heading) -> None:
+        slug_ = parse_heading(el.text)
+        at = (el.line, el.column)
+        previous = self.scenes[-1]["time"] if self.scenes else "day"
+        scene: dict[str, Any] = {
+            "id": "",
+            "heading": _clip(el.text, MAX_HEADING) if el.text else None,
+            "location": self.location(slug_.place, slug_.interior, at),
+            "time": slug_.time or previous,
+            "characters": [],
+            "beats": [],
+        }
+        if scene["heading"] is None:
+            del scene["heading"]
+        self.scenes.append(scene)
+        self.scene_numbers.append(el.number)
+        self.scene_lines.append(at)
+        self.beat_lines.append([])
+        if self.pending:
+            self.comments[len(self.scenes) - 1] = self.pending
+            self.pending = []
+
+    def structure(self, text: str, synopsis: bool, level: int = 1) -> None:
+        comment = f"= {text}" if synopsis else f"{'#' * level} {text}"
+        in_scene_head = self.scenes and not self.scenes[-1]["beats"] and not self.pending
+        if synopsis and in_scene_head:
+            self.comments.setdefault(len(self.scenes) - 1, []).append(comment)
+        else:
+            self.pending.append(comment)
+
+    # -- the whole film ----------------------------------------------------------
+    def build(self, stem: str) -> FountainImport:
+        for el in self.doc.elements:
+            if isinstance(el, Heading):
+                self.heading(el)
+            elif isinstance(el, Action):
+                self.action(el.text, (el.line, el.column))
+            elif isinstance(el, Dialogue):
+                self.dialogue(el)
+            elif isinstance(el, Transition):
+                if self.scenes:
+                    self.add_beat({"transition": _clip(el.text, MAX_TRANSITION)}, {"": (el.line, el.column)})
+            elif isinstance(el, Lyrics):
+                self.action(f"♪ {' / '.join(el.lines)} ♪", (el.line, el.column))
+            elif isinstance(el, Section):
+                self.structure(el.text, False, el.level)
+            elif isinstance(el, Synopsis):
+                self.structure(el.text, True)
+        self._opening()
+        self._ids()
+        self._present()
+        self._interiors()
+        data: dict[str, Any] = {
+            "version": 1,
+            "film": {"title": self._title(stem)},
+            "characters": list(self.characters.values()),
+            "locations": list(self.locations.values()),
+            "scenes": self.scenes,
+        }
+        self._source_map()
+        return FountainImport(
+            data=data,
+            source=self.source,
+            title_page=[(f.key, f.value) for f in self.doc.title_page],
+            comments=self.comments,
+            trailing=self.pending,
+            pages=round(page_count(self.doc), 2),
+            file=self.file,
+        )
+
+    def _opening(self) -> None:
+        """Beats before the first heading open the first scene (or make the only one)."""
+        if not self.opening:
+            return
+        if not self.scenes:
+            first_line = self.opening[0][1][""]
+            self.scenes.append({"id": "", "location": self.location("", None, first_line), "time": "day",
+                                "characters": [], "beats": []})
+            self.scene_numbers.append(None)
+            self.scene_lines.append(first_line)
+            self.beat_lines.append([])
+            if self.pending:
+                self.comments[0] = self.pending
+                self.pending = []
+        self.scenes[0]["beats"][:0] = [b for b, _ in self.opening]
+        self.beat_lines[0][:0] = [w for _, w in self.opening]
+
+    def _ids(self) -> None:
+        """Scene numbers as ids where they are unique and valid; 's<n>' for the rest."""
+        used: set[str] = set()
+        numbers = [n for n in self.scene_numbers if n]
+        for i, number in enumerate(self.scene_numbers):
+            if number and numbers.count(number) == 1:
+                ident = slug(number, 62)
+                ident = f"s{ident}" if ident[:1].isdigit() else ident
+                if ident and ident not in used:
+                    self.scenes[i]["id"] = ident
+                    used.add(ident)
+        for i, scene in enumerate(self.scenes):
+            if not scene["id"]:
+                scene["id"] = _unique(f"s{i + 1}", used, f"s{i + 1}")
+
+    def _present(self) -> None:
+        """Each scene's characters: on-screen speakers, then whoever its action names."""
+        names: dict[str, str] = {}
+        for key, char in self.characters.items():
+            for form in {key, char["name"]}:
+                if len(form) >= 2 and any(c.isalpha() for c in form):
+                    names.setdefault(form, char["id"])
+        pattern = (
+            re.compile(r"(?<![\w'’])(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+                       + r")(?![\w’]|'\w)")
+            if names else None
+        )
+        for scene in self.scenes:
+            present: list[str] = []
+            for beat in scene["beats"]:
+                if "speaker" in beat:
+                    if beat.get("extension") not in _OFF_SCREEN.values() and beat["speaker"] not in present:
+                        present.append(beat["speaker"])
+                elif "action" in beat and pattern is not None:
+                    for m in pattern.finditer(beat["action"]):
+                        if names[m.group(1)] not in present:
+                            present.append(names[m.group(1)])
+            scene["characters"] = present
+
+    def _interiors(self) -> None:
+        for key, loc in self.locations.items():
+            seen = self.interiors[key] - {None}
+            if len(seen) == 1:
+                loc["interior"] = seen.pop()
+
+    def _title(self, stem: str) -> str:
+        title = " ".join(self.doc.title().split())
+        if not title:
+            title = " ".join(re.sub(r"[_\-]+", " ", stem).split()).strip() or "Untitled"
+            title = title[:1].upper() + title[1:]
+        return _clip(title, MAX_TITLE)
+
+    def _source_map(self) -> None:
+        pos = self.source.positions
+        title_line = next((f.line for f in self.doc.title_page if f.key.lower() == "title"), 0)
+        if title_line:
+            pos[("film",)] = pos[("film", "title")] = (title_line, 1)
+        for i, key in enumerate(self.characters):
+            pos[("characters", i)] = self.character_lines[key]
+        for i, key in enumerate(self.locations):
+            pos[("locations", i)] = self.location_lines[key]
+        for i, scene in enumerate(self.scenes):
+            path: Path_ = ("scenes", i)
+            pos[path] = self.scene_lines[i]
+            for j, where in enumerate(self.beat_lines[i]):
+                pos[path + ("beats", j)] = where[""]
+                for name, at in where.items():
+                    if name:
+                        pos[path + ("beats", j, name)] = at
+
+
+def import_fountain(raw: str | bytes, file: str = "<input>") -> FountainImport:
+    """Convert Fountain text (or the bytes of a file) into studio data with a source
+    map into the Fountain file. Raises :class:`ScreenplayError` for input that is not
+    a Fountain screenplay (binary, empty, YAML, or nothing to film)."""
+    text = decode_fountain(raw, file)
+    doc = parse_fountain_text(text)
+    if not any(isinstance(el, (Heading, Dialogue)) for el in doc.elements):
+        what = "action" if any(isinstance(el, (Action, Lyrics)) for el in doc.elements) else "nothing"
+        raise _fail(
+            file,
+            f"no scene headings and no dialogue (only {what}): this does not read as a Fountain screenplay",
+            "start each scene with a heading such as INT. KITCHEN - NIGHT, and put a CHARACTER cue "
+            "in capitals on the line above their dialogue",
+            1,
+        )
+    return _Builder(doc, file).build(Path(file).stem)
+
+
+def parse_fountain(raw: str | bytes, file: str = "<input>", *, base_dir: Path | None = None,
+                   allow_outside: bool = False) -> Any:
+    """Read and validate a Fountain screenplay into a :class:`Screenplay`. Problems
+    carry the Fountain file's line numbers. Raises :class:`ScreenplayError`."""
+    from studio.screenplay.validate import validate
+
+    imported = import_fountain(raw, file)
+    screenplay, warnings = validate(imported.data, imported.source, base_dir=base_dir, allow_outside=allow_outside)
+    screenplay._source = imported.source
+    screenplay._warnings = warnings
+    screenplay._base_dir = base_dir
+    screenplay._allow_outside = allow_outside
+    return screenplay
+
+
+# --------------------------------------------------------------------------- YAML out
+
+
+def _dump(value: Any) -> str:
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _comment(text: str) -> str:
+    return "# " + " ".join(text.split())
+
+
+def to_yaml(imported: FountainImport) -> str:
+    """The imported screenplay as YAML: the same data, readable, with the title page,
+    sections and synopses as comments."""
+    name = Path(imported.file).name
+    head = [_comment(f"Imported from {name} by `studio import`."), "#"]
+    for key, value in imported.title_page:
+        if key.lower() != "title" and value:
+            head.append(_comment(f"{key}: {value}"))
+    head += [
+        _comment("Character descriptions are empty: describe each one's appearance (every shot's prompt uses it)."),
+        _comment("Locations can take a description too; voices default to piper."),
+    ]
+    data = imported.data
+    out = ["\n".join(head), "", _dump({k: v for k, v in data.items() if k != "scenes"}).rstrip("\n"), "scenes:"]
+    for i, scene in enumerate(data["scenes"]):
+        for comment in imported.comments.get(i, []):
+            out.append(_comment(comment))
+        out.append(_dump([scene]).rstrip("\n"))
+    for comment in imported.trailing:
+        out.append(_comment(comment))
+    return "\n".join(out) + "\n"
