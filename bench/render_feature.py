@@ -26,9 +26,10 @@ Usage (from the repository root, with the project's virtual environment)::
     python bench/render_feature.py --quick         # 5- and 15-minute films: a smoke run
     python bench/render_feature.py --skip-720      # leave out the 1280x720 render
     python bench/render_feature.py profile --minutes 3   # cProfile a short render
+    python bench/render_feature.py report results.json   # the tables of a saved run (--json) again
 
 The full run prints its tables and writes its section of ``BENCHMARKS.md`` (between
-``<!-- render_feature:begin -->`` and ``<!-- render_feature:end -->``; the rest of the
+``<!-- render_feature -->`` and ``<!-- /render_feature -->``; the rest of the
 file is kept). A ``--quick`` run only prints, unless ``--write`` is given;
 ``--no-write`` keeps a full run from writing. ``--stand-in`` swaps the animatic
 backend for a tiny numpy backend defined here: for developing this script only, its
@@ -74,8 +75,9 @@ from studio.assemble.cut import assemble_cut, film_metadata
 from studio.assemble.encode import ClipWriter, VideoSettings
 from studio.assemble.ffmpeg import ffmpeg_exe, ffmpeg_version
 
-MARK_BEGIN = "<!-- render_feature:begin -->"
-MARK_END = "<!-- render_feature:end -->"
+MARK_BEGIN = "<!-- render_feature -->"  # the same convention as the other bench scripts' sections
+MARK_END = "<!-- /render_feature -->"
+OLD_MARKS = ("<!-- render_feature:begin -->", "<!-- render_feature:end -->")
 BACKEND = "animatic"
 STAND_IN = "bench-stand-in"
 SEED = 0
@@ -763,7 +765,7 @@ def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
                  "met": flat <= TARGET_FLAT})
     a = results["assembly"]
     rows.append({"target": "assembly vs MoviePy", "goal": f">= {TARGET_SPEEDUP:.0f}x",
-                 "measured": f"{a['moviepy_seconds']:.1f} s / {a['studio_seconds']:.2f} s = {a['speedup']:.0f}x",
+                 "measured": f"{a['moviepy_seconds']:.1f} s / {a['studio_seconds']:.2f} s = {a['speedup']:.1f}x",
                  "met": a["speedup"] >= TARGET_SPEEDUP})
     return rows
 
@@ -888,8 +890,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"{a['moviepy_warnings']} times about reading past a clip's last frame)."),
         "- `render-report.json`'s own peaks come from `ru_maxrss`, which Linux carries across (v)fork + exec: "
         "`peak_rss_mb_ffmpeg` (`RUSAGE_CHILDREN`) is really max(studio at each spawn, ffmpeg), and "
-        "`peak_rss_mb_studio` includes the size of whatever process launched the render (here the bench "
-        "itself, after MoviePy). Here the report said " + "; ".join(
+        "`peak_rss_mb_studio` would include the size of whatever process launched the render (the bench "
+        "starts renders from a small process, so there it matches). Here the report said " + "; ".join(
             f"{r['film']} {r['resolution']}: studio {r['report_rss_studio_mb']:.0f} / ffmpeg "
             f"{r['report_rss_ffmpeg_mb']:.0f} MiB" for r in results["renders"]) + ".",
         (f"- The machine is shared and noisy: single runs. Other processes used {results['other_cores']:.2f} cores "
@@ -902,7 +904,9 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def update_benchmarks(path: Path, section: str) -> None:
+    """Replace this script's section of ``path`` (or append it); leave the rest alone."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n\nRecorded by the scripts in `bench/` (see `bench/README.md`).\n"
+    text = text.replace(OLD_MARKS[0], MARK_BEGIN).replace(OLD_MARKS[1], MARK_END)
     if MARK_BEGIN in text and MARK_END in text:
         head, rest = text.split(MARK_BEGIN, 1)
         tail = rest.split(MARK_END, 1)[1]
@@ -1032,6 +1036,22 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--stand-in", action="store_true", help="development only: a tiny numpy backend")
         p.add_argument("--audio", action="store_true", help="also voice, score and mix (render_film's audio=True)")
         return cmd_profile(p.parse_args(argv[1:]))
+    if argv and argv[0] == "report":
+        p = argparse.ArgumentParser(prog="render_feature.py report",
+                                    description="print the tables of a saved run (--json) again; --write records it")
+        p.add_argument("results")
+        p.add_argument("--write", action="store_true", help="write its section of BENCHMARKS.md")
+        a = p.parse_args(argv[1:])
+        results = json.loads(Path(a.results).read_text())
+        if results.get("stand_in") and a.write:
+            print("refusing to record stand-in numbers in BENCHMARKS.md", file=sys.stderr)
+            return 1
+        results["targets"] = evaluate(results)
+        print_tables(results)
+        if a.write:
+            update_benchmarks(ROOT / "BENCHMARKS.md", markdown(results))
+            log("wrote the render_feature section of BENCHMARKS.md")
+        return 0
     if argv and argv[0] == "status":
         ok, why = animatic_status()
         print(("ready: " if ok else "not ready: ") + why)
@@ -1039,7 +1059,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "run":
         argv = argv[1:]
     p = argparse.ArgumentParser(prog="render_feature.py", description=__doc__.split("\n\n")[0],
-                                epilog="sub-commands: run (default), profile, status")
+                                epilog="sub-commands: run (default), profile, report FILE.json, status")
     p.add_argument("--quick", action="store_true", help="5- and 15-minute films instead of 10 and 90 (a smoke run)")
     p.add_argument("--skip-720", action="store_true", help="leave out the 1280x720 render and ceiling")
     p.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,

@@ -53,6 +53,18 @@ def ffmetadata(metadata: dict[str, str], chapters: list[Chapter]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def silent_track(cache_root: Path, seconds: float) -> Path:
+    """A silent stereo AAC track ``seconds`` long, encoded once and kept in the cache (a
+    film without sound still has an audio stream, and the cut then muxes it by copy)."""
+    path = cache_root / "silence" / f"silence-{round(seconds * 1000)}ms.m4a"
+    if not path.is_file():
+        with atomic_output(path) as tmp:
+            run_ffmpeg(["-f", "lavfi", "-t", f"{seconds:.6f}", "-i", "anullsrc=r=48000:cl=stereo",
+                        "-c:a", "aac", "-b:a", "192k", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+                        "-f", "mp4", str(tmp)], what="making a silent sound track")
+    return path
+
+
 def concat_list(clips: list[Path], cache_root: Path) -> Path:
     """Write the concat demuxer's list at the cache root; return its path."""
     rels = [c.resolve().relative_to(cache_root.resolve()).as_posix() for c in clips]

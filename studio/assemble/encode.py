@@ -50,6 +50,20 @@ class VideoSettings:
                 "size": f"{self.width}x{self.height}", "fps": self.fps}
 
 
+def process_peak_kb(pid: int | str = "self") -> int:
+    """Peak resident memory (VmHWM, kB) of a live process, 0 where /proc cannot say.
+    Unlike ``ru_maxrss`` it belongs to the process image, so it is not inherited
+    across fork and exec."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 class ClipWriter:
     """``with ClipWriter(path, settings) as w: w.write(frame)`` streams frames into an MP4."""
 
@@ -57,6 +71,7 @@ class ClipWriter:
         self.path = Path(path)
         self.settings = settings
         self.frames = 0
+        self.peak_rss_kb = 0  # the encoder's peak resident memory, read just before it finishes
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: Path | None = None
         self._log: tempfile._TemporaryFileWrapper[bytes] | None = None
@@ -101,6 +116,7 @@ class ClipWriter:
                  tb: TracebackType | None) -> None:
         assert self._proc is not None and self._tmp is not None and self._log is not None
         try:
+            self.peak_rss_kb = process_peak_kb(self._proc.pid)
             if self._proc.stdin is not None:
                 try:
                     self._proc.stdin.close()

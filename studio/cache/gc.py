@@ -128,6 +128,11 @@ def gc(root: Path, *, extra_lockfiles: list[Path] | None = None, dry_run: bool =
                         shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
                 if kind == "clips" and not dry_run:
                     manifest.forget(key)
+        for path in (root / "silence").glob("*.m4a") if (root / "silence").is_dir() else []:
+            result.freed_bytes += _size(path)  # silent tracks are cheap to make again
+            result.removed_paths.append(path)
+            if not dry_run:
+                path.unlink(missing_ok=True)
         now = time.time()
         for path in _temporaries(root):
             try:

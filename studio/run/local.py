@@ -29,8 +29,8 @@ import numpy as np
 from PIL import Image
 
 from studio import __version__
-from studio.assemble.cut import Chapter, assemble_cut, film_metadata
-from studio.assemble.encode import ClipWriter, VideoSettings
+from studio.assemble.cut import Chapter, assemble_cut, film_metadata, silent_track
+from studio.assemble.encode import ClipWriter, VideoSettings, process_peak_kb
 from studio.assemble.ffmpeg import ffmpeg_version
 from studio.assemble.storyboard import StoryboardFrame, write_storyboard
 from studio.assemble.subtitles import write_subtitles
@@ -78,12 +78,18 @@ class RenderResult:
     plans: list[ShotPlan] = field(default_factory=list)
 
 
+_ENCODER_PEAK_KB = [0]  # the largest clip encoder seen by this process
+
+
 def peak_rss_mb() -> tuple[float, float]:
-    """Peak resident memory of this process and of its largest child (ffmpeg), in MB."""
-    scale = 1 / 1024 if sys.platform != "darwin" else 1 / (1024 * 1024)
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
-    return round(own, 1), round(children, 1)
+    """Peak resident memory of this process and of the largest ffmpeg clip encoder it
+    ran, in MB (VmHWM where /proc has it: ``ru_maxrss`` carries a parent's size
+    across fork and exec)."""
+    own_kb = process_peak_kb()
+    if not own_kb:
+        scale = 1 if sys.platform != "darwin" else 1 / 1024
+        own_kb = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale)
+    return round(own_kb / 1024, 1), round(_ENCODER_PEAK_KB[0] / 1024, 1)
 
 
 def take_seed(film_seed: int, shot_id: str, take: int) -> int:
@@ -123,6 +129,7 @@ def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: Sho
                 hint="this is a backend bug: report it",
             )
     progress.frames_done(count % 12)
+    _ENCODER_PEAK_KB[0] = max(_ENCODER_PEAK_KB[0], writer.peak_rss_kb)
     assert thumb is not None
     return store.put(key, plan.shot_id, film=film, seed=plan.seed, backend=backend.name, frames=plan.frames,
                      fps=plan.fps, tails=list(tails), thumb=thumb, render_seconds=time.perf_counter() - started)
@@ -383,7 +390,8 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
                 raise RenderError(f"cached clip of shot {clip.shot_id} changed while rendering",
                                   hint="run the same command again: it will be rendered anew")
         _clean_leftovers(output_dir, name)
-        film = assemble_cut([c.path for c in clips], store.root, sound.aac if sound else None,
+        film = assemble_cut([c.path for c in clips], store.root,
+                            sound.aac if sound else silent_track(store.root, film_seconds),
                             stem.with_suffix(".mp4"), seconds=film_seconds, metadata=metadata, chapters=chapters)
         progress.stage("writing subtitles, timeline and storyboard")
         srt, vtt = write_subtitles(plans, stem)
@@ -435,7 +443,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "realtime_factor": round(wall / film_seconds, 4) if film_seconds else None,
         "frames_rendered": frames_rendered,
         "frames_per_second": round(frames_rendered / wall, 2) if wall else 0.0,
-        "peak_rss_mb": max(own, children),
+        "peak_rss_mb": round(own + children, 1),  # studio and one clip encoder at once
         "peak_rss_mb_studio": own,
         "peak_rss_mb_ffmpeg": children,
         "chapters": [{"title": c.title, "start": c.start, "end": c.end} for c in chapters],

@@ -55,8 +55,12 @@ from typing import Union
 @dataclass(frozen=True)
 class TitleField:
     key: str
-    value: str
+    lines: tuple[str, ...]  # a value may run over several indented lines
     line: int
+
+    @property
+    def value(self) -> str:
+        return ", ".join(self.lines)
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,8 @@ class Document:
     elements: list[Element] = field(default_factory=list)
 
     def title(self) -> str:
-        return next((f.value for f in self.title_page if f.key.lower() == "title" and f.value), "")
+        """The Title field, its lines joined ('BRICK & STEEL: FULL RETIRED'), or ''."""
+        return next((": ".join(f.lines) for f in self.title_page if f.key.lower() == "title" and f.lines), "")
 
 
 # --------------------------------------------------------------------------- text clean-up
@@ -145,25 +150,28 @@ _ESCAPABLE = "\\*_[]/#!@~.>=<^"
 _PLACEHOLDER = {c: chr(0xE000 + i) for i, c in enumerate(_ESCAPABLE)}
 _RESTORE = {v: k for k, v in _PLACEHOLDER.items()}
 _ESCAPE = re.compile(r"\\([" + re.escape(_ESCAPABLE) + r"])")
-_STARS = re.compile(r"(?<![\w*])(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1(?![\w*])")
-_UNDERLINE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
+# Emphasis opens and closes next to text, never inside a word (so 'snake_case' stays).
+_STARS = re.compile(r"(?<![^\W_])(?<!\*)(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1(?!\*)(?![^\W_])")
+_UNDERLINE = re.compile(r"(?<![^\W_])(?<!_)_(?=[^\s_])(.+?)(?<=[^\s_])_(?!_)(?![^\W_])")
+# Emphasis left open at a line end (the spec keeps it literal; a film has no use for it).
+_DANGLING = re.compile(r"(?:(?<=\s)|^)[*_]+(?=[^\s*_])|(?<=[^\s*_])[*_]+(?=\s|$)")
 _RESTORE_TABLE = str.maketrans(_RESTORE)
 
 
 def strip_markup(text: str) -> str:
     """``text`` without emphasis markup, with backslash escapes resolved.
 
-    Emphasis never spans lines (the spec), so callers pass one line at a time."""
+    Emphasis never spans lines (the spec), so callers pass one line at a time; a
+    marker left open at the start or end of a word is dropped too."""
     if "\\" in text:
         text = _ESCAPE.sub(lambda m: _PLACEHOLDER[m.group(1)], text)
-    if "*" in text:
-        for _ in range(3):  # ***both***, then **bold *and italic***
-            new = _STARS.sub(r"\2", text)
+    if "*" in text or "_" in text:
+        for _ in range(4):  # ***both***, _**nested**_, **bold *and italic***
+            new = _UNDERLINE.sub(r"\1", _STARS.sub(r"\2", text))
             if new == text:
                 break
             text = new
-    if "_" in text:
-        text = _UNDERLINE.sub(r"\1", text)
+        text = _DANGLING.sub("", text)
     return text.translate(_RESTORE_TABLE)
 
 
@@ -260,8 +268,8 @@ def _title_page(lines: list[_Line]) -> tuple[list[TitleField], int]:
 
     def flush() -> None:
         if key is not None:
-            value = " ".join(strip_markup(v).strip() for v in values if v.strip())
-            fields.append(TitleField(key, value, key_line))
+            kept = tuple(" ".join(strip_markup(v).split()) for v in values if v.strip())
+            fields.append(TitleField(key, tuple(k for k in kept if k), key_line))
 
     while i < len(lines) and not lines[i].blank:
         line = lines[i]
@@ -500,32 +508,58 @@ def parse_fountain_text(text: str) -> Document:
 # --------------------------------------------------------------------------- page count
 
 LINES_PER_PAGE = 55
-_ACTION_WIDTH = 61  # characters per line at 12-point Courier on a screenplay page
-_DIALOGUE_WIDTH = 35
-_PARENTHETICAL_WIDTH = 25
+_ACTION_WIDTH = 60  # characters a line at 12-point Courier (10 a inch): action runs 6 inches
+_DIALOGUE_WIDTH = 35  # 3.5 inches
+_PARENTHETICAL_WIDTH = 25  # 2.5 inches
 
 
 def _wrapped(text: str, width: int) -> int:
     return max(1, len(textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False)))
 
 
-def page_count(doc: Document) -> float:
-    """The screenplay's length in pages as a formatted script would run (55 lines
-    a page, 12-point Courier: action 61 characters wide, dialogue 35), whatever the
-    line lengths in the file. A page is about a minute of film."""
-    lines = 0
+def _blocks(doc: Document) -> list[tuple[int, int, str]]:
+    """(blank lines before, printed lines, kind) of each element as a formatted
+    script prints it."""
+    blocks: list[tuple[int, int, str]] = []
     for el in doc.elements:
         if isinstance(el, Heading):
-            lines += 3  # a blank line above, the heading, a blank line below
+            blocks.append((2, 1, "heading"))
         elif isinstance(el, Action):
-            lines += _wrapped(el.text, _ACTION_WIDTH) + 1
+            blocks.append((1, _wrapped(el.text, _ACTION_WIDTH), "action"))
         elif isinstance(el, Lyrics):
-            lines += sum(_wrapped(t, _DIALOGUE_WIDTH) for t in el.lines) + 1
+            blocks.append((1, sum(_wrapped(t, _DIALOGUE_WIDTH) for t in el.lines), "action"))
         elif isinstance(el, Transition):
-            lines += 2
+            blocks.append((1, 1, "transition"))
         elif isinstance(el, Dialogue):
-            lines += 2  # the cue and the blank line after the block
-            for part in el.parts:
-                width = _PARENTHETICAL_WIDTH if part.kind == "parenthetical" else _DIALOGUE_WIDTH
-                lines += _wrapped(part.text, width)
-    return lines / LINES_PER_PAGE
+            lines = 1 + sum(_wrapped(p.text, _PARENTHETICAL_WIDTH if p.kind == "parenthetical" else _DIALOGUE_WIDTH)
+                            for p in el.parts)
+            blocks.append((1, lines, "dialogue"))
+    return blocks
+
+
+def page_count(doc: Document) -> float:
+    """The screenplay's length in pages as a formatted script would print (12-point
+    Courier, 55 lines a page: action 60 characters wide, dialogue 35, parentheticals
+    25; two blank lines above a scene heading, one between other elements), whatever
+    the line lengths in the file. Pagination follows the usual rules:
+    a heading is never the last thing on a page, action splits between lines, and
+    dialogue splits with (MORE) at the foot and the cue again (CONT'D) on the next
+    page. A page is about a minute of film; the last page counts by its lines."""
+    pages, used = 0, 0
+    blocks = _blocks(doc)
+    for k, (before, lines, kind) in enumerate(blocks):
+        gap = before if used else 0
+        need = gap + lines
+        if kind == "heading" and k + 1 < len(blocks):
+            need += blocks[k + 1][0] + min(2, blocks[k + 1][1])  # keep with what follows
+        if used + need <= LINES_PER_PAGE:
+            used += gap + lines
+            continue
+        room = LINES_PER_PAGE - used - gap
+        if kind == "action" and room >= 2 and lines > room:
+            pages, used = pages + 1, lines - room
+        elif kind == "dialogue" and room >= 3 and lines > room:
+            pages, used = pages + 1, 1 + lines - (room - 1)  # (MORE) here, CUE (CONT'D) there
+        else:
+            pages, used = pages + 1, lines
+    return pages + used / LINES_PER_PAGE

@@ -43,6 +43,7 @@ How Fountain maps onto the format:
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,8 @@ MAX_TITLE = 200
 
 def slug(text: str, limit: int = 60) -> str:
     """An id from words: ASCII, lower case, '-' between words ('' when nothing is left)."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    folded = unicodedata.normalize("NFKD", text.replace("’", "'")).encode("ascii", "ignore").decode("ascii")
+    folded = re.sub(r"(?<=\w)'(?=\w)", "", folded)  # "WILL'S BEDROOM" -> wills-bedroom
     return re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")[:limit].strip("-")
 
 
@@ -109,7 +111,11 @@ def display_name(written: str) -> str:
                 out.append(part[:1].upper() + part[1:].lower())
         return "".join(out)
 
-    return " ".join(word(w) for w in written.split())
+    words = [word(w) for w in written.split()]
+    return " ".join(w.lower() if k and w.lower() in _SMALL_WORDS else w for k, w in enumerate(words))
+
+
+_SMALL_WORDS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "the", "to", "with"}
 
 
 def _name_key(name: str) -> str:
@@ -136,7 +142,7 @@ _SAME_TIME = re.compile(
     r"\b(?:CONTINUOUS|CONTINUING|LATER|MOMENTS? LATER|A MOMENT LATER|SECONDS LATER|MINUTES LATER|SAME|"
     r"SAME TIME|SIMULTANEOUS|MOMENTS? BEFORE|EARLIER)\b"
 )
-_PARENS = re.compile(r"\s*\([^)]*\)")
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
 @dataclass
@@ -147,11 +153,14 @@ class _Slug:
 
 
 def _time(words: str) -> str | None:
+    """The time of day the words name first ('DAY TO NIGHT' starts by day)."""
     upper = words.upper()
+    best: tuple[int, str] | None = None
     for time, pattern in _TIME_WORDS:
-        if pattern.search(upper):
-            return time
-    return None
+        m = pattern.search(upper)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), time)
+    return best[1] if best else None
 
 
 def parse_heading(text: str) -> _Slug:
@@ -164,19 +173,21 @@ def parse_heading(text: str) -> _Slug:
         if "/" not in prefix:
             interior = {"INT": True, "EXT": False}.get(prefix)
         rest = rest[m.end():]
-    parts = [p.strip() for p in _SEPARATOR.split(rest) if p.strip()]
+    # asides such as (1973), [FLASHBACK] or (MOVING) do not change the place or the time
+    parts = [" ".join(_PARENS.sub(" ", p).split()) for p in _SEPARATOR.split(rest)]
+    parts = [p for p in parts if p.strip(" -/")]
     if len(parts) == 1 and "-" in parts[0]:
         head, _, tail = parts[0].rpartition("-")
         if head.strip() and (_time(tail) or _SAME_TIME.search(tail.upper())) and len(tail.split()) <= 3:
             parts = [head.strip(), tail.strip()]
     time: str | None = None
-    if len(parts) >= 2:
-        last = parts[-1]
-        time = _time(last)
-        if time is not None or _SAME_TIME.search(last.upper()):
-            parts = parts[:-1]
-    place = " - ".join(_PARENS.sub("", p).strip() or p for p in parts)
-    return _Slug(interior, place.strip(" -"), time)
+    while len(parts) >= 2:  # 'BIG TOP - NIGHT - CONTINUOUS': both tail parts are time
+        said = _time(parts[-1])
+        if said is None and not _SAME_TIME.search(parts[-1].upper()):
+            break
+        time = time or said
+        parts = parts[:-1]
+    return _Slug(interior, " - ".join(parts).strip(" -"), time)
 
 
 # --------------------------------------------------------------------------- dialogue
@@ -188,7 +199,7 @@ _CONTINUED = re.compile(r"^CONT(?:['’]?D|INUED|INUING|\.)?$")
 def _extension(extensions: tuple[str, ...]) -> str | None:
     """The one extension a beat keeps: off-screen first, then CONT'D, then what fits."""
     normal = []
-    for ext in extensions:
+    for ext in (e.strip() for written in extensions for e in re.split(r"[,;/]", written) if e.strip()):
         squeezed = ext.upper().replace(" ", "").replace(".", "")
         if squeezed in _OFF_SCREEN:
             normal.append(_OFF_SCREEN[squeezed])
@@ -478,18 +489,28 @@ class _Builder:
         self.beat_lines[0][:0] = [w for _, w in self.opening]
 
     def _ids(self) -> None:
-        """Scene numbers as ids where they are unique and valid; 's<n>' for the rest."""
+        """Scene numbers as ids where they are unique and valid ('#12A#' is s12a). In a
+        numbered script an unnumbered scene is named after the numbered one before it,
+        the way inserted scenes are (s12a, s12b); otherwise scenes count up from s1."""
         used: set[str] = set()
         numbers = [n for n in self.scene_numbers if n]
         for i, number in enumerate(self.scene_numbers):
             if number and numbers.count(number) == 1:
-                ident = slug(number, 62)
+                ident = slug(number, 60)
                 ident = f"s{ident}" if ident[:1].isdigit() else ident
                 if ident and ident not in used:
                     self.scenes[i]["id"] = ident
                     used.add(ident)
+        base = ""
         for i, scene in enumerate(self.scenes):
-            if not scene["id"]:
+            if scene["id"]:
+                base = scene["id"]
+                continue
+            if base:
+                letters = (f"{base}{c}" for c in string.ascii_lowercase)
+                scene["id"] = next((x for x in letters if x not in used), None) or _unique(f"{base}-x", used, "s")
+                used.add(scene["id"])
+            else:
                 scene["id"] = _unique(f"s{i + 1}", used, f"s{i + 1}")
 
     def _present(self) -> None:
