@@ -21,14 +21,15 @@ import argparse
 import sys
 import textwrap
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.generate_feature import generate_feature  # noqa: E402
+from bench.generate_feature import generate_feature
 
 ACTION_WIDTH = 60
 DIALOGUE_WIDTH = 35
@@ -68,14 +69,12 @@ def to_fountain(data: dict[str, Any], *, author: str = "the studio bench generat
         out += [_heading(scene, i + 1, scenes[i - 1] if i else None), ""]
         if i % 10 == 4:
             out += [f"= Scene {i + 1}: {scene['heading'].split('. ', 1)[-1].title()}.", ""]
-        last_speaker = None
         for k, beat in enumerate(scene["beats"]):
             if "action" in beat:
                 lines = _wrap(beat["action"], ACTION_WIDTH)
                 if i % 20 == 7 and k == 0:
                     lines[-1] += " [[check the continuity of the props here]]"
                 out += lines + [""]
-                last_speaker = None
             elif "speaker" in beat:
                 cue = names[beat["speaker"]]
                 if beat.get("extension"):
@@ -84,11 +83,9 @@ def to_fountain(data: dict[str, Any], *, author: str = "the studio bench generat
                 if beat.get("parenthetical"):
                     out.append(f"({beat['parenthetical']})")
                 out += _wrap(beat["line"], DIALOGUE_WIDTH) + [""]
-                last_speaker = beat["speaker"]
             elif "transition" in beat:
                 text = beat["transition"]
                 out += [text if text.endswith("TO:") else f"> {text}", ""]
-        del last_speaker
         if i % 25 == 12:
             out += ["/*", "A cut exchange, kept in the boneyard:", "", "NOBODY", "This line was cut.", "*/", ""]
     return "\n".join(out).rstrip("\n") + "\n"

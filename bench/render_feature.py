@@ -68,6 +68,24 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
 
+
+def source_digest() -> str:
+    """A short hash of every studio/**/*.py file as it is on disk now. Each child process
+    takes it as it starts, before it imports studio: on a shared checkout others may be
+    editing studio/ while the benchmark runs, and this says which code each phase ran."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "studio").rglob("*.py")):
+        try:
+            h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:  # deleted meanwhile
+            continue
+    return h.hexdigest()[:12]
+
+
+STARTUP_DIGEST = source_digest()  # before studio is imported: the code this process runs
+
 from generate_feature import write_feature
 
 from studio import __version__ as STUDIO_VERSION
@@ -177,22 +195,6 @@ def machine_info() -> dict[str, Any]:
             "os": f"{platform.system()} {platform.release()}"}
 
 
-def source_digest() -> str:
-    """A short hash of the source files of every studio module this process has
-    imported (the code a render ran; others are editing studio/ meanwhile)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    files = sorted({m.__file__ for name, m in list(sys.modules.items())
-                    if (name == "studio" or name.startswith("studio.")) and getattr(m, "__file__", None)})
-    for file in files:
-        try:
-            h.update(Path(file).relative_to(ROOT).as_posix().encode() + b"\0" + Path(file).read_bytes() + b"\0")
-        except (OSError, ValueError):
-            continue
-    return h.hexdigest()[:12]
-
-
 def versions(backend_describe: dict[str, Any] | None) -> dict[str, Any]:
     def git(*args: str) -> str:
         out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -276,7 +278,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         "clip_bytes": sum(c.path.stat().st_size for c in result.clips),
         "film_bytes": result.film.stat().st_size,
         "own_peak_mb": own_peak_mb(),
-        "source_digest": source_digest(),
+        "source_digest": STARTUP_DIGEST,
         "audio": bool(extra.get("audio", False)),
     }
     Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
@@ -527,7 +529,7 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
     width, height = sp.size
     result = encode_ceiling(sequences, lengths, VideoSettings(width, height, sp.film.fps), Path(args.work))
     result["sampled"] = f"{len(sequences)} shots x {len(sequences[0])} frames"
-    result["source_digest"] = source_digest()
+    result["source_digest"] = STARTUP_DIGEST
     log(f"encode ceiling {args.resolution}: {result['per_shot_fps']} frames/s with a clip per shot, "
         f"{result['single_fps']} frames/s as one stream")
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
@@ -539,7 +541,7 @@ def cmd_assembly(args: argparse.Namespace) -> int:
     render = json.loads(Path(args.render_json).read_text())
     result = compare_assembly([Path(c) for c in render["clips"]], Path(render["cache"]),
                               render["report"]["film_seconds"], Path(args.work))
-    result["source_digest"] = source_digest()
+    result["source_digest"] = STARTUP_DIGEST
     log(f"assembly: studio {result['studio_seconds']} s, MoviePy {result['moviepy_seconds']} s")
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     return 0
@@ -564,10 +566,18 @@ def compare_assembly(clips: list[Path], cache_root: Path, seconds: float, work: 
                      repeats: int = 3) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
     studio_out = work / "studio-cut.mp4"
+    # the sound track render_film gives a film without sound: where studio keeps a silent
+    # AAC track in the cache (made once by the render), the cut copies it; else ffmpeg
+    # encodes silence while it assembles
+    from studio.assemble import cut
+
+    audio: Path | None = None
+    if hasattr(cut, "silent_track"):
+        audio = cut.silent_track(cache_root, seconds)
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        assemble_cut(clips, cache_root, None, studio_out, seconds=seconds,
+        assemble_cut(clips, cache_root, audio, studio_out, seconds=seconds,
                      metadata=film_metadata("bench", BACKEND), chapters=[])
         times.append(time.perf_counter() - started)
     studio_seconds = statistics.median(times)
@@ -599,6 +609,7 @@ def compare_assembly(clips: list[Path], cache_root: Path, seconds: float, work: 
         "speedup": round(moviepy_seconds / studio_seconds, 1),
         "studio_output_seconds": probe_seconds(studio_out), "moviepy_output_seconds": probe_seconds(moviepy_out),
         "moviepy_warnings": len(caught), "other_cores": meter.stop()["other_cores"],
+        "studio_audio": "the cached silent AAC track, copied" if audio else "silence encoded to AAC",
     }
     shutil.rmtree(work)
     return result
@@ -720,6 +731,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     digests = [r["source_digest"] for r in renders] + [results["assembly"]["source_digest"]] + \
         [c["source_digest"] for c in results["ceiling"]]
     results["source_digests"] = sorted(set(digests))
+    results["phase_digests"] = {
+        **{f"{r['film']} {r['resolution']} render": r["source_digest"] for r in renders},
+        "assembly": results["assembly"]["source_digest"],
+        **{f"ceiling {c['resolution']}": c["source_digest"] for c in results["ceiling"]},
+    }
     results["targets"] = evaluate(results)
 
     print_tables(results)
@@ -844,9 +860,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"- **Date:** {results['date']}",
         f"- **Machine:** {m['cores']} cores ({m['usable_cores']} usable), {m['cpu']}, {m['ram_gib']} GiB RAM, {m['os']}",
-        f"- **Versions:** studio {v['studio']} (commit {v['commit']}; digest of the studio sources the renders ran: "
-        f"{', '.join(results['source_digests'])}"
-        + (" — CHANGED DURING THE RUN" if len(results["source_digests"]) > 1 else "")
+        f"- **Versions:** studio {v['studio']} (commit {v['commit']}; digest of the studio sources the phases ran: "
+        + (", ".join(f"{name} {digest}" for name, digest in results.get("phase_digests", {}).items())
+           + " — studio/ CHANGED DURING THE RUN (others were editing it)"
+           if len(results["source_digests"]) > 1 else results["source_digests"][0])
         + f"), Python {v['python']}, "
         f"ffmpeg {v['ffmpeg']} (`{v['ffmpeg_path']}`), numpy {v['numpy']}, MoviePy {v['moviepy']}",
         f"- **Backend:** `{json.dumps(v['backend'], sort_keys=True)}`",
@@ -882,8 +899,9 @@ def markdown(results: dict[str, Any]) -> str:
         "`-threads 1`), one clip per shot with the feature's real shot lengths, so it includes the per-clip "
         "ffmpeg start-up the render pays; \"one stream\" is the same frames as a single clip. The ratio uses "
         "the clip-per-shot figure.",
-        (f"- Assembly: studio's `assemble_cut` (concat demuxer, video stream copy, plus a silent AAC track, "
-        f"chapters and metadata; median of {len(a['studio_runs'])} runs: {a['studio_runs']} s) vs MoviePy "
+        (f"- Assembly: studio's `assemble_cut` as `render_film` calls it for a film without sound (concat "
+        f"demuxer, video stream copy; sound: {a.get('studio_audio', 'silence encoded to AAC')}; chapters and "
+        f"metadata; median of {len(a['studio_runs'])} runs: {a['studio_runs']} s) vs MoviePy "
         "`concatenate_videoclips(clips).write_videofile(out, codec=\"libx264\", audio=False, preset=\"veryfast\", "
         f"threads=2)`, which decodes and re-encodes every frame. Output durations: studio "
         f"{a['studio_output_seconds']} s, MoviePy {a['moviepy_output_seconds']} s (MoviePy warned "

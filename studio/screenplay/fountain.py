@@ -47,7 +47,6 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Union
 
 # --------------------------------------------------------------------------- elements
 
@@ -131,7 +130,7 @@ class Synopsis:
     column: int = 1
 
 
-Element = Union[Heading, Action, Lyrics, Dialogue, Transition, Section, Synopsis]
+Element = Heading | Action | Lyrics | Dialogue | Transition | Section | Synopsis
 
 
 @dataclass
@@ -176,7 +175,7 @@ def strip_markup(text: str) -> str:
 
 
 # Boneyard /* ... */ (any length) and notes [[ ... ]] (never across a blank line).
-_REMOVED = re.compile(r"/\*.*?\*/|\[\[(?:(?!\]\])(?!\n[ ]?\n)[^\x00])*?\]\]", re.S)
+_REMOVED = re.compile(r"/\*.*?\*/|\[\[(?:(?!\]\])(?!\n[ ]?\n)[^\x00])*?\]\]", re.DOTALL)
 _PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
 _TIGHT = set(".,;:!?)") | {"", "\n"}
 
@@ -206,8 +205,7 @@ def _lines(text: str) -> list[_Line]:
 
     A line the removal leaves empty disappears entirely (so a note on its own line
     inside dialogue does not end the dialogue); page breaks become blank lines."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     spans = [m.span() for m in _REMOVED.finditer(text)] if ("/*" in text or "[[" in text) else []
     out: list[_Line] = []
@@ -289,13 +287,13 @@ def _title_page(lines: list[_Line]) -> tuple[list[TitleField], int]:
 
 # --------------------------------------------------------------------------- body
 
-_HEADING = re.compile(r"^(?:INT\.?/EXT|INT\./EXT|EXT\.?/INT|INT|EXT|EST|I/E|E/I)(?:\.|\s)", re.I)
+_HEADING = re.compile(r"^(?:INT\.?/EXT|INT\./EXT|EXT\.?/INT|INT|EXT|EST|I/E|E/I)(?:\.|\s)", re.IGNORECASE)
 _FORCED_HEADING = re.compile(r"^\.(?=[^\s.])")
 _SCENE_NUMBER = re.compile(r"\s*#([\w.\-]+)#\s*$")
 _CENTERED = re.compile(r"^>\s*(.*?)\s*<$")
 _SECTION = re.compile(r"^(#+)\s*(.*)$")
 _SYNOPSIS = re.compile(r"^=(?!==)\s*(.*)$")
-_FADE_IN = re.compile(r"^fade in[:.]?$", re.I)
+_FADE_IN = re.compile(r"^fade in[:.]?$", re.IGNORECASE)
 # endings writers leave unforced although they do not end in 'TO:'
 _END_TRANSITIONS = {"FADE OUT.", "FADE OUT", "FADE TO BLACK.", "FADE TO BLACK", "CUT TO BLACK.", "CUT TO BLACK",
                     "SMASH TO BLACK.", "SMASH TO BLACK"}

@@ -125,7 +125,7 @@ def _name_key(name: str) -> str:
 # --------------------------------------------------------------------------- headings
 
 _PREFIX = re.compile(
-    r"^(?P<prefix>INT\.?/EXT|INT\./EXT|EXT\.?/INT|INT|EXT|EST|I/E|E/I)\.?(?:\s+|$)", re.I
+    r"^(?P<prefix>INT\.?/EXT|INT\./EXT|EXT\.?/INT|INT|EXT|EST|I/E|E/I)\.?(?:\s+|$)", re.IGNORECASE
 )
 _SEPARATOR = re.compile(r"\s+(?:-{1,2}|–|—)\s+|\s*--\s*|\s*[–—]\s*")
 _TIMES = (  # most specific first
@@ -260,7 +260,7 @@ def _fail(file: str, message: str, hint: str = "", line: int = 0) -> ScreenplayE
     return ScreenplayError([Problem(message=message, file=file, line=line, hint=hint)], file)
 
 
-_YAML_KEYS = re.compile(r"^(version|film|characters|locations|scenes)\s*:", re.M)
+_YAML_KEYS = re.compile(r"^(version|film|characters|locations|scenes)\s*:", re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -278,13 +278,18 @@ def decode_fountain(raw: str | bytes, file: str) -> str:
             line = raw[: exc.start].count(b"\n") + 1
             raise _fail(file, "the file is not valid UTF-8 text", "save the screenplay as UTF-8", line) from None
     else:
-        text = raw[1:] if raw.startswith("\ufeff") else raw
+        text = raw.removeprefix("\ufeff")
     if len(text) > MAX_BYTES:
         raise _fail(file, f"file is over the {MAX_BYTES} byte limit")
-    m = _CONTROL.search(text)
-    if m:
-        line = text.count("\n", 0, m.start()) + 1
-        raise _fail(file, f"control character U+{ord(m.group()):04X}: this is not a text screenplay", fix, line)
+    controls = _CONTROL.findall(text)
+    if controls:
+        if len(controls) > max(2, len(text) // 100):
+            m = _CONTROL.search(text)
+            assert m is not None
+            line = text.count("\n", 0, m.start()) + 1
+            raise _fail(file, f"control characters (U+{ord(m.group()):04X} ...): this is not a text screenplay",
+                        fix, line)
+        text = _CONTROL.sub("", text)  # a stray one (an old editor's EOF mark, say) means nothing
     if not text.strip():
         raise _fail(file, "the file is empty",
                     "write a scene: a heading (INT. KITCHEN - NIGHT), action, and a CHARACTER cue over their line")

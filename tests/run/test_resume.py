@@ -28,9 +28,16 @@ COMPARED = ["film.mp4", "film.srt", "film.vtt", "film.mix.flac", "film.dialogue.
             "film.ambience.flac", "storyboard.png", "film.lock"]
 
 
+def _default_sigint() -> None:
+    # a background job (CI's runner, `cmd &`) starts with SIGINT ignored, and Python
+    # keeps an inherited SIG_IGN; a user pressing Ctrl-C has the default disposition
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def studio(*args: str, cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "studio", *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            preexec_fn=_default_sigint)
 
 
 def project(tmp_path: Path, name: str) -> Path:

@@ -10,7 +10,6 @@ import pytest
 
 from studio.screenplay.fountain import (
     Action,
-    Dialogue,
     Heading,
     Lyrics,
     Section,
