@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.generate_feature import generate_feature  # noqa: I001
+from bench.generate_feature import generate_feature
 from bench.generate_fountain import to_fountain
 from studio.graph.scene_graph import SceneGraph
 from studio.screenplay import load_screenplay
@@ -86,7 +86,7 @@ def measure(label: str, minutes: float, folder: Path, repeat: int, seed: int = 0
     plan_s, graph = _median(lambda: SceneGraph.from_screenplay(screenplay), max(1, repeat // 2))
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "studio", "check", str(path)], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
     check_s = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"studio check {path} failed:\n{proc.stderr}")
@@ -146,7 +146,7 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
     return f"""<!-- {MARK} -->
 ## Fountain import (`bench/fountain_import.py`)
 
-{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, {machine()}. Command: `{command}`.
+{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {machine()}. Command: `{command}`.
 Generated features written as Fountain by `bench/generate_fountain.py` (title page, act sections and
 synopses, numbered headings with CONTINUOUS/LATER, wrapped action and dialogue, cues with extensions,
 parentheticals, transitions, notes and boneyard). Times are medians in one process.

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from studio.audio.wav import ramp, write_track_wav
+from studio.audio.wav import apply_fades, write_track_wav
 
 SAMPLE_RATE = 48_000
 BED_DB = -30.0  # the recipe's total RMS, dBFS
@@ -849,11 +849,7 @@ class AmbienceTrack:
             if hi <= lo:
                 continue
             x = self._renderer(seg.renderer_key).render(lo, hi - lo)
-            if lo < seg.fade_in[1] or hi > seg.fade_out[0]:  # elsewhere the gain is exactly 1
-                idx = np.arange(lo, hi, dtype=np.int64)
-                g = ramp(idx, seg.fade_in[0], seg.fade_in[1], seg.fade_in[2], True)
-                g *= ramp(idx, seg.fade_out[0], seg.fade_out[1], seg.fade_out[2], False)
-                x *= g[:, None].astype(np.float32)
+            apply_fades(x, lo, seg.fade_in, seg.fade_out)
             out[lo - start:hi - start] += x
         return out
 

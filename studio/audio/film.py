@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.assemble.ffmpeg import ffmpeg_version, run_ffmpeg
+from studio.assemble.ffmpeg import ffmpeg_version
 from studio.atomic import write_text
 from studio.audio.ambience import AmbienceTrack, ambience_segments
 from studio.audio.mix import (
@@ -37,7 +37,7 @@ from studio.audio.wav import SAMPLE_RATE, wav_info
 from studio.render.plan import canonical_hash
 from studio.screenplay.model import Screenplay
 
-MIX_VERSION = 1  # bump when the mix's processing changes its output
+MIX_VERSION = 2  # bump when the mix's processing changes its output
 STEMS = ("dialogue", "music", "ambience")
 
 
@@ -142,9 +142,6 @@ def _mix_into(entry: Path, dialogue: DialogueTrack, music: ScoreTrack, ambience:
     try:
         result = mix_film(dialogue, music, ambience, spans, length, work, "film", target_lufs=target,
                           ducking=ducking, levels=levels)
-        run_ffmpeg(["-i", str(result.mix), "-c:a", "aac", "-b:a", "192k", "-ar", str(SAMPLE_RATE),
-                    "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp4", str(work / "film.m4a")],
-                   what="encoding the mix")
         write_text(work / "loudness.json", json.dumps(result.loudness, indent=1, sort_keys=True))
         try:
             os.rename(work, entry)

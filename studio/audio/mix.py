@@ -5,11 +5,13 @@ Everything streams in blocks (memory stays flat for a feature):
 
 1. each block sums the dialogue track (every line at its place on the film's clock),
    the score (multiplied by the ducking envelope) and the ambience bed, at their stem
-   gains; the three stems and the pre-mix stream into FLAC encoders;
-2. ffmpeg's ``loudnorm`` measures the pre-mix (EBU R128), then normalises it in a
-   second, linear pass to the target integrated loudness (−23 LUFS by default, −14 for
-   the web) with a true-peak ceiling (−1 dBTP);
-3. ``ebur128`` measures the result, and the numbers go into the render report.
+   gains; the three stems and the pre-mix stream into FLAC encoders, and a BS.1770
+   meter (:mod:`studio.audio.loudness`) measures the pre-mix as it goes;
+2. one ffmpeg pass applies the gain that brings it to the target integrated loudness
+   (−23 LUFS by default, −14 for the web), writes the FLAC mix and the AAC delivery
+   encode, and measures the result with ``ebur128``; when the true peak would pass the
+   ceiling (−1 dBTP, less a margin), the pass runs again with a peak limiter;
+3. those ffmpeg measurements go into the render report.
 
 The ducking envelope is a closed-form function of the sample position (the line
 spans are known), so any block split gives the same samples. Only numbers enter the
@@ -19,7 +21,7 @@ ffmpeg filter graphs; no user text.
 from __future__ import annotations
 
 import bisect
-import json
+import math
 import re
 import subprocess
 from collections import OrderedDict
@@ -29,9 +31,10 @@ from typing import Protocol
 
 import numpy as np
 
-from studio.assemble.ffmpeg import ffmpeg_exe, run_ffmpeg
+from studio.assemble.ffmpeg import ffmpeg_exe
 from studio.atomic import atomic_output
-from studio.audio.wav import ramp, to_float, wav_frames, wav_info
+from studio.audio.loudness import LoudnessMeter
+from studio.audio.wav import ramp, to_float, wav_frames
 from studio.errors import RenderError
 
 SAMPLE_RATE = 48_000
@@ -113,22 +116,21 @@ class DuckingEnvelope:
         self._a, self._r = a, r
 
     def gains(self, start: int, n: int) -> np.ndarray:
-        g = np.ones(n, np.float64)
+        g = np.ones(n, np.float32)
         end = start + n
-        idx = None
         first = max(0, bisect.bisect_right(self._starts, start) - 1)
         for s, e in self.spans[first:]:
             if s >= end:
                 break
-            if e <= start:
+            lo, hi = max(s, start), min(e, end)
+            if hi <= lo:
                 continue
-            if idx is None:
-                idx = np.arange(start, end, dtype=np.int64)
+            idx = np.arange(lo, hi, dtype=np.int64)
             down = ramp(idx, s, s + self._a, "cosine", True)  # 0 → 1 over the attack
             up = ramp(idx, e - self._r, e, "cosine", False)  # 1 → 0 over the release
-            depth = np.minimum(down, up) * ((idx >= s) & (idx < e))
-            g = np.minimum(g, 1.0 - (1.0 - self.floor) * depth)
-        return g.astype(np.float32)
+            depth = np.minimum(down, up)
+            g[lo - start:hi - start] = np.minimum(g[lo - start:hi - start], 1.0 - (1.0 - self.floor) * depth)
+        return g
 
 
 @dataclass(frozen=True)
@@ -151,12 +153,13 @@ class MixResult:
 class _FlacWriter:
     """Raw float32 stereo blocks into a FLAC file, through ffmpeg."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, fast: bool = False) -> None:
         self._out = atomic_output(path)
         tmp = self._out.__enter__()
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
                "-f", "f32le", "-ar", str(SAMPLE_RATE), "-ac", "2", "-i", "pipe:0",
-               "-c:a", "flac", "-sample_fmt", "s16", "-fflags", "+bitexact", "-f", "flac", str(tmp)]
+               "-c:a", "flac", "-sample_fmt", "s16", *(["-compression_level", "0"] if fast else []),
+               "-fflags", "+bitexact", "-f", "flac", str(tmp)]
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def write(self, block: np.ndarray) -> None:
@@ -188,7 +191,8 @@ class _FlacWriter:
 
 
 def premix(dialogue: Track, music: Track | None, ambience: Track | None, envelope: DuckingEnvelope,
-           levels: StemLevels, length: int, out_dir: Path, stem_name: str) -> tuple[Path, dict[str, Path]]:
+           levels: StemLevels, length: int, out_dir: Path, stem_name: str,
+           meter: LoudnessMeter | None = None) -> tuple[Path, dict[str, Path]]:
     """Write the three stems and their sum (the pre-mix) as FLAC; return their paths."""
     g_d, g_m, g_a = (10 ** (x / 20) for x in (levels.dialogue, levels.music, levels.ambience))
     paths = {
@@ -197,7 +201,7 @@ def premix(dialogue: Track, music: Track | None, ambience: Track | None, envelop
         "ambience": out_dir / f"{stem_name}.ambience.flac",
     }
     mix_path = out_dir / f".{stem_name}.premix.flac"
-    writers = {k: _FlacWriter(p) for k, p in {**paths, "premix": mix_path}.items()}
+    writers = {k: _FlacWriter(p, fast=k != "premix") for k, p in {**paths, "premix": mix_path}.items()}
     ok = False
     try:
         for pos in range(0, length, BLOCK):
@@ -208,7 +212,10 @@ def premix(dialogue: Track, music: Track | None, ambience: Track | None, envelop
             writers["dialogue"].write(d)
             writers["music"].write(m)
             writers["ambience"].write(a)
-            writers["premix"].write(d + m + a)
+            mixed = d + m + a
+            if meter is not None:
+                meter.add(mixed)
+            writers["premix"].write(mixed)
         ok = True
     finally:
         for writer in writers.values():
@@ -216,36 +223,28 @@ def premix(dialogue: Track, music: Track | None, ambience: Track | None, envelop
     return mix_path, paths
 
 
-_JSON = re.compile(r"\{[^{}]*\"input_i\"[^{}]*\}", re.S)
-
-
-def measure_loudnorm(path: Path, target: float, true_peak: float) -> dict[str, str]:
-    """First loudnorm pass: the measured integrated loudness, true peak, range, threshold."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path), "-af",
-         f"loudnorm=I={target:.1f}:TP={true_peak:.1f}:LRA=20:print_format=json", "-f", "null", "-"],
-        capture_output=True, text=True, check=False,
-    )
-    m = _JSON.search(proc.stderr)
-    if proc.returncode != 0 or not m:
-        raise RenderError(f"ffmpeg could not measure the loudness of {path.name}")
-    return json.loads(m.group(0))
-
-
 def measure_ebur128(path: Path) -> dict[str, float]:
-    """Integrated loudness (LUFS), loudness range (LU) and true peak (dBTP) of a file."""
+    """Integrated loudness (LUFS), loudness range (LU) and true peak (dBTP) of a file,
+    by ffmpeg's EBU R128 analysis."""
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
          "-f", "null", "-"],
         capture_output=True, text=True, check=False,
     )
-    summary = proc.stderr[proc.stderr.rfind("Summary:"):]
+    if proc.returncode != 0:
+        raise RenderError(f"ffmpeg could not measure the loudness of {path.name}")
+    return _ebur128_summary(proc.stderr, path.name)
+
+
+def _ebur128_summary(log: str, what: str) -> dict[str, float]:
+    summary = log[log.rfind("Summary:"):]
+
     def grab(pattern: str) -> float:
         m = re.search(pattern, summary)
         if not m:
-            raise RenderError(f"ffmpeg could not measure the loudness of {path.name}")
-        value = m.group(1)
-        return float("-inf") if value == "-inf" else float(value)
+            raise RenderError(f"ffmpeg could not measure the loudness of {what}")
+        return float("-inf") if m.group(1) == "-inf" else float(m.group(1))
+
     return {
         "integrated_lufs": grab(r"I:\s+(-?[\d.]+|-inf) LUFS"),
         "loudness_range_lu": grab(r"LRA:\s+(-?[\d.]+) LU"),
@@ -253,52 +252,71 @@ def measure_ebur128(path: Path) -> dict[str, float]:
     }
 
 
-def normalise(premix_path: Path, out: Path, target: float, true_peak: float) -> dict[str, float]:
-    """Two-pass loudnorm (linear when the true-peak ceiling allows) into ``out`` (FLAC)."""
-    m = measure_loudnorm(premix_path, target, true_peak)
-    if m["input_i"] == "-inf":  # silence: nothing to normalise
-        with atomic_output(out) as tmp:
-            run_ffmpeg(["-i", str(premix_path), "-c:a", "flac", "-f", "flac", str(tmp)], what="writing the mix")
-        return {"target_lufs": target, "normalization": "none (silent)"}  # type: ignore[dict-item]
-    graph = (
-        f"loudnorm=I={target:.1f}:TP={true_peak:.1f}:LRA=20"
-        f":measured_I={float(m['input_i']):.2f}:measured_TP={float(m['input_tp']):.2f}"
-        f":measured_LRA={float(m['input_lra']):.2f}:measured_thresh={float(m['input_thresh']):.2f}"
-        f":offset={float(m['target_offset']):.2f}:linear=true:print_format=json"
-    )
-    with atomic_output(out) as tmp:
-        proc = subprocess.run(
-            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-i", str(premix_path), "-af", graph,
-             "-ar", str(SAMPLE_RATE), "-c:a", "flac", "-sample_fmt", "s16", "-fflags", "+bitexact",
-             "-f", "flac", str(tmp)],
-            capture_output=True, text=True, check=False,
-        )
+def deliver(premix_path: Path, mix: Path, aac: Path | None, gain_db: float,
+            limit_dbtp: float | None = None) -> dict[str, float]:
+    """One ffmpeg pass over the pre-mix: apply the normalising gain (and a peak limiter
+    when asked), write the FLAC mix and the AAC delivery encode, and measure the result
+    with ``ebur128`` on the way. Only numbers enter the filter graph."""
+    chain = f"volume={gain_db:.4f}dB"
+    if limit_dbtp is not None:
+        chain += f",alimiter=limit={10 ** (limit_dbtp / 20):.6f}:level=disabled:attack=5:release=80"
+    outputs = 3 if aac is not None else 2
+    graph = f"[0:a]{chain},asplit={outputs}" + "".join(f"[o{k}]" for k in range(outputs))
+    graph += f";[o{outputs - 1}]ebur128=peak=true[meter]"
+    with atomic_output(mix) as mix_tmp:
+        args = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-y", "-i", str(premix_path),
+                "-filter_complex", graph,
+                "-map", "[o0]", "-ar", str(SAMPLE_RATE), "-c:a", "flac", "-sample_fmt", "s16",
+                "-fflags", "+bitexact", "-f", "flac", str(mix_tmp)]
+        aac_out = None
+        if aac is not None:
+            aac_out = atomic_output(aac)
+            aac_tmp = aac_out.__enter__()
+            args += ["-map", "[o1]", "-ar", str(SAMPLE_RATE), "-c:a", "aac", "-aac_coder", "fast", "-b:a", "192k",
+                     "-fflags", "+bitexact", "-flags:a", "+bitexact", "-f", "mp4", str(aac_tmp)]
+        args += ["-map", "[meter]", "-f", "null", "-"]
+        proc = subprocess.run(args, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
-            raise RenderError(f"ffmpeg failed while normalising the mix: {proc.stderr.strip()[-300:]}")
-    second = _JSON.search(proc.stderr)
-    kind = json.loads(second.group(0)).get("normalization_type", "") if second else ""
-    return {"target_lufs": target, "measured_premix_lufs": float(m["input_i"]),
-            "normalization": kind}  # type: ignore[dict-item]
+            if aac_out is not None:
+                aac_out.__exit__(RenderError, RenderError("ffmpeg"), None)
+            raise RenderError(f"ffmpeg failed while finishing the mix: {proc.stderr.strip()[-300:]}")
+        if aac_out is not None:
+            aac_out.__exit__(None, None, None)
+    return _ebur128_summary(proc.stderr, mix.name)
 
 
 def mix_film(dialogue: Track, music: Track | None, ambience: Track | None, spans: list[tuple[int, int]],
              length: int, out_dir: Path, stem_name: str, *, target_lufs: float = EBU_R128,
              true_peak: float = -1.0, ducking: Ducking | None = None,
-             levels: StemLevels | None = None) -> MixResult:
-    """Mix the film's audio into ``<out_dir>/<stem_name>.mix.flac`` plus its stems."""
+             levels: StemLevels | None = None, aac: bool = True) -> MixResult:
+    """Mix the film's audio into ``<out_dir>/<stem_name>.mix.flac`` (and ``.m4a``, the
+    AAC delivery encode) plus its stems, at ``target_lufs`` with true peaks at or under
+    ``true_peak`` dBTP."""
     envelope = DuckingEnvelope(spans, ducking or Ducking())
+    meter = LoudnessMeter()
     premix_path, stems = premix(dialogue, music, ambience, envelope, levels or StemLevels(), length, out_dir,
-                                stem_name)
+                                stem_name, meter)
     mix = out_dir / f"{stem_name}.mix.flac"
+    encode = out_dir / f"{stem_name}.m4a" if aac else None
+    measured = meter.integrated
+    gain = 0.0 if math.isinf(measured) else target_lufs - measured
+    # half a dB of headroom under the ceiling: the AAC encode overshoots a little on
+    # the peaks it smooths
+    ceiling = true_peak - TRUE_PEAK_MARGIN
     try:
-        # half a dB of headroom under the ceiling: the AAC encode of the delivery
-        # overshoots a little on the peaks it smooths
-        info = normalise(premix_path, mix, target_lufs, true_peak - TRUE_PEAK_MARGIN)
+        result = deliver(premix_path, mix, encode, gain)
+        limited = False
+        # too hot for the ceiling: limit the peaks, and make up the loudness the limiter
+        # takes away (it converges in a pass or two: it only shaves peaks)
+        for _ in range(3):
+            if result["true_peak_dbtp"] <= ceiling and (not limited or abs(result["integrated_lufs"] - target_lufs) <= 0.3):
+                break
+            if limited:
+                gain += target_lufs - result["integrated_lufs"]
+            result = deliver(premix_path, mix, encode, gain, limit_dbtp=ceiling - 0.5)
+            limited = True
     finally:
         premix_path.unlink(missing_ok=True)
-    loudness = {**info, **measure_ebur128(mix), "true_peak_ceiling_dbtp": true_peak}
+    loudness = {"target_lufs": target_lufs, "measured_premix_lufs": round(measured, 2), "gain_db": round(gain, 2),
+                "limited": limited, **result, "true_peak_ceiling_dbtp": true_peak}
     return MixResult(mix=mix, stems=stems, loudness=loudness)
-
-
-def audio_frames(path: Path) -> int:
-    return wav_info(path).frames

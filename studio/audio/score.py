@@ -73,7 +73,7 @@ import numpy as np
 
 from studio.atomic import atomic_output, write_bytes, write_text
 from studio.audio.midi import PPQ, MidiFile, Track
-from studio.audio.wav import pcm16, ramp, to_float, wav_frames, wav_header, wav_info, write_track_wav  # noqa: F401
+from studio.audio.wav import apply_fades, pcm16, to_float, wav_frames, wav_header, wav_info, write_track_wav  # noqa: F401
 from studio.errors import MissingToolError, RenderError, StudioError
 from studio.screenplay.model import MusicCue
 
@@ -1147,11 +1147,7 @@ class ScoreTrack:
             if x.shape[1] == 1:
                 x = np.repeat(x, 2, axis=1)
             x = x[:, :2]
-            if lo < cue.fade_in[1] or hi > cue.fade_out[0]:  # elsewhere the gain is exactly 1
-                idx = np.arange(lo, hi, dtype=np.int64)
-                g = ramp(idx, *cue.fade_in[:2], cue.fade_in[2], True)
-                g *= ramp(idx, *cue.fade_out[:2], cue.fade_out[2], False)
-                x = x * g[:, None].astype(np.float32)
+            apply_fades(x, lo, cue.fade_in, cue.fade_out)
             out[lo - start:hi - start] += x
         return out
 

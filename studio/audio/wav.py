@@ -17,6 +17,20 @@ from studio.errors import StudioError
 SAMPLE_RATE = 48_000
 
 
+def apply_fades(x: np.ndarray, start: int, fade_in: tuple[int, int, str], fade_out: tuple[int, int, str]) -> None:
+    """Multiply the block ``x`` (frames ``start``.. on the film's clock, in place) by a
+    fade in over ``fade_in = (from, to, shape)`` and a fade out over ``fade_out``. Only
+    the frames inside the fades are touched: elsewhere the gain is exactly 1 (or 0
+    before the fade in / after the fade out)."""
+    end = start + len(x)
+    for (a, b, shape), rising in ((fade_in, True), (fade_out, False)):
+        lo, hi = (start, min(end, b)) if rising else (max(start, a), end)
+        if hi <= lo:
+            continue
+        idx = np.arange(lo, hi, dtype=np.int64)
+        x[lo - start:hi - start] *= ramp(idx, a, b, shape, rising)[:, None].astype(np.float32)
+
+
 def ramp(idx: np.ndarray, a: int, b: int, shape: str, rising: bool) -> np.ndarray:
     """Gain over sample positions ``idx``: 0 before ``a`` rising to 1 at ``b`` (or the
     reverse when not ``rising``); ``shape`` is ``linear``, ``power`` (equal power:
@@ -93,11 +107,12 @@ def wav_frames(path: Path | str, info: WavInfo | None = None) -> np.ndarray:
 
 
 def to_float(samples: np.ndarray) -> np.ndarray:
+    """A new float32 array in [-1, 1] (never a view of a memory-mapped file)."""
     if samples.dtype == np.int16 or samples.dtype == np.dtype("<i2"):
         return samples.astype(np.float32) / 32768.0
     if samples.dtype.kind == "i":
         return (samples.astype(np.float64) / 2**31).astype(np.float32)
-    return np.asarray(samples, dtype=np.float32)
+    return np.array(samples, dtype=np.float32, copy=True)
 
 
 def pcm16(block: np.ndarray) -> bytes:

@@ -330,7 +330,7 @@ def produce_shot(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome
 def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, **options: Any) -> RenderResult:
     job = prepare_film(screenplay, output_dir, store=store, **options)
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
-    # 3. render every shot in story order (a chain in order; see studio.run.ray for chains in parallel)
+    # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
     for index in range(len(job.plans)):

@@ -352,7 +352,7 @@ def _cue(line: _Line) -> tuple[str, tuple[str, ...], bool, bool] | None:
     if not name:
         return None
     if not forced:
-        if "(" in name or ")" in name or name.endswith(":"):
+        if "(" in name or ")" in name or name.endswith(":") or not (name[0].isalnum() or name[0] in "'\"‘“"):
             return None
         if any(c.islower() for c in name) or not any(c.isupper() for c in name):
             return None
@@ -377,11 +377,10 @@ def _speech(lines: list[_Line]) -> list[Speech]:
         if s.startswith("(") and ")" not in s:
             # a parenthetical over several lines, when a later line closes it
             j = i
-            while j < len(lines) and lines[j].stripped and "(" not in lines[j].stripped \
-                    and not lines[j].stripped.endswith(")") and ")" not in lines[j].stripped:
+            while j < len(lines) and lines[j].stripped and not {"(", ")"} & set(lines[j].stripped):
                 j += 1
-            if j < len(lines) and lines[j].stripped.endswith(")") and lines[j].stripped.count(")") == 1 \
-                    and "(" not in lines[j].stripped:
+            closing = lines[j].stripped if j < len(lines) else ""
+            if closing.endswith(")") and closing.count(")") == 1 and "(" not in closing:
                 inner = " ".join(l.stripped for l in [line, *lines[i:j + 1]])[1:-1]
                 inner = strip_markup(" ".join(inner.split()))
                 if inner:

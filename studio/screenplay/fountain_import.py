@@ -19,7 +19,9 @@ How Fountain maps onto the format:
   maps DAWN/SUNRISE, MORNING, DAY/NOON, AFTERNOON, DUSK/SUNSET/TWILIGHT, EVENING,
   NIGHT/MIDNIGHT onto the format's times; CONTINUOUS, LATER, MOMENTS LATER, SAME and
   no time at all keep the previous scene's time (the first scene: day). A scene
-  number (``#12#``) becomes the scene id (``s12``) when it is unique;
+  number (``#12#``) becomes the scene id (``s12``) when it is unique; in a numbered
+  script an unnumbered scene after s12 is s12a, as inserted scenes are; otherwise
+  scenes count s1, s2, ...;
 * characters are gathered from the cues and de-duplicated by name, whatever their
   extensions ("EDWARD" and "EDWARD (V.O.)" are one character); names in capitals
   are written in title case ("DR. SMITH" is "Dr. Smith"), forced names (``@McCLANE``)
@@ -28,7 +30,9 @@ How Fountain maps onto the format:
   applies to it, and a parenthetical between lines starts a new beat; the extension
   kept is the off-screen one (V.O., O.S., O.C.) first, else CONT'D, else the first
   one that fits (20 characters). Dual dialogue keeps both speeches, in order. A cue
-  with only a parenthetical ("EDWARD / (nods)") is the action "Edward nods.";
+  with only a parenthetical ("EDWARD / (nods)") is the action "Edward nods."; a
+  parenthetical after the last line has nothing to direct and is dropped. Lines over
+  the format's 5,000 characters are split between words into several beats;
 * lyrics (``~``) sung after a cue are dialogue with the parenthetical "singing";
   lyrics on their own are an action beat framed by ♪;
 * transitions are transition beats; action, centered text included, is action;
@@ -38,6 +42,11 @@ How Fountain maps onto the format:
   action names (their cue in capitals, or their name as written);
 * anything before the first scene heading opens the first scene; a screenplay with
   dialogue but no scene heading at all is one scene at an unspecified location.
+
+What is refused, with one :class:`ScreenplayError` naming the file and a fix: binary
+files, text that is not UTF-8, an empty file, a studio YAML screenplay, and text with
+neither a scene heading nor dialogue (prose, a bare title page). A stray control
+character or two in a text file are dropped.
 """
 
 from __future__ import annotations
@@ -64,7 +73,9 @@ from studio.screenplay.fountain import (
     page_count,
     parse_fountain_text,
 )
+from studio.screenplay.model import Screenplay
 from studio.screenplay.safe_yaml import MAX_BYTES, Path_, SourceMap
+from studio.screenplay.validate import validate
 
 MAX_TEXT = 5000  # ActionBeat.action and DialogueBeat.line
 MAX_TRANSITION = 100
@@ -119,7 +130,8 @@ _SMALL_WORDS = {"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "th
 
 
 def _name_key(name: str) -> str:
-    return " ".join(name.upper().split())
+    """One key per character: 'DR. SMITH', 'Dr Smith' and 'DR SMITH' are the same person."""
+    return " ".join(name.upper().replace("’", "'").replace(".", " ").split())
 
 
 # --------------------------------------------------------------------------- headings
@@ -261,7 +273,7 @@ def _fail(file: str, message: str, hint: str = "", line: int = 0) -> ScreenplayE
 
 
 _YAML_KEYS = re.compile(r"^(version|film|characters|locations|scenes)\s*:", re.MULTILINE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 def decode_fountain(raw: str | bytes, file: str) -> str:
@@ -308,6 +320,7 @@ class _Builder:
         self.source = SourceMap(file=file)
         self.characters: dict[str, dict[str, Any]] = {}  # name key -> character data
         self.character_lines: dict[str, tuple[int, int]] = {}
+        self.cues: dict[str, str] = {}  # name key -> the cue as first written
         self.locations: dict[str, dict[str, Any]] = {}  # slug -> location data
         self.location_lines: dict[str, tuple[int, int]] = {}
         self.interiors: dict[str, set[bool | None]] = {}
@@ -331,6 +344,7 @@ class _Builder:
             char = {"id": ident, "name": shown, "description": ""}
             self.characters[key] = char
             self.character_lines[key] = where
+            self.cues[key] = name
         elif forced and any(c.islower() for c in name) and not any(c.islower() for c in char["name"]):
             char["name"] = _clip(name, MAX_NAME)  # '@McCLANE' names 'MCCLANE' better
         return str(char["id"])
@@ -522,7 +536,7 @@ class _Builder:
         """Each scene's characters: on-screen speakers, then whoever its action names."""
         names: dict[str, str] = {}
         for key, char in self.characters.items():
-            for form in {key, char["name"]}:
+            for form in (self.cues[key], char["name"]):
                 if len(form) >= 2 and any(c.isalpha() for c in form):
                     names.setdefault(form, char["id"])
         pattern = (
@@ -551,7 +565,8 @@ class _Builder:
     def _title(self, stem: str) -> str:
         title = " ".join(self.doc.title().split())
         if not title:
-            title = " ".join(re.sub(r"[_\-]+", " ", stem).split()).strip() or "Untitled"
+            title = "" if stem.startswith("<") else " ".join(re.sub(r"[_\-]+", " ", stem).split())
+            title = title or "Untitled"
             title = title[:1].upper() + title[1:]
         return _clip(title, MAX_TITLE)
 
@@ -592,12 +607,28 @@ def import_fountain(raw: str | bytes, file: str = "<input>") -> FountainImport:
     return _Builder(doc, file).build(Path(file).stem)
 
 
+def read_fountain(path: str | Path) -> FountainImport:
+    """Read a Fountain file from disk and convert it (:func:`import_fountain`); a missing,
+    unreadable or oversized file is a :class:`ScreenplayError` too."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise _fail(str(path), f"{path} is a folder, not a screenplay")
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise _fail(str(path), f"file is {size} bytes, over the {MAX_BYTES} byte limit")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(str(path), "no such file", "give the path of a .fountain screenplay") from None
+    except OSError as exc:
+        raise _fail(str(path), f"cannot read the file: {exc.strerror}") from None
+    return import_fountain(raw, str(path))
+
+
 def parse_fountain(raw: str | bytes, file: str = "<input>", *, base_dir: Path | None = None,
-                   allow_outside: bool = False) -> Any:
+                   allow_outside: bool = False) -> Screenplay:
     """Read and validate a Fountain screenplay into a :class:`Screenplay`. Problems
     carry the Fountain file's line numbers. Raises :class:`ScreenplayError`."""
-    from studio.screenplay.validate import validate
-
     imported = import_fountain(raw, file)
     screenplay, warnings = validate(imported.data, imported.source, base_dir=base_dir, allow_outside=allow_outside)
     screenplay._source = imported.source
@@ -614,8 +645,12 @@ def _dump(value: Any) -> str:
     return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100)
 
 
+# what YAML will not read even in a comment (its reader's non-printable characters)
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _comment(text: str) -> str:
-    return "# " + " ".join(text.split())
+    return "# " + " ".join(_UNPRINTABLE.sub("", text).split())
 
 
 def to_yaml(imported: FountainImport) -> str:
