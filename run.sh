@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-SYSTEM_PACKAGES=(ffmpeg espeak-ng fluidsynth timgm6mb-soundfont fonts-dejavu-core)
+SYSTEM_PACKAGES=(ffmpeg espeak-ng fluidsynth timgm6mb-soundfont fonts-dejavu-core chromium)
 VENV=.venv
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -302,9 +302,14 @@ def _film_for(file: str, resolution: str | None, fps: int | None, loudness: str 
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="The seed for the new takes of --shot.")
 @click.option("--verify", is_flag=True, help="Hash every cached clip before trusting it.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where shots render: this process, or Ray workers (one per GPU, else per CPU).")
+@click.option("--address", metavar="ADDR",
+              help="With --executor ray: the Ray cluster to join (default: a private one on loopback).")
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
            cache_dir: str | None, loudness: str | None, silent: bool, shots_: tuple[str, ...], seed: int | None,
-           verify: bool, quiet: bool, allow_outside_assets: bool, cast: tuple[str, ...] = ()) -> None:
+           verify: bool, quiet: bool, allow_outside_assets: bool, cast: tuple[str, ...] = (),
+           executor: str = "local", address: str | None = None) -> None:
     """Render a screenplay into a finished film, with subtitles, timeline and storyboard.
 
     Shots already in the cache are not rendered again; a killed render continues where
@@ -322,6 +327,12 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
     cache = default_cache_dir(cache_dir)
     kwargs = dict(cache_dir=cache, name=name, backend_name=backend, audio=not silent,
                   lockfile=_lockfile_for(file), new_takes=shots_, take_seed_override=seed, verify=verify)
+    if address is not None and executor != "ray":
+        raise click.UsageError("--address joins a Ray cluster: use it with --executor ray")
+    if executor == "ray":  # Ray is imported only then
+        from studio.run.ray_executor import render_film_ray as render_film  # noqa: F811
+
+        kwargs["address"] = address
     if quiet:
         result = render_film(screenplay, out_dir, progress=QuietProgress(), **kwargs)
     else:
@@ -337,6 +348,10 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
     out.print(text, soft_wrap=True)
     if r["rendered"] and len(r["rendered"]) <= 12:
         out.print(Text(f"rendered shots: {', '.join(r['rendered'])}"), soft_wrap=True)
+    if r.get("executor"):
+        x = r["executor"]
+        out.print(Text(f"ray: {x['shots_on_workers']} shots on {x['workers']} workers"
+                       f"{', retried: ' + ', '.join(x['retried']) if x['retried'] else ''}"), soft_wrap=True)
     if r["corrupt_entries_replaced"]:
         out.print(Text(f"{r['corrupt_entries_replaced']} corrupt cache entries were found and rendered again",
                        style="yellow"), soft_wrap=True)
@@ -487,13 +502,11 @@ def schema(output: str | None) -> None:
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 def import_(file: str, output: str | None, force: bool) -> None:
     """Convert a Fountain screenplay into a studio YAML screenplay (checked before it is written)."""
-    from studio.screenplay.fountain_import import import_fountain, to_yaml
+    from studio.screenplay.fountain_import import read_fountain, to_yaml
     from studio.screenplay.validate import validate
 
     path = Path(file)
-    if not path.is_file():
-        raise StudioError(f"{file}: no such file", hint="give the path of a .fountain screenplay")
-    imported = import_fountain(path.read_bytes(), file)
+    imported = read_fountain(path)
     validate(imported.data, imported.source, base_dir=path.parent)
     text = to_yaml(imported)
     if output == "-":
@@ -511,8 +524,9 @@ def import_(file: str, output: str | None, force: bool) -> None:
                    f"{imported.dialogue_lines} lines, {imported.pages:.0f} pages"), soft_wrap=True)
 
 
-# the identity and provenance commands (likeness, qa, sign, verify) live in their own module
-from studio import cli_identity  # noqa: F401
+# the identity and provenance commands (likeness, qa, sign, verify) live in their own module,
+# and so do the web studio and planning commands (serve, status, estimate)
+from studio import cli_identity, cli_web  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

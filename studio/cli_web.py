@@ -1,0 +1,173 @@
+"""The ``studio`` commands for the web studio and planning: ``serve``, ``status`` and
+``estimate``. They join the ``studio`` group in :mod:`studio.cli` (same console, same
+error handling); the work is done by :mod:`studio.web` and :mod:`studio.run`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from studio.cli import _film_for, _minutes, allow_outside_option, cli, film_options, out
+
+
+def _seconds(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.1f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@film_options
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a --host other machines can reach (anyone who can reach it sees the film).")
+def serve(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
+          cache_dir: str | None, loudness: str | None, silent: bool, allow_outside_assets: bool,
+          cast: tuple[str, ...], port: int, host: str, allow_remote: bool) -> None:
+    """The film in a browser: storyboard, takes, re-renders with live progress, scene
+    graph, likenesses and estimates. Give the same options as for `studio render` so
+    the shots come from the same cache entries."""
+    from studio.cache.store import default_cache_dir
+    from studio.web.safety import check_bind
+    from studio.web.server import serve as run
+    from studio.web.session import FilmConfig, Studio
+
+    check_bind(host, allow_remote)  # before anything is loaded
+
+    def load():  # type: ignore[no-untyped-def]
+        return _film_for(file, resolution, fps, loudness, allow_outside_assets, cast)
+
+    name = Path(file).stem
+    studio = Studio(FilmConfig(file=Path(file), load=load, output_dir=Path(output) if output else Path("out") / name,
+                               cache_dir=default_cache_dir(cache_dir), name=name, backend=backend,
+                               audio=not silent))
+
+    def ready(url: str) -> None:
+        text = Text()
+        text.append("serving ", style="bold green")
+        text.append(f"{studio.current_screenplay().film.title} at {url} (Ctrl-C to stop)")
+        if allow_remote:
+            text.append(" — open to other machines (--allow-remote)", style="yellow")
+        out.print(text, soft_wrap=True)
+
+    run(studio, host=host, port=port, allow_remote=allow_remote, on_ready=ready)
+
+
+def _key_options(command):  # type: ignore[no-untyped-def]
+    """The options that change shots' cache keys (as given to `studio render`)."""
+    for option in reversed([
+        click.option("--backend", help="Render backend (default: the screenplay's, else animatic)."),
+        click.option("--resolution", help="WIDTHxHEIGHT, overriding the screenplay."),
+        click.option("--fps", type=click.IntRange(1, 120), help="Frames per second, overriding the screenplay."),
+        click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
+                     help="Shot cache folder (default: $STUDIO_CACHE, else ./cache)."),
+        click.option("--silent", is_flag=True, help="As rendered with --silent (shots timed without voices)."),
+        click.option("--cast", "cast", multiple=True, metavar="CHARACTER=NAME", help="As rendered with --cast."),
+        allow_outside_option,
+    ]):
+        command = option(command)
+    return command
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@_key_options
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(file: str, backend: str | None, resolution: str | None, fps: int | None, cache_dir: str | None,
+           silent: bool, cast: tuple[str, ...], allow_outside_assets: bool, as_json: bool) -> None:
+    """Which shots are in the cache and which are stale (would render), without
+    rendering or speaking anything. Exits 0 either way."""
+    from studio.cache.lockfile import Lockfile
+    from studio.cache.store import default_cache_dir
+    from studio.run.status import film_status
+
+    screenplay = _film_for(file, resolution, fps, None, allow_outside_assets, cast)
+    result = film_status(screenplay, cache_dir=default_cache_dir(cache_dir), name=Path(file).stem,
+                         backend_name=backend, audio=not silent, lockfile=Lockfile.beside(file))
+    if as_json:
+        out.print_json(json.dumps({"file": file, **result.to_dict()}))
+        return
+    table = Table(title=f"{result.title}: {len(result.shots) - len(result.stale)} of {len(result.shots)} shots "
+                        f"in the cache", title_justify="left")
+    for column in ("shot", "scene", "take", "secs", "state"):
+        table.add_column(column, no_wrap=column != "state", justify="right" if column in ("take", "secs") else "left")
+    for s in result.shots:
+        state = Text("cached", style="green") if not s.stale else Text(f"stale: {s.reason}", style="yellow")
+        table.add_row(s.shot_id, s.plan.scene_id, str(s.take), f"{s.plan.duration:.1f}", state)
+    out.print(table)
+    if result.stale:
+        out.print(Text(f"{len(result.stale)} stale shots: `studio render {file}` renders them"), soft_wrap=True)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--backend", type=click.Choice(["animatic", "diffusers"]),
+              help="Backend to estimate (default: the screenplay's).")
+@click.option("--model", help="Registry video model for the diffusers backend (default: the screenplay's).")
+@click.option("--gpus", type=click.IntRange(1, 4096), default=1, show_default=True,
+              help="GPUs (or animatic workers) for the makespan.")
+@click.option("--resolution", help="WIDTHxHEIGHT, overriding the screenplay.")
+@click.option("--fps", type=click.IntRange(1, 120), help="Frames per second, overriding the screenplay.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
+              help="Where spoken lines are cached (their lengths time the shots; default: $STUDIO_CACHE, else ./cache).")
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
+@allow_outside_option
+def estimate(file: str, backend: str | None, model: str | None, gpus: int, resolution: str | None, fps: int | None,
+             cache_dir: str | None, as_json: bool, allow_outside_assets: bool) -> None:
+    """Expected render time per shot and in total, GPU-hours, and the makespan on
+    --gpus GPUs (a continuity chain renders in order on one GPU)."""
+    from studio.cache.store import default_cache_dir
+    from studio.errors import MissingToolError
+    from studio.graph.scene_graph import SceneGraph
+    from studio.render.plan import plan_film
+    from studio.run.estimate import estimate_film
+    from studio.run.status import cached_speech
+
+    screenplay = _film_for(file, resolution, fps, None, allow_outside_assets)
+    try:  # lines already spoken time their shots; the others are timed by reading speed
+        speech, _missing = cached_speech(screenplay, default_cache_dir(cache_dir))
+    except MissingToolError:
+        speech = {}
+    plans = plan_film(SceneGraph.from_screenplay(screenplay, speech))
+    backend = backend or screenplay.film.render.backend
+    own = screenplay.film.render.backend == backend == "diffusers"  # the screenplay's options are for its backend
+    options = {k: v for k, v in screenplay.film.render.options.items() if k != "models"} if own else {}
+    if model:
+        if backend != "diffusers":
+            raise click.UsageError("--model picks a diffusers model: use it with --backend diffusers")
+        options["model"] = model
+    result = estimate_film(plans, backend=backend, options=options, models=screenplay.film.render.options.get("models"),
+                           base_dir=screenplay.base_dir, gpus=gpus)
+    if as_json:
+        out.print_json(json.dumps({"file": file, **result.to_dict()}))
+        return
+    worker = "worker" if result.backend == "animatic" else "GPU"
+    title = f"{screenplay.film.title}: {len(plans)} shots, {_minutes(sum(p.duration for p in plans))} of film, " \
+            f"{result.backend}{' ' + result.model if result.model else ''}"
+    table = Table(title=title, title_justify="left")
+    for column in ("shot", "chain", "frames", "generated", "size", "steps", "render"):
+        table.add_column(column, no_wrap=True, justify="left" if column in ("shot", "size") else "right")
+    for s in result.shots:
+        table.add_row(s.shot_id, str(s.chain), str(s.frames), str(s.generated), f"{s.width}x{s.height}",
+                      str(s.steps or ""), _seconds(s.seconds))
+    out.print(table)
+    ref = result.reference
+    text = Text()
+    text.append("total ", style="bold")
+    text.append(f"{_seconds(result.total_seconds)} on one {worker} ({result.gpu_hours:.3f} "
+                f"{'CPU' if result.backend == 'animatic' else 'GPU'}-hours); on {gpus} {worker}"
+                f"{'s' if gpus != 1 else ''}: {_seconds(result.makespan_seconds)} "
+                f"(longest continuity chain {_seconds(result.longest_chain_seconds)})")
+    out.print(text, soft_wrap=True)
+    out.print(Text(f"reference: {ref.name} on {ref.device}: {ref.frames} frames at {ref.width}x{ref.height}"
+                   f"{f', {ref.steps} steps' if ref.steps else ''} in {ref.seconds:.1f} s. {ref.source}",
+                   style="dim"), soft_wrap=True)

@@ -1,0 +1,252 @@
+"""Render estimates: how long each shot takes to render, the film's total in GPU-hours,
+and the makespan on N GPUs.
+
+A shot's time is its work (frames generated x pixels x denoising steps) over the
+throughput of the model that renders it, scaled from one reference clip per model
+(:data:`REFERENCES`: each names its source). Linear scaling is an approximation:
+attention grows faster than linearly with a clip's tokens, so long chunks at large
+sizes take somewhat longer than estimated, and model loading (once per worker) and
+the text encoder are not counted.
+
+Makespan: shots of one continuity chain render in order on one GPU (each continues
+the last frames of the one before), different chains are independent. Chains are
+assigned longest first to the GPU that frees up first (LPT scheduling, within 4/3 of
+the optimum); the result is never below the longest chain nor below total / N.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio.errors import StudioError
+from studio.render.plan import ShotPlan
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A measured or published render time for one reference clip."""
+
+    name: str
+    device: str  # what the time was measured on
+    seconds: float  # wall time for the reference clip
+    frames: int
+    width: int
+    height: int
+    steps: int | None  # denoising steps behind the figure (None: not a diffusion model)
+    source: str  # where the number comes from, and what was assumed
+    per_frame_seconds: float = 0.0  # fixed cost per frame, whatever its size (the animatic's drawing)
+
+    def seconds_for(self, frames: int, width: int, height: int, steps: int | None) -> float:
+        """The reference scaled linearly by frames x pixels (x steps)."""
+        pixel_part = self.seconds - self.per_frame_seconds * self.frames
+        work = frames * width * height / (self.frames * self.width * self.height)
+        if self.steps and steps:
+            work *= steps / self.steps
+        return frames * self.per_frame_seconds + pixel_part * work
+
+
+# The animatic draws on the CPU. BENCHMARKS.md (bench/render_feature.py, 2 cores, AMD
+# EPYC, 2026-11-24): 211.2 frames/s at 854x480 and 114.3 frames/s at 1280x720. A line
+# through both points: 1.51 ms per frame plus 7.88 ns per pixel.
+_ANIMATIC_PER_FRAME = 0.001508
+_ANIMATIC_PER_PIXEL = 7.882e-9
+
+REFERENCES: dict[str, Reference] = {
+    "animatic": Reference(
+        "animatic", "2 CPU cores of the bench machine",
+        seconds=1000 * (_ANIMATIC_PER_FRAME + _ANIMATIC_PER_PIXEL * 854 * 480), frames=1000, width=854, height=480,
+        steps=None, per_frame_seconds=_ANIMATIC_PER_FRAME,
+        source="measured: BENCHMARKS.md, bench/render_feature.py, 211 frames/s at 854x480, 114 at 1280x720"),
+    "wan-1.3b": Reference(
+        "Wan 2.1 1.3B", "RTX 4090", seconds=240.0, frames=81, width=832, height=480, steps=50,
+        source="published: Wan2.1 README (github.com/Wan-Video/Wan2.1): 'a 5-second 480P video on an RTX 4090 in "
+               "about 4 minutes' without quantization; 81 frames at 832x480 with its generate.py default of 50 "
+               "sampling steps"),
+    "wan-14b": Reference(
+        "Wan 2.1 14B", "RTX 4090-class GPU (80 GB needed in practice)", seconds=240.0 * 14 / 1.3, frames=81,
+        width=832, height=480, steps=50,
+        source="assumed: the Wan 2.1 1.3B figure scaled by parameter count (14 / 1.3); replace with a "
+               "measurement on your GPU"),
+    "ltx-video": Reference(
+        "LTX-Video", "H100", seconds=2.0, frames=121, width=768, height=512, steps=40,
+        source="published: LTX-Video paper (arXiv 2501.00103): 5 s of 24 fps video at 768x512 in 2 s on an H100; "
+               "the step count behind it is not given there: taken as the 40 steps of the diffusers default, "
+               "so fewer steps estimate proportionally faster"),
+}
+
+
+def reference_for(model: str, family: str) -> Reference:
+    """The reference clip for a registry model (by its name, else its family)."""
+    lowered = model.lower()
+    if family.startswith("wan-"):
+        return REFERENCES["wan-14b" if "14b" in lowered else "wan-1.3b"]
+    if family.startswith("ltx"):
+        return REFERENCES["ltx-video"]
+    raise StudioError(f"no render throughput known for model {model!r} (family {family!r})",
+                      hint="estimates know the animatic and the wan-* and ltx-* video families")
+
+
+@dataclass(frozen=True)
+class ShotEstimate:
+    shot_id: str
+    chain: int  # index of its continuity chain
+    frames: int  # in the film
+    generated: int  # frames the model generates (chunks, context and rounding included)
+    width: int  # generation size
+    height: int
+    steps: int | None
+    seconds: float  # expected render time on one GPU (or the animatic's CPU)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"shot": self.shot_id, "chain": self.chain, "frames": self.frames, "generated": self.generated,
+                "size": f"{self.width}x{self.height}", "steps": self.steps, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class Estimate:
+    backend: str
+    model: str | None
+    reference: Reference
+    gpus: int
+    shots: list[ShotEstimate] = field(default_factory=list)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(s.seconds for s in self.shots)
+
+    @property
+    def gpu_hours(self) -> float:
+        """Device-hours: one device per shot while it renders."""
+        return self.total_seconds / 3600
+
+    def chains(self) -> list[float]:
+        seconds: dict[int, float] = {}
+        for s in self.shots:
+            seconds[s.chain] = seconds.get(s.chain, 0.0) + s.seconds
+        return [seconds[k] for k in sorted(seconds)]
+
+    @property
+    def longest_chain_seconds(self) -> float:
+        return max(self.chains(), default=0.0)
+
+    @property
+    def makespan_seconds(self) -> float:
+        return makespan(self.chains(), self.gpus)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.reference
+        return {
+            "backend": self.backend, "model": self.model, "gpus": self.gpus,
+            "reference": {"name": r.name, "device": r.device, "seconds": round(r.seconds, 3), "frames": r.frames,
+                          "size": f"{r.width}x{r.height}", "steps": r.steps, "source": r.source},
+            "shots": [s.to_dict() for s in self.shots],
+            "total_seconds": round(self.total_seconds, 3),
+            "gpu_hours": round(self.gpu_hours, 4),
+            "longest_chain_seconds": round(self.longest_chain_seconds, 3),
+            "makespan_seconds": round(self.makespan_seconds, 3),
+        }
+
+
+def makespan(chains: list[float], workers: int) -> float:
+    """Longest-first (LPT) schedule of independent ``chains`` (seconds each) on
+    ``workers``: when the last one finishes."""
+    if workers < 1:
+        raise StudioError(f"--gpus must be at least 1, not {workers}")
+    loads = [0.0] * min(workers, max(1, len(chains)))
+    heapq.heapify(loads)
+    for seconds in sorted(chains, reverse=True):
+        heapq.heappush(loads, heapq.heappop(loads) + seconds)
+    return max(loads, default=0.0)
+
+
+def estimate_film(plans: list[ShotPlan], *, backend: str = "animatic", options: Mapping[str, Any] | None = None,
+                  models: Mapping[str, Any] | None = None, base_dir: Any = None, gpus: int = 1) -> Estimate:
+    """Per-shot render times for ``plans`` (story order) on ``backend`` with its
+    ``options`` (for diffusers: the model, steps, resolution, frames_per_chunk...)."""
+    if gpus < 1:
+        raise StudioError(f"--gpus must be at least 1, not {gpus}")
+    chain_of = _chains(plans)
+    if backend == "animatic":
+        ref = REFERENCES["animatic"]
+        shots = [ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, p.frames, p.width, p.height, None,
+                              ref.seconds_for(p.frames, p.width, p.height, None)) for p in plans]
+        return Estimate("animatic", None, ref, gpus, shots)
+    if backend == "diffusers":
+        return _diffusers(plans, dict(options or {}), models, base_dir, gpus, chain_of)
+    raise StudioError(f"no estimate for backend {backend!r}", hint="use animatic or diffusers")
+
+
+def _chains(plans: list[ShotPlan]) -> dict[str, int]:
+    """Each shot's chain: a chain starts on a cut and runs through the continuous shots after it."""
+    out: dict[str, int] = {}
+    chain = -1
+    for p in plans:
+        if p.continuity != "continuous" or chain < 0:
+            chain += 1
+        out[p.shot_id] = chain
+    return out
+
+
+def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[str, Any] | None, base_dir: Any,
+               gpus: int, chain_of: dict[str, int]) -> Estimate:
+    import math
+
+    from studio.models import Registry
+    from studio.render.diffusers.chunks import plan_chunks
+    from studio.render.diffusers.settings import (
+        FAMILIES,
+        check_options,
+        default_overlap,
+        parse_size,
+        resolve_roles,
+        video_family,
+    )
+
+    options = check_options({k: v for k, v in options.items() if k != "models"})
+    registry = Registry.default(dict(models) if models else None, base_dir=base_dir)
+    roles = resolve_roles(options, registry)
+    family = video_family(roles)
+    main = registry.get(options["model"])
+    ref = reference_for(main.name, main.family)
+    overlap = options["overlap"] or default_overlap(roles)
+    video_specs = [s for s in (roles.ltx, roles.t2v, roles.i2v, roles.vace) if s is not None]
+
+    def setting(spec: Any, name: str) -> Any:  # the backend's precedence: option, model, family
+        value = options.get(name)
+        return value if value is not None else spec.options.get(name, getattr(FAMILIES[spec.family], name, None))
+
+    limit = min(int(setting(s, "frames_per_chunk")) for s in video_specs)
+    steps = int(setting(main, "steps"))
+
+    def context_for(available: int) -> int:  # as studio.render.diffusers.families decides
+        n = min(overlap, available)
+        if roles.kind == "ltx":
+            return 0 if n < 1 else (n - 1) // family.frame_multiple * family.frame_multiple + 1
+        if n and roles.vace is not None:
+            return n
+        return 1 if n and roles.i2v is not None else 0
+
+    def size(plan: ShotPlan) -> tuple[int, int]:  # as DiffusersBackend.generation_size
+        m = family.size_multiple
+        if options["resolution"]:
+            return parse_size(options["resolution"], "diffusers option 'resolution'")
+        width, height = float(plan.width), float(plan.height)
+        if main.options.get("resolution"):
+            mw, mh = parse_size(str(main.options["resolution"]), f"model {main.name!r} option 'resolution'")
+            height = math.sqrt(mw * mh / (plan.width / plan.height))
+            width = height * plan.width / plan.height
+        return (max(m, math.floor(width / m + 0.5) * m), max(m, math.floor(height / m + 0.5) * m))
+
+    shots: list[ShotEstimate] = []
+    for p in plans:
+        width, height = size(p)
+        available = overlap if p.continuity == "continuous" and shots else 0
+        chunks = plan_chunks(p.frames, limit=limit, multiple=family.frame_multiple, available=available,
+                             overlap=overlap, context_for=context_for)
+        generated = sum(c.frames for c in chunks)
+        seconds = sum(ref.seconds_for(c.frames, width, height, steps) for c in chunks)
+        shots.append(ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, generated, width, height, steps, seconds))
+    return Estimate("diffusers", main.name, ref, gpus, shots)

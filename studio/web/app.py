@@ -1,0 +1,274 @@
+"""The web studio's HTTP side (Starlette): pages rendered on the server with Jinja2
+(autoescaping on), a little vanilla JavaScript, and a JSON API for what the pages do.
+
+Pages (GET): ``/`` storyboard, ``/player``, ``/graph``, ``/likeness``, ``/estimate``;
+fragments the pages swap in when a shot changes: ``/fragment/card/{shot}``,
+``/fragment/board``, ``/fragment/takes/{shot}``. Live events: ``/api/events`` (SSE).
+Files: ``/clip/{key}.mp4`` and ``/thumb/{key}.jpg`` (the cache, by key), ``/out/...``
+(the output folder). Actions (POST, each needs the session token in the
+``X-Studio-Token`` header): ``/api/render``, ``/api/take``, ``/api/cast``,
+``/api/likeness/remove``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from studio import __version__
+from studio.errors import StudioError
+from studio.web import views
+from studio.web.safety import TOKEN_HEADER, WebError, allowed_hosts, cache_file, safe_path, token_ok
+from studio.web.session import Studio
+
+HERE = Path(__file__).parent
+SECURITY_HEADERS = {
+    # scripts and styles only from our own /static: no inline script can run
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; "
+                               "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                               "frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+templates = Environment(loader=FileSystemLoader(HERE / "templates"),
+                        autoescape=select_autoescape(default=True, default_for_string=True))
+templates.filters["duration"] = views.duration
+
+
+def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = False) -> Starlette:
+    """The Starlette app serving ``studio`` (whose worker the caller starts and stops)."""
+
+    def page(name: str, request: Request, active: str, **context: Any) -> HTMLResponse:
+        status = studio.status()
+        screenplay = studio.current_screenplay()
+        html = templates.get_template(name).render(
+            title=screenplay.film.title, token=studio.token, active=active, error=studio.error,
+            jobs=[j.to_dict() for j in studio.jobs[-8:] if j.state in ("queued", "running", "failed")], cut=studio.cut(), version=__version__,
+            file=studio.config.file.name, stale=len(status.stale), **context)
+        return _secure(HTMLResponse(html))
+
+    def fragment(name: str, **context: Any) -> HTMLResponse:
+        return _secure(HTMLResponse(templates.get_template(name).render(**context)))
+
+    # -- pages ---------------------------------------------------------------------------
+    def storyboard(request: Request) -> Response:
+        status = studio.status()
+        return page("storyboard.html", request, "storyboard",
+                    scenes=views.board(status, studio.current_screenplay()), summary=views.summary(studio))
+
+    def player(request: Request) -> Response:
+        status = studio.status()
+        rows = [{"card": views.card(s, studio.current_screenplay(), None), "takes": studio.takes(s.shot_id)}
+                for s in status.shots]
+        return page("player.html", request, "player", rows=rows)
+
+    def graph(request: Request) -> Response:
+        from studio.graph.export import render_svg
+
+        status = studio.status()
+        chains = [c for c in status.graph.chains if len(c) > 1]
+        return page("graph.html", request, "graph", svg=render_svg(status.graph), chains=chains,
+                    characters=views.characters(studio.current_screenplay(),
+                                                [c.id for c in studio.current_screenplay().characters]))
+
+    def likeness(request: Request) -> Response:
+        from studio.consistency.likeness import LikenessStore
+
+        store = LikenessStore()
+        try:
+            enrolled = store.list()
+            store_error = None
+        except StudioError as exc:
+            enrolled, store_error = [], str(exc)
+        screenplay = studio.current_screenplay()
+        cast_rows = []
+        for character in screenplay.characters:
+            own = character.likeness if isinstance(character.likeness, str) else (
+                "inline photos" if character.likeness else None)
+            cast_rows.append({"id": character.id, "name": character.name, "written": own,
+                              "cast": studio.casting.get(character.id), "colour": views.characters(
+                                  screenplay, [character.id])[0]["colour"]})
+        cast_args = " ".join(f"--cast {c}={n}" for c, n in sorted(studio.casting.items()))
+        return page("likeness.html", request, "likeness", likenesses=enrolled, store=str(store.root),
+                    store_error=store_error, cast_rows=cast_rows, cast_args=cast_args)
+
+    def estimate(request: Request) -> Response:
+        from studio.models import Registry
+
+        params = request.query_params
+        backend = params.get("backend") or None
+        model = params.get("model") or None
+        try:
+            gpus = int(params.get("gpus") or 1)
+            if not 1 <= gpus <= 4096:
+                raise ValueError
+        except ValueError:
+            raise WebError("gpus must be a whole number from 1 to 4096") from None
+        error = None
+        result = None
+        try:
+            result = views.film_estimate(studio, backend=backend, model=model, gpus=gpus)
+        except StudioError as exc:
+            error = str(exc)
+        stale = set(studio.status().stale)
+        try:
+            registry = Registry.default()
+            models = registry.names("wan-") + registry.names("ltx")
+        except StudioError:
+            models = []
+        return page("estimate.html", request, "estimate", estimate=result, error_estimate=error, stale_ids=stale,
+                    backend=(result.backend if result else backend) or "animatic", model=model, gpus=gpus,
+                    models=models)
+
+    # -- fragments ---------------------------------------------------------------------------
+    def card_fragment(request: Request) -> Response:
+        shot_id = request.path_params["shot"]
+        status = studio.status()
+        previous = None
+        for shot in status.shots:
+            if shot.shot_id == shot_id:
+                return fragment("_card.html", c=views.card(shot, studio.current_screenplay(), previous))
+            previous = shot.shot_id
+        raise WebError(f"no shot {shot_id!r}", status=404)
+
+    def board_fragment(request: Request) -> Response:
+        return fragment("_board.html", scenes=views.board(studio.status(), studio.current_screenplay()))
+
+    def summary_fragment(request: Request) -> Response:
+        return fragment("_summary.html", summary=views.summary(studio))
+
+    def takes_fragment(request: Request) -> Response:
+        shot_id = request.path_params["shot"]
+        status = studio.status()
+        for shot in status.shots:
+            if shot.shot_id == shot_id:
+                row = {"card": views.card(shot, studio.current_screenplay(), None), "takes": studio.takes(shot_id)}
+                return fragment("_takes.html", row=row)
+        raise WebError(f"no shot {shot_id!r}", status=404)
+
+    # -- the API ------------------------------------------------------------------------------
+    def api_status(request: Request) -> Response:
+        data = studio.status().to_dict()
+        event = studio.status_event()
+        versions = {s["shot"]: s["version"] for s in event["shots"]}
+        for shot in data["shots"]:
+            shot["version"] = versions.get(shot["shot"])
+        return _secure(JSONResponse({**data, "error": event["error"], "cut": event["cut"],
+                                     "casting": event["casting"], "jobs": [j.to_dict() for j in studio.jobs]}))
+
+    async def api_events(request: Request) -> Response:
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return StreamingResponse(studio.hub.stream(), media_type="text/event-stream", headers=headers)
+
+    async def api_render(request: Request) -> Response:
+        body = await _json_body(request, studio)
+        shots = body.get("shots", [])
+        if not isinstance(shots, list) or not all(isinstance(s, str) for s in shots):
+            raise WebError("'shots' must be a list of shot ids")
+        job = await run_in_threadpool(studio.render, shots)
+        return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
+
+    async def api_take(request: Request) -> Response:
+        body = await _json_body(request, studio)
+        shot, take = body.get("shot"), body.get("take")
+        if not isinstance(shot, str) or not isinstance(take, int) or isinstance(take, bool):
+            raise WebError("give 'shot' (a shot id) and 'take' (a number)")
+        job = await run_in_threadpool(studio.select_take, shot, take)
+        return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
+
+    async def api_cast(request: Request) -> Response:
+        body = await _json_body(request, studio)
+        character, name = body.get("character"), body.get("likeness")
+        if not isinstance(character, str) or not (name is None or isinstance(name, str)):
+            raise WebError("give 'character' (an id) and 'likeness' (a name, or null for the screenplay's own)")
+        await run_in_threadpool(studio.cast, character, name or None)
+        return _secure(JSONResponse({"casting": studio.casting}))
+
+    async def api_remove_likeness(request: Request) -> Response:
+        body = await _json_body(request, studio)
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise WebError("give 'name': the likeness to remove")
+        job = await run_in_threadpool(studio.remove_likeness, name)
+        return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
+
+    # -- files ----------------------------------------------------------------------------------
+    async def clip(request: Request) -> Response:
+        path = cache_file(studio.config.cache_dir, request.path_params["key"], ".mp4")
+        return _secure(FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "max-age=3600"}))
+
+    async def thumb(request: Request) -> Response:
+        path = cache_file(studio.config.cache_dir, request.path_params["key"], ".thumb.jpg")
+        return _secure(FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"}))
+
+    async def output(request: Request) -> Response:
+        path = safe_path(studio.config.output_dir, request.path_params["path"])
+        return _secure(FileResponse(path, headers={"Cache-Control": "no-cache"}))
+
+    async def web_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StudioError)
+        status = exc.status if isinstance(exc, WebError) else 400
+        message = exc.message if isinstance(exc, WebError) else str(exc)
+        if request.url.path.startswith("/api/") or request.method != "GET":
+            return _secure(JSONResponse({"error": message, "hint": exc.hint}, status_code=status))
+        html = templates.get_template("error.html").render(status=status, message=message, hint=exc.hint)
+        return _secure(HTMLResponse(html, status_code=status))
+
+    routes = [
+        Route("/", storyboard),
+        Route("/player", player),
+        Route("/graph", graph),
+        Route("/likeness", likeness),
+        Route("/estimate", estimate),
+        Route("/fragment/card/{shot}", card_fragment),
+        Route("/fragment/board", board_fragment),
+        Route("/fragment/takes/{shot}", takes_fragment),
+        Route("/fragment/summary", summary_fragment),
+        Route("/api/status", api_status),
+        Route("/api/events", api_events),
+        Route("/api/render", api_render, methods=["POST"]),
+        Route("/api/take", api_take, methods=["POST"]),
+        Route("/api/cast", api_cast, methods=["POST"]),
+        Route("/api/likeness/remove", api_remove_likeness, methods=["POST"]),
+        Route("/clip/{key}.mp4", clip),
+        Route("/thumb/{key}.jpg", thumb),
+        Route("/out/{path:path}", output),
+        Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host, allow_remote))]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers={StudioError: web_error})
+
+
+async def _json_body(request: Request, studio: Studio) -> dict[str, Any]:
+    """The request's JSON object, after the token check (403 without the token)."""
+    if not token_ok(studio.token, request.headers.get(TOKEN_HEADER)):
+        raise WebError("missing or wrong session token", hint="reload the page: it carries the token", status=403)
+    raw = await request.body()
+    if len(raw) > 64 * 1024:
+        raise WebError("request too large", status=413)
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        raise WebError("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise WebError("the request body must be a JSON object")
+    return body
+
+
+def _secure(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
