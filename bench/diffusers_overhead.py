@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -44,6 +43,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench import record  # noqa: E402
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 MARK = "diffusers_overhead"
@@ -240,18 +242,10 @@ def run(family: str, steps: int | None, size: str, fps: int, seconds: float,
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import diffusers
     import torch
 
-    return (f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, torch {torch.__version__} "
+    return (f"{record.machine()}, torch {torch.__version__} "
             f"(1 thread), diffusers {diffusers.__version__}")
 
 
@@ -276,9 +270,6 @@ def verdict(r: dict[str, Any]) -> str:
 
 
 def write_section(results: list[dict[str, Any]], command: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else (
-        "# Benchmarks\n\nRecorded by the scripts in `bench/` (see `bench/README.md`).\n")
     parts = [f"""<!-- {MARK} -->
 ## Diffusers backend: orchestration vs pipelines (`bench/diffusers_overhead.py`)
 
@@ -300,15 +291,7 @@ film {r['size']} at {r['fps']} fps, generated at {r['generation_size']}: {r['sho
 | --- | ---: | ---: |
 """ + "\n".join(f"| {name} | {seconds:.3f} | {share} |" for name, seconds, share in table_rows(r)))
         parts.append(f"\n{verdict(r)}")
-    body = "\n".join(parts) + f"\n<!-- /{MARK} -->"
-    start, end = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
-    if start in text and end in text:
-        text = text[:text.index(start)] + body + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + body + "\n"
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    record.write_section(MARK, "\n".join(parts) + f"\n<!-- /{MARK} -->")
 
 
 def main() -> None:

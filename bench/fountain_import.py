@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -37,8 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import record
 from bench.generate_feature import generate_feature
 from bench.generate_fountain import to_fountain
+from bench.record import machine
 from studio.graph.scene_graph import SceneGraph
 from studio.screenplay import load_screenplay
 from studio.screenplay.fountain import parse_fountain_text
@@ -101,19 +102,6 @@ def measure(label: str, minutes: float, folder: Path, repeat: int, seed: int = 0
     }
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip().split(" ")[0:2]
-                cpu = " ".join(cpu)
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
 ROWS = (
     ("parse the Fountain syntax", "parse_s", "text to elements"),
     ("import (parse + convert)", "import_s", "studio data and its source map to Fountain lines"),
@@ -159,16 +147,7 @@ dialogue is in the shot list ({long['spoken']} of {long['dialogue']}).
 
 
 def write_section(section: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
-    if start in text and end in text:
-        text = text[: text.index(start)] + section + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    record.write_section(MARK, section)
 
 
 def main(argv: list[str] | None = None) -> int:

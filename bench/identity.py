@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.rerender import machine
+from bench import record
+from bench.record import machine
 
 MARK = "identity"
 
@@ -109,17 +110,9 @@ def table(r: dict) -> str:
 
 
 def write_section(r: dict, command: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    body = (f"<!-- {MARK} -->\n## Faces and identity QA (`bench/identity.py`)\n\n"
-            f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {machine()}. Command: `{command}`.\n\n"
-            f"{table(r)}\n<!-- /{MARK} -->")
-    start, end = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
-    if start in text and end in text:
-        text = text[:text.index(start)] + body + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + body + "\n"
-    path.write_text(text)
+    record.write_section(MARK, f"<!-- {MARK} -->\n## Faces and identity QA (`bench/identity.py`)\n\n"
+                         f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {machine()}. Command: `{command}`.\n\n"
+                         f"{table(r)}\n<!-- /{MARK} -->")
 
 
 def main() -> None:

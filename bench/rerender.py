@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import record  # noqa: E402
 from bench.generate_feature import write_feature  # noqa: E402
+from bench.record import machine  # noqa: E402
 
 MARK = "rerender"
 
@@ -56,8 +57,8 @@ def run(minutes: float, resolution: str, keep: Path | None) -> dict:
         unchanged, _ = studio(*args, cwd=folder)
         after_unchanged = json.loads((folder / "out" / "render-report.json").read_text())
 
-        from studio.screenplay import load_screenplay
         from studio.graph.scene_graph import SceneGraph
+        from studio.screenplay import load_screenplay
 
         graph = SceneGraph.from_screenplay(load_screenplay(folder / "feature.yaml"))
         followers = {chain[i] for chain in graph.chains for i in range(len(chain) - 1)}
@@ -79,21 +80,7 @@ def run(minutes: float, resolution: str, keep: Path | None) -> dict:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
 def write_section(result: dict, command: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
     body = f"""<!-- {MARK} -->
 ## Editing a rendered feature (`bench/rerender.py`)
 
@@ -109,12 +96,7 @@ planned), {result['resolution']}, animatic backend, with sound. Each step is a f
 | one shot as a new take + cut | {result['one_shot_s']} | rendered {', '.join(result['one_shot_rendered'])}: {100 * result['one_shot_share']:.2f}% of the full render (target: under 2%) |
 | select the old take again | {result['take_back_s']} | `studio take`: only the cut is rebuilt |
 <!-- /{MARK} -->"""
-    start, end = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
-    if start in text and end in text:
-        text = text[:text.index(start)] + body + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + body + "\n"
-    path.write_text(text)
+    record.write_section(MARK, body)
 
 
 def main() -> None:

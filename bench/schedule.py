@@ -42,8 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from bench import record  # noqa: E402
 from bench.generate_feature import write_feature  # noqa: E402
-from bench.rerender import machine  # noqa: E402
+from bench.record import machine  # noqa: E402
 from studio.graph.scene_graph import SceneGraph  # noqa: E402
 from studio.run.distributed.schedule import Schedule, simulate  # noqa: E402
 from studio.run.local import QuietProgress  # noqa: E402
@@ -279,14 +280,7 @@ def section(r: dict[str, Any], command: str) -> str:
 
 
 def write_section(body: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = f"<!-- {MARK} -->", f"<!-- /{MARK} -->"
-    if start in text and end in text:
-        text = text[:text.index(start)] + body + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + body + "\n"
-    path.write_text(text)
+    record.write_section(MARK, body)
 
 
 def main() -> None:

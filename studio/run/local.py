@@ -20,7 +20,7 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -237,6 +237,22 @@ class ShotOutcome:
     check: dict[str, Any] | None = None
 
 
+def film_settings(screenplay: Screenplay, name: str, backend_name: str | None,
+                  backend_options: Mapping[str, Any] | None, video: VideoSettings | None,
+                  lockfile: Path | None) -> tuple[Backend, VideoSettings, str, Lockfile | None]:
+    """The loaded backend (the screenplay's, with ``backend_options`` over its options),
+    the video settings, the film's id in the cache manifest and its lockfile."""
+    backend_name = backend_name or screenplay.film.render.backend
+    options = {k: v for k, v in screenplay.film.render.options.items() if k != "models"}
+    options.update(backend_options or {})
+    backend = load_backend(backend_name, options, models=screenplay.film.render.options.get("models"),
+                           base_dir=screenplay.base_dir)
+    width, height = screenplay.size
+    video = video or VideoSettings(width, height, screenplay.film.fps)
+    film_id = str(Path(screenplay.source.file).resolve()) if screenplay.source else name
+    return backend, video, film_id, (Lockfile.load(lockfile) if lockfile else None)
+
+
 def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, cache_dir: Path, name: str,
                  backend_name: str | None = None, backend_options: dict[str, Any] | None = None,
                  video: VideoSettings | None = None, progress: Progress | None = None, audio: bool = True,
@@ -246,15 +262,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     with its selected take, cast the characters and load the backend."""
     started = time.perf_counter()
     progress = progress or QuietProgress()
-    backend_name = backend_name or screenplay.film.render.backend
-    options = {k: v for k, v in screenplay.film.render.options.items() if k != "models"}
-    options.update(backend_options or {})
-    backend = load_backend(backend_name, options, models=screenplay.film.render.options.get("models"),
-                           base_dir=screenplay.base_dir)
-    width, height = screenplay.size
-    video = video or VideoSettings(width, height, screenplay.film.fps)
-    film_id = str(Path(screenplay.source.file).resolve()) if screenplay.source else name
-    lock = Lockfile.load(lockfile) if lockfile else None
+    backend, video, film_id, lock = film_settings(screenplay, name, backend_name, backend_options, video, lockfile)
 
     # 1. voices first: shots grow to fit their lines
     lines: dict[str, LineAudio] = {}

@@ -28,10 +28,9 @@ from studio.cache.store import Clip, ShotStore
 from studio.consistency.identity import cast_film
 from studio.errors import ScreenplayError
 from studio.graph.scene_graph import SceneGraph
-from studio.render.backend import load_backend
 from studio.render.plan import ShotPlan, plan_film
 from studio.run.identity import QASettings
-from studio.run.local import FilmJob, QuietProgress, _choose_takes, shot_conditioning
+from studio.run.local import FilmJob, QuietProgress, _choose_takes, film_settings, shot_conditioning
 from studio.screenplay.model import Screenplay
 
 
@@ -136,15 +135,7 @@ def _film_status(screenplay: Screenplay, store: ShotStore, *, cache_dir: Path, n
                  backend_options: Mapping[str, Any] | None, video: VideoSettings | None, audio: bool,
                  lockfile: Path | None) -> FilmStatus:
     # 1. the backend, video settings and takes, chosen as prepare_film chooses them
-    backend_name = backend_name or screenplay.film.render.backend
-    options = {k: v for k, v in screenplay.film.render.options.items() if k != "models"}
-    options.update(backend_options or {})
-    backend = load_backend(backend_name, options, models=screenplay.film.render.options.get("models"),
-                           base_dir=screenplay.base_dir)
-    width, height = screenplay.size
-    video = video or VideoSettings(width, height, screenplay.film.fps)
-    film_id = str(Path(screenplay.source.file).resolve()) if screenplay.source else name
-    lock = Lockfile.load(lockfile) if lockfile else None
+    backend, video, film_id, lock = film_settings(screenplay, name, backend_name, backend_options, video, lockfile)
 
     # 2. voices from the cache only, then the plans they time
     speech, missing = cached_speech(screenplay, cache_dir) if audio else ({}, [])
