@@ -102,6 +102,32 @@ def measure(label: str, minutes: float, folder: Path, repeat: int, seed: int = 0
     }
 
 
+def render(path: Path, resolution: str) -> dict[str, Any]:
+    """``studio render FILE.fountain`` in a fresh process, with sound, into a fresh cache;
+    the film checked with ffprobe against the report's planned runtime."""
+    import json
+    import shutil
+
+    out, cache = path.parent / "out", path.parent / "cache"
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "studio", "render", str(path), "-o", str(out), "--cache", str(cache),
+                           "--resolution", resolution, "--quiet"], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"studio render {path} failed:\n{proc.stderr}")
+    report = json.loads((out / "render-report.json").read_text())
+    film = Path(report["outputs"]["film"])
+    info = json.loads(subprocess.run(
+        [shutil.which("ffprobe") or "ffprobe", "-v", "error", "-print_format", "json", "-show_format",
+         "-show_streams", "-show_chapters", str(film)], capture_output=True, text=True, check=True).stdout)
+    streams = sorted(s["codec_type"] for s in info["streams"])
+    return {"resolution": resolution, "wall_s": wall, "shots": report["shots_total"],
+            "rendered": report["shots_rendered"], "film_seconds": report["film_seconds"],
+            "probed_seconds": float(info["format"]["duration"]), "streams": streams,
+            "chapters": len(info.get("chapters", [])), "mb": film.stat().st_size / 1e6}
+
+
 ROWS = (
     ("parse the Fountain syntax", "parse_s", "text to elements"),
     ("import (parse + convert)", "import_s", "studio data and its source map to Fountain lines"),
@@ -114,7 +140,17 @@ ROWS = (
 )
 
 
-def markdown(results: list[dict[str, Any]], command: str) -> str:
+def render_note(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return ""
+    return (f"\n`studio render` of the 90-minute `.fountain` file at {r['resolution']}, with sound, into a fresh "
+            f"cache (a fresh process): {r['shots']} shots, all rendered ({r['rendered']}), in {r['wall_s'] / 60:.1f} "
+            f"min ({r['wall_s'] / r['film_seconds']:.3f}x real time); the film is {r['probed_seconds'] / 60:.2f} min "
+            f"by ffprobe (planned {r['film_seconds'] / 60:.2f}), streams: {', '.join(r['streams'])}, "
+            f"{r['chapters']} chapters, {r['mb']:.0f} MB.\n")
+
+
+def markdown(results: list[dict[str, Any]], command: str, rendered: dict[str, Any] | None = None) -> str:
     head = "| step | " + " | ".join(r["label"] for r in results) + " | notes |\n"
     head += "| --- | " + " | ".join("---:" for _ in results) + " | --- |\n"
     body = ""
@@ -143,7 +179,7 @@ parentheticals, transitions, notes and boneyard). Times are medians in one proce
 The {long['pages']:.0f}-page feature imports, validated, in {long['load_s'] * 1000:.0f} ms: {verdict} the
 {TARGET_SECONDS:.0f}-second target ({ratio:.2f}x the time to load the same film as YAML). Every line of
 dialogue is in the shot list ({long['spoken']} of {long['dialogue']}).
-<!-- /{MARK} -->"""
+{render_note(rendered)}<!-- /{MARK} -->"""
 
 
 def write_section(section: str) -> None:
@@ -153,6 +189,8 @@ def write_section(section: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5, help="runs per timing (median; default 5)")
+    parser.add_argument("--render", metavar="WxH", nargs="?", const="426x240",
+                        help="Also render the 90-minute .fountain file, with sound (default size 426x240).")
     parser.add_argument("--no-write", action="store_true", help="Do not update BENCHMARKS.md.")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="studio-fountain-") as tmp:
@@ -160,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         long_minutes = _minutes_for_pages(TARGET_PAGES, seed=0)
         results = [measure("90 minutes", 90, folder, args.repeat),
                    measure(f"{TARGET_PAGES} pages", long_minutes, folder, args.repeat)]
+        rendered = render(folder / "90.fountain", args.render) if args.render else None
     from rich.console import Console
     from rich.table import Table
 
@@ -172,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("planned runtime", *(f"{r['runtime_min']:.1f} min" for r in results))
     table.add_row("dialogue lines in the shot list", *(f"{r['spoken']} / {r['dialogue']}" for r in results))
     Console().print(table)
+    if rendered:
+        print(render_note(rendered).strip())
     if not args.no_write:
         command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *(argv if argv is not None else sys.argv[1:])])
-        write_section(markdown(results, command))
+        write_section(markdown(results, command, rendered))
         print("wrote the fountain section of BENCHMARKS.md")
     return 0
 

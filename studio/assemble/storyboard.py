@@ -130,4 +130,5 @@ def write_storyboard(frames: list[StoryboardFrame], title: str, path: Path, aspe
         info.add_text("studio-page", key)
         with atomic_output(target) as tmp:
             sheet.save(tmp, format="PNG", optimize=False, pnginfo=info)
+        del sheet  # before the next page is drawn: one sheet in memory at a time
     return out

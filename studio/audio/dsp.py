@@ -10,8 +10,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal
-from scipy.linalg import solve_toeplitz
 
 OUTPUT_RATE = 48_000  # every line of dialogue ends up at this rate
 TARGET_DBFS = -20.0  # RMS of the spoken (active) part of a neutral line
@@ -28,6 +26,7 @@ def resample(x: np.ndarray, from_rate: float, to_rate: int = OUTPUT_RATE) -> np.
     ``from_rate`` may be fractional (the pitch shift plays audio "at" ``rate * factor``);
     the ratio is approximated by a fraction with a denominator below 1000, which is
     exact for 22,050 -> 48,000 (320/147) and within 1e-6 otherwise."""
+    from scipy import signal
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         return x.astype(np.float32)
@@ -99,12 +98,14 @@ def fade(x: np.ndarray, rate: int, seconds: float = 0.005) -> np.ndarray:
 
 
 def highpass(x: np.ndarray, rate: int, cutoff: float) -> np.ndarray:
+    from scipy import signal
     sos = signal.butter(2, cutoff, btype="highpass", fs=rate, output="sos")
     return signal.sosfilt(sos, np.asarray(x, dtype=np.float64)).astype(np.float32)
 
 
 def lpc(frame: np.ndarray, order: int, rate: int = OUTPUT_RATE) -> np.ndarray:
     """Linear-prediction coefficients ``a`` (a[0] = 1) by the autocorrelation method."""
+    from scipy.linalg import solve_toeplitz
     r = np.correlate(frame, frame, "full")[len(frame) - 1: len(frame) + order]
     if r[0] <= 1e-10:
         return np.concatenate([[1.0], np.zeros(order)])
@@ -122,6 +123,7 @@ def whisperize(x: np.ndarray, rate: int, amount: float, seed: int) -> np.ndarray
     its residual (the voice source) is mixed with white noise of the same energy and
     sent back through the envelope. At 1.0 the result is a whisper that keeps the
     words (formants) but has no pitch; at 0.3 a breathy, soft voice."""
+    from scipy import signal
     amount = float(np.clip(amount, 0.0, 1.0))
     x = np.asarray(x, dtype=np.float64)
     if amount <= 0 or x.size == 0:

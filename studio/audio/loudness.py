@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import lfilter
 
 RATE = 48_000
 # K-weighting at 48 kHz (BS.1770-4, table 1 and 2): a high shelf, then a high pass
@@ -38,6 +37,8 @@ class LoudnessMeter:
     def add(self, block: np.ndarray) -> None:
         if len(block) == 0:
             return
+        from scipy.signal import lfilter  # imported here: a cached film's render never needs scipy
+
         x = np.asarray(block, dtype=np.float64)
         self.peak = max(self.peak, float(np.max(np.abs(x))))
         power = np.zeros(len(x))

@@ -1008,6 +1008,34 @@ def _cue_key(midi_bytes: bytes, sf2: Path, binary: str, level_db: float, gain: f
     })
 
 
+@lru_cache(maxsize=1)
+def _composer_digest() -> str:
+    """This module's source: a change to the composer makes every memo miss."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
+def _composed_memo(root: Path, item: SceneCue, seed: int, half: float, gain: float, sf2: Path, binary: str) -> Path:
+    from studio.render.plan import canonical_hash
+
+    cue = item.cue.model_dump(mode="json") if hasattr(item.cue, "model_dump") else item.cue
+    key = canonical_hash({
+        "kind": "score-composed", "composer": _composer_digest(), "render": RENDER_VERSION, "cue": cue,
+        "seconds": round(float(item.seconds) + half, 6), "lead": round(half, 6), "seed": seed,
+        "mood_hint": item.mood_hint, "gain": gain, "soundfont": soundfont_digest(sf2),
+        "fluidsynth": fluidsynth_version(binary), "rate": SAMPLE_RATE,
+    })
+    return root.parent / "score-composed" / key[:2] / f"{key}.json"  # memos: outside gc's kinds, disposable
+
+
+def _read_memo(path: Path) -> dict[str, Any] | None:
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    fields = ("key", "mood", "music_key", "tempo", "progression", "programs")
+    return known if isinstance(known, dict) and all(f in known for f in fields) else None
+
+
 def score_film(scenes: Sequence[SceneCue | tuple], cache_dir: Path | str, seed: int = 0, *,
                out_dir: Path | str | None = None, soundfont: str | Path | None = None,
                crossfade: float = DEFAULT_CROSSFADE, gain: float = DEFAULT_GAIN, jobs: int | None = None,
@@ -1025,13 +1053,6 @@ def score_film(scenes: Sequence[SceneCue | tuple], cache_dir: Path | str, seed: 
     items = [SceneCue(*s) if not isinstance(s, SceneCue) else s for s in scenes]
     half = max(0.0, crossfade / 2)
     root = Path(cache_dir) / "score"
-    plans = []
-    for item in items:
-        composed = compose_cue(item.cue, item.seconds + half, scene_seed(seed, item.scene_id),
-                               mood_hint=item.mood_hint, lead=half)
-        data = composed.to_bytes()
-        key = _cue_key(data, sf2, binary, composed.level_db, gain)
-        plans.append((item, composed, data, key))
 
     def entry(key: str) -> tuple[Path, Path, Path]:
         base = root / key[:2] / key
@@ -1041,11 +1062,28 @@ def score_film(scenes: Sequence[SceneCue | tuple], cache_dir: Path | str, seed: 
         mid, wav, rec = entry(key)
         return rec.exists() and wav.exists() and mid.exists()
 
+    plans = []
+    for item in items:
+        # composing is deterministic: a cue composed before, from the same inputs by the same
+        # composer, is found by its inputs and not composed again (an unchanged film's score)
+        memo = _composed_memo(root, item, scene_seed(seed, item.scene_id), half, gain, sf2, binary)
+        known = _read_memo(memo)
+        if known is not None and ready(known["key"]):
+            plans.append((item, None, None, known["key"], known))
+            continue
+        composed = compose_cue(item.cue, item.seconds + half, scene_seed(seed, item.scene_id),
+                               mood_hint=item.mood_hint, lead=half)
+        data = composed.to_bytes()
+        key = _cue_key(data, sf2, binary, composed.level_db, gain)
+        known = {"key": key, "mood": composed.mood, "music_key": composed.key.name, "tempo": composed.tempo,
+                 "progression": list(composed.progression), "programs": dict(composed.programs)}
+        plans.append((item, composed, data, key, known, memo))
+
     def work(plan) -> CueRender:
-        item, composed, data, key = plan
+        item, composed, data, key, known = plan[:5]
         mid, wav, rec = entry(key)
         rendered, took = False, 0.0
-        if not ready(key):
+        if composed is not None and not ready(key):
             began = time.perf_counter()
             write_bytes(mid, data)
             render_cue(composed, wav, sf2, gain=gain)
@@ -1056,11 +1094,13 @@ def score_film(scenes: Sequence[SceneCue | tuple], cache_dir: Path | str, seed: 
                 "soundfont": str(sf2), "render_seconds": round(took, 3),
             }, indent=2, sort_keys=True) + "\n")
             rendered = True
+        if len(plan) > 5:
+            write_text(plan[5], json.dumps(known, sort_keys=True) + "\n")
         if progress:
             progress(item.scene_id, rendered)
-        return CueRender(item.scene_id, key, composed.mood, composed.key.name, composed.tempo, composed.progression,
-                         dict(composed.programs), float(item.start), float(item.seconds), half, mid, wav, rendered,
-                         took)
+        return CueRender(item.scene_id, key, known["mood"], known["music_key"], int(known["tempo"]),
+                         tuple(known["progression"]), dict(known["programs"]), float(item.start),
+                         float(item.seconds), half, mid, wav, rendered, took)
 
     jobs = jobs or min(4, os.cpu_count() or 1)
     if jobs > 1 and len(plans) > 1:
