@@ -233,7 +233,9 @@ class _Bars:
         self.progress.advance(self.film, 1)
 
     def stage(self, name: str) -> None:
-        self.progress.reset(self.shot, total=None, description=name)
+        # a stage has no count: a fresh task (reset keeps the last shot's frame total)
+        self.progress.remove_task(self.shot)
+        self.shot = self.progress.add_task(name, total=None)
 
 
 def _parse_loudness(value: str) -> float:

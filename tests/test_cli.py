@@ -119,3 +119,25 @@ def test_unknown_voice_is_a_check_time_error_naming_the_character(tmp_path: Path
 def test_loudness_option_is_checked(example_path):
     result = run_studio("render", str(example_path), "--loudness", "loud")
     assert result.returncode == 2 and "use ebu, web or a number" in result.stderr
+
+
+def test_progress_bars_show_a_stage_without_the_last_shots_count():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from studio.cli import _Bars
+
+    with Progress(console=Console(file=open(os.devnull, "w")), auto_refresh=False) as progress:  # noqa: SIM115
+        bars = _Bars(progress)
+        bars.film_started(2, 48)
+        plan = SimpleNamespace(shot_id="s1-01", size="wide", frames=24)
+        bars.shot_started(plan, cached=False)
+        bars.frames_done(24)
+        bars.shot_finished(plan, cached=False)
+        bars.stage("scoring and mixing")
+        tasks = {t.description: t for t in progress.tasks}
+        assert tasks["scoring and mixing"].total is None and tasks["scoring and mixing"].completed == 0
+        assert tasks["film"].completed == 1 and tasks["film"].total == 2
+        assert "s1-01 (wide)" not in tasks  # the shot's bar became the stage's
