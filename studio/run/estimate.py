@@ -48,8 +48,9 @@ class Reference:
         return frames * self.per_frame_seconds + pixel_part * work
 
 
-# The animatic draws on the CPU. BENCHMARKS.md (bench/render_feature.py, 2 cores, AMD
-# EPYC, 2026-11-24): 211.2 frames/s at 854x480 and 114.3 frames/s at 1280x720. A line
+# The animatic draws on the CPU. bench/render_feature.py, pictures only (no --audio), 2 cores,
+# AMD EPYC, 2026-11-24 02:49 UTC: 211.2 frames/s at 854x480 and 114.3 frames/s at 1280x720
+# (BENCHMARKS.md now holds the run with sound, whose frames/s include voicing and the mix). A line
 # through both points: 1.51 ms per frame plus 7.88 ns per pixel.
 _ANIMATIC_PER_FRAME = 0.001508
 _ANIMATIC_PER_PIXEL = 7.882e-9
@@ -59,7 +60,7 @@ REFERENCES: dict[str, Reference] = {
         "animatic", "2 CPU cores of the bench machine",
         seconds=1000 * (_ANIMATIC_PER_FRAME + _ANIMATIC_PER_PIXEL * 854 * 480), frames=1000, width=854, height=480,
         steps=None, per_frame_seconds=_ANIMATIC_PER_FRAME,
-        source="measured: BENCHMARKS.md, bench/render_feature.py, 211 frames/s at 854x480, 114 at 1280x720"),
+        source="measured: bench/render_feature.py pictures only (BENCHMARKS.md), 211 frames/s at 854x480, 114 at 1280x720"),
     "wan-1.3b": Reference(
         "Wan 2.1 1.3B", "RTX 4090", seconds=240.0, frames=81, width=832, height=480, steps=50,
         source="published: Wan2.1 README (github.com/Wan-Video/Wan2.1): 'a 5-second 480P video on an RTX 4090 in "
