@@ -1062,25 +1062,26 @@ def score_film(scenes: Sequence[SceneCue | tuple], cache_dir: Path | str, seed: 
         mid, wav, rec = entry(key)
         return rec.exists() and wav.exists() and mid.exists()
 
-    plans = []
+    plans = []  # (scene, its composition and MIDI or None when the memo knows them, the memo, what it knows)
     for item in items:
         # composing is deterministic: a cue composed before, from the same inputs by the same
         # composer, is found by its inputs and not composed again (an unchanged film's score)
-        memo = _composed_memo(root, item, scene_seed(seed, item.scene_id), half, gain, sf2, binary)
+        cue_seed = scene_seed(seed, item.scene_id)
+        memo = _composed_memo(root, item, cue_seed, half, gain, sf2, binary)
         known = _read_memo(memo)
         if known is not None and ready(known["key"]):
-            plans.append((item, None, None, known["key"], known))
+            plans.append((item, None, None, memo, known))
             continue
-        composed = compose_cue(item.cue, item.seconds + half, scene_seed(seed, item.scene_id),
-                               mood_hint=item.mood_hint, lead=half)
+        composed = compose_cue(item.cue, item.seconds + half, cue_seed, mood_hint=item.mood_hint, lead=half)
         data = composed.to_bytes()
-        key = _cue_key(data, sf2, binary, composed.level_db, gain)
-        known = {"key": key, "mood": composed.mood, "music_key": composed.key.name, "tempo": composed.tempo,
+        known = {"key": _cue_key(data, sf2, binary, composed.level_db, gain), "mood": composed.mood,
+                 "music_key": composed.key.name, "tempo": composed.tempo,
                  "progression": list(composed.progression), "programs": dict(composed.programs)}
-        plans.append((item, composed, data, key, known, memo))
+        plans.append((item, composed, data, memo, known))
 
     def work(plan) -> CueRender:
-        item, composed, data, key, known = plan[:5]
+        item, composed, data, memo, known = plan
+        key = known["key"]
         mid, wav, rec = entry(key)
         rendered, took = False, 0.0
         if composed is not None and not ready(key):
@@ -1094,8 +1095,8 @@ def score_film(scenes: Sequence[SceneCue | tuple], cache_dir: Path | str, seed: 
                 "soundfont": str(sf2), "render_seconds": round(took, 3),
             }, indent=2, sort_keys=True) + "\n")
             rendered = True
-        if len(plan) > 5:
-            write_text(plan[5], json.dumps(known, sort_keys=True) + "\n")
+        if composed is not None:
+            write_text(memo, json.dumps(known, sort_keys=True) + "\n")
         if progress:
             progress(item.scene_id, rendered)
         return CueRender(item.scene_id, key, known["mood"], known["music_key"], int(known["tempo"]),

@@ -16,12 +16,12 @@ from typing import Any
 import yaml
 
 from studio.atomic import write_text
-from studio.errors import StudioError
+from studio.errors import ScreenplayError, StudioError
+from studio.screenplay.safe_yaml import load_yaml
 
 LOCK_VERSION = 1
-# PyYAML's safe loader and dumper, in C when PyYAML was built with libyaml (a feature's
-# lockfile holds a thousand shots: the pure-Python ones take a quarter of a second)
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# PyYAML's safe dumper, in C when PyYAML was built with libyaml (a feature's lockfile
+# holds a thousand shots: the pure-Python dumper takes a tenth of a second)
 _SafeDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -53,10 +53,12 @@ class Lockfile:
         """The lockfile at ``path`` (an empty one when it does not exist yet)."""
         if not path.exists():
             return cls(path=path)
+        # a lockfile travels with the screenplay: it is read with the same guarded loader
         try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)  # a safe loader, C when built
-        except (OSError, yaml.YAMLError) as exc:
-            raise StudioError(f"{path}: cannot read the lockfile ({str(exc).splitlines()[0]})",
+            data, _source = load_yaml(path.read_bytes(), str(path))
+        except (OSError, ScreenplayError) as exc:
+            why = exc.problems[0].message if isinstance(exc, ScreenplayError) else str(exc).splitlines()[0]
+            raise StudioError(f"{path}: cannot read the lockfile ({why})",
                               hint="restore it from version control, or delete it to start afresh") from None
         if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
             raise StudioError(f"{path}: not a studio lockfile of version {LOCK_VERSION}",
