@@ -44,7 +44,7 @@ def run(resolution: str) -> dict:
     from skimage import data
 
     from studio.consistency import faces
-    from studio.consistency.identity import apply_cast
+    from studio.consistency.cast import apply_cast
     from studio.consistency.likeness import LikenessStore
     from studio.consistency.qa import framed
     from studio.run.local import render_film

@@ -443,7 +443,7 @@ def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: s
 def sample_frames(screenplay: Any, backend_name: str, shots: int = 4, per_shot: int = 16) -> list[list[np.ndarray]]:
     """``per_shot`` consecutive frames from the middle of ``shots`` shots spread over
     the film (cuts, not continuations), drawn by the real backend."""
-    from studio.consistency.identity import build_identities
+    from studio.consistency.cast import build_identities
     from studio.graph.scene_graph import SceneGraph
     from studio.render.backend import Conditioning, load_backend
     from studio.render.plan import plan_film

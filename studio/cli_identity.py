@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from studio.cli import _film_for, allow_outside_option, cli, out
+from studio.cli_common import allow_outside_option, film_for, out
 from studio.errors import StudioError
 
 store_option = click.option("--store", type=click.Path(file_okay=False),
@@ -26,7 +26,7 @@ def _store(store: str | None):  # type: ignore[no-untyped-def]
     return LikenessStore(default_store_dir(store))
 
 
-@cli.group()
+@click.group()
 def likeness() -> None:
     """Real people's likenesses, enrolled with their consent, to cast in roles."""
 
@@ -99,7 +99,7 @@ def likeness_remove(name: str, cache_dir: str | None, store: str | None) -> None
     out.print(text, soft_wrap=True)
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--cast", "cast", multiple=True, metavar="CHARACTER=NAME",
               help="The casting the film was rendered with (as given to render).")
@@ -118,14 +118,14 @@ def qa(file: str, cast: tuple[str, ...], cache_dir: str | None, threshold: float
     from studio.assemble.storyboard import StoryboardFrame, write_storyboard
     from studio.cache.lockfile import Lockfile
     from studio.cache.store import ShotStore, default_cache_dir
-    from studio.consistency.identity import apply_cast, cast_film
+    from studio.consistency.cast import apply_cast, cast_film
     from studio.graph.scene_graph import SceneGraph
     from studio.render.backend import Conditioning
     from studio.render.plan import plan_film
     from studio.run.identity import QASettings, approve_shot, check_shot
     from studio.run.local import _identities_for
 
-    screenplay = apply_cast(_film_for(file, None, None, None, allow_outside_assets), cast)
+    screenplay = apply_cast(film_for(file, None, None, None, allow_outside_assets), cast)
     lock = Lockfile.load(Lockfile.beside(file))
     if not lock.shots:
         raise StudioError(f"{file} has not been rendered (no lockfile shots)", hint=f"run `studio render {file}`")
@@ -210,7 +210,7 @@ def qa(file: str, cast: tuple[str, ...], cache_dir: str | None, threshold: float
     out.print(summary, soft_wrap=True)
 
 
-@cli.command()
+@click.command()
 @click.argument("film", type=click.Path(dir_okay=False))
 @click.option("--key", type=click.Path(dir_okay=False), help="Private key, PEM (default: $STUDIO_SIGN_KEY).")
 @click.option("--cert", type=click.Path(dir_okay=False),
@@ -229,7 +229,7 @@ def sign(film: str, key: str | None, cert: str | None, alg: str | None, tsa: str
     out.print(Text(f"signed {target} ({config.alg}, key from {config.source})"), soft_wrap=True)
 
 
-@cli.command()
+@click.command()
 @click.argument("film", type=click.Path(dir_okay=False, exists=True))
 @click.option("--trust", type=click.Path(dir_okay=False, exists=True),
               help="Trust anchors (PEM): also check the signer's chain leads to one.")
@@ -256,3 +256,6 @@ def verify(film: str, trust: str | None) -> None:
                                f"{', '.join(lk.get('characters', []))}"), soft_wrap=True)
     if not result.ok:
         raise SystemExit(1)
+
+
+COMMANDS = [likeness, qa, sign, verify]

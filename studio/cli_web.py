@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from studio.cli import _film_for, _minutes, allow_outside_option, cli, film_options, out
+from studio.cli_common import allow_outside_option, film_for, film_options, minutes, out
 
 
 def _seconds(seconds: float) -> str:
@@ -22,7 +22,7 @@ def _seconds(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @film_options
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
@@ -44,7 +44,7 @@ def serve(file: str, output: str | None, backend: str | None, resolution: str | 
     check_bind(host, allow_remote)  # before anything is loaded
 
     def load():  # type: ignore[no-untyped-def]
-        return _film_for(file, resolution, fps, loudness, allow_outside_assets, cast)
+        return film_for(file, resolution, fps, loudness, allow_outside_assets, cast)
 
     name = Path(file).stem
     studio = Studio(FilmConfig(file=Path(file), load=load, output_dir=Path(output) if output else Path("out") / name,
@@ -78,7 +78,7 @@ def _key_options(command):  # type: ignore[no-untyped-def]
     return command
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @_key_options
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -90,7 +90,7 @@ def status(file: str, backend: str | None, resolution: str | None, fps: int | No
     from studio.cache.store import default_cache_dir
     from studio.run.status import film_status
 
-    screenplay = _film_for(file, resolution, fps, None, allow_outside_assets, cast)
+    screenplay = film_for(file, resolution, fps, None, allow_outside_assets, cast)
     result = film_status(screenplay, cache_dir=default_cache_dir(cache_dir), name=Path(file).stem,
                          backend_name=backend, audio=not silent, lockfile=Lockfile.beside(file))
     if as_json:
@@ -108,7 +108,7 @@ def status(file: str, backend: str | None, resolution: str | None, fps: int | No
         out.print(Text(f"{len(result.stale)} stale shots: `studio render {file}` renders them"), soft_wrap=True)
 
 
-@cli.command()
+@click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--backend", type=click.Choice(["animatic", "diffusers"]),
               help="Backend to estimate (default: the screenplay's).")
@@ -132,7 +132,7 @@ def estimate(file: str, backend: str | None, model: str | None, gpus: int, resol
     from studio.run.estimate import estimate_film
     from studio.run.status import cached_speech
 
-    screenplay = _film_for(file, resolution, fps, None, allow_outside_assets)
+    screenplay = film_for(file, resolution, fps, None, allow_outside_assets)
     try:  # lines already spoken time their shots; the others are timed by reading speed
         speech, _missing = cached_speech(screenplay, default_cache_dir(cache_dir))
     except MissingToolError:
@@ -151,7 +151,7 @@ def estimate(file: str, backend: str | None, model: str | None, gpus: int, resol
         out.print_json(json.dumps({"file": file, **result.to_dict()}))
         return
     worker = "worker" if result.backend == "animatic" else "GPU"
-    title = f"{screenplay.film.title}: {len(plans)} shots, {_minutes(sum(p.duration for p in plans))} of film, " \
+    title = f"{screenplay.film.title}: {len(plans)} shots, {minutes(sum(p.duration for p in plans))} of film, " \
             f"{result.backend}{' ' + result.model if result.model else ''}"
     table = Table(title=title, title_justify="left")
     for column in ("shot", "chain", "frames", "generated", "size", "steps", "render"):
@@ -171,3 +171,6 @@ def estimate(file: str, backend: str | None, model: str | None, gpus: int, resol
     out.print(Text(f"reference: {ref.name} on {ref.device}: {ref.frames} frames at {ref.width}x{ref.height}"
                    f"{f', {ref.steps} steps' if ref.steps else ''} in {ref.seconds:.1f} s. {ref.source}",
                    style="dim"), soft_wrap=True)
+
+
+COMMANDS = [serve, status, estimate]

@@ -127,7 +127,7 @@ def test_progress_bars_show_a_stage_without_the_last_shots_count():
     from rich.console import Console
     from rich.progress import Progress
 
-    from studio.cli import _Bars
+    from studio.cli_render import _Bars
 
     with Progress(console=Console(file=open(os.devnull, "w")), auto_refresh=False) as progress:  # noqa: SIM115
         bars = _Bars(progress)

@@ -27,7 +27,8 @@ import numpy as np
 
 from studio.atomic import atomic_output
 from studio.audio import dsp
-from studio.audio.voices import Delivery, Speech, TTSEngine, VoiceSettings, check_voices, get_engine, resolve_voices
+from studio.audio.tts import Delivery, Speech, TTSEngine, VoiceSettings, get_engine
+from studio.audio.voices import check_voices, resolve_voices
 from studio.errors import ScreenplayError
 
 #: bump when the processing after the engine (levels, trims, resampling, the WAV

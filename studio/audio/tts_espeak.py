@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from studio.audio import dsp
-from studio.audio.voices import ESPEAK_DEFAULT_VOICES, Delivery, Speech, VoiceSettings
+from studio.audio.tts import ESPEAK_DEFAULT_VOICES, Delivery, Speech, VoiceSettings
 from studio.errors import MissingToolError, RenderError, StudioError
 
 WORDS_PER_MINUTE = 175  # espeak-ng's own default, our rate 1.0

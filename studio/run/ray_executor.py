@@ -90,7 +90,7 @@ class WorkerSpec:
     film_id: str
     shots: int  # the plans travel with each shot: a feature's are ~0.4 MB
     takes: dict[str, tuple[int, int]]
-    cast: Any  # studio.consistency.identity.Cast
+    cast: Any  # studio.consistency.cast.Cast
     verify: bool
     qa: QASettings
     backend_hash: str  # the driver's backend.describe(), hashed: workers must match it

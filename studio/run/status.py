@@ -22,10 +22,11 @@ from typing import Any
 
 from studio.assemble.encode import VideoSettings
 from studio.audio.speech import cache_path, dialogue_lines, speech_key, wav_seconds
-from studio.audio.voices import check_voices, get_engine
+from studio.audio.tts import get_engine
+from studio.audio.voices import check_voices
 from studio.cache.lockfile import Lockfile
 from studio.cache.store import Clip, ShotStore
-from studio.consistency.identity import cast_film
+from studio.consistency.cast import cast_film
 from studio.errors import ScreenplayError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.plan import ShotPlan, plan_film

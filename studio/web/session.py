@@ -121,7 +121,7 @@ class Studio:
 
     # -- the film --------------------------------------------------------------------------
     def screenplay(self) -> Screenplay:
-        from studio.consistency.identity import apply_cast
+        from studio.consistency.cast import apply_cast
 
         with self._lock:
             casting = dict(self.casting)

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def piper():
-    from studio.audio.voices import get_engine
+    from studio.audio.tts import get_engine
 
     return get_engine("piper")
 
@@ -18,6 +18,6 @@ def piper():
 def espeak():
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
-    from studio.audio.voices import get_engine
+    from studio.audio.tts import get_engine
 
     return get_engine("espeak-ng")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from studio.audio import dsp
-from studio.audio.voices import PIPER_VOICE, Delivery, Speech, TTSEngine, VoiceSettings
+from studio.audio.tts import PIPER_VOICE, Delivery, Speech, TTSEngine, VoiceSettings
 
 SHORT = "Not tonight, Theo."  # 3 words
 LONG = "The lamp has burned every night for forty years and it will burn tonight."  # 14 words

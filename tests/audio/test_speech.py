@@ -13,7 +13,7 @@ from studio.audio.speech import (
     speech_seconds,
     synthesize_lines,
 )
-from studio.audio.voices import Delivery, VoiceSettings, get_engine
+from studio.audio.tts import Delivery, VoiceSettings, get_engine
 from studio.errors import ScreenplayError
 from studio.graph.coverage import plan_shots
 from tests.audio.helpers import needs_espeak, screenplay

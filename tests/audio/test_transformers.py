@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from studio.audio import dsp, voices
-from studio.audio.voices import Delivery, VoiceSettings, check_voices, get_engine
+from studio.audio import dsp, tts
+from studio.audio.tts import Delivery, VoiceSettings, get_engine
+from studio.audio.voices import check_voices
 from studio.errors import StudioError
 from studio.models import ModelSpec, Registry
 from tests.audio.helpers import screenplay
@@ -63,7 +64,7 @@ def test_transformers_engine_speaks_with_a_registry_model(tiny_vits):
         "not-a-voice": ModelSpec("not-a-voice", "musicgen", str(tiny_vits)),
     })
     engine = TransformersEngine(registry)
-    assert isinstance(engine, voices.TTSEngine)
+    assert isinstance(engine, tts.TTSEngine)
     assert engine.voices() == ["tiny-vits"] and engine.default_voice == "tiny-vits"
     assert engine.has_voice("tiny-vits") and engine.has_voice("default")
     assert not engine.has_voice("not-a-voice") and not engine.has_voice("nobody")
@@ -116,7 +117,7 @@ def test_get_engine_uses_the_default_registry(tiny_vits, tmp_path, monkeypatch, 
     models = tmp_path / "models.yaml"
     models.write_text(f"models:\n  tiny-vits: {{family: vits, source: {tiny_vits}}}\n", encoding="utf-8")
     monkeypatch.setenv("STUDIO_MODELS", str(models))
-    monkeypatch.delitem(voices._ENGINES, "transformers", raising=False)
+    monkeypatch.delitem(tts._ENGINES, "transformers", raising=False)
     try:
         engine = get_engine("transformers")
         assert engine.voices() == ["mms-tts-eng", "tiny-vits"]  # built-ins first, then the user's file
@@ -140,4 +141,4 @@ def test_get_engine_uses_the_default_registry(tiny_vits, tmp_path, monkeypatch, 
         assert "mms-tts-eng, tiny-vits" in problems[0].hint and "registry" in problems[0].hint
         assert problems[0].hint.startswith("did you mean 'tiny-vits'?")
     finally:
-        voices._ENGINES.pop("transformers", None)
+        tts._ENGINES.pop("transformers", None)

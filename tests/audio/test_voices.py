@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from studio.audio import voices
-from studio.audio.voices import PIPER_VOICE, Delivery, check_voices, get_engine, resolve_voices
+from studio.audio import tts
+from studio.audio.tts import PIPER_VOICE, Delivery, get_engine
+from studio.audio.voices import check_voices, resolve_voices
 from studio.errors import MissingToolError, StudioError
 from tests.audio.helpers import needs_espeak, screenplay
 
@@ -119,12 +120,12 @@ def test_unknown_espeak_voice_and_variant_are_problems():
 def test_transformers_voices_are_registry_models(tmp_path, monkeypatch):
     import huggingface_hub.constants
 
-    from studio.audio.voices import Delivery, VoiceSettings
+    from studio.audio.tts import Delivery, VoiceSettings
 
     monkeypatch.setenv("STUDIO_MODELS", str(tmp_path / "models.yaml"))  # no user file
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    monkeypatch.delitem(voices._ENGINES, "transformers", raising=False)
+    monkeypatch.delitem(tts._ENGINES, "transformers", raising=False)
     try:
         engine = get_engine("transformers")
         assert engine.voices() == ["mms-tts-eng"] and engine.default_voice == "mms-tts-eng"
@@ -137,20 +138,20 @@ def test_transformers_voices_are_registry_models(tmp_path, monkeypatch):
         assert "unknown transformers voice 'nobody'" in problems[0].message
         assert "mms-tts-eng" in problems[0].hint and "registry" in problems[0].hint
     finally:
-        voices._ENGINES.pop("transformers", None)
+        tts._ENGINES.pop("transformers", None)
 
 def test_missing_espeak_raises_with_install_hint(monkeypatch):
     import studio.audio.tts_espeak as tts_espeak
 
     monkeypatch.setattr(tts_espeak.shutil, "which", lambda name: None)
-    monkeypatch.delitem(voices._ENGINES, "espeak-ng", raising=False)
+    monkeypatch.delitem(tts._ENGINES, "espeak-ng", raising=False)
     with pytest.raises(MissingToolError, match="apt-get install espeak-ng"):
         get_engine("espeak-ng")
     sp = screenplay("- {id: hale, name: Hale, voice: {engine: espeak-ng}}", "- {speaker: hale, line: Hi.}")
     with pytest.raises(MissingToolError) as info:
         check_voices(sp)
     assert "hale" in str(info.value) and "apt-get install espeak-ng" in str(info.value)
-    assert "espeak-ng" not in voices._ENGINES  # a failure is not cached
+    assert "espeak-ng" not in tts._ENGINES  # a failure is not cached
 
 
 def test_unknown_engine_name():

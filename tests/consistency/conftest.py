@@ -78,7 +78,7 @@ def cast_lamp(tmp_path_factory, photos):
     sound): (screenplay, RenderResult, folder holding out/ and cache/, store, seconds)."""
     import time
 
-    from studio.consistency.identity import apply_cast
+    from studio.consistency.cast import apply_cast
     from studio.consistency.likeness import LikenessStore
     from studio.run.local import render_film
 

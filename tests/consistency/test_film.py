@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from studio.consistency.identity import apply_cast, cast_film
+from studio.consistency.cast import apply_cast, cast_film
 from studio.consistency.likeness import LikenessError, LikenessStore
 from studio.consistency.qa import framed
 from studio.errors import StudioError

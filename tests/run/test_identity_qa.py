@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from studio.cache.lockfile import Lockfile
-from studio.consistency.identity import apply_cast
+from studio.consistency.cast import apply_cast
 from studio.consistency.likeness import LikenessStore
 from studio.render.animatic.backend import AnimaticBackend
 from studio.render.backend import BACKENDS, Conditioning

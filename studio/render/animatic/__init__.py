@@ -19,11 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from studio.render.animatic.backend import OPTIONS, VERSION, AnimaticBackend
-from studio.render.backend import register_backend
 
-__all__ = ["AnimaticBackend", "OPTIONS", "VERSION"]
+__all__ = ["AnimaticBackend", "OPTIONS", "VERSION", "make_backend"]
 
 
-@register_backend("animatic")
-def _make(options: dict[str, Any]) -> AnimaticBackend:
+def make_backend(options: dict[str, Any]) -> AnimaticBackend:
     return AnimaticBackend(options)

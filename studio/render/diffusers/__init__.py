@@ -15,16 +15,17 @@ animatic renders never pay for them. They load when a diffusers backend is made.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.render.backend import Backend, register_backend
 from studio.render.diffusers.settings import OPTIONS
 
-__all__ = ["OPTIONS"]
+if TYPE_CHECKING:
+    from studio.render.diffusers.backend import DiffusersBackend
+
+__all__ = ["OPTIONS", "make_backend"]
 
 
-@register_backend("diffusers")
-def _make(options: dict[str, Any]) -> Backend:
+def make_backend(options: dict[str, Any]) -> DiffusersBackend:
     from studio.render.diffusers.backend import DiffusersBackend
 
     return DiffusersBackend(options)

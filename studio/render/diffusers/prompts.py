@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from studio.render.backend import Identity
+from studio.consistency.identity import Identity
 from studio.render.plan import ShotPlan
 
 DEFAULT_NEGATIVE = "blurry, low quality, distorted faces, deformed hands, text, watermark"
@@ -154,7 +154,7 @@ def _sentence(text: str) -> str:
 def film_prompts(screenplay) -> list[tuple[ShotPlan, ShotPrompt]]:  # type: ignore[no-untyped-def]
     """Every shot of ``screenplay`` with its prompt, in story order (durations are the
     planner's estimates: prompts do not depend on them)."""
-    from studio.consistency.identity import build_identities
+    from studio.consistency.cast import build_identities
     from studio.graph.scene_graph import SceneGraph
     from studio.render.plan import plan_film
 

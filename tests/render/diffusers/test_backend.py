@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.consistency.identity import build_identities
+from studio.consistency.cast import build_identities
 from studio.errors import StudioError
 from studio.models import Registry
 from studio.render.backend import Conditioning, load_backend

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from dataclasses import replace
 
-from studio.render.backend import Identity
+from studio.consistency.identity import Identity
 from studio.render.diffusers.prompts import DEFAULT_NEGATIVE, film_prompts, shot_prompt
 from studio.screenplay import load_screenplay
 from tests.conftest import EXAMPLE, ROOT
