@@ -69,7 +69,8 @@ def _half(module: Any) -> Any:
     return module.to(torch.bfloat16)
 
 
-def save_wan_t2v(folder: Path, seed: int = 0) -> Path:
+def save_wan_t2v(folder: Path, seed: int = 0, *, rope_max_seq_len: int = 32) -> Path:
+    """Wan text-to-video; ``rope_max_seq_len`` patches at most along each axis (16 pixels a patch)."""
     import torch
     from diffusers import WanPipeline, WanTransformer3DModel
 
@@ -77,7 +78,7 @@ def save_wan_t2v(folder: Path, seed: int = 0) -> Path:
     transformer = WanTransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
         text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=rope_max_seq_len,
     ).eval()
     pipe = WanPipeline(transformer=_half(transformer), vae=_wan_vae(seed), scheduler=_wan_scheduler(),
                        text_encoder=_half(t5_encoder(seed=seed, umt5=True)), tokenizer=t5_tokenizer())
