@@ -279,6 +279,20 @@ def _frames(output: Any, output_type: str) -> Any:
     return frames if output_type == "latent" else frames[0]
 
 
+def rehook(pipe: Any) -> None:
+    """With model offload, a component that pipelines share (:class:`Parts`) carries the
+    offload hook of the pipeline that hooked it last, chained to that pipeline's models:
+    hook it into ``pipe``'s chain again before ``pipe`` runs, so each model ``pipe`` runs
+    sends the one before it back to the CPU."""
+    hooks = getattr(pipe, "_all_hooks", None)
+    if not hooks:  # no model offload
+        return
+    own = {id(h.hook) for h in hooks}
+    modules = [m for m in pipe.components.values() if isinstance(m, torch.nn.Module) and hasattr(m, "_hf_hook")]
+    if any(id(m._hf_hook) not in own for m in modules):
+        pipe.enable_model_cpu_offload(device=pipe._offload_device)
+
+
 def shift_schedule(pipe: Any, shift: float, tell: Tell) -> None:
     """Give ``pipe`` a scheduler with flow shift ``shift``, as diffusers' Wan examples do:
     ``Scheduler.from_config(pipe.scheduler.config, flow_shift=...)``. The key is
@@ -347,6 +361,7 @@ class WanVideo:
                       guidance_scale=request.guidance, generator=request.generator, output_type=output_type,
                       max_sequence_length=request.max_sequence_length, **request.call_options)
         pipe = {"t2v": self.t2v, "i2v": self.i2v, "vace": self.vace}[mode]
+        rehook(pipe)
         if request.flow_shift is not None:
             shift_schedule(pipe, request.flow_shift, self.tell)
         if mode == "t2v":

@@ -25,7 +25,14 @@ from studio.graph.scene_graph import SceneGraph
 from studio.models import Registry
 from studio.render.backend import Conditioning, load_backend
 from studio.render.diffusers.backend import DiffusersBackend
-from studio.render.diffusers.families import Keyframer, LoadSettings, load_keyframer, load_pipeline
+from studio.render.diffusers.families import (
+    Keyframer,
+    LoadSettings,
+    load_keyframer,
+    load_pipeline,
+    rehook,
+    shift_schedule,
+)
 from studio.render.plan import ShotPlan, plan_film
 from studio.run import local
 from tests.render.diffusers import tiny
@@ -127,6 +134,29 @@ def test_parts_are_shared_only_at_the_same_dtype(tiny_models):
     assert t2v.vae is vace.vae  # float32 in both (Wan's VAE always is)
 
 
+def test_shared_parts_follow_the_offload_chain_of_the_pipeline_that_runs(tiny_models):
+    """Model offload chains each pipeline's models (each sends the one before it back to
+    the CPU). A shared text encoder carries the hook of the pipeline hooked last; before
+    another pipeline runs, it is hooked into that one's chain. (Hooks for CUDA install on a
+    machine without one; they act only when a model runs.)"""
+    backend = DiffusersBackend({"model": "tiny-wan-t2v", "vace_model": "tiny-wan-vace", "offload": "model",
+                                "device": "cuda"}, registry=_registry(models_block(tiny_models)))
+    backend.load()
+    t2v, vace = backend._video.t2v, backend._video.vace
+    assert t2v.text_encoder is vace.text_encoder
+
+    def chained_to(pipe) -> bool:  # type: ignore[no-untyped-def]
+        return any(h.hook is t2v.text_encoder._hf_hook for h in pipe._all_hooks)
+
+    assert chained_to(vace) and not chained_to(t2v)  # VACE loaded last
+    rehook(t2v)
+    assert chained_to(t2v) and not chained_to(vace)
+    assert all(hasattr(m, "_hf_hook") for m in t2v.components.values() if isinstance(m, torch.nn.Module))
+    hook = t2v.text_encoder._hf_hook
+    rehook(t2v)  # already its own: nothing to do
+    assert t2v.text_encoder._hf_hook is hook
+
+
 # --------------------------------------------------------------------------- 5. flow shift
 
 
@@ -163,6 +193,24 @@ def test_wan_flow_shift_follows_the_generation_size(tiny_models, tmp_path):
     # a model's own shift (the Wan 2.1 README's 8 for T2V-1.3B), and the render option over it
     assert _shifts_seen(tiny_models, tmp_path / "c", {"resolution": "832x480"}, {"flow_shift": 8.0}) == [8.0]
     assert _shifts_seen(tiny_models, tmp_path / "d", {"flow_shift": 7}, {"flow_shift": 8.0}) == [7.0]
+
+
+def test_the_flow_shift_reaches_the_scheduler_class_the_model_ships(tiny_models):
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    registry = _registry(models_block(tiny_models))
+    pipe = load_pipeline(registry.get("tiny-wan-t2v"), tiny_models["wan-t2v"], LoadSettings())
+    told: list[str] = []
+    shift_schedule(pipe, 5.0, lambda key, message: told.append(message))
+    assert type(pipe.scheduler).__name__ == "UniPCMultistepScheduler" and pipe.scheduler.config.flow_shift == 5.0
+    pipe.scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)  # flow-match Euler calls it `shift`
+    shift_schedule(pipe, 3.0, lambda key, message: told.append(message))
+    assert isinstance(pipe.scheduler, FlowMatchEulerDiscreteScheduler) and pipe.scheduler.config.shift == 3.0
+    assert told == []
+    # a schedule shifted by sequence length takes no fixed shift: said, and left as it is
+    pipe.scheduler = FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True)
+    shift_schedule(pipe, 3.0, lambda key, message: told.append(message))
+    assert pipe.scheduler.config.shift == 1.0 and told and "takes no fixed flow shift" in told[0]
 
 
 def test_flow_shift_is_in_the_cache_key_and_checked(tiny_models):
