@@ -93,6 +93,11 @@ def test_wan_runs_its_vae_and_image_encoder_in_float32_under_a_bfloat16_transfor
     assert [c.mode for c in backend.calls] == ["t2v", "i2v"]
     assert len(after) == plans["s1-ana"].frames and all(f.dtype == np.uint8 for f in after)
     assert len({f.tobytes() for f in after}) > 1  # moving pictures, not one frame repeated
+    # VACE too: several frames of context and the characters' references, encoded by the float32 VAE
+    vace = DiffusersBackend({"model": "tiny-wan-vace", "dtype": "bfloat16"}, registry=backend.registry)
+    latents = vace.first_chunk(plans["s1-ana"], replace(conds["s1-ana"], previous_frames=frames[-5:]))
+    assert vace._video.vace.vae.dtype == torch.float32 and vace._video.vace.transformer.dtype == torch.bfloat16
+    assert torch.isfinite(latents).all()
 
 
 # --------------------------------------------------------------------------- 12. shared parts
