@@ -29,6 +29,7 @@ import hashlib
 import importlib.metadata
 import logging
 import math
+import os
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping
@@ -49,6 +50,7 @@ from studio.render.diffusers.settings import (
     NOT_IN_KEY,
     Roles,
     check_options,
+    default_flow_shift,
     default_overlap,
     parse_size,
     resolve_roles,
@@ -57,7 +59,7 @@ from studio.render.plan import ShotPlan
 
 log = logging.getLogger("studio.render.diffusers")
 
-VERSION = "1.0"  # bump whenever the frames for the same plan, models and options change
+VERSION = "1.1"  # bump whenever the frames for the same plan, models and options change
 LIBRARIES = ("torch", "diffusers", "transformers")
 
 
@@ -240,20 +242,24 @@ class DiffusersBackend:
             Keyframer,
             LoadSettings,
             LTXVideo,
+            Parts,
             WanVideo,
             load_keyframer,
             load_pipeline,
         )
 
+        if self.options["deterministic"]:
+            make_deterministic(cpu=any(spec.torch_device() == "cpu" for _, spec in self.roles.assigned()))
         started = time.perf_counter()
         settings = LoadSettings(self.options["offload"], self.options["vae_tiling"], self.options["vae_slicing"],
                                 self.options["attention"])
         roles = self.roles
+        parts = Parts()  # a text encoder or VAE that several roles ship is loaded once
 
         def pipeline(spec: ModelSpec | None) -> Any:
             if spec is None:
                 return None
-            return self.registry.load(spec.name, lambda s, where: load_pipeline(s, where, settings))
+            return self.registry.load(spec.name, lambda s, where: load_pipeline(s, where, settings, parts))
 
         if roles.kind == "ltx":
             video: Any = LTXVideo(pipeline(roles.ltx), self.overlap, float(self.options["reference_strength"]),
@@ -315,7 +321,7 @@ class DiffusersBackend:
         shot = self._setup(plan, cond, keyframe=False)
         return self._keyframer(shot.prompt.prompt, shot.prompt.negative, shot.width, shot.height,
                                shot.references[0] if shot.references else None, shot.generator,
-                               output_type=output_type)
+                               output_type=output_type, shot_id=plan.shot_id)
 
     def _setup(self, plan: ShotPlan, cond: Conditioning, *, keyframe: bool = True) -> _Shot:
         import torch
@@ -345,7 +351,8 @@ class DiffusersBackend:
         if keyframe and self._keyframer is not None and shot.chunks[0].context == 0 and self._video.takes_keyframe:
             started = time.perf_counter()
             shot.keyframe = self._keyframer(shot.prompt.prompt, shot.prompt.negative, width, height,
-                                            references[0] if references else None, shot.generator)
+                                            references[0] if references else None, shot.generator,
+                                            shot_id=plan.shot_id)
             if self._keyframer.has_adapter and reference_ids:
                 shot.keyframe_reference = reference_ids[0]
             shot.keyframe_seconds = time.perf_counter() - started
@@ -368,6 +375,9 @@ class DiffusersBackend:
         request.guidance = float(self._setting(spec, "guidance"))
         request.max_sequence_length = int(self._setting(spec, "max_sequence_length"))
         request.call_options = dict(spec.options.get("call_options", {}) or {})
+        if self.roles.kind == "wan":
+            shift = self._setting(spec, "flow_shift")
+            request.flow_shift = float(shift) if shift is not None else default_flow_shift(shot.width, shot.height)
         return request, spec
 
     def _spec_for(self, mode: str) -> ModelSpec:
@@ -449,6 +459,27 @@ class DiffusersBackend:
         if key not in self._told:
             self._told.add(key)
             log.info(message)
+
+
+def make_deterministic(cpu: bool) -> None:
+    """Bit-equal repeats from here on (process-wide): torch's deterministic algorithms
+    (torch warns about an op that has none), cuDNN without autotuning, a fixed cuBLAS
+    workspace, and with ``cpu`` (a model runs on the CPU) one torch thread, since 1 and 2
+    threads sum in different orders and give different bits. See PyTorch's notes on
+    reproducibility."""
+    import torch
+
+    if "CUBLAS_WORKSPACE_CONFIG" not in os.environ:
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            # cuBLAS reads it when CUDA starts: too late in this process
+            log.warning("deterministic: CUDA started before CUBLAS_WORKSPACE_CONFIG was set; set "
+                        "CUBLAS_WORKSPACE_CONFIG=:4096:8 in the environment for bit-equal repeats")
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    if cpu:
+        torch.set_num_threads(1)
 
 
 def _snap(value: float, multiple: int) -> int:

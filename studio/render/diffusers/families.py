@@ -17,9 +17,11 @@ when a diffusers backend renders: it imports torch and diffusers.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ import torch
 from PIL import Image
 
 from studio.errors import RenderError, StudioError
-from studio.models import ModelSpec, resolve_source
+from studio.models import ModelSpec, _folder_digest, resolve_source
 from studio.render.diffusers.settings import FAMILIES
 
 log = logging.getLogger("studio.render.diffusers")
@@ -54,6 +56,7 @@ class Request:
     references: list[Image.Image] = field(default_factory=list)  # characters' faces / references
     keyframe: Image.Image | None = None  # the first frame of a cut (kept)
     call_options: dict[str, Any] = field(default_factory=dict)
+    flow_shift: float | None = None  # Wan: the scheduler's flow shift for this call (None: as loaded)
 
 
 @dataclass(frozen=True)
@@ -69,28 +72,97 @@ class LoadSettings:
 # --------------------------------------------------------------------------- loading
 
 
-def load_pipeline(spec: ModelSpec, where: str | Path, settings: LoadSettings) -> Any:
-    """``Pipeline.from_pretrained(where)`` for the spec's family, placed on its device."""
+# float32 parts under a half-precision Wan transformer: the Wan 2.1 examples load the VAE and
+# the image-to-video CLIP image encoder in float32 (diffusers' pipelines/wan/pipeline_wan_i2v.py
+# docstring; diffusers' Wan docs: "VAE in torch.float32 for better decoding quality")
+FLOAT32_PARTS: dict[str, tuple[str, ...]] = {"wan": ("vae", "image_encoder")}
+# parts that are often the very same weights in several models of a film (every Wan 2.1 role
+# ships the same UMT5-XXL text encoder and VAE): loaded once and shared when they are identical
+SHARED_PARTS = ("text_encoder", "tokenizer", "vae", "image_encoder", "image_processor")
+
+
+def component_dtypes(spec: ModelSpec) -> Any:
+    """The ``dtype`` argument of ``from_pretrained`` for ``spec``: one dtype, or diffusers'
+    per-component mapping (``{"default": bfloat16, "vae": float32, ...}``)."""
+    dtype = spec.torch_dtype()
+    kept = FLOAT32_PARTS.get(FAMILIES[spec.family].kind, ())
+    if dtype == torch.float32 or not kept:
+        return dtype
+    return {"default": dtype, **{name: torch.float32 for name in kept}}
+
+
+class Parts:
+    """Components already loaded during this run, by identity, so that a second pipeline
+    with the same text encoder or VAE reuses the loaded one instead of holding a copy.
+
+    Two components are the same when their class and dtype match and their saved folders
+    have the same content digest (:func:`studio.models._folder_digest`: small files whole,
+    large weight files by size and first and last MiB), wherever the folders are: two hub
+    snapshots of different repositories share the UMT5 they both ship."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[tuple[str, str, str], Any] = {}
+        self._digests: dict[Path, str] = {}
+
+    def _keys(self, where: str | Path, dtypes: Any) -> dict[str, tuple[str, str, str]]:
+        folder = Path(str(where))
+        index = folder / "model_index.json"
+        if not index.is_file():  # a hub id not yet downloaded: nothing to compare with
+            return {}
+        keys = {}
+        for name, entry in json.loads(index.read_text(encoding="utf-8")).items():
+            part = folder / name
+            if name not in SHARED_PARTS or not isinstance(entry, list) or entry[1] is None or not part.is_dir():
+                continue
+            if part not in self._digests:
+                self._digests[part] = _folder_digest(part)
+            dtype = dtypes.get(name, dtypes["default"]) if isinstance(dtypes, dict) else dtypes
+            keys[name] = (f"{entry[0]}.{entry[1]}", str(dtype), self._digests[part])
+        return keys
+
+    def reuse(self, where: str | Path, dtypes: Any) -> dict[str, Any]:
+        """Already loaded components that ``where`` holds too: ``from_pretrained`` keywords."""
+        return {name: self._loaded[key] for name, key in self._keys(where, dtypes).items() if key in self._loaded}
+
+    def keep(self, where: str | Path, dtypes: Any, pipe: Any) -> None:
+        for name, key in self._keys(where, dtypes).items():
+            self._loaded.setdefault(key, pipe.components[name])
+
+
+def load_pipeline(spec: ModelSpec, where: str | Path, settings: LoadSettings, parts: Parts | None = None,
+                  adapters: Callable[[Any], None] | None = None) -> Any:
+    """``Pipeline.from_pretrained(where)`` for the spec's family, with ``adapters(pipe)``
+    attached, then placed on its device (moved, or offloaded)."""
+    pipe = _open(spec, where, parts)
+    if adapters is not None:
+        # before placing: offload hooks and .to() reach only the components there now, and an
+        # adapter's image encoder left without a hook stays on the CPU while the rest runs on CUDA
+        adapters(pipe)
+    _place(pipe, spec, settings)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def _open(spec: ModelSpec, where: str | Path, parts: Parts | None) -> Any:
     import diffusers
 
     family = FAMILIES[spec.family]
     cls = getattr(diffusers, family.pipeline)
-    dtype = _dtype_keyword()
-    kwargs: dict[str, Any] = {dtype: spec.torch_dtype()}
-    revision = {"revision": spec.revision} if spec.revision and not Path(str(where)).is_dir() else {}
-    if family.kind == "wan" and spec.dtype != "float32":
-        # Wan's VAE runs in float32 whatever the transformer's dtype (as its model cards do)
-        kwargs["vae"] = diffusers.AutoencoderKLWan.from_pretrained(str(where), subfolder="vae",
-                                                                  **{dtype: torch.float32}, **revision)
-    kwargs.update(revision)
+    dtypes = component_dtypes(spec)
+    kwargs: dict[str, Any] = {_dtype_keyword(): dtypes}
+    if spec.revision and not Path(str(where)).is_dir():
+        kwargs["revision"] = spec.revision
+    shared = parts.reuse(where, dtypes) if parts is not None else {}
+    if shared:
+        log.info("model %s reuses the loaded %s", spec.name, ", ".join(sorted(shared)))
     try:
-        pipe = cls.from_pretrained(str(where), **kwargs)
+        pipe = cls.from_pretrained(str(where), **shared, **kwargs)
     except (OSError, ValueError) as exc:
         raise StudioError(f"model {spec.name!r} did not load as {family.pipeline} from {where}: "
                           f"{str(exc).splitlines()[0]}",
                           hint="check the model's family and that its folder was written by save_pretrained") from None
-    _place(pipe, spec, settings)
-    pipe.set_progress_bar_config(disable=True)
+    if parts is not None:
+        parts.keep(where, dtypes, pipe)
     return pipe
 
 
@@ -136,26 +208,29 @@ def _place(pipe: Any, spec: ModelSpec, settings: LoadSettings) -> None:
 def load_keyframer(spec: ModelSpec, where: str | Path, settings: LoadSettings,
                    ip_adapter: ModelSpec | None) -> Any:
     """The keyframe pipeline with its IP-Adapter attached (when it has one)."""
-    pipe = load_pipeline(spec, where, settings)
-    if ip_adapter is not None:
-        options = dict(ip_adapter.options)
-        source = resolve_source(ip_adapter)
-        kwargs: dict[str, Any] = {}
-        if ip_adapter.revision and not Path(str(source)).is_dir():
-            kwargs["revision"] = ip_adapter.revision
-        try:
-            pipe.load_ip_adapter(str(source), subfolder=str(options.get("subfolder", "")),
-                                 weight_name=str(options.get("weight_name", "ip-adapter.safetensors")),
-                                 image_encoder_folder=str(options.get("image_encoder_folder", "image_encoder")),
-                                 **kwargs)
-        except (OSError, ValueError, KeyError) as exc:
-            raise StudioError(f"IP-Adapter {ip_adapter.name!r} did not load into {spec.name!r}: "
-                              f"{str(exc).splitlines()[0]}",
-                              hint="give subfolder, weight_name and image_encoder_folder in its options") from None
-        pipe.set_ip_adapter_scale(float(options.get("scale", 0.6)))
-        if pipe.image_encoder is not None:
-            pipe.image_encoder.eval()
-    return pipe
+    if ip_adapter is None:
+        return load_pipeline(spec, where, settings)
+    return load_pipeline(spec, where, settings, adapters=lambda pipe: _attach_ip_adapter(pipe, spec, ip_adapter))
+
+
+def _attach_ip_adapter(pipe: Any, spec: ModelSpec, ip_adapter: ModelSpec) -> None:
+    options = dict(ip_adapter.options)
+    source = resolve_source(ip_adapter)
+    kwargs: dict[str, Any] = {}
+    if ip_adapter.revision and not Path(str(source)).is_dir():
+        kwargs["revision"] = ip_adapter.revision
+    try:
+        pipe.load_ip_adapter(str(source), subfolder=str(options.get("subfolder", "")),
+                             weight_name=str(options.get("weight_name", "ip-adapter.safetensors")),
+                             image_encoder_folder=str(options.get("image_encoder_folder", "image_encoder")),
+                             **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        raise StudioError(f"IP-Adapter {ip_adapter.name!r} did not load into {spec.name!r}: "
+                          f"{str(exc).splitlines()[0]}",
+                          hint="give subfolder, weight_name and image_encoder_folder in its options") from None
+    pipe.set_ip_adapter_scale(float(options.get("scale", 0.6)))
+    if pipe.image_encoder is not None:
+        pipe.image_encoder.eval()
 
 
 # --------------------------------------------------------------------------- rules
@@ -202,6 +277,34 @@ def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
 def _frames(output: Any, output_type: str) -> Any:
     frames = output.frames
     return frames if output_type == "latent" else frames[0]
+
+
+def rehook(pipe: Any) -> None:
+    """With model offload, a component that pipelines share (:class:`Parts`) carries the
+    offload hook of the pipeline that hooked it last, chained to that pipeline's models:
+    hook it into ``pipe``'s chain again before ``pipe`` runs, so each model ``pipe`` runs
+    sends the one before it back to the CPU."""
+    hooks = getattr(pipe, "_all_hooks", None)
+    if not hooks:  # no model offload
+        return
+    own = {id(h.hook) for h in hooks}
+    modules = [m for m in pipe.components.values() if isinstance(m, torch.nn.Module) and hasattr(m, "_hf_hook")]
+    if any(id(m._hf_hook) not in own for m in modules):
+        pipe.enable_model_cpu_offload(device=pipe._offload_device)
+
+
+def shift_schedule(pipe: Any, shift: float, tell: Tell) -> None:
+    """Give ``pipe`` a scheduler with flow shift ``shift``, as diffusers' Wan examples do:
+    ``Scheduler.from_config(pipe.scheduler.config, flow_shift=...)``. The key is
+    ``flow_shift`` for UniPC / DPM-Solver with flow sigmas and ``shift`` for flow-match Euler."""
+    config = pipe.scheduler.config
+    key = "flow_shift" if "flow_shift" in config else "shift" if "shift" in config else None
+    if key is None or config.get("use_dynamic_shifting") or (key == "flow_shift" and not config.get("use_flow_sigmas")):
+        tell(f"no-shift-{type(pipe.scheduler).__name__}",
+             f"{type(pipe.scheduler).__name__} takes no fixed flow shift: flow_shift is not applied")
+        return
+    if config[key] != shift:
+        pipe.scheduler = type(pipe.scheduler).from_config(config, **{key: shift})
 
 
 class WanVideo:
@@ -257,6 +360,10 @@ class WanVideo:
                       width=request.width, num_frames=request.frames, num_inference_steps=request.steps,
                       guidance_scale=request.guidance, generator=request.generator, output_type=output_type,
                       max_sequence_length=request.max_sequence_length, **request.call_options)
+        pipe = {"t2v": self.t2v, "i2v": self.i2v, "vace": self.vace}[mode]
+        rehook(pipe)
+        if request.flow_shift is not None:
+            shift_schedule(pipe, request.flow_shift, self.tell)
         if mode == "t2v":
             return mode, _frames(self.t2v(**common), output_type)
         if mode == "i2v":
@@ -330,7 +437,13 @@ class LTXVideo:
 
 class Keyframer:
     """A text-to-image pipeline drawing the first frame of a cut; with an IP-Adapter,
-    the first character's face (or reference) steers the likeness."""
+    the first character's face (or reference) steers the likeness.
+
+    A keyframe seeds a whole shot, so one that the pipeline's safety checker flags (and
+    blacks out) is never used: it is retaken with the generator's next draw, up to
+    :data:`TAKES` times, then the shot stops with an error naming it."""
+
+    TAKES = 3
 
     def __init__(self, pipe: Any, spec: ModelSpec, has_adapter: bool) -> None:
         self.pipe = pipe
@@ -340,16 +453,44 @@ class Keyframer:
         self.call_options = dict(spec.options.get("call_options", {}) or {})
         self.has_adapter = has_adapter
         self.size_multiple = size_rule(pipe, family.size_multiple)
+        self.name = spec.name
 
     def __call__(self, prompt: str, negative: str, width: int, height: int, reference: Image.Image | None,
-                 generator: torch.Generator, output_type: str = "pil") -> Any:
+                 generator: torch.Generator, output_type: str = "pil", *, shot_id: str = "") -> Any:
         if width % self.size_multiple or height % self.size_multiple:
             raise RenderError(f"keyframe size {width}x{height} is not a multiple of {self.size_multiple}")
         kwargs = dict(self.call_options)
         if self.has_adapter:
-            # without a face to match, an all-grey image: the adapter's neutral input
+            # the adapter needs an input; with nobody to steer, its scale is 0 for this call, so the input is
+            # ignored (a grey picture at the adapter's scale is not neutral: it steers toward grey)
             kwargs["ip_adapter_image"] = reference if reference is not None else _grey(width, height)
-        output = self.pipe(prompt=prompt, negative_prompt=negative, height=height, width=width,
-                           num_inference_steps=self.steps, guidance_scale=self.guidance, generator=generator,
-                           output_type=output_type, **kwargs)
-        return output.images if output_type == "latent" else output.images[0]
+        for take in range(1, self.TAKES + 1):
+            with _adapter_off(self.pipe, self.has_adapter and reference is None):
+                output = self.pipe(prompt=prompt, negative_prompt=negative, height=height, width=width,
+                                   num_inference_steps=self.steps, guidance_scale=self.guidance, generator=generator,
+                                   output_type=output_type, **kwargs)
+            flagged = getattr(output, "nsfw_content_detected", None)
+            if not flagged or not flagged[0]:
+                return output.images if output_type == "latent" else output.images[0]
+            log.warning("the safety checker of %s flagged take %d of the keyframe of shot %s: %s", self.name, take,
+                        shot_id or "?", "retaking" if take < self.TAKES else "giving up")
+        raise RenderError(f"the safety checker of keyframe model {self.name!r} flagged all {self.TAKES} takes of the "
+                          f"keyframe of shot {shot_id or '?'} (it blacks them out; a black frame would seed the shot)",
+                          hint="reword the shot's prompt or the film's look, or change the shot's seed")
+
+
+@contextmanager
+def _adapter_off(pipe: Any, off: bool) -> Iterator[None]:
+    """IP-Adapter scale 0 for one call (diffusers skips the adapter's attention at 0), then
+    the scales it had."""
+    if not off:
+        yield
+        return
+    processors = [p for p in pipe.unet.attn_processors.values() if hasattr(p, "scale") and hasattr(p, "to_k_ip")]
+    scales = [list(p.scale) for p in processors]
+    pipe.set_ip_adapter_scale(0.0)
+    try:
+        yield
+    finally:
+        for processor, scale in zip(processors, scales):
+            processor.scale = scale

@@ -39,12 +39,14 @@ class Family:
 
 _VIDEO_OPTIONS = frozenset({"steps", "guidance", "frames_per_chunk", "resolution", "max_sequence_length",
                             "call_options"})
+# Wan's schedulers take a flow shift; LTX-Video shifts its sigmas by sequence length itself
+_WAN_OPTIONS = _VIDEO_OPTIONS | {"flow_shift"}
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
-        Family("wan-t2v", "wan", "WanPipeline", 4, 16, 30, 5.0, 81, 512, _VIDEO_OPTIONS),
-        Family("wan-i2v", "wan", "WanImageToVideoPipeline", 4, 16, 30, 5.0, 81, 512, _VIDEO_OPTIONS),
-        Family("wan-vace", "wan", "WanVACEPipeline", 4, 16, 30, 5.0, 81, 512, _VIDEO_OPTIONS),
+        Family("wan-t2v", "wan", "WanPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS),
+        Family("wan-i2v", "wan", "WanImageToVideoPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS),
+        Family("wan-vace", "wan", "WanVACEPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS),
         Family("ltx-condition", "ltx", "LTXConditionPipeline", 8, 32, 40, 3.0, 161, 256, _VIDEO_OPTIONS),
         Family("sd", "keyframe", "StableDiffusionPipeline", 1, 8, 30, 7.5, 1, 77,
                frozenset({"steps", "guidance", "ip_adapter", "call_options"})),
@@ -76,9 +78,13 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "attention": ((str, type(None)), None, "diffusers attention backend, e.g. flash, sage, _native_cudnn"),
     "reference_strength": ((int, float), 0.5, "LTX: strength of character references as image conditions"),
     "max_references": ((int,), 3, "character reference images per shot (VACE, LTX)"),
+    "flow_shift": ((int, float, type(None)), None, ("Wan: the scheduler's flow shift (default: the model's, else "
+                                                    "3.0 up to 480p and 5.0 from 720p, by pixel area)")),
+    "deterministic": ((bool,), False, ("bit-equal repeats: deterministic torch algorithms (and cuBLAS workspace) "
+                                       "on CUDA, one thread on the CPU; slower")),
 }
 OFFLOAD = ("auto", "none", "model", "sequential")
-NOT_IN_KEY = ("offload",)  # where weights sit in memory changes no pixel
+NOT_IN_KEY = ("offload", "deterministic")  # where weights sit, and repeatability, change no intended pixel
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,9 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
         raise StudioError("diffusers option 'reference_strength' must be between 0 and 1")
     if out["resolution"] is not None:
         parse_size(out["resolution"], "diffusers option 'resolution'")
+    if out["flow_shift"] is not None and out["flow_shift"] <= 0:
+        raise StudioError(f"diffusers option 'flow_shift' must be above 0, not {out['flow_shift']}",
+                          hint="3.0 for 480p, 5.0 for 720p (diffusers' Wan pipeline docstrings)")
     return out
 
 
@@ -147,6 +156,10 @@ def family_of(spec: ModelSpec, wanted: tuple[str, ...], role: str) -> Family:
     if unknown:
         raise StudioError(f"model {spec.name!r}: unknown {spec.family} options {unknown}",
                           hint=f"known: {', '.join(sorted(family.options))}")
+    shift = spec.options.get("flow_shift")
+    if shift is not None and (isinstance(shift, bool) or not isinstance(shift, (int, float)) or shift <= 0):
+        raise StudioError(f"model {spec.name!r}: flow_shift must be a number above 0, not {shift!r}",
+                          hint="3.0 for 480p, 5.0 for 720p (diffusers' Wan pipeline docstrings)")
     if not isinstance(spec.options.get("call_options", {}) or {}, Mapping):
         raise StudioError(f"model {spec.name!r}: call_options must be a mapping of pipeline arguments",
                           hint="e.g. call_options: {decode_timestep: 0.05}")
@@ -169,6 +182,9 @@ def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
             if options[name]:
                 raise StudioError(f"diffusers option {name!r} is for Wan models; {main.name!r} is LTX-Video",
                                   hint="LTX-Video continues shots with its own conditioning: remove the option")
+        if options["flow_shift"] is not None:
+            raise StudioError(f"diffusers option 'flow_shift' is for Wan models; {main.name!r} is LTX-Video",
+                              hint="LTX-Video shifts its schedule by the frame size itself: remove the option")
         return Roles("ltx", ltx=main, keyframe=keyframe, ip_adapter=ip_adapter)
     roles = {"t2v": None, "i2v": None, "vace": None}
     roles[main.family.removeprefix("wan-")] = main
@@ -228,3 +244,15 @@ def default_overlap(roles: Roles) -> int:
     if roles.vace is not None:
         return FAMILIES["wan-vace"].frame_multiple + 1
     return 1
+
+
+# Wan's flow shift by generation size, from diffusers' Wan pipeline docstrings
+# (pipelines/wan/pipeline_wan.py and pipeline_wan_vace.py: "5.0 for 720P, 3.0 for 480P")
+SHIFT_480P, SHIFT_720P = 3.0, 5.0
+AREA_480P, AREA_720P = 832 * 480, 1280 * 720
+
+
+def default_flow_shift(width: int, height: int) -> float:
+    """The flow shift for a ``width`` x ``height`` generation: 3.0 up to half-way (in
+    pixel area) between 480p and 720p, 5.0 above."""
+    return SHIFT_480P if width * height <= (AREA_480P + AREA_720P) / 2 else SHIFT_720P

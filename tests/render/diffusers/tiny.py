@@ -49,13 +49,28 @@ def _wan_vae(seed: int) -> Any:
                             temperal_downsample=[False, True, True]).eval()
 
 
-def _flow_scheduler() -> Any:
-    from diffusers import FlowMatchEulerDiscreteScheduler
+def _wan_scheduler(flow_shift: float = 3.0) -> Any:
+    """The scheduler the Wan-AI *-Diffusers repositories ship (Wan2.1-T2V-1.3B-Diffusers
+    scheduler/scheduler_config.json): UniPC over flow sigmas, shift 3.0 (480p)."""
+    from diffusers import UniPCMultistepScheduler
 
-    return FlowMatchEulerDiscreteScheduler(shift=7.0)
+    return UniPCMultistepScheduler(
+        prediction_type="flow_prediction", use_flow_sigmas=True, num_train_timesteps=1000, flow_shift=flow_shift,
+        beta_schedule="linear", beta_start=0.0001, beta_end=0.02, solver_order=2, solver_type="bh2",
+        predict_x0=True, final_sigmas_type="zero", lower_order_final=True, timestep_spacing="linspace",
+    )
 
 
-def save_wan_t2v(folder: Path, seed: int = 0) -> Path:
+def _half(module: Any) -> Any:
+    """Stored in bfloat16, as the Wan repositories store their transformer and text encoder
+    (their VAE stays float32)."""
+    import torch
+
+    return module.to(torch.bfloat16)
+
+
+def save_wan_t2v(folder: Path, seed: int = 0, *, rope_max_seq_len: int = 32) -> Path:
+    """Wan text-to-video; ``rope_max_seq_len`` patches at most along each axis (16 pixels a patch)."""
     import torch
     from diffusers import WanPipeline, WanTransformer3DModel
 
@@ -63,10 +78,10 @@ def save_wan_t2v(folder: Path, seed: int = 0) -> Path:
     transformer = WanTransformer3DModel(
         patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
         text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=rope_max_seq_len,
     ).eval()
-    pipe = WanPipeline(transformer=transformer, vae=_wan_vae(seed), scheduler=_flow_scheduler(),
-                       text_encoder=t5_encoder(seed=seed, umt5=True), tokenizer=t5_tokenizer())
+    pipe = WanPipeline(transformer=_half(transformer), vae=_wan_vae(seed), scheduler=_wan_scheduler(),
+                       text_encoder=_half(t5_encoder(seed=seed, umt5=True)), tokenizer=t5_tokenizer())
     pipe.save_pretrained(str(folder))
     return folder
 
@@ -89,9 +104,9 @@ def save_wan_i2v(folder: Path, seed: int = 0) -> Path:
         intermediate_size=16, patch_size=1,
     )).eval()
     pipe = WanImageToVideoPipeline(
-        transformer=transformer, vae=_wan_vae(seed), scheduler=_flow_scheduler(),
-        text_encoder=t5_encoder(seed=seed, umt5=True), tokenizer=t5_tokenizer(),
-        image_encoder=image_encoder, image_processor=CLIPImageProcessor(crop_size=32, size=32),
+        transformer=_half(transformer), vae=_wan_vae(seed), scheduler=_wan_scheduler(),
+        text_encoder=_half(t5_encoder(seed=seed, umt5=True)), tokenizer=t5_tokenizer(),
+        image_encoder=_half(image_encoder), image_processor=CLIPImageProcessor(crop_size=32, size=32),
     )
     pipe.save_pretrained(str(folder))
     return folder
@@ -107,8 +122,8 @@ def save_wan_vace(folder: Path, seed: int = 0) -> Path:
         text_dim=32, freq_dim=256, ffn_dim=32, num_layers=3, cross_attn_norm=True,
         qk_norm="rms_norm_across_heads", rope_max_seq_len=32, vace_layers=[0, 2], vace_in_channels=96,
     ).eval()
-    pipe = WanVACEPipeline(transformer=transformer, vae=_wan_vae(seed), scheduler=_flow_scheduler(),
-                           text_encoder=t5_encoder(seed=seed, umt5=True), tokenizer=t5_tokenizer())
+    pipe = WanVACEPipeline(transformer=_half(transformer), vae=_wan_vae(seed), scheduler=_wan_scheduler(),
+                           text_encoder=_half(t5_encoder(seed=seed, umt5=True)), tokenizer=t5_tokenizer())
     pipe.save_pretrained(str(folder))
     return folder
 
@@ -236,6 +251,45 @@ def save_ip_adapter(folder: Path, sd_folder: Path, seed: int = 0) -> Path:
         intermediate_size=16, patch_size=4,
     )).eval()
     encoder.save_pretrained(str(folder / "image_encoder"))
+    return folder
+
+
+def safety_checker(seed: int = 0) -> Any:
+    """A real ``StableDiffusionSafetyChecker`` with a tiny CLIP vision tower (32x32 input)."""
+    import torch
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+    from transformers import CLIPConfig
+
+    torch.manual_seed(seed)
+    config = CLIPConfig(
+        text_config={"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                     "vocab_size": 99},
+        vision_config={"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 4},
+        projection_dim=8,
+    )
+    return StableDiffusionSafetyChecker(config).eval()
+
+
+def save_sd_checked(folder: Path, sd_folder: Path, checker: Any, concept: Any = None, threshold: float = -2.0) -> Path:
+    """The tiny Stable Diffusion at ``sd_folder`` saved with ``checker`` as its safety
+    checker. Every one of its concepts becomes the embedding ``concept`` (as it is) with
+    the threshold ``threshold``: the checker flags an image whose cosine to ``concept``
+    is above it (at -2 every image, since cosines are at least -1), and nothing is
+    special care."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from transformers import CLIPImageProcessor
+
+    with torch.no_grad():
+        if concept is not None:
+            checker.concept_embeds.copy_(torch.as_tensor(concept).reshape(1, -1).expand_as(checker.concept_embeds))
+        checker.concept_embeds_weights.fill_(threshold)
+        checker.special_care_embeds_weights.fill_(2.0)  # above any cosine: never
+    pipe = StableDiffusionPipeline.from_pretrained(str(sd_folder), safety_checker=checker,
+                                                   feature_extractor=CLIPImageProcessor(crop_size=32, size=32),
+                                                   requires_safety_checker=True)
+    pipe.save_pretrained(str(folder))
     return folder
 
 
