@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio.consistency.identity import build_identities
+from studio.consistency.cast import build_identities
 from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.models import Registry
