@@ -51,18 +51,8 @@ import numpy as np
 
 from studio.atomic import atomic_output, write_text
 from studio.audio import dsp
-from studio.audio.score import (
-    DEFAULT_CROSSFADE,
-    LEVEL_DB,
-    MOODS,
-    CueRender,
-    SceneCue,
-    ScoreResult,
-    ScoreTrack,
-    parse_key,
-    resolve_mood,
-    scene_seed,
-)
+from studio.audio.composer import LEVEL_DB, MOODS, parse_key, resolve_mood
+from studio.audio.score import DEFAULT_CROSSFADE, CueRender, SceneCue, ScoreResult, ScoreTrack, scene_seed
 from studio.audio.wav import SAMPLE_RATE, pcm16, ramp, wav_header, wav_info
 from studio.errors import MissingToolError, RenderError, StudioError
 from studio.models import ModelSpec, Registry

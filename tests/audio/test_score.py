@@ -9,16 +9,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from studio.audio import score
+from studio.audio import composer, score
+from studio.audio.composer import compose_cue, mood_for_scene, parse_key, resolve_mood
 from studio.audio.midi import MidiFile
 from studio.audio.score import (
     SAMPLE_RATE,
     ScoreTrack,
-    compose_cue,
-    mood_for_scene,
-    parse_key,
     render_cue,
-    resolve_mood,
     score_film,
     to_float,
     wav_frames,
@@ -59,12 +56,12 @@ def test_cue_has_length_tempo_and_key(mood, tempo, key, seconds):
     assert notes
     last_off = midi.seconds_at(max(n.end for n in notes))
     assert abs(last_off - seconds) <= 1.0
-    assert midi.length_seconds == pytest.approx(seconds + score.RELEASE_SECONDS, abs=1.0)
-    expected_tempo = tempo or score.MOODS[composed.mood].tempo
+    assert midi.length_seconds == pytest.approx(seconds + composer.RELEASE_SECONDS, abs=1.0)
+    expected_tempo = tempo or composer.MOODS[composed.mood].tempo
     assert midi.tempos()[0][1] == pytest.approx(expected_tempo, rel=1e-3)
-    k = parse_key(key or score.MOODS[composed.mood].key)
+    k = parse_key(key or composer.MOODS[composed.mood].key)
     assert midi.key_signature() == (k.sharps, k.minor)
-    drums = score.CH_DRUMS
+    drums = composer.CH_DRUMS
     in_scale = sum(1 for n in notes if n.channel != drums and n.pitch % 12 in k.scale)
     assert in_scale / sum(1 for n in notes if n.channel != drums) >= 0.85
     # it ends on the tonic: every voice sounding at the end is a note of the tonic chord
@@ -117,7 +114,7 @@ def test_lead_in_swells_into_the_first_downbeat():
     notes = midi.notes()
     starts = sorted({round(midi.seconds_at(n.start), 3) for n in notes})
     assert starts[0] == 0.0  # the pad enters at once...
-    assert all(n.channel == score.CH_PAD for n in notes if midi.seconds_at(n.start) < 0.99)  # ...alone
+    assert all(n.channel == composer.CH_PAD for n in notes if midi.seconds_at(n.start) < 0.99)  # ...alone
     assert composed.seconds == pytest.approx(11.0, abs=0.05)
 
 
@@ -233,10 +230,10 @@ def test_missing_tools_say_how_to_install(monkeypatch, tmp_path):
 
 
 def test_every_mood_composes_for_every_mode():
-    for mood in score.MOODS:
+    for mood in composer.MOODS:
         for key in ("C major", "C minor"):
             composed = compose_cue(MusicCue(mood=mood, key=key), 20, seed=1)
-            counts = Counter(n.pitch % 12 for n in composed.midi.notes() if n.channel != score.CH_DRUMS)
+            counts = Counter(n.pitch % 12 for n in composed.midi.notes() if n.channel != composer.CH_DRUMS)
             assert counts[0] > 0  # the tonic sounds
             assert composed.key.minor == key.endswith("minor")
 
