@@ -14,8 +14,13 @@ How a shot renders:
    them (Wan VACE, LTX-Video conditions, the keyframe's IP-Adapter).
 4. **Chunks** (:mod:`.chunks`): a shot longer than the model's frame limit is made in
    chunks, each continuing from the last frames of the one before; frames reproduced
-   as context are dropped, so the shot has exactly ``plan.frames`` frames.
-5. **Frames stream**: each chunk's frames are yielded as soon as it is decoded; only
+   as context are dropped.
+5. **Timing** (:mod:`.chunks`): the model generates the shot's duration at its native
+   frame rate (Wan 2.1: 16 fps, LTX-Video: 24; a model's ``fps`` option), so motion plays
+   at the speed it learnt; the frames are retimed, nearest frame by time, to exactly
+   ``plan.frames`` frames at the film's fps. Context from the shot before is retimed to
+   the native rate the same way.
+6. **Frames stream**: each chunk's frames are yielded as soon as it is decoded; only
    one chunk and the context frames are held.
 
 Determinism: every random draw comes from a CPU ``torch.Generator`` seeded with the
@@ -42,11 +47,21 @@ from PIL import Image
 from studio.errors import RenderError, StudioError
 from studio.models import ModelSpec, Registry
 from studio.render.backend import Conditioning
-from studio.render.diffusers.chunks import Chunk, plan_chunks
-from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt
+from studio.render.diffusers.chunks import (
+    MAX_RETIME,
+    Chunk,
+    check_retime,
+    context_indices,
+    film_frames_for_context,
+    native_frames,
+    plan_chunks,
+    retimed,
+)
+from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt, with_model_negative
 from studio.render.diffusers.settings import (
     FAMILIES,
     NOT_IN_KEY,
+    UPSAMPLE_DEFAULTS,
     Roles,
     check_options,
     default_overlap,
@@ -57,7 +72,7 @@ from studio.render.plan import ShotPlan
 
 log = logging.getLogger("studio.render.diffusers")
 
-VERSION = "1.0"  # bump whenever the frames for the same plan, models and options change
+VERSION = "1.1"  # bump whenever the frames for the same plan, models and options change
 LIBRARIES = ("torch", "diffusers", "transformers")
 
 
@@ -87,6 +102,7 @@ class CallRecord:
     keyframe: bool  # a keyframe started the chunk
     keyframe_reference: str | None  # the character whose face steered the keyframe (IP-Adapter)
     seconds: float  # inside the pipeline call
+    fps: int = 0  # the native frame rate generated at: frames, context and new count native frames
 
 
 @dataclass
@@ -123,6 +139,7 @@ class _Shot:
     keyframe: Image.Image | None = None
     keyframe_reference: str | None = None
     keyframe_seconds: float = 0.0
+    fps: int = 0  # native: the chunks generate plan.duration at this rate, retimed to plan.fps
 
 
 class DiffusersBackend:
@@ -186,13 +203,27 @@ class DiffusersBackend:
 
     @property
     def overlap(self) -> int:
-        return self.options["overlap"] or default_overlap(self.roles)
+        """Context frames (native) carried between chunks and shots."""
+        return self.options["overlap"] or default_overlap(self.roles, self.frames_per_chunk())
 
     @property
     def tail_frames(self) -> int:
-        """How many last frames of each shot the executor keeps for the shot that continues it."""
+        """How many last frames of each shot the executor keeps for the shot that continues it:
+        enough film frames for ``overlap`` native ones at any film fps the backend accepts
+        (up to :data:`~.chunks.MAX_RETIME` times the native rate)."""
         roles = self.roles
-        return self.overlap if roles.kind == "ltx" or roles.vace is not None else 1
+        if roles.kind == "ltx" or roles.vace is not None:
+            return film_frames_for_context(self.overlap, MAX_RETIME, 1)
+        return 1
+
+    @property
+    def native_fps(self) -> int:
+        """The frame rate the video models generate at: the ``fps`` model option, else the family's."""
+        rates = {spec.name: int(spec.options.get("fps", FAMILIES[spec.family].fps)) for spec in self._video_specs()}
+        if len(set(rates.values())) > 1:
+            raise StudioError(f"the video models generate at different frame rates: {rates}",
+                              hint="one shot is one timeline: give the models the same fps option")
+        return next(iter(rates.values()))
 
     def _video_specs(self) -> list[ModelSpec]:
         roles = self.roles
@@ -227,6 +258,7 @@ class DiffusersBackend:
                 "version": self.version,
                 "options": {k: v for k, v in sorted(self.options.items()) if k not in NOT_IN_KEY},
                 "overlap": self.overlap,
+                "native_fps": self.native_fps,
                 "models": models,
                 "libraries": {lib: _version(lib) for lib in LIBRARIES},
             }
@@ -243,6 +275,7 @@ class DiffusersBackend:
             WanVideo,
             load_keyframer,
             load_pipeline,
+            load_upsampler,
         )
 
         started = time.perf_counter()
@@ -256,8 +289,18 @@ class DiffusersBackend:
             return self.registry.load(spec.name, lambda s, where: load_pipeline(s, where, settings))
 
         if roles.kind == "ltx":
-            video: Any = LTXVideo(pipeline(roles.ltx), self.overlap, float(self.options["reference_strength"]),
-                                  self._tell)
+            assert roles.ltx is not None
+            pipe = pipeline(roles.ltx)
+            upsample = None
+            if roles.ltx.options.get("upsampler"):
+                upsampler = self.registry.get(str(roles.ltx.options["upsampler"]))
+                if upsampler.family != "ltx-upsampler":
+                    raise StudioError(f"model {roles.ltx.name!r} option 'upsampler' names {upsampler.name!r}, "
+                                      f"family {upsampler.family!r}", hint="name an ltx-upsampler model")
+                settings_ = {**UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
+                upsample = self.registry.load(
+                    upsampler.name, lambda s, where: load_upsampler(s, where, pipe, settings_))
+            video: Any = LTXVideo(pipe, self.overlap, self._tell, upsample)
         else:
             video = WanVideo(pipeline(roles.t2v), pipeline(roles.i2v), pipeline(roles.vace), self.overlap, self._tell)
         if roles.keyframe is not None:
@@ -313,7 +356,8 @@ class DiffusersBackend:
         if self._keyframer is None:
             return None
         shot = self._setup(plan, cond, keyframe=False)
-        return self._keyframer(shot.prompt.prompt, shot.prompt.negative, shot.width, shot.height,
+        return self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), shot.width,
+                               shot.height,
                                shot.references[0] if shot.references else None, shot.generator,
                                output_type=output_type)
 
@@ -321,12 +365,16 @@ class DiffusersBackend:
         import torch
 
         width, height = self.generation_size(plan)
+        fps = self.native_fps
+        check_retime(plan.fps, fps, self.options["model"])
         references, reference_ids = self._references(plan, cond)
         history: deque[np.ndarray] = deque(maxlen=self.overlap)
         previous: list[np.ndarray] = []
         if plan.continuity == "continuous":
             if cond.previous_frames:
-                previous = list(cond.previous_frames)[-self.overlap:]
+                # film frames, retimed to the native frames the model continues from
+                before = list(cond.previous_frames)
+                previous = [before[i] for i in context_indices(len(before), self.overlap, plan.fps, fps)]
             else:
                 self._tell("no-previous", "a continuous shot without frames before it starts afresh")
         for frame in previous:
@@ -335,17 +383,19 @@ class DiffusersBackend:
             plan=plan, width=width, height=height, prompt=shot_prompt(plan, cond.identities),
             references=references, reference_ids=reference_ids, history=history,
             previous=tuple(frame_digest(f) for f in previous),
-            chunks=plan_chunks(plan.frames, limit=self.frames_per_chunk(), multiple=self._video.frame_multiple,
-                               available=len(history), overlap=self.overlap, context_for=self._video.context_for),
+            chunks=plan_chunks(native_frames(plan.frames, plan.fps, fps), limit=self.frames_per_chunk(),
+                               multiple=self._video.frame_multiple, available=len(history), overlap=self.overlap,
+                               context_for=self._video.context_for),
             generator=torch.Generator("cpu").manual_seed(plan.seed),
+            fps=fps,
         )
         if (history and shot.chunks[0].context == 0) or any(c.context == 0 for c in shot.chunks[1:]):
             self._tell("no-context", f"{self.options['model']} cannot continue from earlier frames: continuous "
                                      "shots and chunks start afresh (set i2v_model or vace_model)")
         if keyframe and self._keyframer is not None and shot.chunks[0].context == 0 and self._video.takes_keyframe:
             started = time.perf_counter()
-            shot.keyframe = self._keyframer(shot.prompt.prompt, shot.prompt.negative, width, height,
-                                            references[0] if references else None, shot.generator)
+            shot.keyframe = self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), width,
+                                            height, references[0] if references else None, shot.generator)
             if self._keyframer.has_adapter and reference_ids:
                 shot.keyframe_reference = reference_ids[0]
             shot.keyframe_seconds = time.perf_counter() - started
@@ -359,7 +409,7 @@ class DiffusersBackend:
         context = list(shot.history)[len(shot.history) - chunk.context:] if chunk.context else []
         request = Request(
             prompt=shot.prompt.prompt, negative=shot.prompt.negative, width=shot.width, height=shot.height,
-            frames=chunk.frames, steps=0, guidance=0.0, fps=shot.plan.fps, max_sequence_length=0,
+            frames=chunk.frames, steps=0, guidance=0.0, fps=shot.fps, max_sequence_length=0,
             generator=shot.generator, context=[Image.fromarray(f) for f in context],
             references=list(shot.references), keyframe=shot.keyframe if index == 0 else None,
         )
@@ -367,12 +417,30 @@ class DiffusersBackend:
         request.steps = int(self._setting(spec, "steps"))
         request.guidance = float(self._setting(spec, "guidance"))
         request.max_sequence_length = int(self._setting(spec, "max_sequence_length"))
-        request.call_options = dict(spec.options.get("call_options", {}) or {})
+        request.negative = self._negative(shot, spec.family)
+        request.call_options = {**self._recipe(spec), **dict(spec.options.get("call_options", {}) or {})}
         return request, spec
+
+    def _negative(self, shot: _Shot, family: str) -> str:
+        """The film's negative prompt with the model family's published default appended."""
+        return with_model_negative(shot.prompt.negative, FAMILIES[family].negative)
+
+    @staticmethod
+    def _recipe(spec: ModelSpec) -> dict[str, Any]:
+        """Pipeline arguments from the family's recommended defaults and the model's recipe options
+        (LTX: decode_timestep, image_cond_noise_scale, timesteps...); ``call_options`` override both."""
+        family = FAMILIES[spec.family]
+        recipe = dict(family.call_defaults)
+        for name in ("decode_timestep", "decode_noise_scale", "image_cond_noise_scale", "timesteps",
+                     "guidance_rescale"):
+            if name in family.options and spec.options.get(name) is not None:
+                recipe[name] = spec.options[name]
+        return recipe
 
     def _spec_for(self, mode: str) -> ModelSpec:
         roles = self.roles
-        spec = {"t2v": roles.t2v, "i2v": roles.i2v, "vace": roles.vace, "ltx-condition": roles.ltx}[mode]
+        spec = {"t2v": roles.t2v, "i2v": roles.i2v, "vace": roles.vace, "ltx-condition": roles.ltx,
+                "ltx-upsample": roles.ltx}[mode]
         assert spec is not None, mode
         return spec
 
@@ -383,6 +451,15 @@ class DiffusersBackend:
         shot = self._setup(plan, cond)
         self.stats.shots += 1
         self.stats.keyframe_seconds += shot.keyframe_seconds
+        last: tuple[Any, np.ndarray] | None = None
+        for frame in retimed(self._native_frames(shot), plan.frames, plan.fps, shot.fps):
+            if last is None or last[0] is not frame:  # a held frame is resized once
+                last = (frame, _resize(frame, plan.width, plan.height))
+            yield last[1]
+
+    def _native_frames(self, shot: _Shot) -> Iterator[np.ndarray]:
+        """The shot's frames at the native rate and generation size, chunk after chunk."""
+        plan = shot.plan
         for index, chunk in enumerate(shot.chunks):
             request, spec = self._request(shot, index)
             started = time.perf_counter()
@@ -406,12 +483,12 @@ class DiffusersBackend:
                 references=shot.reference_ids if self._video.takes_references(request) else (),
                 keyframe=request.keyframe is not None,
                 keyframe_reference=shot.keyframe_reference if request.keyframe is not None else None,
-                seconds=seconds,
+                seconds=seconds, fps=shot.fps,
             ))
             del output, frames
             for frame in kept:
                 shot.history.append(frame)
-                yield _resize(frame, plan.width, plan.height)
+                yield frame
 
     # ----------------------------------------------------------------- references
 
