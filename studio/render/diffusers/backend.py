@@ -103,6 +103,7 @@ class CallRecord:
     keyframe_reference: str | None  # the character whose face steered the keyframe (IP-Adapter)
     seconds: float  # inside the pipeline call
     fps: int = 0  # the native frame rate generated at: frames, context and new count native frames
+    negative: str = ""  # the negative prompt given: the film's, then the model family's default
 
 
 @dataclass
@@ -483,7 +484,7 @@ class DiffusersBackend:
                 references=shot.reference_ids if self._video.takes_references(request) else (),
                 keyframe=request.keyframe is not None,
                 keyframe_reference=shot.keyframe_reference if request.keyframe is not None else None,
-                seconds=seconds, fps=shot.fps,
+                seconds=seconds, fps=shot.fps, negative=request.negative,
             ))
             del output, frames
             for frame in kept:

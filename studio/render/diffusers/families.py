@@ -300,6 +300,8 @@ def load_upsampler(spec: ModelSpec, where: str | Path, video: Any, settings: dic
     from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 
     revision = {"revision": spec.revision} if spec.revision and not Path(str(where)).is_dir() else {}
+    if spec.options.get("subfolder"):  # a whole LTXLatentUpsamplePipeline repo: its latent_upsampler/
+        revision["subfolder"] = str(spec.options["subfolder"])
     try:
         model = LTXLatentUpsamplerModel.from_pretrained(str(where), **{_dtype_keyword(): spec.torch_dtype()},
                                                         **revision)

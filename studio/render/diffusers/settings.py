@@ -81,7 +81,7 @@ FAMILIES: dict[str, Family] = {
                                                                  "image_encoder_folder", "scale"})),
         # the spatial latent upsampler of LTX-Video 0.9.7 / 0.9.8 (a model, not a pipeline): loaded into an
         # LTXLatentUpsamplePipeline with the video model's VAE
-        Family("ltx-upsampler", "upsampler", "LTXLatentUpsamplerModel"),
+        Family("ltx-upsampler", "upsampler", "LTXLatentUpsamplerModel", options=frozenset({"subfolder"})),
     ]
 }
 
