@@ -249,11 +249,10 @@ class DiffusersBackend:
         if self._description is None:
             models: dict[str, Any] = {}
             for role, spec in self.roles.assigned():
-                key = spec.key()
-                if not spec.is_local:
-                    folder = spec.local_folder()
-                    key["snapshot"] = folder.name if folder else None
-                models[role] = key
+                models[role] = _model_key(spec)
+            upsampler = self.roles.ltx.options.get("upsampler") if self.roles.ltx is not None else None
+            if upsampler:  # the latent upsampler's weights draw pixels too
+                models["upsampler"] = _model_key(self.registry.get(str(upsampler)))
             self._description = {
                 "name": self.name,
                 "version": self.version,
@@ -527,6 +526,15 @@ class DiffusersBackend:
         if key not in self._told:
             self._told.add(key)
             log.info(message)
+
+
+def _model_key(spec: ModelSpec) -> dict[str, Any]:
+    """A model's part of the cache key: its spec's key, and for a hub model the snapshot on disk."""
+    key = spec.key()
+    if not spec.is_local:
+        folder = spec.local_folder()
+        key["snapshot"] = folder.name if folder else None
+    return key
 
 
 def _snap(value: float, multiple: int) -> int:
