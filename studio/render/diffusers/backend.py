@@ -276,6 +276,7 @@ class DiffusersBackend:
             load_keyframer,
             load_pipeline,
             load_upsampler,
+            upsample_pass,
         )
 
         started = time.perf_counter()
@@ -297,9 +298,8 @@ class DiffusersBackend:
                 if upsampler.family != "ltx-upsampler":
                     raise StudioError(f"model {roles.ltx.name!r} option 'upsampler' names {upsampler.name!r}, "
                                       f"family {upsampler.family!r}", hint="name an ltx-upsampler model")
-                settings_ = {**UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
-                upsample = self.registry.load(
-                    upsampler.name, lambda s, where: load_upsampler(s, where, pipe, settings_))
+                recipe = {**UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
+                upsample = upsample_pass(self.registry.load(upsampler.name, load_upsampler), pipe, recipe)
             video: Any = LTXVideo(pipe, self.overlap, self._tell, upsample)
         else:
             video = WanVideo(pipeline(roles.t2v), pipeline(roles.i2v), pipeline(roles.vace), self.overlap, self._tell)

@@ -267,8 +267,9 @@ def vace_inputs(kept: list[Image.Image], frames: int, width: int, height: int) -
     """VACE's ``video`` and ``mask`` for a chunk of ``frames`` that keeps the ``kept`` frames
     first: kept frames under black (keep), grey frames under white (generate). How many
     latent frames that keeps: :func:`~studio.render.diffusers.settings.vace_kept_latents`."""
-    video = kept + [_grey(width, height)] * (frames - len(kept))
-    mask = [Image.new("L", (width, height), 0)] * len(kept) + [Image.new("L", (width, height), 255)] * (frames - len(kept))
+    new = frames - len(kept)
+    video = kept + [_grey(width, height)] * new
+    mask = [Image.new("L", (width, height), 0)] * len(kept) + [Image.new("L", (width, height), 255)] * new
     return video, mask
 
 
@@ -293,27 +294,35 @@ class Upsample:
                 max(multiple, int(height * self.downscale) // multiple * multiple))
 
 
-def load_upsampler(spec: ModelSpec, where: str | Path, video: Any, settings: dict[str, Any]) -> Upsample:
-    """An ``ltx-upsampler`` model (``LTXLatentUpsamplerModel`` weights) in an
-    ``LTXLatentUpsamplePipeline`` with the video pipeline's VAE, on the video model's device."""
-    import diffusers
+def load_upsampler(spec: ModelSpec, where: str | Path) -> Any:
+    """An ``ltx-upsampler`` model: ``LTXLatentUpsamplerModel`` weights, alone (as diffusers' 0.9.8
+    example loads them) or in a pipeline repo's ``subfolder``."""
     from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
 
-    revision = {"revision": spec.revision} if spec.revision and not Path(str(where)).is_dir() else {}
+    kwargs: dict[str, Any] = {_dtype_keyword(): spec.torch_dtype()}
+    if spec.revision and not Path(str(where)).is_dir():
+        kwargs["revision"] = spec.revision
     if spec.options.get("subfolder"):  # a whole LTXLatentUpsamplePipeline repo: its latent_upsampler/
-        revision["subfolder"] = str(spec.options["subfolder"])
+        kwargs["subfolder"] = str(spec.options["subfolder"])
     try:
-        model = LTXLatentUpsamplerModel.from_pretrained(str(where), **{_dtype_keyword(): spec.torch_dtype()},
-                                                        **revision)
+        return LTXLatentUpsamplerModel.from_pretrained(str(where), **kwargs).eval()
     except (OSError, ValueError) as exc:
         raise StudioError(f"latent upsampler {spec.name!r} did not load from {where}: {str(exc).splitlines()[0]}",
                           hint="its folder holds an LTXLatentUpsamplerModel (config.json + weights)") from None
-    model.to(getattr(video, "_execution_device", None) or video.device).eval()
-    pipe = diffusers.LTXLatentUpsamplePipeline(vae=video.vae, latent_upsampler=model)
+
+
+def upsample_pass(upsampler: Any, video: Any, recipe: dict[str, Any]) -> Upsample:
+    """The upsampler in an ``LTXLatentUpsamplePipeline`` with ``video``'s VAE, on the device and in
+    the dtype of ``video``'s transformer (whose latents it upsamples)."""
+    import diffusers
+
+    device = getattr(video, "_execution_device", None) or video.device
+    upsampler.to(device=device, dtype=video.transformer.dtype)
+    pipe = diffusers.LTXLatentUpsamplePipeline(vae=video.vae, latent_upsampler=upsampler)
     pipe.set_progress_bar_config(disable=True)
-    return Upsample(pipe, float(settings["downscale"]), float(settings["adain_factor"]),
-                    float(settings["tone_map_compression_ratio"]), float(settings["denoise_strength"]),
-                    [float(t) for t in settings["timesteps"]])
+    return Upsample(pipe, float(recipe["downscale"]), float(recipe["adain_factor"]),
+                    float(recipe["tone_map_compression_ratio"]), float(recipe["denoise_strength"]),
+                    [float(t) for t in recipe["timesteps"]])
 
 
 class LTXVideo:
