@@ -60,6 +60,7 @@ from studio.render.diffusers.chunks import (
 from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt, with_model_negative
 from studio.render.diffusers.settings import (
     FAMILIES,
+    LTX_CALL_OPTIONS,
     NOT_IN_KEY,
     UPSAMPLE_DEFAULTS,
     Roles,
@@ -431,8 +432,7 @@ class DiffusersBackend:
         (LTX: decode_timestep, image_cond_noise_scale, timesteps...); ``call_options`` override both."""
         family = FAMILIES[spec.family]
         recipe = dict(family.call_defaults)
-        for name in ("decode_timestep", "decode_noise_scale", "image_cond_noise_scale", "timesteps",
-                     "guidance_rescale"):
+        for name in LTX_CALL_OPTIONS:
             if name in family.options and spec.options.get(name) is not None:
                 recipe[name] = spec.options[name]
         return recipe

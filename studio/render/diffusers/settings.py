@@ -59,8 +59,8 @@ LTX_FPS = 24
 # decode_noise_scale 0.025 as in its 0.9.7 / 0.9.8 examples.
 LTX_CALL_DEFAULTS = (("decode_timestep", 0.05), ("decode_noise_scale", 0.025), ("image_cond_noise_scale", 0.025))
 # LTX options that go to the pipeline call as they are (a model's recipe), and the latent upsampler pass
-_LTX_CALL = ("decode_timestep", "decode_noise_scale", "image_cond_noise_scale", "timesteps", "guidance_rescale")
-_LTX_OPTIONS = frozenset({*_LTX_CALL, "upsampler", "upsample"})
+LTX_CALL_OPTIONS = ("decode_timestep", "decode_noise_scale", "image_cond_noise_scale", "timesteps", "guidance_rescale")
+_LTX_OPTIONS = frozenset({*LTX_CALL_OPTIONS, "upsampler", "upsample"})
 _TIMING_OPTIONS = frozenset({"fps"})
 
 FAMILIES: dict[str, Family] = {
