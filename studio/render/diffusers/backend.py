@@ -88,7 +88,7 @@ class CallRecord:
 
     shot_id: str
     chunk: int
-    mode: str  # t2v, i2v, vace, ltx-condition
+    mode: str  # t2v, i2v, vace, ltx-condition, ltx-upsample
     model: str  # registry name of the pipeline called
     frames: int  # generated
     context: int  # of which reproduced context (dropped)
@@ -96,7 +96,8 @@ class CallRecord:
     width: int
     height: int
     seed: int
-    previous: tuple[str, ...]  # digests of the continued shot's frames used (film size; first chunk only)
+    previous: tuple[str, ...]  # digests of the continued shot's frames used, one per native context frame
+    # (film size, oldest first, a frame repeated when the film is slower than the model; first chunk only)
     context_frames: tuple[str, ...]  # digests of the context frames given (generation size)
     kept: tuple[str, ...]  # digests of the frames added to the shot (generation size)
     references: tuple[str, ...]  # characters whose reference reached the video model
