@@ -130,6 +130,23 @@ BUILTIN: dict[str, ModelSpec] = {
         ModelSpec("musicgen-small", "musicgen", "facebook/musicgen-small",
                   options={"guidance": 3.0, "max_seconds": 30},
                   description="Meta MusicGen small (300M), text-to-music"),
+        # LTX-Video 0.9.8 13B distilled, the recipe of diffusers' ltx_video.md (its 0.9.8 example): guidance 1
+        # (guidance- and timestep-distilled), the first pass's timesteps at 2/3 size, the latent upsampler 2x
+        # (adain 1.0, tone map 0.6), then a short pass (denoise 0.999 over [1000, 909, 725, 421, 0]);
+        # decode_timestep 0.05, decode_noise_scale 0.025, image_cond_noise_scale 0.0 as there.
+        ModelSpec("ltx-video-0.9.8-distilled", "ltx-condition", "Lightricks/LTX-Video-0.9.8-13B-distilled",
+                  dtype="bfloat16",
+                  options={"steps": 8, "guidance": 1.0, "frames_per_chunk": 161, "resolution": "832x480",
+                           "timesteps": [1000, 993, 987, 981, 975, 909, 725, 0.03], "guidance_rescale": 0.7,
+                           "decode_timestep": 0.05, "decode_noise_scale": 0.025, "image_cond_noise_scale": 0.0,
+                           "upsampler": "ltx-video-0.9.8-upsampler",
+                           "upsample": {"downscale": 2 / 3, "adain_factor": 1.0, "tone_map_compression_ratio": 0.6,
+                                        "denoise_strength": 0.999, "timesteps": [1000, 909, 725, 421, 0]}},
+                  description="LTX-Video 0.9.8 13B distilled, with its latent upsampler (bf16 weights about "
+                              "26 GB: model offload on 24 GB cards)"),
+        # the 0.9.8 spatial latent upsampler as diffusers' ltx_video.md loads it (LTXLatentUpsamplerModel)
+        ModelSpec("ltx-video-0.9.8-upsampler", "ltx-upsampler", "a-r-r-o-w/LTX-0.9.8-Latent-Upsampler",
+                  dtype="bfloat16", description="LTX-Video 0.9.8 spatial latent upsampler (2x)"),
     ]
 }
 

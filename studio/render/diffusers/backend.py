@@ -14,8 +14,13 @@ How a shot renders:
    them (Wan VACE, LTX-Video conditions, the keyframe's IP-Adapter).
 4. **Chunks** (:mod:`.chunks`): a shot longer than the model's frame limit is made in
    chunks, each continuing from the last frames of the one before; frames reproduced
-   as context are dropped, so the shot has exactly ``plan.frames`` frames.
-5. **Frames stream**: each chunk's frames are yielded as soon as it is decoded; only
+   as context are dropped.
+5. **Timing** (:mod:`.chunks`): the model generates the shot's duration at its native
+   frame rate (Wan 2.1: 16 fps, LTX-Video: 24; a model's ``fps`` option), so motion plays
+   at the speed it learnt; the frames are retimed, nearest frame by time, to exactly
+   ``plan.frames`` frames at the film's fps. Context from the shot before is retimed to
+   the native rate the same way.
+6. **Frames stream**: each chunk's frames are yielded as soon as it is decoded; only
    one chunk and the context frames are held.
 
 Determinism: every random draw comes from a CPU ``torch.Generator`` seeded with the
@@ -43,11 +48,22 @@ from PIL import Image
 from studio.errors import RenderError, StudioError
 from studio.models import ModelSpec, Registry
 from studio.render.backend import Conditioning
-from studio.render.diffusers.chunks import Chunk, plan_chunks
-from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt
+from studio.render.diffusers.chunks import (
+    MAX_RETIME,
+    Chunk,
+    check_retime,
+    context_indices,
+    film_frames_for_context,
+    native_frames,
+    plan_chunks,
+    retimed,
+)
+from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt, with_model_negative
 from studio.render.diffusers.settings import (
     FAMILIES,
+    LTX_CALL_OPTIONS,
     NOT_IN_KEY,
+    UPSAMPLE_DEFAULTS,
     Roles,
     check_options,
     default_flow_shift,
@@ -74,7 +90,7 @@ class CallRecord:
 
     shot_id: str
     chunk: int
-    mode: str  # t2v, i2v, vace, ltx-condition
+    mode: str  # t2v, i2v, vace, ltx-condition, ltx-upsample
     model: str  # registry name of the pipeline called
     frames: int  # generated
     context: int  # of which reproduced context (dropped)
@@ -82,13 +98,16 @@ class CallRecord:
     width: int
     height: int
     seed: int
-    previous: tuple[str, ...]  # digests of the continued shot's frames used (film size; first chunk only)
+    previous: tuple[str, ...]  # digests of the continued shot's frames used, one per native context frame
+    # (film size, oldest first, a frame repeated when the film is slower than the model; first chunk only)
     context_frames: tuple[str, ...]  # digests of the context frames given (generation size)
     kept: tuple[str, ...]  # digests of the frames added to the shot (generation size)
     references: tuple[str, ...]  # characters whose reference reached the video model
     keyframe: bool  # a keyframe started the chunk
     keyframe_reference: str | None  # the character whose face steered the keyframe (IP-Adapter)
     seconds: float  # inside the pipeline call
+    fps: int = 0  # the native frame rate generated at: frames, context and new count native frames
+    negative: str = ""  # the negative prompt given: the film's, then the model family's default
 
 
 @dataclass
@@ -125,6 +144,7 @@ class _Shot:
     keyframe: Image.Image | None = None
     keyframe_reference: str | None = None
     keyframe_seconds: float = 0.0
+    fps: int = 0  # native: the chunks generate plan.duration at this rate, retimed to plan.fps
 
 
 class DiffusersBackend:
@@ -188,13 +208,27 @@ class DiffusersBackend:
 
     @property
     def overlap(self) -> int:
-        return self.options["overlap"] or default_overlap(self.roles)
+        """Context frames (native) carried between chunks and shots."""
+        return self.options["overlap"] or default_overlap(self.roles, self.frames_per_chunk())
 
     @property
     def tail_frames(self) -> int:
-        """How many last frames of each shot the executor keeps for the shot that continues it."""
+        """How many last frames of each shot the executor keeps for the shot that continues it:
+        enough film frames for ``overlap`` native ones at any film fps the backend accepts
+        (up to :data:`~.chunks.MAX_RETIME` times the native rate)."""
         roles = self.roles
-        return self.overlap if roles.kind == "ltx" or roles.vace is not None else 1
+        if roles.kind == "ltx" or roles.vace is not None:
+            return film_frames_for_context(self.overlap, MAX_RETIME, 1)
+        return 1
+
+    @property
+    def native_fps(self) -> int:
+        """The frame rate the video models generate at: the ``fps`` model option, else the family's."""
+        rates = {spec.name: int(spec.options.get("fps", FAMILIES[spec.family].fps)) for spec in self._video_specs()}
+        if len(set(rates.values())) > 1:
+            raise StudioError(f"the video models generate at different frame rates: {rates}",
+                              hint="one shot is one timeline: give the models the same fps option")
+        return next(iter(rates.values()))
 
     def _video_specs(self) -> list[ModelSpec]:
         roles = self.roles
@@ -219,16 +253,16 @@ class DiffusersBackend:
         if self._description is None:
             models: dict[str, Any] = {}
             for role, spec in self.roles.assigned():
-                key = spec.key()
-                if not spec.is_local:
-                    folder = spec.local_folder()
-                    key["snapshot"] = folder.name if folder else None
-                models[role] = key
+                models[role] = _model_key(spec)
+            upsampler = self.roles.ltx.options.get("upsampler") if self.roles.ltx is not None else None
+            if upsampler:  # the latent upsampler's weights draw pixels too
+                models["upsampler"] = _model_key(self.registry.get(str(upsampler)))
             self._description = {
                 "name": self.name,
                 "version": self.version,
                 "options": {k: v for k, v in sorted(self.options.items()) if k not in NOT_IN_KEY},
                 "overlap": self.overlap,
+                "native_fps": self.native_fps,
                 "models": models,
                 "libraries": {lib: _version(lib) for lib in LIBRARIES},
             }
@@ -246,6 +280,8 @@ class DiffusersBackend:
             WanVideo,
             load_keyframer,
             load_pipeline,
+            load_upsampler,
+            upsample_pass,
         )
 
         if self.options["deterministic"]:
@@ -262,8 +298,17 @@ class DiffusersBackend:
             return self.registry.load(spec.name, lambda s, where: load_pipeline(s, where, settings, parts))
 
         if roles.kind == "ltx":
-            video: Any = LTXVideo(pipeline(roles.ltx), self.overlap, float(self.options["reference_strength"]),
-                                  self._tell)
+            assert roles.ltx is not None
+            pipe = pipeline(roles.ltx)
+            upsample = None
+            if roles.ltx.options.get("upsampler"):
+                upsampler = self.registry.get(str(roles.ltx.options["upsampler"]))
+                if upsampler.family != "ltx-upsampler":
+                    raise StudioError(f"model {roles.ltx.name!r} option 'upsampler' names {upsampler.name!r}, "
+                                      f"family {upsampler.family!r}", hint="name an ltx-upsampler model")
+                recipe = {**UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
+                upsample = upsample_pass(self.registry.load(upsampler.name, load_upsampler), pipe, recipe)
+            video: Any = LTXVideo(pipe, self.overlap, self._tell, upsample)
         else:
             video = WanVideo(pipeline(roles.t2v), pipeline(roles.i2v), pipeline(roles.vace), self.overlap, self._tell)
         if roles.keyframe is not None:
@@ -319,7 +364,8 @@ class DiffusersBackend:
         if self._keyframer is None:
             return None
         shot = self._setup(plan, cond, keyframe=False)
-        return self._keyframer(shot.prompt.prompt, shot.prompt.negative, shot.width, shot.height,
+        return self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), shot.width,
+                               shot.height,
                                shot.references[0] if shot.references else None, shot.generator,
                                output_type=output_type, shot_id=plan.shot_id)
 
@@ -327,12 +373,16 @@ class DiffusersBackend:
         import torch
 
         width, height = self.generation_size(plan)
+        fps = self.native_fps
+        check_retime(plan.fps, fps, self.options["model"])
         references, reference_ids = self._references(plan, cond)
         history: deque[np.ndarray] = deque(maxlen=self.overlap)
         previous: list[np.ndarray] = []
         if plan.continuity == "continuous":
             if cond.previous_frames:
-                previous = list(cond.previous_frames)[-self.overlap:]
+                # film frames, retimed to the native frames the model continues from
+                before = list(cond.previous_frames)
+                previous = [before[i] for i in context_indices(len(before), self.overlap, plan.fps, fps)]
             else:
                 self._tell("no-previous", "a continuous shot without frames before it starts afresh")
         for frame in previous:
@@ -341,17 +391,19 @@ class DiffusersBackend:
             plan=plan, width=width, height=height, prompt=shot_prompt(plan, cond.identities),
             references=references, reference_ids=reference_ids, history=history,
             previous=tuple(frame_digest(f) for f in previous),
-            chunks=plan_chunks(plan.frames, limit=self.frames_per_chunk(), multiple=self._video.frame_multiple,
-                               available=len(history), overlap=self.overlap, context_for=self._video.context_for),
+            chunks=plan_chunks(native_frames(plan.frames, plan.fps, fps), limit=self.frames_per_chunk(),
+                               multiple=self._video.frame_multiple, available=len(history), overlap=self.overlap,
+                               context_for=self._video.context_for),
             generator=torch.Generator("cpu").manual_seed(plan.seed),
+            fps=fps,
         )
         if (history and shot.chunks[0].context == 0) or any(c.context == 0 for c in shot.chunks[1:]):
             self._tell("no-context", f"{self.options['model']} cannot continue from earlier frames: continuous "
                                      "shots and chunks start afresh (set i2v_model or vace_model)")
         if keyframe and self._keyframer is not None and shot.chunks[0].context == 0 and self._video.takes_keyframe:
             started = time.perf_counter()
-            shot.keyframe = self._keyframer(shot.prompt.prompt, shot.prompt.negative, width, height,
-                                            references[0] if references else None, shot.generator,
+            shot.keyframe = self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), width,
+                                            height, references[0] if references else None, shot.generator,
                                             shot_id=plan.shot_id)
             if self._keyframer.has_adapter and reference_ids:
                 shot.keyframe_reference = reference_ids[0]
@@ -366,7 +418,7 @@ class DiffusersBackend:
         context = list(shot.history)[len(shot.history) - chunk.context:] if chunk.context else []
         request = Request(
             prompt=shot.prompt.prompt, negative=shot.prompt.negative, width=shot.width, height=shot.height,
-            frames=chunk.frames, steps=0, guidance=0.0, fps=shot.plan.fps, max_sequence_length=0,
+            frames=chunk.frames, steps=0, guidance=0.0, fps=shot.fps, max_sequence_length=0,
             generator=shot.generator, context=[Image.fromarray(f) for f in context],
             references=list(shot.references), keyframe=shot.keyframe if index == 0 else None,
         )
@@ -374,15 +426,32 @@ class DiffusersBackend:
         request.steps = int(self._setting(spec, "steps"))
         request.guidance = float(self._setting(spec, "guidance"))
         request.max_sequence_length = int(self._setting(spec, "max_sequence_length"))
-        request.call_options = dict(spec.options.get("call_options", {}) or {})
+        request.negative = self._negative(shot, spec.family)
+        request.call_options = {**self._recipe(spec), **dict(spec.options.get("call_options", {}) or {})}
         if self.roles.kind == "wan":
             shift = self._setting(spec, "flow_shift")
             request.flow_shift = float(shift) if shift is not None else default_flow_shift(shot.width, shot.height)
         return request, spec
 
+    def _negative(self, shot: _Shot, family: str) -> str:
+        """The film's negative prompt with the model family's published default appended."""
+        return with_model_negative(shot.prompt.negative, FAMILIES[family].negative)
+
+    @staticmethod
+    def _recipe(spec: ModelSpec) -> dict[str, Any]:
+        """Pipeline arguments from the family's recommended defaults and the model's recipe options
+        (LTX: decode_timestep, image_cond_noise_scale, timesteps...); ``call_options`` override both."""
+        family = FAMILIES[spec.family]
+        recipe = dict(family.call_defaults)
+        for name in LTX_CALL_OPTIONS:
+            if name in family.options and spec.options.get(name) is not None:
+                recipe[name] = spec.options[name]
+        return recipe
+
     def _spec_for(self, mode: str) -> ModelSpec:
         roles = self.roles
-        spec = {"t2v": roles.t2v, "i2v": roles.i2v, "vace": roles.vace, "ltx-condition": roles.ltx}[mode]
+        spec = {"t2v": roles.t2v, "i2v": roles.i2v, "vace": roles.vace, "ltx-condition": roles.ltx,
+                "ltx-upsample": roles.ltx}[mode]
         assert spec is not None, mode
         return spec
 
@@ -393,6 +462,15 @@ class DiffusersBackend:
         shot = self._setup(plan, cond)
         self.stats.shots += 1
         self.stats.keyframe_seconds += shot.keyframe_seconds
+        last: tuple[Any, np.ndarray] | None = None
+        for frame in retimed(self._native_frames(shot), plan.frames, plan.fps, shot.fps):
+            if last is None or last[0] is not frame:  # a held frame is resized once
+                last = (frame, _resize(frame, plan.width, plan.height))
+            yield last[1]
+
+    def _native_frames(self, shot: _Shot) -> Iterator[np.ndarray]:
+        """The shot's frames at the native rate and generation size, chunk after chunk."""
+        plan = shot.plan
         for index, chunk in enumerate(shot.chunks):
             request, spec = self._request(shot, index)
             started = time.perf_counter()
@@ -416,12 +494,12 @@ class DiffusersBackend:
                 references=shot.reference_ids if self._video.takes_references(request) else (),
                 keyframe=request.keyframe is not None,
                 keyframe_reference=shot.keyframe_reference if request.keyframe is not None else None,
-                seconds=seconds,
+                seconds=seconds, fps=shot.fps, negative=request.negative,
             ))
             del output, frames
             for frame in kept:
                 shot.history.append(frame)
-                yield _resize(frame, plan.width, plan.height)
+                yield frame
 
     # ----------------------------------------------------------------- references
 
@@ -480,6 +558,15 @@ def make_deterministic(cpu: bool) -> None:
     torch.backends.cudnn.benchmark = False
     if cpu:
         torch.set_num_threads(1)
+
+
+def _model_key(spec: ModelSpec) -> dict[str, Any]:
+    """A model's part of the cache key: its spec's key, and for a hub model the snapshot on disk."""
+    key = spec.key()
+    if not spec.is_local:
+        folder = spec.local_folder()
+        key["snapshot"] = folder.name if folder else None
+    return key
 
 
 def _snap(value: float, multiple: int) -> int:

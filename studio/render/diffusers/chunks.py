@@ -9,14 +9,27 @@ a legal count) are dropped from its end, so the joined shot has every frame exac
 once: ``sum(chunk.new) == shot frames``.
 
 The first chunk of a continuous shot takes its context from the end of the shot it
-continues, in the same way. Pure arithmetic: no torch here.
+continues, in the same way.
+
+**Timing.** A model generates at its native frame rate (Wan 2.1: 16 fps, LTX-Video: 24),
+which need not be the film's. A shot of ``F`` film frames at ``film_fps`` lasts
+``F / film_fps`` seconds: it is generated as ``ceil(F * native_fps / film_fps)`` native
+frames (the chunks above), so motion plays at the speed the model learnt, and retimed to
+exactly ``F`` film frames by taking, for each film frame, the native frame nearest its
+time (:func:`retimed`). Nearest-frame, not frame blending: every film frame is a frame the
+model drew, sharp, with no double exposure of moving hands and faces (blending 16 to 24
+fps would mix two frames in two of every three film frames, which also blurs the faces
+identity QA checks); the cost is an uneven hold (16 -> 24 fps holds frames 2, 1, 2, 1...,
+the cadence of a telecine 2:3 pulldown). Context from a shot before (film frames) is
+retimed the other way (:func:`context_indices`). Pure arithmetic: no torch here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from studio.errors import StudioError
 
@@ -87,3 +100,70 @@ def plan_chunks(total: int, *, limit: int, multiple: int, available: int, overla
         remaining -= new
         available = min(overlap, available + new)
     return chunks
+
+
+# --------------------------------------------------------------------------- timing
+
+#: The most a shot may be retimed, either way: beyond 3 film frames per generated frame motion
+#: visibly steps (animation "on threes"), and generating over 3 frames per film frame wastes most
+#: of the work. Set the model's ``fps`` option to move its native rate nearer the film's.
+MAX_RETIME = 3
+
+Frame = TypeVar("Frame")
+
+
+def check_retime(film_fps: int, native_fps: int, model: str) -> None:
+    """A StudioError when retiming ``native_fps`` to ``film_fps`` is past :data:`MAX_RETIME`."""
+    if film_fps > MAX_RETIME * native_fps or native_fps > MAX_RETIME * film_fps:
+        raise StudioError(f"model {model!r} generates at {native_fps} fps: a {film_fps} fps film is more than "
+                          f"{MAX_RETIME}x away from it",
+                          hint=f"set the film's fps nearer {native_fps}, or the model's option fps (motion then "
+                               "plays at another speed than the model learnt)")
+
+
+def native_frames(film_frames: int, film_fps: int, native_fps: int) -> int:
+    """Frames at ``native_fps`` that cover ``film_frames`` at ``film_fps`` (the shot's duration)."""
+    return -(-film_frames * native_fps // film_fps)
+
+
+def native_index(film_index: int, film_fps: int, native_fps: int) -> int:
+    """The native frame nearest in time to film frame ``film_index`` (ties to the later)."""
+    return (2 * film_index * native_fps + film_fps) // (2 * film_fps)
+
+
+def retimed(native: Iterable[Frame], film_frames: int, film_fps: int, native_fps: int) -> Iterator[Frame]:
+    """Exactly ``film_frames`` frames at ``film_fps`` from ``native`` frames at ``native_fps``, each the
+    native frame nearest its time; streams (holds one native frame). Fewer native frames than
+    :func:`native_frames` is an error."""
+    film = 0
+    last = -1
+    for index, frame in enumerate(native):
+        last = index
+        while film < film_frames and min(native_index(film, film_fps, native_fps),
+                                         native_frames(film_frames, film_fps, native_fps) - 1) == index:
+            yield frame
+            film += 1
+        if film == film_frames:
+            return
+    if film < film_frames:
+        raise StudioError(f"retiming needs {native_frames(film_frames, film_fps, native_fps)} frames at "
+                          f"{native_fps} fps, got {last + 1}")
+
+
+def context_indices(available: int, wanted: int, film_fps: int, native_fps: int) -> list[int]:
+    """Which of ``available`` film frames (the end of the shot before, oldest first) stand for up to
+    ``wanted`` context frames at ``native_fps`` ending on the last one: for the m-th native frame
+    back, the film frame nearest ``m / native_fps`` seconds before the end (oldest first; a film
+    slower than the model repeats frames)."""
+    picked: list[int] = []
+    for m in range(wanted):
+        back = (2 * m * film_fps + native_fps) // (2 * native_fps)
+        if back >= available:
+            break
+        picked.append(available - 1 - back)
+    return picked[::-1]
+
+
+def film_frames_for_context(context: int, film_fps: int, native_fps: int) -> int:
+    """Film frames a shot must keep so that ``context`` native frames can be taken from them."""
+    return 0 if context < 1 else (2 * (context - 1) * film_fps + native_fps) // (2 * native_fps) + 1

@@ -5,7 +5,10 @@
   takes several frames of context (kept under a black mask, the rest generated under
   white) and the characters' reference images.
 - **LTX-Video** (:class:`LTXVideo`): ``LTXConditionPipeline`` with the frames before as a
-  video condition at frame 0 and the characters' references as image conditions.
+  video condition at frame 0 (or a keyframe as an image condition at frame 0); never a
+  condition elsewhere, since in LTX 0.9.x a condition at frame k *is* frame k. With a
+  latent upsampler (0.9.7 / 0.9.8), a small pass, 2x latent upsampling and a short
+  denoise at full size.
 - **Keyframes** (:class:`Keyframer`): ``StableDiffusionPipeline`` draws the first frame
   of a cut, through an IP-Adapter with a character's face or reference for a likeness.
 
@@ -265,15 +268,6 @@ def _grey(width: int, height: int) -> Image.Image:
     return Image.new("RGB", (width, height), (128, 128, 128))
 
 
-def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
-    """``image`` scaled to fit inside ``width`` x ``height``, centred on grey (no distortion)."""
-    scale = min(width / image.width, height / image.height)
-    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    canvas = _grey(width, height)
-    canvas.paste(image.resize(size, Image.Resampling.LANCZOS), ((width - size[0]) // 2, (height - size[1]) // 2))
-    return canvas
-
-
 def _frames(output: Any, output_type: str) -> Any:
     frames = output.frames
     return frames if output_type == "latent" else frames[0]
@@ -369,22 +363,87 @@ class WanVideo:
         if mode == "i2v":
             image = request.context[-1] if request.context else request.keyframe
             return mode, _frames(self.i2v(image=image, **common), output_type)
-        w, h = request.width, request.height
         kept = list(request.context) or ([request.keyframe] if request.keyframe is not None else [])
-        video = kept + [_grey(w, h)] * (request.frames - len(kept))
-        mask = [Image.new("L", (w, h), 0)] * len(kept) + [Image.new("L", (w, h), 255)] * (request.frames - len(kept))
+        video, mask = vace_inputs(kept, request.frames, request.width, request.height)
         return mode, _frames(self.vace(video=video, mask=mask, reference_images=request.references or None,
                                        **common), output_type)
 
 
+def vace_inputs(kept: list[Image.Image], frames: int, width: int, height: int) -> tuple[list[Image.Image],
+                                                                                        list[Image.Image]]:
+    """VACE's ``video`` and ``mask`` for a chunk of ``frames`` that keeps the ``kept`` frames
+    first: kept frames under black (keep), grey frames under white (generate). How many
+    latent frames that keeps: :func:`~studio.render.diffusers.settings.vace_kept_latents`."""
+    new = frames - len(kept)
+    video = kept + [_grey(width, height)] * new
+    mask = [Image.new("L", (width, height), 0)] * len(kept) + [Image.new("L", (width, height), 255)] * new
+    return video, mask
+
+
+@dataclass
+class Upsample:
+    """The latent upsampler pass of LTX-Video 0.9.7 / 0.9.8 (diffusers' ltx_video.md): the chunk is
+    generated at ``downscale`` of its size, its latents upsampled 2x by ``pipe`` (an
+    ``LTXLatentUpsamplePipeline`` sharing the video model's VAE), then denoised briefly at the
+    upsampled size (``denoise_strength`` over ``timesteps``)."""
+
+    pipe: Any
+    downscale: float
+    adain_factor: float
+    tone_map_compression_ratio: float
+    denoise_strength: float
+    timesteps: list[float]
+
+    def small_size(self, width: int, height: int, multiple: int) -> tuple[int, int]:
+        """The first pass's size: ``downscale`` of the chunk's, rounded down to the VAE's
+        multiple (as the docs' ``round_to_nearest_resolution_acceptable_by_vae``)."""
+        return (max(multiple, int(width * self.downscale) // multiple * multiple),
+                max(multiple, int(height * self.downscale) // multiple * multiple))
+
+
+def load_upsampler(spec: ModelSpec, where: str | Path) -> Any:
+    """An ``ltx-upsampler`` model: ``LTXLatentUpsamplerModel`` weights, alone (as diffusers' 0.9.8
+    example loads them) or in a pipeline repo's ``subfolder``."""
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    kwargs: dict[str, Any] = {_dtype_keyword(): spec.torch_dtype()}
+    if spec.revision and not Path(str(where)).is_dir():
+        kwargs["revision"] = spec.revision
+    if spec.options.get("subfolder"):  # a whole LTXLatentUpsamplePipeline repo: its latent_upsampler/
+        kwargs["subfolder"] = str(spec.options["subfolder"])
+    try:
+        return LTXLatentUpsamplerModel.from_pretrained(str(where), **kwargs).eval()
+    except (OSError, ValueError) as exc:
+        raise StudioError(f"latent upsampler {spec.name!r} did not load from {where}: {str(exc).splitlines()[0]}",
+                          hint="its folder holds an LTXLatentUpsamplerModel (config.json + weights)") from None
+
+
+def upsample_pass(upsampler: Any, video: Any, recipe: dict[str, Any]) -> Upsample:
+    """The upsampler in an ``LTXLatentUpsamplePipeline`` with ``video``'s VAE, on the device and in
+    the dtype of ``video``'s transformer (whose latents it upsamples)."""
+    import diffusers
+
+    device = getattr(video, "_execution_device", None) or video.device
+    upsampler.to(device=device, dtype=video.transformer.dtype)
+    pipe = diffusers.LTXLatentUpsamplePipeline(vae=video.vae, latent_upsampler=upsampler)
+    pipe.set_progress_bar_config(disable=True)
+    return Upsample(pipe, float(recipe["downscale"]), float(recipe["adain_factor"]),
+                    float(recipe["tone_map_compression_ratio"]), float(recipe["denoise_strength"]),
+                    [float(t) for t in recipe["timesteps"]])
+
+
 class LTXVideo:
-    """LTX-Video through ``LTXConditionPipeline``: frames before as a video condition at
-    frame 0, a keyframe as an image condition at frame 0, character references as
-    image conditions inside the chunk at ``reference_strength``."""
+    """LTX-Video through ``LTXConditionPipeline``: the frames before as a video condition at
+    frame 0, or a keyframe as an image condition at frame 0, and nothing anywhere else.
+
+    Character references are not conditions: an LTX 0.9.x condition at frame k pins frame k
+    to that picture (a reference mid-clip becomes a cut to a portrait, and several characters
+    fight over one index). References steer identity through the keyframe instead (a keyframe
+    model with an IP-Adapter draws frame 0)."""
 
     kind = "ltx"
 
-    def __init__(self, pipe: Any, overlap: int, reference_strength: float, tell: Tell) -> None:
+    def __init__(self, pipe: Any, overlap: int, tell: Tell, upsample: Upsample | None = None) -> None:
         self.pipe = pipe
         family = FAMILIES["ltx-condition"]
         self.frame_multiple = frame_rule(pipe, family.frame_multiple)
@@ -393,8 +452,8 @@ class LTXVideo:
             raise StudioError(f"overlap {overlap} is not {self.frame_multiple}k+1, as LTX-Video's video conditions "
                               "must be", hint=f"use overlap: {self.frame_multiple + 1}")
         self.overlap = overlap
-        self.reference_strength = reference_strength
         self.tell = tell
+        self.upsample = upsample
 
     takes_keyframe = True
 
@@ -403,35 +462,44 @@ class LTXVideo:
         return 0 if n < 1 else (n - 1) // self.frame_multiple * self.frame_multiple + 1
 
     def mode(self, request: Request) -> str:
-        return "ltx-condition"
-
-    def reference_index(self, request: Request) -> int | None:
-        """Where character references sit in the chunk: mid-way, on a latent frame."""
-        m = self.frame_multiple
-        index = max(m, (request.frames - 1) // 2 // m * m)
-        return index if index < request.frames else None
+        return "ltx-upsample" if self.upsample is not None else "ltx-condition"
 
     def takes_references(self, request: Request) -> bool:
-        return bool(request.references) and self.reference_index(request) is not None
+        if request.references:
+            self.tell("ltx-no-references", "LTX-Video takes no character references (a condition would become a "
+                                           "frame): they steer only the keyframe (set keyframe_model with an "
+                                           "IP-Adapter)")
+        return False
 
-    def __call__(self, request: Request, output_type: str = "np") -> tuple[str, Any]:
+    def conditions(self, request: Request) -> list[Any]:
+        """The chunk's conditions, all at frame 0: the frames before (a video), else the keyframe."""
         from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
-        conditions = []
         if request.context:
-            conditions.append(LTXVideoCondition(video=list(request.context), frame_index=0, strength=1.0))
-        elif request.keyframe is not None:
-            conditions.append(LTXVideoCondition(image=request.keyframe, frame_index=0, strength=1.0))
-        index = self.reference_index(request)
-        if request.references and index is not None:
-            for ref in request.references:
-                conditions.append(LTXVideoCondition(image=_fit(ref, request.width, request.height),
-                                                    frame_index=index, strength=self.reference_strength))
-        output = self.pipe(conditions=conditions or None, prompt=request.prompt, negative_prompt=request.negative,
-                           height=request.height, width=request.width, num_frames=request.frames,
-                           frame_rate=request.fps, num_inference_steps=request.steps,
-                           guidance_scale=request.guidance, generator=request.generator, output_type=output_type,
-                           max_sequence_length=request.max_sequence_length, **request.call_options)
+            return [LTXVideoCondition(video=list(request.context), frame_index=0, strength=1.0)]
+        if request.keyframe is not None:
+            return [LTXVideoCondition(image=request.keyframe, frame_index=0, strength=1.0)]
+        return []
+
+    def __call__(self, request: Request, output_type: str = "np") -> tuple[str, Any]:
+        self.takes_references(request)
+        common = dict(conditions=self.conditions(request) or None, prompt=request.prompt,
+                      negative_prompt=request.negative, num_frames=request.frames, frame_rate=request.fps,
+                      num_inference_steps=request.steps, guidance_scale=request.guidance,
+                      generator=request.generator, max_sequence_length=request.max_sequence_length,
+                      **request.call_options)
+        if self.upsample is None:
+            output = self.pipe(height=request.height, width=request.width, output_type=output_type, **common)
+            return self.mode(request), _frames(output, output_type)
+        # 1. a small pass; 2. latents upsampled 2x; 3. a short denoise at the upsampled size
+        up = self.upsample
+        width, height = up.small_size(request.width, request.height, self.size_multiple)
+        latents = self.pipe(height=height, width=width, output_type="latent", **common).frames
+        latents = up.pipe(latents=latents, adain_factor=up.adain_factor,
+                          tone_map_compression_ratio=up.tone_map_compression_ratio, output_type="latent").frames
+        common.update(timesteps=up.timesteps, num_inference_steps=len(up.timesteps))
+        output = self.pipe(height=2 * height, width=2 * width, latents=latents, denoise_strength=up.denoise_strength,
+                           output_type=output_type, **common)
         return self.mode(request), _frames(output, output_type)
 
 
@@ -447,6 +515,7 @@ class Keyframer:
 
     def __init__(self, pipe: Any, spec: ModelSpec, has_adapter: bool) -> None:
         self.pipe = pipe
+        self.family = spec.family
         family = FAMILIES[spec.family]
         self.steps = int(spec.options.get("steps", family.steps))
         self.guidance = float(spec.options.get("guidance", family.guidance))

@@ -12,7 +12,9 @@ start of a prompt most):
 6. the film's look.
 
 The negative prompt is the film's ``negative`` (what its look avoids), or a plain
-default. Pure functions of the plan and the identities: no torch here.
+default; the backend appends each model family's published default negative to it
+(:func:`with_model_negative`), since those are the words its checkpoints were tuned
+against. Pure functions of the plan and the identities: no torch here.
 """
 
 from __future__ import annotations
@@ -103,6 +105,18 @@ def shot_prompt(plan: ShotPlan, identities: Mapping[str, Identity] | None = None
         sentences.append(_sentence(plan.look))
     negative = " ".join(plan.negative.split()) or DEFAULT_NEGATIVE
     return ShotPrompt(" ".join(sentences), negative)
+
+
+def with_model_negative(negative: str, model_negative: str) -> str:
+    """``negative`` (the film's) followed by a model family's default negative prompt, unless
+    it already ends with it or there is none: the film's words come first, the model's are
+    kept rather than replaced."""
+    negative, model_negative = " ".join(negative.split()), " ".join(model_negative.split())
+    if not model_negative or negative.endswith(model_negative):
+        return negative
+    if not negative:
+        return model_negative
+    return f"{negative.rstrip(',;. ')}, {model_negative}"
 
 
 def on_screen(plan: ShotPlan) -> list[str]:

@@ -35,23 +35,55 @@ class Family:
     frames_per_chunk: int = 1
     max_sequence_length: int = 512
     options: frozenset[str] = field(default_factory=frozenset)  # model options the family knows
+    fps: int = 24  # the frame rate the checkpoints were trained at: shots are generated at it, then retimed
+    negative: str = ""  # the family's published default negative prompt, appended to the film's
+    call_defaults: tuple[tuple[str, Any], ...] = ()  # pipeline arguments the family's cards recommend
 
 
 _VIDEO_OPTIONS = frozenset({"steps", "guidance", "frames_per_chunk", "resolution", "max_sequence_length",
                             "call_options"})
+# Wan's default negative prompt, verbatim from Wan-Video/Wan2.1 wan/configs/shared_config.py
+# (``sample_neg_prompt``; the Wan pipelines' diffusers examples use its English translation).
+WAN_NEGATIVE = ("色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，"
+                "JPEG压缩残留，丑陋的，残缺的，多余的手指，画得不好的手部，画得不好的脸部，畸形的，毁容的，"
+                "形态畸形的肢体，手指融合，静止不动的画面，杂乱的背景，三条腿，背景人很多，倒着走")
+# Stable Diffusion publishes no default negative (the stable-diffusion-v1-5 model card): keyframes add none.
+# LTX-Video's negative prompt in every example of diffusers' docs/source/en/api/pipelines/ltx_video.md
+LTX_NEGATIVE = "worst quality, inconsistent motion, blurry, jittery, distorted"
+# Wan 2.1 is trained at 16 fps: Wan2.1 shared_config.py ``sample_fps = 16``; WanPipeline's example exports at 16
+WAN_FPS = 16
+# LTX-Video: 24 fps, the LTX pipelines' examples export at 24 (model cards: 24-30 fps)
+LTX_FPS = 24
+# LTX-Video 0.9.1 and later (every LTXConditionPipeline checkpoint: 0.9.5 on) have a timestep-aware VAE:
+# "set decode_timestep to 0.05 and image_cond_noise_scale to 0.025" (diffusers' ltx_video.md, Notes);
+# decode_noise_scale 0.025 as in its 0.9.7 / 0.9.8 examples.
+LTX_CALL_DEFAULTS = (("decode_timestep", 0.05), ("decode_noise_scale", 0.025), ("image_cond_noise_scale", 0.025))
+# LTX options that go to the pipeline call as they are (a model's recipe), and the latent upsampler pass
+LTX_CALL_OPTIONS = ("decode_timestep", "decode_noise_scale", "image_cond_noise_scale", "timesteps", "guidance_rescale")
+_LTX_OPTIONS = frozenset({*LTX_CALL_OPTIONS, "upsampler", "upsample"})
+_TIMING_OPTIONS = frozenset({"fps"})
 # Wan's schedulers take a flow shift; LTX-Video shifts its sigmas by sequence length itself
-_WAN_OPTIONS = _VIDEO_OPTIONS | {"flow_shift"}
+_WAN_OPTIONS = _VIDEO_OPTIONS | _TIMING_OPTIONS | {"flow_shift"}
+
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
-        Family("wan-t2v", "wan", "WanPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS),
-        Family("wan-i2v", "wan", "WanImageToVideoPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS),
-        Family("wan-vace", "wan", "WanVACEPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS),
-        Family("ltx-condition", "ltx", "LTXConditionPipeline", 8, 32, 40, 3.0, 161, 256, _VIDEO_OPTIONS),
+        Family("wan-t2v", "wan", "WanPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS,
+               fps=WAN_FPS, negative=WAN_NEGATIVE),
+        Family("wan-i2v", "wan", "WanImageToVideoPipeline", 4, 16, 30, 5.0, 81, 512,
+               _WAN_OPTIONS, fps=WAN_FPS, negative=WAN_NEGATIVE),
+        Family("wan-vace", "wan", "WanVACEPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS,
+               fps=WAN_FPS, negative=WAN_NEGATIVE),
+        Family("ltx-condition", "ltx", "LTXConditionPipeline", 8, 32, 40, 3.0, 161, 256,
+               _VIDEO_OPTIONS | _TIMING_OPTIONS | _LTX_OPTIONS, fps=LTX_FPS, negative=LTX_NEGATIVE,
+               call_defaults=LTX_CALL_DEFAULTS),
         Family("sd", "keyframe", "StableDiffusionPipeline", 1, 8, 30, 7.5, 1, 77,
                frozenset({"steps", "guidance", "ip_adapter", "call_options"})),
         Family("ip-adapter", "ip-adapter", "", options=frozenset({"subfolder", "weight_name",
                                                                  "image_encoder_folder", "scale"})),
+        # the spatial latent upsampler of LTX-Video 0.9.7 / 0.9.8 (a model, not a pipeline): loaded into an
+        # LTXLatentUpsamplePipeline with the video model's VAE
+        Family("ltx-upsampler", "upsampler", "LTXLatentUpsamplerModel", options=frozenset({"subfolder"})),
     ]
 }
 
@@ -76,7 +108,8 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "vae_tiling": ((bool,), False, "decode in tiles: less VRAM for large frames"),
     "vae_slicing": ((bool,), False, "decode one video at a time"),
     "attention": ((str, type(None)), None, "diffusers attention backend, e.g. flash, sage, _native_cudnn"),
-    "reference_strength": ((int, float), 0.5, "LTX: strength of character references as image conditions"),
+    "reference_strength": ((int, float), 0.5, ("unused: LTX-Video 0.9.x references are never image conditions "
+                                               "(they would become frames); kept so older screenplays load")),
     "max_references": ((int,), 3, "character reference images per shot (VACE, LTX)"),
     "flow_shift": ((int, float, type(None)), None, ("Wan: the scheduler's flow shift (default: the model's, else "
                                                     "3.0 up to 480p and 5.0 from 720p, by pixel area)")),
@@ -163,6 +196,7 @@ def family_of(spec: ModelSpec, wanted: tuple[str, ...], role: str) -> Family:
     if not isinstance(spec.options.get("call_options", {}) or {}, Mapping):
         raise StudioError(f"model {spec.name!r}: call_options must be a mapping of pipeline arguments",
                           hint="e.g. call_options: {decode_timestep: 0.05}")
+    _check_timing_and_recipe(spec)
     return family
 
 
@@ -182,7 +216,7 @@ def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
             if options[name]:
                 raise StudioError(f"diffusers option {name!r} is for Wan models; {main.name!r} is LTX-Video",
                                   hint="LTX-Video continues shots with its own conditioning: remove the option")
-        if options["flow_shift"] is not None:
+        if options.get("flow_shift") is not None:
             raise StudioError(f"diffusers option 'flow_shift' is for Wan models; {main.name!r} is LTX-Video",
                               hint="LTX-Video shifts its schedule by the frame size itself: remove the option")
         return Roles("ltx", ltx=main, keyframe=keyframe, ip_adapter=ip_adapter)
@@ -236,13 +270,16 @@ def configured_models(screenplay: Any = None) -> list[dict[str, Any]]:
     return rows
 
 
-def default_overlap(roles: Roles) -> int:
-    """Context frames carried between chunks and shots: one latent frame's worth plus
-    the first (5 for Wan VACE, 9 for LTX); a single frame for Wan image-to-video."""
+def default_overlap(roles: Roles, frames_per_chunk: int | None = None) -> int:
+    """Context frames carried between chunks and shots: for LTX one latent frame's worth plus
+    the first (9); for Wan VACE the fewest frames whose mask keeps :data:`VACE_CONTEXT_LATENTS`
+    latent frames in a chunk of ``frames_per_chunk`` (6 in 81: see :func:`vace_overlap`; a smaller
+    chunk keeps at least as many); a single frame for Wan image-to-video."""
     if roles.kind == "ltx":
         return FAMILIES["ltx-condition"].frame_multiple + 1
     if roles.vace is not None:
-        return FAMILIES["wan-vace"].frame_multiple + 1
+        family = FAMILIES["wan-vace"]
+        return vace_overlap(frames_per_chunk or family.frames_per_chunk, temporal=family.frame_multiple)
     return 1
 
 
@@ -256,3 +293,71 @@ def default_flow_shift(width: int, height: int) -> float:
     """The flow shift for a ``width`` x ``height`` generation: 3.0 up to half-way (in
     pixel area) between 480p and 720p, 5.0 above."""
     return SHIFT_480P if width * height <= (AREA_480P + AREA_720P) / 2 else SHIFT_720P
+
+
+def _check_timing_and_recipe(spec: ModelSpec) -> None:
+    """A model's ``fps`` and LTX recipe options are of the right kinds (errors now, not mid-film)."""
+    fps = spec.options.get("fps")
+    if fps is not None and (isinstance(fps, bool) or not isinstance(fps, int) or fps < 1):
+        raise StudioError(f"model {spec.name!r}: option 'fps' must be a whole number of frames per second, not {fps!r}",
+                          hint="the frame rate the model was trained at, e.g. 16 for Wan 2.1, 24 for Wan 2.2 TI2V-5B")
+    timesteps = spec.options.get("timesteps")
+    if timesteps is not None and (not isinstance(timesteps, list) or not timesteps
+                                  or not all(isinstance(t, (int, float)) for t in timesteps)):
+        raise StudioError(f"model {spec.name!r}: option 'timesteps' must be a list of numbers",
+                          hint="e.g. [1000, 993, 987, 981, 975, 909, 725, 0.03]")
+    upsample = spec.options.get("upsample")
+    if upsample is not None and not isinstance(upsample, Mapping):
+        raise StudioError(f"model {spec.name!r}: option 'upsample' must be a mapping",
+                          hint="e.g. {downscale: 0.6667, timesteps: [1000, 909, 725, 421, 0], denoise_strength: 0.999}")
+    unknown = sorted(set(upsample or {}) - set(UPSAMPLE_DEFAULTS))
+    if unknown:
+        raise StudioError(f"model {spec.name!r}: unknown upsample settings {unknown}",
+                          hint=f"known: {', '.join(sorted(UPSAMPLE_DEFAULTS))}")
+    if upsample and not spec.options.get("upsampler"):
+        raise StudioError(f"model {spec.name!r}: 'upsample' needs 'upsampler' (the registry name of an "
+                          "ltx-upsampler model)")
+
+
+#: The latent upsampler pass, as diffusers' ltx_video.md runs LTX-Video 0.9.7 / 0.9.8 distilled: generate at
+#: 2/3 of the size, upsample the latents 2x (adain_factor 1.0; 0.9.8: tone_map_compression_ratio 0.6), then
+#: a short denoise at the upsampled size (denoise_strength 0.999 over timesteps [1000, 909, 725, 421, 0]).
+UPSAMPLE_DEFAULTS: dict[str, Any] = {
+    "downscale": 2 / 3,
+    "adain_factor": 1.0,
+    "tone_map_compression_ratio": 0.0,
+    "denoise_strength": 0.999,
+    "timesteps": [1000, 909, 725, 421, 0],
+}
+
+
+# --------------------------------------------------------------------------- Wan VACE context
+
+#: Latent frames of context a Wan VACE chunk keeps from the frames before it: the first latent frame
+#: (Wan's causal VAE encodes frame 0 alone) and one more (4 frames), so motion, not a still, carries over.
+VACE_CONTEXT_LATENTS = 2
+
+
+def vace_kept_latents(kept: int, frames: int, temporal: int = 4) -> int:
+    """How many leading latent frames ``WanVACEPipeline`` keeps when the first ``kept`` of ``frames`` frames
+    are kept (black in the mask). Its ``prepare_masks`` shrinks the frame mask to
+    ``ceil(frames / temporal)`` latent frames with ``interpolate(mode="nearest-exact")``: latent frame i
+    reads frame ``floor((i + 0.5) * frames / latents)``, so a latent frame is kept only when that frame is."""
+    latents = (frames + temporal - 1) // temporal
+    count = 0
+    for i in range(latents):
+        source = min(frames - 1, (2 * i + 1) * frames // (2 * latents))
+        if source >= kept:
+            break
+        count += 1
+    return count
+
+
+def vace_overlap(frames: int, latents: int = VACE_CONTEXT_LATENTS, temporal: int = 4) -> int:
+    """The fewest kept frames for which ``WanVACEPipeline`` keeps ``latents`` latent frames in a chunk of
+    ``frames`` (81 frames: 6 keep 2 latent frames, where 5 keep only 1)."""
+    for kept in range(1, frames + 1):
+        if vace_kept_latents(kept, frames, temporal) >= latents:
+            return kept
+    raise StudioError(f"a VACE chunk of {frames} frames cannot keep {latents} latent frames of context",
+                      hint="raise frames_per_chunk")

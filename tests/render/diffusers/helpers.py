@@ -15,7 +15,9 @@ SIZE = (40, 24)  # not a multiple of 16 or 32: generation happens at a legal siz
 
 def models_block(folders: dict[str, Path], *, frames_per_chunk: int = 17) -> dict[str, dict]:
     """Registry entries for the tiny models (what a screenplay's ``models:`` holds)."""
-    video = {"steps": 2, "guidance": 4.0, "max_sequence_length": 32, "frames_per_chunk": frames_per_chunk}
+    # "fps": the tiny film's rate, so these tests see no retiming (test_timing.py tests it)
+    video = {"steps": 2, "guidance": 4.0, "max_sequence_length": 32, "frames_per_chunk": frames_per_chunk,
+             "fps": FPS}
     return {
         "tiny-wan-t2v": {"family": "wan-t2v", "source": str(folders["wan-t2v"]), "options": video},
         "tiny-wan-i2v": {"family": "wan-i2v", "source": str(folders["wan-i2v"]), "options": video},

@@ -140,7 +140,7 @@ def test_a_continuous_shot_starts_from_the_last_frames_before_it(films, config):
     assert continuous.context == k and len(continuous.context_frames) == k
     # the very frames the executor kept of the shot before, as the backend received them
     assert continuous.previous == tuple(frame_digest(f) for f in r.tails("s1-wide")[-k:])
-    assert r.backend.tail_frames == k if config in ("wan-vace", "ltx") else r.backend.tail_frames == 1
+    assert r.backend.tail_frames >= k if config in ("wan-vace", "ltx") else r.backend.tail_frames == 1
     assert cut.context == later.context == 0 and cut.previous == later.previous == ()
     assert cut.keyframe == later.keyframe == (config == "wan-keyframe") and not continuous.keyframe
 
@@ -171,7 +171,7 @@ def _swap_reference(r: Rendered, character: str, folder: Path) -> dict:
     return identities
 
 
-@pytest.mark.parametrize("config", ["wan-vace", "ltx"])
+@pytest.mark.parametrize("config", ["wan-vace"])  # LTX-Video: test_ltx.py (references never become frames)
 def test_a_characters_reference_reaches_the_video_model(films, config, tmp_path):
     r = films[config]
     assert r.calls("s1-wide")[0].references == ("ana", "ben") and r.calls("s2-ben")[0].references == ("ben",)
@@ -306,7 +306,7 @@ def test_check_and_animatic_renders_never_import_torch(tiny_models, tmp_path):
         "from studio.render.backend import load_backend\n"
         "load_backend('animatic', {})\n"
         "b = load_backend('diffusers', {'model': 'wan2.1-t2v-1.3b', 'vace_model': 'wan2.1-vace-1.3b'})\n"
-        "assert b.tail_frames == 5 and b.describe()['models']['t2v']['revision'] is None\n"
+        "assert b.overlap == 6 and b.tail_frames == 16 and b.describe()['models']['t2v']['revision'] is None\n"
         "loaded = [m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules]\n"
         "assert not loaded, loaded\n"
     )

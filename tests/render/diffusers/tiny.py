@@ -161,6 +161,20 @@ def save_ltx_condition(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+def save_ltx_upsampler(folder: Path, seed: int = 0) -> Path:
+    """LTX-Video's spatial latent upsampler (``LTXLatentUpsamplerModel``, 2x) for the tiny LTX's 8 latent
+    channels; saved alone, as a-r-r-o-w/LTX-0.9.8-Latent-Upsampler is (the backend pairs it with the video
+    model's VAE in an ``LTXLatentUpsamplePipeline``)."""
+    import torch
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    torch.manual_seed(seed)
+    model = LTXLatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1, dims=3,
+                                    spatial_upsample=True, temporal_upsample=False).eval()
+    model.save_pretrained(str(folder))
+    return folder
+
+
 def _clip_tokenizer() -> Any:
     from transformers import CLIPTokenizer
 
