@@ -123,6 +123,7 @@ class _Shot:
     keyframe: Image.Image | None = None
     keyframe_reference: str | None = None
     keyframe_seconds: float = 0.0
+    anchor: tuple[float, ...] | None = None  # the chain's colour (colour_match): context frames are matched to it
 
 
 class DiffusersBackend:
@@ -193,6 +194,11 @@ class DiffusersBackend:
         """How many last frames of each shot the executor keeps for the shot that continues it."""
         roles = self.roles
         return self.overlap if roles.kind == "ltx" or roles.vace is not None else 1
+
+    @property
+    def wants_chain_anchor(self) -> bool:
+        """Does the executor give continuous shots their chain's colour (``Conditioning.chain_anchor``)?"""
+        return bool(self.options["colour_match"])
 
     def _video_specs(self) -> list[ModelSpec]:
         roles = self.roles
@@ -338,6 +344,7 @@ class DiffusersBackend:
             chunks=plan_chunks(plan.frames, limit=self.frames_per_chunk(), multiple=self._video.frame_multiple,
                                available=len(history), overlap=self.overlap, context_for=self._video.context_for),
             generator=torch.Generator("cpu").manual_seed(plan.seed),
+            anchor=cond.chain_anchor if plan.continuity == "continuous" else None,
         )
         if (history and shot.chunks[0].context == 0) or any(c.context == 0 for c in shot.chunks[1:]):
             self._tell("no-context", f"{self.options['model']} cannot continue from earlier frames: continuous "
@@ -357,6 +364,8 @@ class DiffusersBackend:
 
         chunk = shot.chunks[index]
         context = list(shot.history)[len(shot.history) - chunk.context:] if chunk.context else []
+        if context and self.options["colour_match"]:
+            context = _match_context(shot, context)
         request = Request(
             prompt=shot.prompt.prompt, negative=shot.prompt.negative, width=shot.width, height=shot.height,
             frames=chunk.frames, steps=0, guidance=0.0, fps=shot.plan.fps, max_sequence_length=0,
@@ -449,6 +458,17 @@ class DiffusersBackend:
         if key not in self._told:
             self._told.add(key)
             log.info(message)
+
+
+def _match_context(shot: _Shot, context: list[np.ndarray]) -> list[np.ndarray]:
+    """The context frames in the chain's colour. Without an anchor yet (a cut's first
+    hand-over, or a continuous shot whose executor gave none), these frames become it."""
+    from studio.render.diffusers.colour import colour_anchor, match_colour
+
+    if shot.anchor is None:
+        shot.anchor = colour_anchor(context)
+        return context
+    return match_colour(context, shot.anchor)  # type: ignore[arg-type]
 
 
 def _snap(value: float, multiple: int) -> int:

@@ -76,6 +76,8 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "attention": ((str, type(None)), None, "diffusers attention backend, e.g. flash, sage, _native_cudnn"),
     "reference_strength": ((int, float), 0.5, "LTX: strength of character references as image conditions"),
     "max_references": ((int,), 3, "character reference images per shot (VACE, LTX)"),
+    "colour_match": ((bool,), True, ("match each continuation's context frames to the colour of its chain's start "
+                                     "(Lab mean and spread): no colour drift hop after hop")),
 }
 OFFLOAD = ("auto", "none", "model", "sequential")
 NOT_IN_KEY = ("offload",)  # where weights sit in memory changes no pixel
