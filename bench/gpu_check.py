@@ -112,10 +112,17 @@ class Builder:
     """Components at a config's architecture, random weights made on the device in the
     dtype asked for (no float32 copy of a 14B model first)."""
 
-    def __init__(self, device: str, tiny: bool) -> None:
-        self.device, self.tiny = device, tiny
+    def __init__(self, device: str, tiny: bool, real_dtypes: bool) -> None:
+        self.device, self.tiny, self.real_dtypes = device, tiny, real_dtypes
         self.seconds: dict[str, float] = {}
         self.params: dict[str, int] = {}
+        self.dtypes: dict[str, list[str]] = {}  # per model: "component dtype", as built
+
+    def dtype(self, real: Any) -> Any:
+        """``real`` (the model's own dtype), or float32 for a quick CPU run without ``--real-dtypes``."""
+        import torch
+
+        return real if self.real_dtypes else torch.float32
 
     def make(self, model: str, make: Any, dtype: Any) -> Any:
         import torch
@@ -133,6 +140,7 @@ class Builder:
             torch.cuda.synchronize()
         self.seconds[model] = self.seconds.get(model, 0.0) + time.perf_counter() - started
         self.params[model] = self.params.get(model, 0) + sum(p.numel() for p in module.parameters())
+        self.dtypes.setdefault(model, []).append(f"{type(module).__name__} {str(dtype).removeprefix('torch.')}")
         return module
 
     def diffusers_model(self, model: str, cls_name: str, path: str, dtype: Any) -> Any:
@@ -167,7 +175,7 @@ def _wan_parts(b: Builder, model: str, shared: dict[str, Any]) -> dict[str, Any]
 
     if "wan" not in shared:
         shared["wan"] = {
-            "text_encoder": b.t5(model, "wan2.1/text_encoder.json", torch.bfloat16, umt5=True),
+            "text_encoder": b.t5(model, "wan2.1/text_encoder.json", b.dtype(torch.bfloat16), umt5=True),
             "tokenizer": t5_tokenizer(),
             # float32 VAE with a bf16 transformer, as Wan's own examples run it
             "vae": b.diffusers_model(model, "AutoencoderKLWan", "wan2.1/vae.json", torch.float32),
@@ -182,7 +190,7 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
     import diffusers
     from transformers import CLIPImageProcessor
 
-    dtype = torch.float32 if b.tiny else torch.bfloat16
+    dtype = b.dtype(torch.bfloat16)
     if name == "wan2.1-t2v-1.3b":
         parts = _wan_parts(b, name, shared)
         transformer = b.diffusers_model(name, "WanTransformer3DModel", f"{name}/transformer.json", dtype)
@@ -208,7 +216,7 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
         return diffusers.LTXConditionPipeline(transformer=transformer, vae=vae, text_encoder=text_encoder,
                                               tokenizer=t5_tokenizer(), scheduler=scheduler)
     if name == "sd1.5":
-        return _stable_diffusion(b, torch.float32 if b.tiny else torch.float16)
+        return _stable_diffusion(b, b.dtype(torch.float16))
     raise KeyError(name)
 
 
@@ -321,7 +329,7 @@ class StepClock:
 
 
 def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, device: str,
-              folder: Path) -> dict[str, Any]:
+              folder: Path, real_dtypes: bool) -> dict[str, Any]:
     """Build the group's models, render the film, and measure."""
     import torch
 
@@ -356,7 +364,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
     if cuda:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    builder, shared = Builder(device, tiny), {}
+    builder, shared = Builder(device, tiny, real_dtypes), {}
     for name in names:
         registry.provide(name, build(name, builder, shared))
     backend = DiffusersBackend({**options, "steps": steps, "offload": "none"}, registry=registry)
@@ -405,7 +413,8 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         estimate = seconds + (recommended[name] - run_steps) * step * n_calls if step is not None else None
         total_estimate += estimate or 0.0
         models[name] = {
-            "group": group, "family": registry.get(name).family, "dtype": "float32" if tiny else registry.get(name).dtype,
+            "group": group, "family": registry.get(name).family,
+            "dtype": ", ".join(builder.dtypes.get(name, [])) or "shared",
             "build_seconds": round(builder.seconds.get(name, 0.0), 3),
             "params_billion": round(builder.params.get(name, 0) / 1e9, 4),
             "calls": n_calls, "steps_run": run_steps, "steps_recommended": recommended[name],
@@ -417,11 +426,15 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
             "frames_per_chunk": chunk,
         }
     if "ip-adapter-sd15" in builder.seconds:
-        models["ip-adapter-sd15"] = {"group": group, "family": "ip-adapter", "dtype": models["sd1.5"]["dtype"],
+        models["ip-adapter-sd15"] = {"group": group, "family": "ip-adapter",
+                                     "dtype": ", ".join(builder.dtypes.get("ip-adapter-sd15", [])),
                                      "build_seconds": round(builder.seconds["ip-adapter-sd15"], 3),
                                      "params_billion": round(builder.params["ip-adapter-sd15"] / 1e9, 4),
                                      "note": "runs inside the sd1.5 keyframe calls"}
     del backend, registry, shared
+    import gc
+
+    gc.collect()  # the group's pipelines go before the next group builds its own
     if cuda:
         torch.cuda.empty_cache()
     return {"models": models, "film_seconds": round(film_seconds, 3), "fps": fps, "size": f"{width}x{height}",
@@ -454,27 +467,69 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def check(tiny: bool, steps: int, groups: list[str], device: str | None = None) -> dict[str, Any]:
-    """Run the check; the report as a dict (what ``--json`` writes)."""
+def check(tiny: bool, steps: int, groups: list[str], *, device: str | None = None, real_dtypes: bool | None = None,
+          budget: float | None = None, json_path: Path | None = None) -> dict[str, Any]:
+    """Run the check; the report as a dict. With ``json_path`` it is written after
+    every group (a run cut short still leaves what it measured); a group is skipped
+    once ``budget`` seconds have passed."""
     import torch
 
     import diffusers
 
+    started = time.perf_counter()
     device = device or ("cpu" if tiny or not torch.cuda.is_available() else "cuda")
     if steps < 2:
         raise SystemExit("--steps must be at least 2: a step's time is measured between two steps")
+    real_dtypes = (not tiny) if real_dtypes is None else real_dtypes
     report: dict[str, Any] = {
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "tiny": tiny, "device": device,
         "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
         "torch": torch.__version__, "diffusers": diffusers.__version__, "steps_run": steps,
-        "models": {}, "groups": {},
+        "real_dtypes": real_dtypes, "models": {}, "groups": {}, "skipped": [],
     }
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         for group in groups:
-            result = run_group(group, GROUPS[group], tiny=tiny, steps=steps, device=device, folder=Path(tmp))
+            if budget is not None and time.perf_counter() - started > budget:
+                report["skipped"].append(group)
+                continue
+            result = run_group(group, GROUPS[group], tiny=tiny, steps=steps, device=device, folder=Path(tmp),
+                               real_dtypes=real_dtypes)
             report["models"].update(result.pop("models"))
             report["groups"][group] = result
+            report["seconds"] = round(time.perf_counter() - started, 1)
+            if json_path is not None:
+                _write_json(json_path, report)
     return report
+
+
+def _write_json(path: Path, report: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def record(report: dict[str, Any]) -> None:
+    """A GPU run's report into bench/results/gpu_check.json (what ``studio estimate``
+    reads) and its section of BENCHMARKS.md."""
+    from bench import record as bench_record
+
+    if report.get("tiny"):
+        raise SystemExit("a --tiny run is not a measurement: nothing recorded")
+    _write_json(RESULTS, report)
+    skipped = f" Skipped for time: {', '.join(report['skipped'])}." if report.get("skipped") else ""
+    bench_record.write_section(MARK, (
+        f"<!-- {MARK} -->\n## Real architectures on a GPU (`bench/gpu_check.py`)\n\n"
+        f"{report['when']}, {report['gpu']}, torch {report['torch']}, diffusers {report['diffusers']}. "
+        "Command: `python bench/gpu_check.py --json $OUT/gpu_check.json`, recorded with "
+        "`python bench/gpu_check.py --from-json gpu_check.json`.\n"
+        "Every model built at its published architecture (bench/configs/, sources named there) with random "
+        "weights made on the GPU in its real dtype, rendered through DiffusersBackend.render over a 3-shot film "
+        f"(a cut with a referenced character, a continuous shot, a chunked cut). {report['steps_run']} denoising "
+        "steps run per call; a step's time (median between step callbacks) is extrapolated to the model's "
+        "recommended steps, the rest of a call (text encoding, VAE decode) is as measured. Random weights: the "
+        f"pictures are noise, the time and memory are a real model's.{skipped}\n\n"
+        f"{table(report)}\n<!-- /{MARK} -->"))
 
 
 def main() -> None:
@@ -482,36 +537,30 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="tiny configs on the CPU (no GPU needed)")
     parser.add_argument("--steps", type=int, default=2, help="denoising steps actually run per call (>= 2)")
     parser.add_argument("--groups", nargs="*", default=list(GROUPS), choices=list(GROUPS))
-    parser.add_argument("--json", type=Path, default=None,
-                        help=f"where to write the report (default: {RESULTS.relative_to(ROOT)} for a GPU run)")
-    parser.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
-                        help="write BENCHMARKS.md and the results JSON (default: on for a GPU run, off with --tiny)")
+    parser.add_argument("--real-dtypes", action=argparse.BooleanOptionalAction, default=None,
+                        help="build in the models' own dtypes (default: yes, except with --tiny)")
+    parser.add_argument("--budget", type=float, default=480.0,
+                        help="seconds after which the remaining groups are skipped (default 480: one 10-minute call)")
+    parser.add_argument("--json", type=Path, default=None, help="write the report here, after every group")
+    parser.add_argument("--write", action="store_true",
+                        help="record a GPU run: bench/results/gpu_check.json and BENCHMARKS.md")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="print (and with --write record) a report saved by an earlier run")
     args = parser.parse_args()
-    if args.tiny:
-        import torch
+    if args.from_json is not None:
+        report = json.loads(args.from_json.read_text(encoding="utf-8"))
+    else:
+        if args.tiny:
+            import torch
 
-        torch.set_num_threads(1)
-    report = check(args.tiny, args.steps, args.groups)
-    text = table(report)
-    print(text)
-    write = args.write if args.write is not None else not args.tiny
-    json_path = args.json or (RESULTS if write else None)
-    if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    if write and not args.tiny:
-        from bench import record
-
-        record.write_section(MARK, (
-            f"<!-- {MARK} -->\n## Real architectures on a GPU (`bench/gpu_check.py`)\n\n"
-            f"{report['when']}, {report['gpu']}, {record.machine()}, torch {report['torch']}, diffusers "
-            f"{report['diffusers']}. Command: `python bench/gpu_check.py`.\n"
-            "Every model built at its published architecture (bench/configs/) with random weights on the GPU, "
-            "rendered through DiffusersBackend.render over a 3-shot film (a cut with a referenced character, a "
-            f"continuous shot, a chunked cut). {report['steps_run']} denoising steps run per call; a step's time "
-            "(median between step callbacks) is extrapolated to the model's recommended steps. Random weights: "
-            "the pictures are noise, the time and memory are a real model's.\n\n"
-            f"{text}\n<!-- /{MARK} -->"))
+            torch.set_num_threads(1)
+        report = check(args.tiny, args.steps, args.groups, real_dtypes=args.real_dtypes,
+                       budget=args.budget, json_path=args.json)
+    print(table(report))
+    if report.get("skipped"):
+        print(f"skipped for time: {', '.join(report['skipped'])}")
+    if args.write:
+        record(report)
 
 
 if __name__ == "__main__":
