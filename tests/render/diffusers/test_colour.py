@@ -198,3 +198,17 @@ def test_a_continuation_uses_vace_context_when_both_wan_roles_exist(tiny_models,
     continued = [c for c in backend.calls if c.shot_id == "s1-ana" and c.chunk == 0]
     assert continued and continued[0].mode == "vace"
     assert continued[0].context == backend.overlap > 1  # several frames of context, not I2V's one
+
+
+def test_a_ray_worker_finds_the_same_chain_colour_as_the_local_executor(chain):
+    from studio.run.ray_executor import ShotWorker, _spec
+
+    folder, result = chain["folder"], chain["result"]
+    job = local.prepare_film(chain["screenplay"], folder / "ray", store=local.ShotStore(folder / "cache"),
+                             cache_dir=folder / "cache", name="chain", audio=False)
+    worker = ShotWorker(_spec(job, {}))
+    assert worker.error is None
+    # a worker holds only the plans it is sent: the shot, the one it continues, and its chain's head
+    outcome = worker.produce(2, job.plans[2], result.clips[1], job.plans[1], (0, job.plans[0]))
+    assert outcome.outcome.key == result.clips[2].key  # the same key: the same anchor
+    assert not outcome.outcome.rendered  # so the clip the local run made is used
