@@ -318,10 +318,10 @@ def chain_anchor(job: FilmJob, plan: ShotPlan, previous_frames: list[np.ndarray]
     same anchor; when the head's clip is not there, the frames ``plan`` continues from."""
     from studio.render.diffusers.colour import colour_anchor
 
-    index = next(i for i, p in enumerate(job.plans) if p is not None and p.shot_id == plan.shot_id)
-    head = chain_head(job.plans, index)
+    index = next((i for i, p in enumerate(job.plans) if p is not None and p.shot_id == plan.shot_id), None)
+    head = chain_head(job.plans, index) if index is not None else None
     frames = previous_frames
-    if head < index - 1 and job.plans[head] is not None:
+    if index is not None and head is not None and head < index - 1 and job.plans[head] is not None:
         _cond, key = shot_conditioning(job, job.plans[head], None)
         clip = job.store.get(key)
         if clip is not None:
