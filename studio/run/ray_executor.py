@@ -277,9 +277,13 @@ def _produce_shots(job: FilmJob, pool: _Pool, retries: int) -> list[ShotOutcome]
         while len(ready) and pool.has_idle():
             index = ready.pop()
             before = previous_of(index)
+            previous_clip, previous_plan = (before.clip, before.plan) if before else (None, None)
             head = local.chain_head(plans, index)
-            pool.submit(index, plans[index], before.clip if before else None, before.plan if before else None,
-                        (head, plans[head]) if head < index - 1 else None)
+            if head < index - 1 and getattr(job.backend, "wants_chain_anchor", False):
+                # the worker reads the chain's colour from its first shot's clip (local.chain_anchor)
+                pool.submit(index, plans[index], previous_clip, previous_plan, (head, plans[head]))
+            else:
+                pool.submit(index, plans[index], previous_clip, previous_plan)
         index, result, error = pool.next_done()
         if error is not None:
             failures[index] += 1

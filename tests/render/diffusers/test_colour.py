@@ -212,3 +212,30 @@ def test_a_ray_worker_finds_the_same_chain_colour_as_the_local_executor(chain):
     outcome = worker.produce(2, job.plans[2], result.clips[1], job.plans[1], (0, job.plans[0]))
     assert outcome.outcome.key == result.clips[2].key  # the same key: the same anchor
     assert not outcome.outcome.rendered  # so the clip the local run made is used
+
+
+def test_the_ray_driver_sends_each_shot_its_chains_head(chain, tmp_path):
+    from studio.run.ray_executor import _produce_shots, _spec
+    from tests.run.test_ray_schedule import InlinePool
+
+    class FreshWorkers(InlinePool):
+        """Every shot on a new worker, which knows only the plans it is sent (as on a cluster)."""
+
+        def next_done(self):  # type: ignore[no-untyped-def]
+            if self.worker is not None:
+                self.worker.job.store.manifest.close()
+                self.worker = None
+            return super().next_done()
+
+    store = local.ShotStore(tmp_path / "cache")  # a fresh cache: every shot goes to a worker
+    try:
+        job = local.prepare_film(chain["screenplay"], tmp_path / "out", store=store, cache_dir=tmp_path / "cache",
+                                 name="chain", audio=False)
+        pool = FreshWorkers(lambda: _spec(job, {}), size=1)
+        outcomes = _produce_shots(job, pool, 0)
+        pool.worker.job.store.manifest.close()
+    finally:
+        store.manifest.close()
+    assert "s1-ben" in pool.handed
+    # every shot, the third of the chain included, has the local executor's key (so its chain colour)
+    assert [o.key for o in outcomes] == [c.key for c in chain["result"].clips]
