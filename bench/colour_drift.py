@@ -43,8 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import record  # noqa: E402
-from studio.render.diffusers.colour import cast_delta_e, colour_anchor, delta_e, match_colour  # noqa: E402
+from bench import record
+from studio.render.diffusers.colour import cast_delta_e, colour_anchor, delta_e, match_colour
 
 MARK = "colour_drift"
 TINY_SOURCE = ("the real backend (DiffusersBackend.render, Wan T2V + VACE) on tiny random-weight pipelines of the real "

@@ -20,9 +20,10 @@ what a real render takes. Reported per model: build time, parameters, seconds pe
 denoising step (median over calls), peak VRAM of its group, seconds of generation per
 second of film at the recommended steps; per group the real-time factor.
 
-    python bench/gpu_check.py                     # on a CUDA machine: writes bench/results/gpu_check.json and BENCHMARKS.md
-    python bench/gpu_check.py --tiny              # anywhere: tiny configs on the CPU, in seconds (the test suite runs this)
-    python bench/gpu_check.py --groups ltx --steps 3 --no-write
+    python bench/gpu_check.py --json out.json     # on a CUDA machine: the report, rewritten after every group
+    python bench/gpu_check.py --from-json out.json --write   # record it: bench/results/gpu_check.json, BENCHMARKS.md
+    python bench/gpu_check.py --tiny              # anywhere: tiny configs on the CPU, in seconds (the suite runs it)
+    python bench/gpu_check.py --groups ltx --steps 3
 
 On the lent GPU machine (Python 3.12, torch, transformers; no diffusers, pydantic or
 ftfy), carry their wheels with the working tree (see bench/README.md).
@@ -31,6 +32,7 @@ ftfy), carry their wheels with the working tree (see bench/README.md).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -187,8 +189,8 @@ def _wan_parts(b: Builder, model: str, shared: dict[str, Any]) -> dict[str, Any]
 
 def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
     """The pipeline registry model ``name`` would load, at its real architecture."""
-    import torch
     import diffusers
+    import torch
     from transformers import CLIPImageProcessor
 
     dtype = b.dtype(torch.bfloat16)
@@ -223,8 +225,8 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
 
 def _stable_diffusion(b: Builder, dtype: Any) -> Any:
     """SD 1.5 with its IP-Adapter attached (weights as a state dict in memory)."""
-    import torch
     import diffusers
+    import torch
     from transformers import CLIPImageProcessor, CLIPTextConfig, CLIPTextModel
 
     from tests.render.diffusers.tiny import _clip_tokenizer
@@ -325,7 +327,7 @@ class StepClock:
         return on_step_end
 
     def step_seconds(self, model: str) -> float | None:
-        gaps = [b - a for call in self.steps.get(model, []) for a, b in zip(call, call[1:])]
+        gaps = [b - a for call in self.steps.get(model, []) for a, b in itertools.pairwise(call)]
         return statistics.median(gaps) if gaps else None
 
 
@@ -448,8 +450,8 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
 
 
 def table(report: dict[str, Any]) -> str:
-    lines = ["| model | group | dtype | params (B) | build s | calls | s/step | steps (run / recommended) "
-             "| s per film-second | peak VRAM GiB |",
+    lines = [("| model | group | dtype | params (B) | build s | calls | s/step | steps (run / recommended) "
+              "| s per film-second | peak VRAM GiB |"),
              "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
     for name, m in report["models"].items():
         if "note" in m:
@@ -459,8 +461,8 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"| {name} | {m['group']} | {m['dtype']} | {m['params_billion']} | {m['build_seconds']} "
                      f"| {m['calls']} | {m['seconds_per_step']} | {m['steps_run']} / {m['steps_recommended']} "
                      f"| {m['seconds_per_film_second']} | {m['peak_vram_gib']} |")
-    lines += ["", "| group | film | size, fps | wall at run steps (s) | estimate at recommended steps (s) | "
-                  "real-time factor |", "| --- | --- | --- | ---: | ---: | ---: |"]
+    lines += ["", ("| group | film | size, fps | wall at run steps (s) | estimate at recommended steps (s) | "
+                   "real-time factor |"), "| --- | --- | --- | ---: | ---: | ---: |"]
     for group, g in report["groups"].items():
         shots = ", ".join(f"{s['id']} {s['frames']}f" for s in g["shots"])
         lines.append(f"| {group} | {shots} ({g['film_seconds']} s) | {g['size']}, {g['fps']} | {g['wall_seconds']} "
@@ -473,9 +475,8 @@ def check(tiny: bool, steps: int, groups: list[str], *, device: str | None = Non
     """Run the check; the report as a dict. With ``json_path`` it is written after
     every group (a run cut short still leaves what it measured); a group is skipped
     once ``budget`` seconds have passed."""
-    import torch
-
     import diffusers
+    import torch
 
     started = time.perf_counter()
     device = device or ("cpu" if tiny or not torch.cuda.is_available() else "cuda")
