@@ -234,6 +234,13 @@ class Registry:
             self._loaded[name] = loader(spec, resolve_source(spec))
         return self._loaded[name]
 
+    def provide(self, name: str, model: Any) -> None:
+        """Serve ``model`` as the loaded model ``name`` for this run, instead of loading
+        it from its source: ``bench/gpu_check.py`` hands over pipelines it built at the
+        real architecture with random weights (no weights on disk, nothing to read)."""
+        self.get(name)
+        self._loaded[name] = model
+
 
 def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")

@@ -36,14 +36,19 @@ class Conditioning:
     ``previous_frames`` are the last frames (RGB uint8, H x W x 3) of the shot this
     one continues, oldest first; empty for a cut. ``previous_clip`` is that clip's
     content hash, so the cache key of a continuous shot changes with what it continues.
+    ``chain_anchor`` is the colour of the continuity chain's start (Lab mean and spread
+    of the first frames it handed over, see :mod:`studio.render.diffusers.colour`),
+    set by the executor for a continuous shot when the backend asks for it
+    (``wants_chain_anchor``); a backend matches its context frames to it.
     """
 
     identities: dict[str, Identity] = field(default_factory=dict)
     previous_frames: list[np.ndarray] = field(default_factory=list)
     previous_clip: str | None = None
+    chain_anchor: tuple[float, ...] | None = None
 
     def key_data(self) -> dict[str, Any]:
-        return {
+        data = {
             "identities": {
                 cid: {
                     "prompt": i.prompt,
@@ -56,6 +61,9 @@ class Conditioning:
             },
             "previous_clip": self.previous_clip,
         }
+        if self.chain_anchor is not None:  # absent otherwise: keys of shots without one stay as they were
+            data["chain_anchor"] = list(self.chain_anchor)
+        return data
 
 
 @runtime_checkable

@@ -17,8 +17,10 @@ the optimum); the result is never below the longest chain nor below total / N.
 from __future__ import annotations
 
 import heapq
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
@@ -38,6 +40,7 @@ class Reference:
     steps: int | None  # denoising steps behind the figure (None: not a diffusion model)
     source: str  # where the number comes from, and what was assumed
     per_frame_seconds: float = 0.0  # fixed cost per frame, whatever its size (the animatic's drawing)
+    origin: str = "published"  # "measured" (a run of ours), "published" (model card, paper) or "assumed"
 
     def seconds_for(self, frames: int, width: int, height: int, steps: int | None) -> float:
         """The reference scaled linearly by frames x pixels (x steps)."""
@@ -60,7 +63,8 @@ REFERENCES: dict[str, Reference] = {
         "animatic", "2 CPU cores of the bench machine",
         seconds=1000 * (_ANIMATIC_PER_FRAME + _ANIMATIC_PER_PIXEL * 854 * 480), frames=1000, width=854, height=480,
         steps=None, per_frame_seconds=_ANIMATIC_PER_FRAME,
-        source="measured: bench/render_feature.py pictures only (BENCHMARKS.md), 211 frames/s at 854x480, 114 at 1280x720"),
+        source="measured: bench/render_feature.py pictures only (BENCHMARKS.md), 211 frames/s at 854x480, 114 at 1280x720",
+        origin="measured"),
     "wan-1.3b": Reference(
         "Wan 2.1 1.3B", "RTX 4090", seconds=240.0, frames=81, width=832, height=480, steps=50,
         source="published: Wan2.1 README (github.com/Wan-Video/Wan2.1): 'a 5-second 480P video on an RTX 4090 in "
@@ -70,7 +74,7 @@ REFERENCES: dict[str, Reference] = {
         "Wan 2.1 14B", "RTX 4090-class GPU (80 GB needed in practice)", seconds=240.0 * 14 / 1.3, frames=81,
         width=832, height=480, steps=50,
         source="assumed: the Wan 2.1 1.3B figure scaled by parameter count (14 / 1.3); replace with a "
-               "measurement on your GPU"),
+               "measurement on your GPU", origin="assumed"),
     "ltx-video": Reference(
         "LTX-Video", "H100", seconds=2.0, frames=121, width=768, height=512, steps=40,
         source="published: LTX-Video paper (arXiv 2501.00103): 5 s of 24 fps video at 768x512 in 2 s on an H100; "
@@ -79,8 +83,40 @@ REFERENCES: dict[str, Reference] = {
 }
 
 
+#: what bench/gpu_check.py measured on a GPU (committed when a GPU run happened)
+MEASURED = Path(__file__).resolve().parents[2] / "bench" / "results" / "gpu_check.json"
+
+
+def measured_reference(model: str, path: Path | None = None) -> Reference | None:
+    """The reference clip ``bench/gpu_check.py`` measured for ``model`` (real
+    architecture, on a GPU), or None when there is no such measurement. One chunk of
+    the model's frames at its generation size and recommended steps: the measured
+    seconds per denoising step times those steps, plus the measured rest of a call
+    (text encoding, VAE decode)."""
+    path = path or MEASURED
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    m = report.get("models", {}).get(model) if isinstance(report, dict) and not report.get("tiny") else None
+    if not m or not m.get("seconds_per_step") or not m.get("calls") or not m.get("generation_size"):
+        return None
+    step, steps = float(m["seconds_per_step"]), int(m["steps_recommended"])
+    rest = max(0.0, float(m["seconds_in_calls"]) / int(m["calls"]) - int(m["steps_run"]) * step)
+    width, height = (int(v) for v in str(m["generation_size"]).split("x"))
+    return Reference(model, str(report.get("gpu") or report.get("device")), seconds=step * steps + rest,
+                     frames=int(m["frames_per_chunk"]), width=width, height=height, steps=steps,
+                     source=f"measured: bench/gpu_check.py {report.get('when', '')}, real architecture with random "
+                            f"weights, {step:.3f} s per step at {steps} steps, {rest:.2f} s per call besides",
+                     origin="measured")
+
+
 def reference_for(model: str, family: str) -> Reference:
-    """The reference clip for a registry model (by its name, else its family)."""
+    """The reference clip for a registry model: measured by ``bench/gpu_check.py``
+    where it was, else the published figure for its family."""
+    measured = measured_reference(model)
+    if measured is not None:
+        return measured
     lowered = model.lower()
     if family.startswith("wan-"):
         return REFERENCES["wan-14b" if "14b" in lowered else "wan-1.3b"]
@@ -142,7 +178,8 @@ class Estimate:
         return {
             "backend": self.backend, "model": self.model, "gpus": self.gpus,
             "reference": {"name": r.name, "device": r.device, "seconds": round(r.seconds, 3), "frames": r.frames,
-                          "size": f"{r.width}x{r.height}", "steps": r.steps, "source": r.source},
+                          "size": f"{r.width}x{r.height}", "steps": r.steps, "source": r.source,
+                          "origin": r.origin},
             "shots": [s.to_dict() for s in self.shots],
             "total_seconds": round(self.total_seconds, 3),
             "gpu_hours": round(self.gpu_hours, 4),

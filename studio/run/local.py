@@ -297,7 +297,37 @@ def shot_conditioning(job: FilmJob, plan: ShotPlan, previous: Clip | None) -> tu
     if plan.continuity == "continuous" and previous is not None:
         cond.previous_frames = job.store.tail_frames(previous)
         cond.previous_clip = previous.sha256
+        if getattr(job.backend, "wants_chain_anchor", False):
+            cond.chain_anchor = chain_anchor(job, plan, cond.previous_frames)
     return cond, shot_key(plan.key_data(), cond.key_data(), job.backend.describe(), job.video.describe())
+
+
+def chain_head(plans: Sequence[ShotPlan | None], index: int) -> int:
+    """The index of the shot that starts the continuity chain shot ``index`` is in. A
+    plan not known here (None: a Ray worker holds only the plans it was sent) counts as
+    continuing."""
+    head = index
+    while head > 0 and (plans[head] is None or plans[head].continues is not None):  # type: ignore[union-attr]
+        head -= 1
+    return head
+
+
+def chain_anchor(job: FilmJob, plan: ShotPlan, previous_frames: list[np.ndarray]) -> tuple[float, ...] | None:
+    """The colour of the continuity chain ``plan`` belongs to: the Lab statistics of the
+    last frames of the shot that heads it (the first frames the chain hands over). Read
+    from the store, so every executor (local, Ray workers) and every resume finds the
+    same anchor; when the head's clip is not there, the frames ``plan`` continues from."""
+    from studio.render.diffusers.colour import colour_anchor
+
+    index = next((i for i, p in enumerate(job.plans) if p is not None and p.shot_id == plan.shot_id), None)
+    head = chain_head(job.plans, index) if index is not None else None
+    frames = previous_frames
+    if index is not None and head is not None and head < index - 1 and job.plans[head] is not None:
+        _cond, key = shot_conditioning(job, job.plans[head], None)
+        clip = job.store.get(key)
+        if clip is not None:
+            frames = job.store.tail_frames(clip)
+    return colour_anchor(frames) if frames else None
 
 
 def produce_shot(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome:

@@ -138,16 +138,20 @@ class ShotWorker:
         self._corrupt_seen = 0
 
     def produce(self, index: int, plan: ShotPlan, previous: Clip | None,
-                previous_plan: ShotPlan | None) -> WorkerResult:
+                previous_plan: ShotPlan | None, head: tuple[int, ShotPlan] | None = None) -> WorkerResult:
         """Shot ``index`` planned as ``plan``: from the cache or rendered, with its take and
         QA. For a continuous shot, ``previous``/``previous_plan`` are the clip and plan
-        (after any re-take) of the shot it continues, already in the cache."""
+        (after any re-take) of the shot it continues, already in the cache; ``head`` the
+        index and plan of its chain's first shot when that is further back (the chain's
+        colour anchor is read from that shot's clip)."""
         if self.error is not None:
             raise self.error
         started = time.time()
         self.job.plans[index] = plan
         if previous_plan is not None:
             self.job.plans[index - 1] = previous_plan
+        if head is not None:
+            self.job.plans[head[0]] = head[1]
         outcome = produce_shot(self.job, index, previous)
         self.job.plans[index] = outcome.plan
         corrupt = self.job.store.corrupt[self._corrupt_seen:]
@@ -273,7 +277,13 @@ def _produce_shots(job: FilmJob, pool: _Pool, retries: int) -> list[ShotOutcome]
         while len(ready) and pool.has_idle():
             index = ready.pop()
             before = previous_of(index)
-            pool.submit(index, plans[index], before.clip if before else None, before.plan if before else None)
+            previous_clip, previous_plan = (before.clip, before.plan) if before else (None, None)
+            head = local.chain_head(plans, index)
+            if head < index - 1 and getattr(job.backend, "wants_chain_anchor", False):
+                # the worker reads the chain's colour from its first shot's clip (local.chain_anchor)
+                pool.submit(index, plans[index], previous_clip, previous_plan, (head, plans[head]))
+            else:
+                pool.submit(index, plans[index], previous_clip, previous_plan)
         index, result, error = pool.next_done()
         if error is not None:
             failures[index] += 1
@@ -394,9 +404,10 @@ class _Pool:
             self._start()
         return bool(self._idle)
 
-    def submit(self, index: int, plan: ShotPlan, previous: Clip | None, previous_plan: ShotPlan | None) -> None:
+    def submit(self, index: int, plan: ShotPlan, previous: Clip | None, previous_plan: ShotPlan | None,
+               head: tuple[int, ShotPlan] | None = None) -> None:
         actor = self._idle.pop()
-        ref = actor.produce.remote(index, plan, previous, previous_plan)
+        ref = actor.produce.remote(index, plan, previous, previous_plan, head)
         self.running[ref] = (index, actor)
         self.submitted += 1
 

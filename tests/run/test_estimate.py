@@ -84,3 +84,40 @@ def test_studio_estimate_command():
 
     bad = run_studio("estimate", str(EXAMPLE), "--model", "ltx-video-0.9.5")
     assert bad.returncode == 2 and "--backend diffusers" in bad.stderr
+
+
+def _gpu_check_report(path, *, tiny: bool = False) -> None:
+    """A report as bench/gpu_check.py writes it, for one model."""
+    path.write_text(json.dumps({"when": "2026-12-02 12:00 UTC", "tiny": tiny, "device": "cuda", "gpu": "NVIDIA H200",
+                                "models": {"wan2.1-t2v-1.3b": {
+                                    "seconds_per_step": 1.5, "steps_recommended": 30, "steps_run": 2, "calls": 4,
+                                    "seconds_in_calls": 20.0, "generation_size": "832x480",
+                                    "frames_per_chunk": 81}}}), encoding="utf-8")
+
+
+def test_estimates_use_gpu_check_measurements_where_they_exist(plans, tmp_path, monkeypatch):
+    from studio.run import estimate as module
+
+    measured = tmp_path / "gpu_check.json"
+    _gpu_check_report(measured)
+    monkeypatch.setattr(module, "MEASURED", measured)
+    wan = estimate_film(plans, backend="diffusers", options={"model": "wan2.1-t2v-1.3b"})
+    ref = wan.to_dict()["reference"]
+    assert ref["origin"] == "measured" and ref["source"].startswith("measured: bench/gpu_check.py")
+    # 1.5 s a step at 30 steps, plus 20 s / 4 calls - 2 steps x 1.5 s of the rest of a call
+    assert wan.reference.seconds == pytest.approx(1.5 * 30 + 2.0)
+    assert (wan.reference.frames, wan.reference.width, wan.reference.height) == (81, 832, 480)
+    # a model gpu_check did not measure keeps its published (or assumed) figure, and says so
+    ltx = estimate_film(plans, backend="diffusers", options={"model": "ltx-video-0.9.5"}).to_dict()["reference"]
+    assert ltx["origin"] == "published" and ltx["source"].startswith("published:")
+
+
+def test_tiny_gpu_check_runs_and_missing_reports_are_not_measurements(plans, tmp_path, monkeypatch):
+    from studio.run import estimate as module
+
+    tiny = tmp_path / "tiny.json"
+    _gpu_check_report(tiny, tiny=True)
+    for path in (tiny, tmp_path / "absent.json"):
+        monkeypatch.setattr(module, "MEASURED", path)
+        ref = estimate_film(plans, backend="diffusers", options={"model": "wan2.1-t2v-1.3b"}).to_dict()["reference"]
+        assert ref["origin"] == "published" and ref["seconds"] == REFERENCES["wan-1.3b"].seconds

@@ -112,25 +112,25 @@ class InlinePool:
     def has_idle(self) -> bool:
         return len(self.running) < self.size
 
-    def submit(self, index: int, plan: Any, previous: Any, previous_plan: Any) -> None:
+    def submit(self, index: int, plan: Any, previous: Any, previous_plan: Any, head: Any = None) -> None:
         if plan.continuity == "continuous":
             # what the rule is for: the clip it continues is stored before it is handed out
             assert previous is not None and previous.path.is_file() and previous_plan is not None
         self.handed.append(plan.shot_id)
-        self.running[self._next] = (index, plan, previous, previous_plan)
+        self.running[self._next] = (index, plan, previous, previous_plan, head)
         self._next += 1
 
     def next_done(self) -> tuple[int, Any, str | None]:
         from studio.run.ray_executor import ShotWorker
 
         ref = self.rng.choice(sorted(self.running))
-        index, plan, previous, previous_plan = self.running.pop(ref)
+        index, plan, previous, previous_plan, head = self.running.pop(ref)
         if plan.shot_id in self.fail:
             self.fail.discard(plan.shot_id)
             return index, None, "ActorDiedError: the worker died"
         if self.worker is None:
             self.worker = ShotWorker(self._spec())
-        return index, self.worker.produce(index, plan, previous, previous_plan), None
+        return index, self.worker.produce(index, plan, previous, previous_plan, head), None
 
 
 @pytest.fixture

@@ -145,6 +145,7 @@ class _Shot:
     keyframe_reference: str | None = None
     keyframe_seconds: float = 0.0
     fps: int = 0  # native: the chunks generate plan.duration at this rate, retimed to plan.fps
+    anchor: tuple[float, ...] | None = None  # the chain's colour (colour_match): context frames are matched to it
 
 
 class DiffusersBackend:
@@ -229,6 +230,11 @@ class DiffusersBackend:
             raise StudioError(f"the video models generate at different frame rates: {rates}",
                               hint="one shot is one timeline: give the models the same fps option")
         return next(iter(rates.values()))
+
+    @property
+    def wants_chain_anchor(self) -> bool:
+        """Does the executor give continuous shots their chain's colour (``Conditioning.chain_anchor``)?"""
+        return bool(self.options["colour_match"])
 
     def _video_specs(self) -> list[ModelSpec]:
         roles = self.roles
@@ -396,6 +402,7 @@ class DiffusersBackend:
                                context_for=self._video.context_for),
             generator=torch.Generator("cpu").manual_seed(plan.seed),
             fps=fps,
+            anchor=cond.chain_anchor if plan.continuity == "continuous" else None,
         )
         if (history and shot.chunks[0].context == 0) or any(c.context == 0 for c in shot.chunks[1:]):
             self._tell("no-context", f"{self.options['model']} cannot continue from earlier frames: continuous "
@@ -416,6 +423,8 @@ class DiffusersBackend:
 
         chunk = shot.chunks[index]
         context = list(shot.history)[len(shot.history) - chunk.context:] if chunk.context else []
+        if context and self.options["colour_match"]:
+            context = _match_context(shot, context)
         request = Request(
             prompt=shot.prompt.prompt, negative=shot.prompt.negative, width=shot.width, height=shot.height,
             frames=chunk.frames, steps=0, guidance=0.0, fps=shot.fps, max_sequence_length=0,
@@ -567,6 +576,15 @@ def _model_key(spec: ModelSpec) -> dict[str, Any]:
         folder = spec.local_folder()
         key["snapshot"] = folder.name if folder else None
     return key
+def _match_context(shot: _Shot, context: list[np.ndarray]) -> list[np.ndarray]:
+    """The context frames in the chain's colour. Without an anchor yet (a cut's first
+    hand-over, or a continuous shot whose executor gave none), these frames become it."""
+    from studio.render.diffusers.colour import colour_anchor, match_colour
+
+    if shot.anchor is None:
+        shot.anchor = colour_anchor(context)
+        return context
+    return match_colour(context, shot.anchor)  # type: ignore[arg-type]
 
 
 def _snap(value: float, multiple: int) -> int:

@@ -115,6 +115,8 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
                                                     "3.0 up to 480p and 5.0 from 720p, by pixel area)")),
     "deterministic": ((bool,), False, ("bit-equal repeats: deterministic torch algorithms (and cuBLAS workspace) "
                                        "on CUDA, one thread on the CPU; slower")),
+    "colour_match": ((bool,), True, ("match each continuation's context frames to the colour of its chain's start "
+                                     "(Lab mean and spread): no colour drift hop after hop")),
 }
 OFFLOAD = ("auto", "none", "model", "sequential")
 NOT_IN_KEY = ("offload", "deterministic")  # where weights sit, and repeatability, change no intended pixel

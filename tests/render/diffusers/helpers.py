@@ -35,7 +35,9 @@ CONFIGS = {
     # Wan: text-to-video starts a chain, image-to-video continues it
     "wan-i2v": {"model": "tiny-wan-t2v", "i2v_model": "tiny-wan-i2v"},
     # Wan: VACE takes the references and several frames of context (chunks of 9 frames: long shots)
-    "wan-vace": {"model": "tiny-wan-t2v", "vace_model": "tiny-wan-vace", "frames_per_chunk": 9},
+    # (colour matching off: chunk wiring is checked digest by digest; test_colour.py renders it on)
+    "wan-vace": {"model": "tiny-wan-t2v", "vace_model": "tiny-wan-vace", "frames_per_chunk": 9,
+                 "colour_match": False},
     # LTX-Video: conditions at frame 0 and references as image conditions
     "ltx": {"model": "tiny-ltx"},
     # an image-to-video model started by keyframes (Stable Diffusion + IP-Adapter)

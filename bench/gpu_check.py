@@ -1,0 +1,569 @@
+"""Benchmark: the diffusers backend on every built-in model family at its real
+architecture, with random weights (issue 14).
+
+Weights cannot be downloaded on the machines studio is developed on, but speed and
+memory do not depend on weight values. Every component is built from its published
+config (``bench/configs/<model>/*.json``, each naming its source) with random weights
+created directly on the device in the real dtype, tokenizers are built in memory, and
+the built pipelines are handed to studio's model registry (``Registry.provide``) in
+place of loading weights from disk: everything after that is the real render path of
+``DiffusersBackend`` (prompts, sizes, chunks, context, keyframes, references, the
+pipeline calls), driven shot by shot through ``backend.render`` (no ffmpeg needed).
+
+The film: three shots, a cut with a character who has a reference image, a continuous
+shot that continues it, and a cut long enough to be made in chunks. Each model group
+(Wan T2V + VACE; Wan I2V 14B started by SD 1.5 keyframes with an IP-Adapter;
+LTX-Video) renders it at the model's resolution and frame counts with a reduced number
+of denoising steps (``--steps``, default 2): a step's time is measured between step
+callbacks and extrapolated to the model's recommended step count, so the figures are
+what a real render takes. Reported per model: build time, parameters, seconds per
+denoising step (median over calls), peak VRAM of its group, seconds of generation per
+second of film at the recommended steps; per group the real-time factor.
+
+    python bench/gpu_check.py --json out.json     # on a CUDA machine: the report, rewritten after every group
+    python bench/gpu_check.py --from-json out.json --write   # record it: bench/results/gpu_check.json, BENCHMARKS.md
+    python bench/gpu_check.py --tiny              # anywhere: tiny configs on the CPU, in seconds (the suite runs it)
+    python bench/gpu_check.py --groups ltx --steps 3
+
+On the lent GPU machine (Python 3.12, torch, transformers; no diffusers, pydantic or
+ftfy), carry their wheels with the working tree (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CONFIGS = ROOT / "bench" / "configs"
+RESULTS = ROOT / "bench" / "results" / "gpu_check.json"
+MARK = "gpu_check"
+
+#: model groups: backend options, as a screenplay would give them; in this order, so a
+#: run cut short by its budget has measured the default models and the quick ones first
+GROUPS: dict[str, dict[str, Any]] = {
+    "wan-vace": {"model": "wan2.1-t2v-1.3b", "vace_model": "wan2.1-vace-1.3b"},
+    "ltx": {"model": "ltx-video-0.9.5"},
+    "wan-i2v-keyframes": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "sd1.5"},
+}
+#: registry entries the built-ins may not have (the keyframe model and its adapter)
+EXTRA_SPECS: dict[str, dict[str, Any]] = {
+    "sd1.5": {"family": "sd", "source": "stable-diffusion-v1-5/stable-diffusion-v1-5", "dtype": "float16",
+              "options": {"steps": 30, "guidance": 7.5, "ip_adapter": "ip-adapter-sd15"}},
+    "ip-adapter-sd15": {"family": "ip-adapter", "source": "h94/IP-Adapter",
+                        "options": {"subfolder": "models", "weight_name": "ip-adapter_sd15.safetensors",
+                                    "image_encoder_folder": "image_encoder", "scale": 0.6}},
+}
+TINY = {"resolution": "64x32", "fps": 8, "wan_chunk": 17, "ltx_chunk": 25}
+
+FILM = """\
+version: 1
+film:
+  title: GPU Check
+  fps: {fps}
+  resolution: {width}x{height}
+  look: natural light, 35mm
+  seed: 11
+characters:
+  - id: ana
+    name: Ana
+    description: a woman in a green coat
+    references: [refs/ana.png]
+locations:
+  - {{id: quay, name: Quay, description: a stone quay by the sea, interior: false}}
+scenes:
+  - id: s1
+    location: quay
+    time: dusk
+    characters: [ana]
+    shots:
+      - {{id: s1-ana, size: medium, move: static, subjects: [ana], duration: 2}}
+      - {{id: s1-ana-on, size: close-up, move: dolly-in, subjects: [ana], duration: 2, continuity: continuous}}
+      - {{id: s1-sea, size: wide, move: pan-left, subjects: [], duration: {long}}}
+    beats:
+      - action: Ana looks at the sea.
+"""
+
+
+# --------------------------------------------------------------------------- configs
+
+
+def config(name: str, tiny: bool) -> dict[str, Any]:
+    """``bench/configs/<name>``, with the ``--tiny`` overrides merged over it."""
+    data = json.loads((CONFIGS / name).read_text(encoding="utf-8"))
+    data.pop("_source", None)
+    if tiny:
+        data.update(json.loads((CONFIGS / "tiny.json").read_text(encoding="utf-8")).get(name, {}))
+    return data
+
+
+class Builder:
+    """Components at a config's architecture, random weights made on the device in the
+    dtype asked for (no float32 copy of a 14B model first)."""
+
+    def __init__(self, device: str, tiny: bool, real_dtypes: bool) -> None:
+        self.device, self.tiny, self.real_dtypes = device, tiny, real_dtypes
+        self.seconds: dict[str, float] = {}
+        self.params: dict[str, int] = {}
+        self.dtypes: dict[str, list[str]] = {}  # per model: "component dtype", as built
+
+    def dtype(self, real: Any) -> Any:
+        """``real`` (the model's own dtype), or float32 for a quick CPU run without ``--real-dtypes``."""
+        import torch
+
+        return real if self.real_dtypes else torch.float32
+
+    def make(self, model: str, make: Any, dtype: Any) -> Any:
+        import torch
+
+        started = time.perf_counter()
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            with torch.device(self.device), torch.no_grad():
+                module = make()
+        finally:
+            torch.set_default_dtype(previous)
+        module = module.to(dtype=dtype).eval()
+        if self.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        self.seconds[model] = self.seconds.get(model, 0.0) + time.perf_counter() - started
+        self.params[model] = self.params.get(model, 0) + sum(p.numel() for p in module.parameters())
+        self.dtypes.setdefault(model, []).append(f"{type(module).__name__} {str(dtype).removeprefix('torch.')}")
+        return module
+
+    def diffusers_model(self, model: str, cls_name: str, path: str, dtype: Any) -> Any:
+        import diffusers
+
+        cls = getattr(diffusers, cls_name)
+        return self.make(model, lambda: cls.from_config(config(path, self.tiny)), dtype)
+
+    def t5(self, model: str, path: str, dtype: Any, *, umt5: bool) -> Any:
+        from transformers import T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
+
+        config_cls, model_cls = (UMT5Config, UMT5EncoderModel) if umt5 else (T5Config, T5EncoderModel)
+        return self.make(model, lambda: model_cls(config_cls(**config(path, self.tiny))), dtype)
+
+    def clip_vision(self, model: str, path: str, dtype: Any, *, projection: bool) -> Any:
+        from transformers import CLIPVisionConfig, CLIPVisionModel, CLIPVisionModelWithProjection
+
+        cls = CLIPVisionModelWithProjection if projection else CLIPVisionModel
+        return self.make(model, lambda: cls(CLIPVisionConfig(**config(path, self.tiny))), dtype)
+
+
+# --------------------------------------------------------------------------- pipelines
+
+
+def _wan_parts(b: Builder, model: str, shared: dict[str, Any]) -> dict[str, Any]:
+    """Text encoder, tokenizer, VAE and scheduler: built once, shared by every Wan role
+    (the same UMT5-XXL and VAE in each repository)."""
+    import torch
+    from diffusers import UniPCMultistepScheduler
+
+    from tests.render.diffusers.tiny import t5_tokenizer
+
+    if "wan" not in shared:
+        shared["wan"] = {
+            "text_encoder": b.t5(model, "wan2.1/text_encoder.json", b.dtype(torch.bfloat16), umt5=True),
+            "tokenizer": t5_tokenizer(),
+            # float32 VAE with a bf16 transformer, as Wan's own examples run it
+            "vae": b.diffusers_model(model, "AutoencoderKLWan", "wan2.1/vae.json", torch.float32),
+            "scheduler": UniPCMultistepScheduler(**config("wan2.1/scheduler.json", b.tiny)),
+        }
+    return dict(shared["wan"])
+
+
+def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
+    """The pipeline registry model ``name`` would load, at its real architecture."""
+    import diffusers
+    import torch
+    from transformers import CLIPImageProcessor
+
+    dtype = b.dtype(torch.bfloat16)
+    if name == "wan2.1-t2v-1.3b":
+        parts = _wan_parts(b, name, shared)
+        transformer = b.diffusers_model(name, "WanTransformer3DModel", f"{name}/transformer.json", dtype)
+        return diffusers.WanPipeline(transformer=transformer, **parts)
+    if name == "wan2.1-vace-1.3b":
+        parts = _wan_parts(b, name, shared)
+        transformer = b.diffusers_model(name, "WanVACETransformer3DModel", f"{name}/transformer.json", dtype)
+        return diffusers.WanVACEPipeline(transformer=transformer, **parts)
+    if name == "wan2.1-i2v-14b-480p":
+        parts = _wan_parts(b, name, shared)
+        transformer = b.diffusers_model(name, "WanTransformer3DModel", f"{name}/transformer.json", dtype)
+        size = config(f"{name}/image_encoder.json", b.tiny)["image_size"]
+        encoder = b.clip_vision(name, f"{name}/image_encoder.json", torch.float32, projection=False)
+        return diffusers.WanImageToVideoPipeline(transformer=transformer, image_encoder=encoder,
+                                                 image_processor=CLIPImageProcessor(crop_size=size, size=size), **parts)
+    if name == "ltx-video-0.9.5":
+        from tests.render.diffusers.tiny import t5_tokenizer
+
+        transformer = b.diffusers_model(name, "LTXVideoTransformer3DModel", f"{name}/transformer.json", dtype)
+        vae = b.diffusers_model(name, "AutoencoderKLLTXVideo", f"{name}/vae.json", dtype)
+        text_encoder = b.t5(name, f"{name}/text_encoder.json", dtype, umt5=False)
+        scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
+        return diffusers.LTXConditionPipeline(transformer=transformer, vae=vae, text_encoder=text_encoder,
+                                              tokenizer=t5_tokenizer(), scheduler=scheduler)
+    if name == "sd1.5":
+        return _stable_diffusion(b, b.dtype(torch.float16))
+    raise KeyError(name)
+
+
+def _stable_diffusion(b: Builder, dtype: Any) -> Any:
+    """SD 1.5 with its IP-Adapter attached (weights as a state dict in memory)."""
+    import diffusers
+    import torch
+    from transformers import CLIPImageProcessor, CLIPTextConfig, CLIPTextModel
+
+    from tests.render.diffusers.tiny import _clip_tokenizer
+
+    name = "sd1.5"
+    unet = b.diffusers_model(name, "UNet2DConditionModel", "sd1.5/unet.json", dtype)
+    vae = b.diffusers_model(name, "AutoencoderKL", "sd1.5/vae.json", dtype)
+    tokenizer = _clip_tokenizer()
+    text_config = {**config("sd1.5/text_encoder.json", b.tiny), "bos_token_id": len(tokenizer) - 2,
+                   "eos_token_id": len(tokenizer) - 1, "pad_token_id": 1}
+    text_encoder = b.make(name, lambda: CLIPTextModel(CLIPTextConfig(**text_config)), dtype)
+    size = config("ip-adapter-sd15/image_encoder.json", b.tiny)["image_size"]
+    pipe = diffusers.StableDiffusionPipeline(
+        unet=unet, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+        scheduler=diffusers.DDIMScheduler(**config("sd1.5/scheduler.json", b.tiny)), safety_checker=None,
+        feature_extractor=CLIPImageProcessor(crop_size=size, size=size), image_encoder=None,
+        requires_safety_checker=False)
+    adapter = "ip-adapter-sd15"
+    encoder = b.clip_vision(adapter, "ip-adapter-sd15/image_encoder.json", dtype, projection=True)
+    pipe.register_modules(image_encoder=encoder)
+    cross = unet.config.cross_attention_dim
+    tokens = config("ip-adapter-sd15/adapter.json", b.tiny)["num_image_text_embeds"]
+    embed = encoder.config.projection_dim
+    started = time.perf_counter()
+    with torch.device(b.device):
+        ip: dict[str, Any] = {}
+        key = 1
+        for proc in unet.attn_processors:  # cross-attention layers only, numbered 1, 3, 5... as h94's files are
+            if proc.endswith("attn1.processor"):
+                continue
+            hidden = _hidden_size(unet, proc)
+            ip[f"{key}.to_k_ip.weight"] = torch.randn(hidden, cross, dtype=dtype) * 0.02
+            ip[f"{key}.to_v_ip.weight"] = torch.randn(hidden, cross, dtype=dtype) * 0.02
+            key += 2
+        proj = {"proj.weight": torch.randn(cross * tokens, embed, dtype=dtype) * 0.02,
+                "proj.bias": torch.zeros(cross * tokens, dtype=dtype),
+                "norm.weight": torch.ones(cross, dtype=dtype), "norm.bias": torch.zeros(cross, dtype=dtype)}
+    pipe.load_ip_adapter({"image_proj": proj, "ip_adapter": ip}, subfolder="", weight_name="",
+                         image_encoder_folder=None)
+    pipe.set_ip_adapter_scale(0.6)
+    b.seconds[adapter] = b.seconds.get(adapter, 0.0) + time.perf_counter() - started
+    b.params[adapter] = b.params.get(adapter, 0) + sum(t.numel() for t in [*ip.values(), *proj.values()])
+    return pipe
+
+
+def _hidden_size(unet: Any, processor: str) -> int:
+    channels = unet.config.block_out_channels
+    if processor.startswith("mid_block"):
+        return channels[-1]
+    if processor.startswith("up_blocks"):
+        return list(reversed(channels))[int(processor[len("up_blocks.")])]
+    return channels[int(processor[len("down_blocks.")])]
+
+
+# --------------------------------------------------------------------------- the film
+
+
+def film(folder: Path, width: int, height: int, fps: int, long_seconds: float) -> tuple[list[Any], dict[str, Any]]:
+    """The three-shot film's plans and identities."""
+    import numpy as np
+    from PIL import Image
+
+    from studio.consistency.cast import build_identities
+    from studio.graph.scene_graph import SceneGraph
+    from studio.render.plan import plan_film
+    from studio.screenplay import load_screenplay
+
+    (folder / "refs").mkdir(parents=True, exist_ok=True)
+    face = np.zeros((256, 256, 3), np.uint8)
+    face[:] = (40, 160, 60)
+    face[64:192, 80:176] = (230, 190, 160)
+    Image.fromarray(face).save(folder / "refs" / "ana.png")
+    path = folder / "film.yaml"
+    path.write_text(FILM.format(fps=fps, width=width, height=height, long=long_seconds), encoding="utf-8")
+    screenplay = load_screenplay(path)
+    return plan_film(SceneGraph.from_screenplay(screenplay, {})), build_identities(screenplay)
+
+
+class StepClock:
+    """Per model, the seconds between denoising-step callbacks of each call."""
+
+    def __init__(self, cuda: bool) -> None:
+        self.cuda = cuda
+        self.steps: dict[str, list[list[float]]] = {}
+
+    def callback(self, model: str) -> Any:
+        def on_step_end(pipe: Any, step: int, timestep: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            if self.cuda:
+                import torch
+
+                torch.cuda.synchronize()
+            calls = self.steps.setdefault(model, [])
+            if step == 0:
+                calls.append([])
+            calls[-1].append(time.perf_counter())
+            return {}
+
+        return on_step_end
+
+    def step_seconds(self, model: str) -> float | None:
+        gaps = [b - a for call in self.steps.get(model, []) for a, b in itertools.pairwise(call)]
+        return statistics.median(gaps) if gaps else None
+
+
+def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, device: str,
+              folder: Path, real_dtypes: bool) -> dict[str, Any]:
+    """Build the group's models, render the film, and measure."""
+    import torch
+
+    from studio.models import Registry
+    from studio.render.backend import Conditioning
+    from studio.render.diffusers.backend import DiffusersBackend
+
+    cuda = device.startswith("cuda")
+    registry = Registry.default()
+    missing = {k: v for k, v in EXTRA_SPECS.items() if k not in registry.specs}
+    if missing:
+        registry.update(missing, "bench/gpu_check.py")
+    clock = StepClock(cuda)
+    names = [n for n in (options.get("model"), options.get("i2v_model"), options.get("vace_model"),
+                         options.get("keyframe_model")) if n]
+    recommended: dict[str, int] = {}
+    for name in names:
+        spec = registry.get(name)
+        recommended[name] = int(spec.options.get("steps", 30))
+        spec_options = dict(spec.options)
+        spec_options["call_options"] = {**dict(spec_options.get("call_options", {}) or {}),
+                                        "callback_on_step_end": clock.callback(name)}
+        if spec.family == "sd":
+            spec_options["steps"] = steps
+        if tiny and spec.family != "sd":
+            spec_options["frames_per_chunk"] = TINY["ltx_chunk" if spec.family.startswith("ltx") else "wan_chunk"]
+            if "resolution" in spec_options:
+                spec_options["resolution"] = TINY["resolution"]
+        spec = replace(spec, options=spec_options, device=device,
+                       dtype="float32" if tiny else spec.dtype)
+        registry.add(spec)
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    builder, shared = Builder(device, tiny, real_dtypes), {}
+    for name in names:
+        registry.provide(name, build(name, builder, shared))
+    backend = DiffusersBackend({**options, "steps": steps, "offload": "none"}, registry=registry)
+    main = registry.get(options["model"])
+    if tiny:
+        width, height = (int(v) for v in TINY["resolution"].split("x"))
+        fps = TINY["fps"]
+    else:
+        width, height = (int(v) for v in str(main.options.get("resolution", "832x480")).split("x"))
+        fps = 24
+    chunk = backend.frames_per_chunk()
+    long_seconds = round((chunk + chunk // 2) / fps + 0.5)  # more than one chunk's worth
+    plans, identities = film(folder / group, width, height, fps, long_seconds)
+    started = time.perf_counter()
+    tails: list[Any] = []
+    anchor = None
+    for plan in plans:
+        cond = Conditioning(identities={c: identities[c] for c in identities if c in plan.subjects})
+        if plan.continuity == "continuous" and tails:
+            from studio.render.diffusers.colour import colour_anchor
+
+            cond.previous_frames = tails
+            anchor = anchor or colour_anchor(tails)
+            cond.chain_anchor = anchor if backend.wants_chain_anchor else None
+        frames = 0
+        last: list[Any] = []
+        for frame in backend.render(plan, cond):
+            frames += 1
+            last = (last + [frame])[-backend.tail_frames:]
+        assert frames == plan.frames, (plan.shot_id, frames, plan.frames)
+        tails = last
+    wall = time.perf_counter() - started
+    film_seconds = sum(p.frames for p in plans) / fps
+    peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
+    models: dict[str, Any] = {}
+    total_estimate = 0.0
+    for name in names:
+        calls = [c for c in backend.calls if c.model == name]
+        step = clock.step_seconds(name)
+        seconds = sum(c.seconds for c in calls)
+        run_steps = steps
+        n_calls = len(calls)
+        if registry.get(name).family == "sd":
+            n_calls = len(clock.steps.get(name, []))
+            seconds = backend.stats.keyframe_seconds
+        estimate = seconds + (recommended[name] - run_steps) * step * n_calls if step is not None else None
+        total_estimate += estimate or 0.0
+        models[name] = {
+            "group": group, "family": registry.get(name).family,
+            "dtype": ", ".join(builder.dtypes.get(name, [])) or "shared",
+            "build_seconds": round(builder.seconds.get(name, 0.0), 3),
+            "params_billion": round(builder.params.get(name, 0) / 1e9, 4),
+            "calls": n_calls, "steps_run": run_steps, "steps_recommended": recommended[name],
+            "seconds_per_step": round(step, 4) if step is not None else None,
+            "seconds_in_calls": round(seconds, 3),
+            "seconds_per_film_second": round(estimate / film_seconds, 3) if estimate is not None else None,
+            "peak_vram_gib": round(peak, 2) if peak is not None else None,
+            "generation_size": f"{calls[0].width}x{calls[0].height}" if calls else None,
+            "frames_per_chunk": chunk,
+        }
+    if "ip-adapter-sd15" in builder.seconds:
+        models["ip-adapter-sd15"] = {"group": group, "family": "ip-adapter",
+                                     "dtype": ", ".join(builder.dtypes.get("ip-adapter-sd15", [])),
+                                     "build_seconds": round(builder.seconds["ip-adapter-sd15"], 3),
+                                     "params_billion": round(builder.params["ip-adapter-sd15"] / 1e9, 4),
+                                     "note": "runs inside the sd1.5 keyframe calls"}
+    del backend, registry, shared
+    import gc
+
+    gc.collect()  # the group's pipelines go before the next group builds its own
+    if cuda:
+        torch.cuda.empty_cache()
+    return {"models": models, "film_seconds": round(film_seconds, 3), "fps": fps, "size": f"{width}x{height}",
+            "shots": [{"id": p.shot_id, "frames": p.frames, "continuity": p.continuity} for p in plans],
+            "wall_seconds": round(wall, 3), "estimate_seconds": round(total_estimate, 3),
+            "real_time_factor": round(total_estimate / film_seconds, 3), "peak_vram_gib": peak}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [("| model | group | dtype | params (B) | build s | calls | s/step | steps (run / recommended) "
+              "| s per film-second | peak VRAM GiB |"),
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for name, m in report["models"].items():
+        if "note" in m:
+            lines.append(f"| {name} | {m['group']} | {m['dtype']} | {m['params_billion']} | {m['build_seconds']} "
+                         f"| | | | {m['note']} | |")
+            continue
+        lines.append(f"| {name} | {m['group']} | {m['dtype']} | {m['params_billion']} | {m['build_seconds']} "
+                     f"| {m['calls']} | {m['seconds_per_step']} | {m['steps_run']} / {m['steps_recommended']} "
+                     f"| {m['seconds_per_film_second']} | {m['peak_vram_gib']} |")
+    lines += ["", ("| group | film | size, fps | wall at run steps (s) | estimate at recommended steps (s) | "
+                   "real-time factor |"), "| --- | --- | --- | ---: | ---: | ---: |"]
+    for group, g in report["groups"].items():
+        shots = ", ".join(f"{s['id']} {s['frames']}f" for s in g["shots"])
+        lines.append(f"| {group} | {shots} ({g['film_seconds']} s) | {g['size']}, {g['fps']} | {g['wall_seconds']} "
+                     f"| {g['estimate_seconds']} | {g['real_time_factor']}x |")
+    return "\n".join(lines)
+
+
+def check(tiny: bool, steps: int, groups: list[str], *, device: str | None = None, real_dtypes: bool | None = None,
+          budget: float | None = None, json_path: Path | None = None) -> dict[str, Any]:
+    """Run the check; the report as a dict. With ``json_path`` it is written after
+    every group (a run cut short still leaves what it measured); a group is skipped
+    once ``budget`` seconds have passed."""
+    import diffusers
+    import torch
+
+    started = time.perf_counter()
+    device = device or ("cpu" if tiny or not torch.cuda.is_available() else "cuda")
+    if steps < 2:
+        raise SystemExit("--steps must be at least 2: a step's time is measured between two steps")
+    real_dtypes = (not tiny) if real_dtypes is None else real_dtypes
+    report: dict[str, Any] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "tiny": tiny, "device": device,
+        "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
+        "torch": torch.__version__, "diffusers": diffusers.__version__, "steps_run": steps,
+        "real_dtypes": real_dtypes, "models": {}, "groups": {}, "skipped": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
+        for group in groups:
+            if budget is not None and time.perf_counter() - started > budget:
+                report["skipped"].append(group)
+                continue
+            result = run_group(group, GROUPS[group], tiny=tiny, steps=steps, device=device, folder=Path(tmp),
+                               real_dtypes=real_dtypes)
+            report["models"].update(result.pop("models"))
+            report["groups"][group] = result
+            report["seconds"] = round(time.perf_counter() - started, 1)
+            if json_path is not None:
+                _write_json(json_path, report)
+    return report
+
+
+def _write_json(path: Path, report: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def record(report: dict[str, Any]) -> None:
+    """A GPU run's report into bench/results/gpu_check.json (what ``studio estimate``
+    reads) and its section of BENCHMARKS.md."""
+    from bench import record as bench_record
+
+    if report.get("tiny"):
+        raise SystemExit("a --tiny run is not a measurement: nothing recorded")
+    _write_json(RESULTS, report)
+    skipped = f" Skipped for time: {', '.join(report['skipped'])}." if report.get("skipped") else ""
+    bench_record.write_section(MARK, (
+        f"<!-- {MARK} -->\n## Real architectures on a GPU (`bench/gpu_check.py`)\n\n"
+        f"{report['when']}, {report['gpu']}, torch {report['torch']}, diffusers {report['diffusers']}. "
+        "Command: `python bench/gpu_check.py --json $OUT/gpu_check.json`, recorded with "
+        "`python bench/gpu_check.py --from-json gpu_check.json`.\n"
+        "Every model built at its published architecture (bench/configs/, sources named there) with random "
+        "weights made on the GPU in its real dtype, rendered through DiffusersBackend.render over a 3-shot film "
+        f"(a cut with a referenced character, a continuous shot, a chunked cut). {report['steps_run']} denoising "
+        "steps run per call; a step's time (median between step callbacks) is extrapolated to the model's "
+        "recommended steps, the rest of a call (text encoding, VAE decode) is as measured. Random weights: the "
+        f"pictures are noise, the time and memory are a real model's.{skipped}\n\n"
+        f"{table(report)}\n<!-- /{MARK} -->"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true", help="tiny configs on the CPU (no GPU needed)")
+    parser.add_argument("--steps", type=int, default=2, help="denoising steps actually run per call (>= 2)")
+    parser.add_argument("--groups", nargs="*", default=list(GROUPS), choices=list(GROUPS))
+    parser.add_argument("--real-dtypes", action=argparse.BooleanOptionalAction, default=None,
+                        help="build in the models' own dtypes (default: yes, except with --tiny)")
+    parser.add_argument("--budget", type=float, default=480.0,
+                        help="seconds after which the remaining groups are skipped (default 480: one 10-minute call)")
+    parser.add_argument("--json", type=Path, default=None, help="write the report here, after every group")
+    parser.add_argument("--write", action="store_true",
+                        help="record a GPU run: bench/results/gpu_check.json and BENCHMARKS.md")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="print (and with --write record) a report saved by an earlier run")
+    args = parser.parse_args()
+    if args.from_json is not None:
+        report = json.loads(args.from_json.read_text(encoding="utf-8"))
+    else:
+        if args.tiny:
+            import torch
+
+            torch.set_num_threads(1)
+        report = check(args.tiny, args.steps, args.groups, real_dtypes=args.real_dtypes,
+                       budget=args.budget, json_path=args.json)
+    print(table(report))
+    if report.get("skipped"):
+        print(f"skipped for time: {', '.join(report['skipped'])}")
+    if args.write:
+        record(report)
+
+
+if __name__ == "__main__":
+    main()
