@@ -111,19 +111,26 @@ def _folder_digest(folder: Path) -> str:
 BUILTIN: dict[str, ModelSpec] = {
     spec.name: spec
     for spec in [
+        # Wan 2.1 recipes are its authors' (Wan-Video/Wan2.1 generate.py): 50 steps for text-to-video and VACE,
+        # 40 for image-to-video; flow shift 3.0 for image-to-video at 480p, 16 for VACE; guidance 5.0, except
+        # T2V-1.3B, for which the Wan2.1 README gives guidance 6 and shift 8 (8-12) at 480p. All generate at 16 fps
+        # (Wan2.1 shared_config.py sample_fps), bf16 transformer, float32 VAE and CLIP image encoder.
         ModelSpec("wan2.1-t2v-1.3b", "wan-t2v", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", dtype="bfloat16",
-                  # guidance 6 and shift 8 (8-12) for T2V-1.3B at 480p: the Wan2.1 README (Wan-Video/Wan2.1)
-                  options={"steps": 30, "guidance": 6.0, "frames_per_chunk": 81, "resolution": "832x480",
+                  options={"steps": 50, "guidance": 6.0, "frames_per_chunk": 81, "resolution": "832x480",
                            "flow_shift": 8.0},
                   description="Wan 2.1 text-to-video, 1.3B (about 8 GB VRAM with offload)"),
         ModelSpec("wan2.1-i2v-14b-480p", "wan-i2v", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", dtype="bfloat16",
-                  options={"steps": 30, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480"},
+                  options={"steps": 40, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480",
+                           "flow_shift": 3.0},
                   description="Wan 2.1 image-to-video, 14B, 480p"),
         ModelSpec("wan2.1-vace-1.3b", "wan-vace", "Wan-AI/Wan2.1-VACE-1.3B-diffusers", dtype="bfloat16",
-                  options={"steps": 30, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480"},
+                  options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480",
+                           "flow_shift": 16.0},
                   description="Wan 2.1 VACE (reference images and frame conditioning), 1.3B"),
+        # LTX-Video 0.9.5: LTXConditionPipeline's own 50 steps; guidance 5.0 ("for any [not guidance-distilled]
+        # model ... higher, like 5.0": diffusers' ltx_video.md); 24 fps; bf16 for every part (the same page)
         ModelSpec("ltx-video-0.9.5", "ltx-condition", "Lightricks/LTX-Video-0.9.5", dtype="bfloat16",
-                  options={"steps": 40, "guidance": 3.0, "frames_per_chunk": 161, "resolution": "768x512"},
+                  options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 161, "resolution": "768x512"},
                   description="LTX-Video 0.9.5 with LTXConditionPipeline"),
         ModelSpec("mms-tts-eng", "vits", "facebook/mms-tts-eng",
                   description="Meta MMS text-to-speech, English (VITS)"),

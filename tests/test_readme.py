@@ -26,3 +26,21 @@ def test_every_field_of_the_format_is_documented():
     for enum in (model.ShotSize, model.CameraMove, model.TimeOfDay, model.Continuity):
         for member in enum:
             assert f"`{member.value}`" in README, f"{enum.__name__} {member.value} is not in the README"
+
+
+def test_the_gpu_section_states_each_built_in_video_models_settings():
+    """The README's table of built-in settings says what the registry really uses."""
+    from studio.models import BUILTIN
+    from studio.render.diffusers.settings import FAMILIES
+
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([\w.-]+)` \| (\d+ \| [^|]+ \| [^|]+ \| [^|]+) \|",
+                                                          README, flags=re.M)}
+    for name in ("wan2.1-t2v-1.3b", "wan2.1-i2v-14b-480p", "wan2.1-vace-1.3b", "ltx-video-0.9.5"):
+        spec = BUILTIN[name]
+        family = FAMILIES[spec.family]
+        fps, steps, guidance, shift = (cell.strip() for cell in rows[name].split("|"))
+        assert int(fps) == spec.options.get("fps", family.fps), name
+        assert int(steps) == spec.options.get("steps", family.steps), name
+        assert float(guidance) == spec.options.get("guidance", family.guidance), name
+        if "flow_shift" in spec.options:
+            assert float(shift) == spec.options["flow_shift"], name

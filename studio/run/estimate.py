@@ -1,7 +1,8 @@
 """Render estimates: how long each shot takes to render, the film's total in GPU-hours,
 and the makespan on N GPUs.
 
-A shot's time is its work (frames generated x pixels x denoising steps) over the
+A shot's time is its work (frames generated, at the model's own frame rate, x pixels x
+denoising steps) over the
 throughput of the model that renders it, scaled from one reference clip per model
 (:data:`REFERENCES`: each names its source). Linear scaling is an approximation:
 attention grows faster than linearly with a clip's tokens, so long chunks at large
@@ -131,15 +132,17 @@ class ShotEstimate:
     shot_id: str
     chain: int  # index of its continuity chain
     frames: int  # in the film
-    generated: int  # frames the model generates (chunks, context and rounding included)
+    generated: int  # frames the model generates at its own rate (chunks, context and rounding included)
     width: int  # generation size
     height: int
     steps: int | None
     seconds: float  # expected render time on one GPU (or the animatic's CPU)
+    fps: int  # the rate ``generated`` frames are at: the model's native rate (the film's for the animatic)
 
     def to_dict(self) -> dict[str, Any]:
         return {"shot": self.shot_id, "chain": self.chain, "frames": self.frames, "generated": self.generated,
-                "size": f"{self.width}x{self.height}", "steps": self.steps, "seconds": round(self.seconds, 3)}
+                "fps": self.fps, "size": f"{self.width}x{self.height}", "steps": self.steps,
+                "seconds": round(self.seconds, 3)}
 
 
 @dataclass
@@ -210,7 +213,7 @@ def estimate_film(plans: list[ShotPlan], *, backend: str = "animatic", options: 
     if backend == "animatic":
         ref = REFERENCES["animatic"]
         shots = [ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, p.frames, p.width, p.height, None,
-                              ref.seconds_for(p.frames, p.width, p.height, None)) for p in plans]
+                              ref.seconds_for(p.frames, p.width, p.height, None), p.fps) for p in plans]
         return Estimate("animatic", None, ref, gpus, shots)
     if backend == "diffusers":
         return _diffusers(plans, dict(options or {}), models, base_dir, gpus, chain_of)
@@ -233,7 +236,7 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
     import math
 
     from studio.models import Registry
-    from studio.render.diffusers.chunks import plan_chunks
+    from studio.render.diffusers.chunks import native_frames, plan_chunks
     from studio.render.diffusers.settings import (
         FAMILIES,
         check_options,
@@ -249,7 +252,6 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
     family = video_family(roles)
     main = registry.get(options["model"])
     ref = reference_for(main.name, main.family)
-    overlap = options["overlap"] or default_overlap(roles)
     video_specs = [s for s in (roles.ltx, roles.t2v, roles.i2v, roles.vace) if s is not None]
 
     def setting(spec: Any, name: str) -> Any:  # the backend's precedence: option, model, family
@@ -257,6 +259,8 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
         return value if value is not None else spec.options.get(name, getattr(FAMILIES[spec.family], name, None))
 
     limit = min(int(setting(s, "frames_per_chunk")) for s in video_specs)
+    overlap = options["overlap"] or default_overlap(roles, limit)
+    native_fps = int(main.options.get("fps", FAMILIES[main.family].fps))  # the rate the model generates at
     steps = int(setting(main, "steps"))
 
     def context_for(available: int) -> int:  # as studio.render.diffusers.families decides
@@ -282,9 +286,10 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
     for p in plans:
         width, height = size(p)
         available = overlap if p.continuity == "continuous" and shots else 0
-        chunks = plan_chunks(p.frames, limit=limit, multiple=family.frame_multiple, available=available,
-                             overlap=overlap, context_for=context_for)
+        chunks = plan_chunks(native_frames(p.frames, p.fps, native_fps), limit=limit, multiple=family.frame_multiple,
+                             available=available, overlap=overlap, context_for=context_for)
         generated = sum(c.frames for c in chunks)
         seconds = sum(ref.seconds_for(c.frames, width, height, steps) for c in chunks)
-        shots.append(ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, generated, width, height, steps, seconds))
+        shots.append(ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, generated, width, height, steps, seconds,
+                                  native_fps))
     return Estimate("diffusers", main.name, ref, gpus, shots)

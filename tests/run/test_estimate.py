@@ -34,7 +34,8 @@ def test_totals_are_the_sum_of_the_shots(plans, backend, options):
     # a chain renders in order on one GPU; three GPUs share the rest
     assert estimate.longest_chain_seconds <= estimate.makespan_seconds <= estimate.total_seconds
     assert estimate.makespan_seconds >= estimate.total_seconds / 3 - 1e-9
-    assert all(s.generated >= s.frames for s in estimate.shots)
+    # the model generates at its own rate (Wan 2.1: 16 fps) frames that last at least the shot
+    assert all(s.generated / s.fps >= s.frames / plans[0].fps for s in estimate.shots)
 
 
 def test_the_reference_clip_estimates_its_own_time():
@@ -121,3 +122,15 @@ def test_tiny_gpu_check_runs_and_missing_reports_are_not_measurements(plans, tmp
         monkeypatch.setattr(module, "MEASURED", path)
         ref = estimate_film(plans, backend="diffusers", options={"model": "wan2.1-t2v-1.3b"}).to_dict()["reference"]
         assert ref["origin"] == "published" and ref["seconds"] == REFERENCES["wan-1.3b"].seconds
+
+
+def test_a_wan_estimate_counts_frames_at_the_models_16_fps(plans):
+    """A 24 fps film on Wan 2.1 (trained at 16 fps): the shot's duration at 16 fps, rounded up to 4k+1."""
+    assert {p.fps for p in plans} == {24}
+    wan = estimate_film(plans, backend="diffusers", options={}, gpus=1)
+    assert {s.fps for s in wan.shots} == {16}
+    # a cut short enough for one chunk: no context, only the 4k+1 rounding is added
+    plan, shot = next((p, s) for p, s in zip(plans, wan.shots, strict=True)
+                      if p.continuity != "continuous" and -(-p.frames * 16 // 24) <= 81)
+    native = -(-plan.frames * 16 // 24)
+    assert shot.generated == -(-(native - 1) // 4) * 4 + 1 < shot.frames

@@ -68,13 +68,15 @@ _WAN_OPTIONS = _VIDEO_OPTIONS | _TIMING_OPTIONS | {"flow_shift"}
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in [
-        Family("wan-t2v", "wan", "WanPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS,
+        # steps and guidance: Wan2.1 generate.py's defaults (50 steps, 40 for image-to-video; guidance 5.0);
+        # LTX-Video: LTXConditionPipeline's 50 steps, guidance 5.0 as diffusers' ltx_video.md advises
+        Family("wan-t2v", "wan", "WanPipeline", 4, 16, 50, 5.0, 81, 512, _WAN_OPTIONS,
                fps=WAN_FPS, negative=WAN_NEGATIVE),
-        Family("wan-i2v", "wan", "WanImageToVideoPipeline", 4, 16, 30, 5.0, 81, 512,
+        Family("wan-i2v", "wan", "WanImageToVideoPipeline", 4, 16, 40, 5.0, 81, 512,
                _WAN_OPTIONS, fps=WAN_FPS, negative=WAN_NEGATIVE),
-        Family("wan-vace", "wan", "WanVACEPipeline", 4, 16, 30, 5.0, 81, 512, _WAN_OPTIONS,
+        Family("wan-vace", "wan", "WanVACEPipeline", 4, 16, 50, 5.0, 81, 512, _WAN_OPTIONS,
                fps=WAN_FPS, negative=WAN_NEGATIVE),
-        Family("ltx-condition", "ltx", "LTXConditionPipeline", 8, 32, 40, 3.0, 161, 256,
+        Family("ltx-condition", "ltx", "LTXConditionPipeline", 8, 32, 50, 5.0, 161, 256,
                _VIDEO_OPTIONS | _TIMING_OPTIONS | _LTX_OPTIONS, fps=LTX_FPS, negative=LTX_NEGATIVE,
                call_defaults=LTX_CALL_DEFAULTS),
         Family("sd", "keyframe", "StableDiffusionPipeline", 1, 8, 30, 7.5, 1, 77,
