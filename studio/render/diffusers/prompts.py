@@ -166,12 +166,24 @@ def _sentence(text: str) -> str:
 
 
 def film_prompts(screenplay) -> list[tuple[ShotPlan, ShotPrompt]]:  # type: ignore[no-untyped-def]
-    """Every shot of ``screenplay`` with its prompt, in story order (durations are the
-    planner's estimates: prompts do not depend on them)."""
+    """Every shot of ``screenplay`` with its prompt, in story order, as the diffusers backend
+    sends it to the video model: the film's negative followed by the family's default for
+    the screenplay's ``model`` (durations are the planner's estimates: prompts do not depend
+    on them)."""
     from studio.consistency.cast import build_identities
     from studio.graph.scene_graph import SceneGraph
+    from studio.models import Registry
+    from studio.render.diffusers.settings import DEFAULT_MODEL, FAMILIES
     from studio.render.plan import plan_film
+
+    options = screenplay.film.render.options
+    registry = Registry.default(options.get("models"), base_dir=screenplay.base_dir)
+    family = FAMILIES[registry.get(str(options.get("model", DEFAULT_MODEL))).family]
 
     plans = plan_film(SceneGraph.from_screenplay(screenplay))
     identities = build_identities(screenplay)
-    return [(plan, shot_prompt(plan, identities)) for plan in plans]
+    prompts = []
+    for plan in plans:
+        prompt = shot_prompt(plan, identities)
+        prompts.append((plan, ShotPrompt(prompt.prompt, with_model_negative(prompt.negative, family.negative))))
+    return prompts

@@ -100,3 +100,13 @@ def test_studio_models_says_which_weights_are_here(tmp_path):
     assert rows["ltx-video-0.9.5"]["family"] == "ltx-condition" and rows["ltx-video-0.9.5"]["used_as"] == []
     plain = _studio("models", env={**env, "COLUMNS": "200"})
     assert plain.returncode == 0 and "wan2.1-t2v-1.3b" in plain.stdout and "my-wan" not in plain.stdout
+
+
+def test_studio_prompts_shows_the_negative_the_video_model_gets():
+    """The film's negative, then the default model's family negative (Wan 2.1's, for the example)."""
+    from studio.render.diffusers.settings import WAN_NEGATIVE
+
+    screenplay, prompts = _lamp()
+    film_negative = shot_prompt(prompts[0][0]).negative
+    assert prompts[0][1].negative.startswith(film_negative.rstrip(",;. ")) and film_negative
+    assert prompts[0][1].negative.endswith(WAN_NEGATIVE)
