@@ -69,7 +69,7 @@ class ModelSpec:
         if self.is_local:
             folder = self.local_folder()
             data["source"] = "local"
-            data["content"] = _folder_digest(folder) if folder else None
+            data["content"] = folder_digest(folder) if folder else None
         return data
 
     def torch_dtype(self) -> Any:
@@ -85,7 +85,7 @@ class ModelSpec:
         return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _folder_digest(folder: Path) -> str:
+def folder_digest(folder: Path) -> str:
     """A digest of a saved model folder: its small files whole, and for large weight
     files their size plus their first and last MiB (cheap even for 30 GB of weights,
     and different for any two differently trained checkpoints)."""

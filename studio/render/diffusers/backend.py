@@ -371,8 +371,7 @@ class DiffusersBackend:
             return None
         shot = self._setup(plan, cond, keyframe=False)
         return self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), shot.width,
-                               shot.height,
-                               shot.references[0] if shot.references else None, shot.generator,
+                               shot.height, shot.references[0] if shot.references else None, shot.generator,
                                output_type=output_type, shot_id=plan.shot_id)
 
     def _setup(self, plan: ShotPlan, cond: Conditioning, *, keyframe: bool = True) -> _Shot:

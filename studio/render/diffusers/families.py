@@ -33,7 +33,7 @@ import torch
 from PIL import Image
 
 from studio.errors import RenderError, StudioError
-from studio.models import ModelSpec, _folder_digest, resolve_source
+from studio.models import ModelSpec, folder_digest, resolve_source
 from studio.render.diffusers.settings import FAMILIES
 
 log = logging.getLogger("studio.render.diffusers")
@@ -99,7 +99,7 @@ class Parts:
     with the same text encoder or VAE reuses the loaded one instead of holding a copy.
 
     Two components are the same when their class and dtype match and their saved folders
-    have the same content digest (:func:`studio.models._folder_digest`: small files whole,
+    have the same content digest (:func:`studio.models.folder_digest`: small files whole,
     large weight files by size and first and last MiB), wherever the folders are: two hub
     snapshots of different repositories share the UMT5 they both ship."""
 
@@ -118,7 +118,7 @@ class Parts:
             if name not in SHARED_PARTS or not isinstance(entry, list) or entry[1] is None or not part.is_dir():
                 continue
             if part not in self._digests:
-                self._digests[part] = _folder_digest(part)
+                self._digests[part] = folder_digest(part)
             dtype = dtypes.get(name, dtypes["default"]) if isinstance(dtypes, dict) else dtypes
             keys[name] = (f"{entry[0]}.{entry[1]}", str(dtype), self._digests[part])
         return keys
