@@ -59,6 +59,8 @@ GROUPS: dict[str, dict[str, Any]] = {
     "wan-vace": {"model": "wan2.1-t2v-1.3b", "vace_model": "wan2.1-vace-1.3b"},
     "ltx": {"model": "ltx-video-0.9.5"},
     "wan-i2v-keyframes": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "sd1.5"},
+    # the 13B (with its latent upsampler): last, so a run short of time has measured the others
+    "ltx-0.9.8": {"model": "ltx-video-0.9.8-distilled"},
 }
 #: registry entries the built-ins may not have (the keyframe model and its adapter)
 EXTRA_SPECS: dict[str, dict[str, Any]] = {
@@ -119,7 +121,9 @@ class Builder:
         self.device, self.tiny, self.real_dtypes = device, tiny, real_dtypes
         self.seconds: dict[str, float] = {}
         self.params: dict[str, int] = {}
+        self.bytes: dict[str, int] = {}  # the weights, in the dtype built
         self.dtypes: dict[str, list[str]] = {}  # per model: "component dtype", as built
+        self.components: dict[str, list[dict[str, Any]]] = {}  # per model: class, dtype, parameters
 
     def dtype(self, real: Any) -> Any:
         """``real`` (the model's own dtype), or float32 for a quick CPU run without ``--real-dtypes``."""
@@ -142,8 +146,12 @@ class Builder:
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
         self.seconds[model] = self.seconds.get(model, 0.0) + time.perf_counter() - started
-        self.params[model] = self.params.get(model, 0) + sum(p.numel() for p in module.parameters())
-        self.dtypes.setdefault(model, []).append(f"{type(module).__name__} {str(dtype).removeprefix('torch.')}")
+        params = sum(p.numel() for p in module.parameters())
+        self.params[model] = self.params.get(model, 0) + params
+        self.bytes[model] = self.bytes.get(model, 0) + sum(p.numel() * p.element_size() for p in module.parameters())
+        name, dtype_name = type(module).__name__, str(dtype).removeprefix("torch.")
+        self.dtypes.setdefault(model, []).append(f"{name} {dtype_name}")
+        self.components.setdefault(model, []).append({"class": name, "dtype": dtype_name, "params": params})
         return module
 
     def diffusers_model(self, model: str, cls_name: str, path: str, dtype: Any) -> Any:
@@ -151,6 +159,11 @@ class Builder:
 
         cls = getattr(diffusers, cls_name)
         return self.make(model, lambda: cls.from_config(config(path, self.tiny)), dtype)
+
+    def latent_upsampler(self, model: str, path: str, dtype: Any) -> Any:
+        from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+        return self.make(model, lambda: LTXLatentUpsamplerModel.from_config(config(path, self.tiny)), dtype)
 
     def t5(self, model: str, path: str, dtype: Any, *, umt5: bool) -> Any:
         from transformers import T5Config, T5EncoderModel, UMT5Config, UMT5EncoderModel
@@ -209,7 +222,7 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
         encoder = b.clip_vision(name, f"{name}/image_encoder.json", torch.float32, projection=False)
         return diffusers.WanImageToVideoPipeline(transformer=transformer, image_encoder=encoder,
                                                  image_processor=CLIPImageProcessor(crop_size=size, size=size), **parts)
-    if name == "ltx-video-0.9.5":
+    if name in ("ltx-video-0.9.5", "ltx-video-0.9.8-distilled"):
         from tests.render.diffusers.tiny import t5_tokenizer
 
         transformer = b.diffusers_model(name, "LTXVideoTransformer3DModel", f"{name}/transformer.json", dtype)
@@ -218,6 +231,8 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
         scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
         return diffusers.LTXConditionPipeline(transformer=transformer, vae=vae, text_encoder=text_encoder,
                                               tokenizer=t5_tokenizer(), scheduler=scheduler)
+    if name == "ltx-video-0.9.8-upsampler":  # a model alone, as a-r-r-o-w/LTX-0.9.8-Latent-Upsampler is
+        return b.latent_upsampler(name, f"{name}/latent_upsampler.json", dtype)
     if name == "sd1.5":
         return _stable_diffusion(b, b.dtype(torch.float16))
     raise KeyError(name)
@@ -326,9 +341,32 @@ class StepClock:
 
         return on_step_end
 
-    def step_seconds(self, model: str) -> float | None:
-        gaps = [b - a for call in self.steps.get(model, []) for a, b in itertools.pairwise(call)]
+    def step_seconds(self, model: str, every: int = 1, first: int = 0) -> float | None:
+        """Median seconds between steps, over every ``every``-th pipeline call from ``first`` (a model
+        with a latent upsampler makes two per generation: the small pass, then the refine)."""
+        calls = self.steps.get(model, [])[first::every]
+        gaps = [b - a for call in calls for a, b in itertools.pairwise(call)]
         return statistics.median(gaps) if gaps else None
+
+    def count(self, model: str) -> int:
+        """Steps run (callbacks), over all pipeline calls."""
+        return sum(len(call) for call in self.steps.get(model, []))
+
+
+def recommended_steps(spec: Any) -> int:
+    """Denoising steps one generation of ``spec`` takes at its recipe: ``steps``, or the length of an
+    explicit ``timesteps`` list (which the pipeline runs whatever ``steps`` says); with a latent upsampler,
+    plus the refine pass's: its timesteps cut by ``denoise_strength`` as LTXConditionPipeline.get_timesteps
+    cuts them (0.9.8 distilled: 8, then 4 of [1000, 909, 725, 421, 0] at 0.999: 12)."""
+    from studio.render.diffusers.settings import UPSAMPLE_DEFAULTS
+
+    timesteps = spec.options.get("timesteps")
+    steps = len(timesteps) if timesteps else int(spec.options.get("steps", 30))
+    if spec.options.get("upsampler"):
+        recipe = {**UPSAMPLE_DEFAULTS, **dict(spec.options.get("upsample") or {})}
+        refine, strength = len(recipe["timesteps"]), float(recipe["denoise_strength"])
+        steps += min(int(refine * strength), refine) if strength < 1 else refine
+    return steps
 
 
 def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, device: str,
@@ -349,9 +387,10 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
     names = [n for n in (options.get("model"), options.get("i2v_model"), options.get("vace_model"),
                          options.get("keyframe_model")) if n]
     recommended: dict[str, int] = {}
+    served = list(names)  # what the registry serves built: the pipelines, and a latent upsampler
     for name in names:
         spec = registry.get(name)
-        recommended[name] = int(spec.options.get("steps", 30))
+        recommended[name] = recommended_steps(spec)
         spec_options = dict(spec.options)
         spec_options["call_options"] = {**dict(spec_options.get("call_options", {}) or {}),
                                         "callback_on_step_end": clock.callback(name)}
@@ -364,11 +403,15 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         spec = replace(spec, options=spec_options, device=device,
                        dtype="float32" if tiny else spec.dtype)
         registry.add(spec)
+        if spec.options.get("upsampler"):  # DiffusersBackend.load() asks the registry for it by name
+            upsampler = registry.get(str(spec.options["upsampler"]))
+            registry.add(replace(upsampler, device=device, dtype="float32" if tiny else upsampler.dtype))
+            served.append(upsampler.name)
     if cuda:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     builder, shared = Builder(device, tiny, real_dtypes), {}
-    for name in names:
+    for name in served:
         registry.provide(name, build(name, builder, shared))
     backend = DiffusersBackend({**options, "steps": steps, "offload": "none"}, registry=registry)
     main = registry.get(options["model"])
@@ -408,11 +451,13 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         calls = [c for c in backend.calls if c.model == name]
         step = clock.step_seconds(name)
         seconds = sum(c.seconds for c in calls)
-        run_steps = steps
         n_calls = len(calls)
         if registry.get(name).family == "sd":
             n_calls = len(clock.steps.get(name, []))
             seconds = backend.stats.keyframe_seconds
+        # steps run per generation, as counted: --steps, except where the recipe is an explicit timesteps
+        # list, which runs whole (the refine pass's too): nothing of it is left to extrapolate
+        run_steps = round(clock.count(name) / n_calls) if n_calls and clock.count(name) else steps
         estimate = seconds + (recommended[name] - run_steps) * step * n_calls if step is not None else None
         total_estimate += estimate or 0.0
         models[name] = {
@@ -420,6 +465,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
             "dtype": ", ".join(builder.dtypes.get(name, [])) or "shared",
             "build_seconds": round(builder.seconds.get(name, 0.0), 3),
             "params_billion": round(builder.params.get(name, 0) / 1e9, 4),
+            "components": builder.components.get(name, []),
             "calls": n_calls, "steps_run": run_steps, "steps_recommended": recommended[name],
             "seconds_per_step": round(step, 4) if step is not None else None,
             "seconds_in_calls": round(seconds, 3),
@@ -428,12 +474,21 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
             "generation_size": f"{calls[0].width}x{calls[0].height}" if calls else None,
             "frames_per_chunk": chunk,
         }
-    if "ip-adapter-sd15" in builder.seconds:
-        models["ip-adapter-sd15"] = {"group": group, "family": "ip-adapter",
-                                     "dtype": ", ".join(builder.dtypes.get("ip-adapter-sd15", [])),
-                                     "build_seconds": round(builder.seconds["ip-adapter-sd15"], 3),
-                                     "params_billion": round(builder.params["ip-adapter-sd15"] / 1e9, 4),
-                                     "note": "runs inside the sd1.5 keyframe calls"}
+        if registry.get(name).options.get("upsampler"):  # two pipeline calls per generation
+            small, refine = clock.step_seconds(name, 2, 0), clock.step_seconds(name, 2, 1)
+            models[name]["seconds_per_step_by_pass"] = {"small": round(small, 4) if small is not None else None,
+                                                        "refine": round(refine, 4) if refine is not None else None}
+    inside = {"ip-adapter-sd15": "runs inside the sd1.5 keyframe calls"}
+    for name in names:
+        if registry.get(name).options.get("upsampler"):
+            inside[str(registry.get(name).options["upsampler"])] = f"runs inside the {name} calls, between its passes"
+    for part, note in inside.items():
+        if part in builder.seconds:
+            models[part] = {"group": group, "family": registry.get(part).family,
+                            "dtype": ", ".join(builder.dtypes.get(part, [])),
+                            "components": builder.components.get(part, []),
+                            "build_seconds": round(builder.seconds[part], 3),
+                            "params_billion": round(builder.params[part] / 1e9, 4), "note": note}
     del backend, registry, shared
     import gc
 
