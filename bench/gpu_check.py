@@ -71,6 +71,12 @@ EXTRA_SPECS: dict[str, dict[str, Any]] = {
                                     "image_encoder_folder": "image_encoder", "scale": 0.6}},
 }
 TINY = {"resolution": "64x32", "fps": 8, "wan_chunk": 17, "ltx_chunk": 25}
+#: the forecast's H200: sustained bf16 TFLOPS assumed (40% of its 989 dense peak), and a slow rate for writing
+#: random weights on the device (its HBM does ~4.8 TB/s)
+H200_TFLOPS = 400.0
+BUILD_GB_PER_SECOND = 100.0
+#: generation calls of the film, each counted at a full chunk (an upper bound): three shots, the long one in two
+FILM_CALLS = 4
 
 FILM = """\
 version: 1
@@ -501,6 +507,99 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
             "real_time_factor": round(total_estimate / film_seconds, 3), "peak_vram_gib": peak}
 
 
+# --------------------------------------------------------------------------- forecast
+
+
+def forecast(group: str) -> dict[str, Any]:
+    """The group at its real architecture, built on the meta device (nothing allocated: seconds on a CPU):
+    parameters and weight GiB per model and component, in the real dtypes. For an LTX-Video group also the
+    FLOPs of the film's generations, counted by torch's ``FlopCounterMode`` on meta tensors (the transformer
+    step at each pass's size, the latent upsampler, the VAE decode), and the seconds they and the build take
+    on an H200 at :data:`H200_TFLOPS` and :data:`BUILD_GB_PER_SECOND`; ``seconds`` is None for the others."""
+    from studio.models import Registry
+
+    registry = Registry.default()
+    registry.update({k: v for k, v in EXTRA_SPECS.items() if k not in registry.specs}, "bench/gpu_check.py")
+    options = GROUPS[group]
+    names = [n for n in (options.get("model"), options.get("i2v_model"), options.get("vace_model"),
+                         options.get("keyframe_model")) if n]
+    upsampler = registry.get(names[0]).options.get("upsampler")
+    builder, shared = Builder("meta", tiny=False, real_dtypes=True), {}
+    built = {name: build(name, builder, shared) for name in [*names, *([str(upsampler)] if upsampler else [])]}
+    models = {name: {"params_billion": round(builder.params[name] / 1e9, 3),
+                     "weights_gib": round(builder.bytes[name] / 2**30, 2),
+                     "components": builder.components[name]} for name in builder.params}
+    weights = sum(builder.bytes.values())
+    result: dict[str, Any] = {"models": models, "weights_gib": round(weights / 2**30, 2), "tflop": None,
+                              "seconds": None}
+    spec = registry.get(names[0])
+    if spec.family.startswith("ltx") and len(names) == 1:
+        tflop = FILM_CALLS * _ltx_generation_tflop(spec, built[names[0]], built.get(str(upsampler)))
+        result["tflop"] = round(tflop)
+        result["seconds"] = round(tflop / H200_TFLOPS + weights / 1e9 / BUILD_GB_PER_SECOND, 1)
+    return result
+
+
+def _ltx_generation_tflop(spec: Any, pipe: Any, upsampler: Any) -> float:
+    """TFLOPs of one generation of a full chunk at the model's resolution: text encoding, every
+    denoising step (twice the batch with guidance above 1), with an upsampler the small pass, the
+    upsampling and the refine, then the VAE decode."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from studio.render.diffusers.settings import FAMILIES, UPSAMPLE_DEFAULTS, parse_size
+
+    width, height = parse_size(str(spec.options["resolution"]), "resolution")
+    frames = int(spec.options["frames_per_chunk"])
+    spatial, temporal = pipe.vae_spatial_compression_ratio, pipe.vae_temporal_compression_ratio
+    latent_frames = (frames - 1) // temporal + 1
+    family = FAMILIES[spec.family]
+    batch = 2 if float(spec.options.get("guidance", family.guidance)) > 1 else 1
+    text = int(spec.options.get("max_sequence_length", family.max_sequence_length))
+    channels = pipe.transformer.config.in_channels
+
+    def flops(run: Any) -> float:
+        with torch.device("meta"), torch.no_grad(), FlopCounterMode(display=False) as counter:
+            run()
+        return counter.get_total_flops() / 1e12
+
+    def step(w: int, h: int) -> float:
+        tokens = latent_frames * (h // spatial) * (w // spatial)
+        return flops(lambda: pipe.transformer(
+            hidden_states=torch.randn(batch, tokens, channels, dtype=pipe.transformer.dtype),
+            encoder_hidden_states=torch.randn(batch, text, pipe.transformer.config.caption_channels,
+                                              dtype=pipe.transformer.dtype),
+            timestep=torch.ones(batch, tokens), encoder_attention_mask=torch.ones(batch, text),
+            num_frames=latent_frames, height=h // spatial, width=w // spatial,
+            rope_interpolation_scale=(temporal / 24, spatial, spatial), return_dict=False))
+
+    def latents(w: int, h: int) -> Any:
+        return torch.randn(1, channels, latent_frames, h // spatial, w // spatial, dtype=pipe.vae.dtype)
+
+    def decode(w: int, h: int) -> float:
+        return flops(lambda: pipe.vae.decode(latents(w, h), torch.tensor([0.05]), return_dict=False))
+
+    encode = 2 * sum(p.numel() for p in pipe.text_encoder.parameters()) * text * batch / 1e12
+    timesteps = spec.options.get("timesteps")
+    steps = len(timesteps) if timesteps else int(spec.options.get("steps", family.steps))
+    if upsampler is None:
+        return encode + steps * step(width, height) + decode(width, height)
+    recipe = {**UPSAMPLE_DEFAULTS, **dict(spec.options.get("upsample") or {})}
+    multiple = spatial  # as Upsample.small_size: downscale, rounded down to the VAE's multiple
+    small_w = max(multiple, int(width * float(recipe["downscale"])) // multiple * multiple)
+    small_h = max(multiple, int(height * float(recipe["downscale"])) // multiple * multiple)
+    refine = recommended_steps(spec) - steps
+    return (2 * encode + steps * step(small_w, small_h) + flops(lambda: upsampler(latents(small_w, small_h)))
+            + refine * step(2 * small_w, 2 * small_h) + decode(2 * small_w, 2 * small_h))
+
+
+def forecast_line(group: str, f: dict[str, Any]) -> str:
+    models = ", ".join(f"{name} {m['params_billion']}B" for name, m in f["models"].items())
+    when = (f"forecast {f['seconds']} s on an H200 ({f['tflop']} TFLOP at {H200_TFLOPS:.0f} TFLOPS, {FILM_CALLS} "
+            "full-chunk calls, plus the build)" if f["seconds"] is not None else "no time forecast")
+    return f"{group}: {models}; weights {f['weights_gib']} GiB; {when}"
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -529,7 +628,8 @@ def check(tiny: bool, steps: int, groups: list[str], *, device: str | None = Non
           budget: float | None = None, json_path: Path | None = None) -> dict[str, Any]:
     """Run the check; the report as a dict. With ``json_path`` it is written after
     every group (a run cut short still leaves what it measured); a group is skipped
-    once ``budget`` seconds have passed."""
+    once ``budget`` seconds have passed, and on CUDA also when its :func:`forecast`
+    (printed before it runs) would take the run past ``budget``."""
     import diffusers
     import torch
 
@@ -542,11 +642,17 @@ def check(tiny: bool, steps: int, groups: list[str], *, device: str | None = Non
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "tiny": tiny, "device": device,
         "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
         "torch": torch.__version__, "diffusers": diffusers.__version__, "steps_run": steps,
-        "real_dtypes": real_dtypes, "models": {}, "groups": {}, "skipped": [],
+        "real_dtypes": real_dtypes, "models": {}, "groups": {}, "skipped": [], "forecast": {},
     }
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         for group in groups:
-            if budget is not None and time.perf_counter() - started > budget:
+            expected = None
+            if device.startswith("cuda"):  # the real architectures: will the group fit what is left?
+                report["forecast"][group] = forecast(group)
+                expected = report["forecast"][group]["seconds"]
+                print(forecast_line(group, report["forecast"][group]), flush=True)
+            elapsed = time.perf_counter() - started
+            if budget is not None and (elapsed > budget or (expected is not None and elapsed + expected > budget)):
                 report["skipped"].append(group)
                 continue
             result = run_group(group, GROUPS[group], tiny=tiny, steps=steps, device=device, folder=Path(tmp),
@@ -603,7 +709,20 @@ def main() -> None:
                         help="record a GPU run: bench/results/gpu_check.json and BENCHMARKS.md")
     parser.add_argument("--from-json", type=Path, default=None,
                         help="print (and with --write record) a report saved by an earlier run")
+    parser.add_argument("--count", action="store_true",
+                        help="build nothing: the real architectures counted on the meta device (parameters, "
+                             "weight GiB, the LTX groups' FLOPs and H200 seconds), in seconds on any CPU")
     args = parser.parse_args()
+    if args.count:
+        counted = {group: forecast(group) for group in args.groups}
+        for group, f in counted.items():
+            print(forecast_line(group, f))
+            for name, m in f["models"].items():
+                print(f"  {name}: " + ", ".join(f"{c['class']} {c['params'] / 1e9:.3f}B {c['dtype']}"
+                                                 for c in m["components"]))
+        if args.json is not None:
+            _write_json(args.json, {"forecast": counted, "h200_tflops": H200_TFLOPS, "film_calls": FILM_CALLS})
+        return
     if args.from_json is not None:
         report = json.loads(args.from_json.read_text(encoding="utf-8"))
     else:

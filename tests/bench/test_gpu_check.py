@@ -18,16 +18,22 @@ pytest.importorskip("ftfy")
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = {"wan2.1-t2v-1.3b", "wan2.1-vace-1.3b", "wan2.1-i2v-14b-480p", "ltx-video-0.9.5", "sd1.5"}
+DISTILLED = "ltx-video-0.9.8-distilled"
+UPSAMPLER = "ltx-video-0.9.8-upsampler"
 
 
-def test_gpu_check_tiny_reports_every_model(tmp_path):
+def _gpu_check(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
     out = tmp_path / "gpu_check.json"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "STUDIO_MODELS": str(tmp_path / "absent.yaml"),
            "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu_check.py"), "--tiny", "--json", str(out)],
+    run = subprocess.run([sys.executable, str(ROOT / "bench" / "gpu_check.py"), *args, "--json", str(out)],
                          check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    report = json.loads(out.read_text(encoding="utf-8"))
+    return run, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_gpu_check_tiny_reports_every_model(tmp_path):
+    run, report = _gpu_check(tmp_path, "--tiny")
     assert report["tiny"] is True and report["device"] == "cpu"
     assert MODELS <= set(report["models"]) and "ip-adapter-sd15" in report["models"]
     for name in MODELS:
@@ -47,3 +53,32 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     assert report["models"]["wan2.1-i2v-14b-480p"]["calls"] > 3
     assert report["models"]["ltx-video-0.9.5"]["calls"] > 3
     assert "| ltx |" in run.stdout
+    # LTX-Video 0.9.8 13B distilled, measured last, through its two-pass recipe with the latent upsampler
+    assert list(report["groups"])[-1] == "ltx-0.9.8" and "| ltx-0.9.8 |" in run.stdout
+    m = report["models"][DISTILLED]
+    assert [c["class"] for c in m["components"]] == ["LTXVideoTransformer3DModel", "AutoencoderKLLTXVideo",
+                                                     "T5EncoderModel"]
+    assert m["calls"] > 3 and 0 < m["seconds_per_film_second"] < 1000
+    # an explicit timesteps list runs whole whatever --steps says: 8 timesteps, then the refine pass's 4
+    # (of 5 at denoise strength 0.999); nothing is left to extrapolate
+    assert m["steps_run"] == m["steps_recommended"] == 12
+    assert 0 < m["seconds_per_step_by_pass"]["small"] < 60 and 0 < m["seconds_per_step_by_pass"]["refine"] < 60
+    up = report["models"][UPSAMPLER]
+    assert up["family"] == "ltx-upsampler" and up["params_billion"] > 0 and up["build_seconds"] >= 0
+    assert [c["class"] for c in up["components"]] == ["LTXLatentUpsamplerModel"] and DISTILLED in up["note"]
+
+
+def test_gpu_check_counts_the_13b_on_the_meta_device(tmp_path):
+    """``--count`` builds the real architectures on the meta device: the 13B is a 13B, and the group's
+    forecast on an H200 leaves room in the default budget."""
+    run, report = _gpu_check(tmp_path, "--count", "--groups", "ltx-0.9.8")
+    f = report["forecast"]["ltx-0.9.8"]
+    parts = {c["class"]: c for c in f["models"][DISTILLED]["components"]}
+    assert 13.0e9 < parts["LTXVideoTransformer3DModel"]["params"] < 13.1e9
+    assert parts["LTXVideoTransformer3DModel"]["dtype"] == "bfloat16"
+    assert 4.7e9 < parts["T5EncoderModel"]["params"] < 4.8e9  # T5-XXL's encoder
+    upsampler = f["models"][UPSAMPLER]["components"][0]
+    assert upsampler["class"] == "LTXLatentUpsamplerModel" and 0.1e9 < upsampler["params"] < 0.2e9
+    assert 30 < f["weights_gib"] < 139  # fits the H200's memory
+    assert 0 < f["seconds"] < 480 and f["tflop"] > 0
+    assert "ltx-0.9.8:" in run.stdout
