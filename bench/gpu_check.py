@@ -13,17 +13,26 @@ pipeline calls), driven shot by shot through ``backend.render`` (no ffmpeg neede
 The film: three shots, a cut with a character who has a reference image, a continuous
 shot that continues it, and a cut long enough to be made in chunks. Each model group
 (Wan T2V + VACE; Wan I2V 14B started by SD 1.5 keyframes with an IP-Adapter;
-LTX-Video) renders it at the model's resolution and frame counts with a reduced number
+LTX-Video 0.9.5; last, LTX-Video 0.9.8 13B distilled with its latent upsampler)
+renders it at the model's resolution and frame counts with a reduced number
 of denoising steps (``--steps``, default 2): a step's time is measured between step
 callbacks and extrapolated to the model's recommended step count, so the figures are
-what a real render takes. Reported per model: build time, parameters, seconds per
-denoising step (median over calls), peak VRAM of its group, seconds of generation per
-second of film at the recommended steps; per group the real-time factor.
+what a real render takes. A recipe given as an explicit ``timesteps`` list (0.9.8
+distilled: 8 timesteps at 2/3 size, the upsampler, then the refine pass's 4) runs whole,
+whatever ``--steps`` says: its steps are counted as run, recommended = the list's length
+plus the refine pass's, and nothing is extrapolated. Reported per model: build time,
+parameters, seconds per denoising step (median over calls; per pass for a two-pass
+model), peak VRAM of its group, seconds of generation per second of film at the
+recommended steps; per group the real-time factor. On CUDA each group is first counted
+on the meta device (parameters, weight GiB; for LTX-Video a FLOP count of its
+generations, in H200 seconds): printed, and a group that would run past ``--budget``
+is skipped.
 
     python bench/gpu_check.py --json out.json     # on a CUDA machine: the report, rewritten after every group
     python bench/gpu_check.py --from-json out.json --write   # record it: bench/results/gpu_check.json, BENCHMARKS.md
     python bench/gpu_check.py --tiny              # anywhere: tiny configs on the CPU, in seconds (the suite runs it)
     python bench/gpu_check.py --groups ltx --steps 3
+    python bench/gpu_check.py --count             # anywhere, seconds: parameters, weight GiB, H200 forecast
 
 On the lent GPU machine (Python 3.12, torch, transformers; no diffusers, pydantic or
 ftfy), carry their wheels with the working tree (see bench/README.md).
@@ -690,7 +699,9 @@ def record(report: dict[str, Any]) -> None:
         "weights made on the GPU in its real dtype, rendered through DiffusersBackend.render over a 3-shot film "
         f"(a cut with a referenced character, a continuous shot, a chunked cut). {report['steps_run']} denoising "
         "steps run per call; a step's time (median between step callbacks) is extrapolated to the model's "
-        "recommended steps, the rest of a call (text encoding, VAE decode) is as measured. Random weights: the "
+        "recommended steps, the rest of a call (text encoding, VAE decode) is as measured; a recipe given as a "
+        "timesteps list (LTX 0.9.8 distilled: 8, then the refine pass's 4 after the latent upsampler) runs "
+        "whole and is not extrapolated. Random weights: the "
         f"pictures are noise, the time and memory are a real model's.{skipped}\n\n"
         f"{table(report)}\n<!-- /{MARK} -->"))
 
