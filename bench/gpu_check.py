@@ -473,6 +473,16 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         # steps run per generation, as counted: --steps, except where the recipe is an explicit timesteps
         # list, which runs whole (the refine pass's too): nothing of it is left to extrapolate
         run_steps = round(clock.count(name) / n_calls) if n_calls and clock.count(name) else steps
+        by_pass = None
+        if registry.get(name).options.get("upsampler"):  # two pipeline calls per generation
+            by_pass = {"small": clock.step_seconds(name, 2, 0), "refine": clock.step_seconds(name, 2, 1)}
+            if None not in by_pass.values():
+                # a median over both passes would be a small-pass step: the recipe's mean step instead, so
+                # that steps x seconds_per_step is the denoising time (what studio estimate takes it for)
+                small_steps = recommended_steps(replace(registry.get(name), options={
+                    k: v for k, v in registry.get(name).options.items() if k != "upsampler"}))
+                refine_steps = recommended[name] - small_steps
+                step = (small_steps * by_pass["small"] + refine_steps * by_pass["refine"]) / recommended[name]
         estimate = seconds + (recommended[name] - run_steps) * step * n_calls if step is not None else None
         total_estimate += estimate or 0.0
         models[name] = {
@@ -489,10 +499,9 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
             "generation_size": f"{calls[0].width}x{calls[0].height}" if calls else None,
             "frames_per_chunk": chunk,
         }
-        if registry.get(name).options.get("upsampler"):  # two pipeline calls per generation
-            small, refine = clock.step_seconds(name, 2, 0), clock.step_seconds(name, 2, 1)
-            models[name]["seconds_per_step_by_pass"] = {"small": round(small, 4) if small is not None else None,
-                                                        "refine": round(refine, 4) if refine is not None else None}
+        if by_pass is not None:  # the median step of each pass
+            models[name]["seconds_per_step_by_pass"] = {k: round(v, 4) if v is not None else None
+                                                        for k, v in by_pass.items()}
     inside = {"ip-adapter-sd15": "runs inside the sd1.5 keyframe calls"}
     for name in names:
         if registry.get(name).options.get("upsampler"):
