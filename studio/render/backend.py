@@ -39,7 +39,8 @@ class Conditioning:
     ``chain_anchor`` is the colour of the continuity chain's start (Lab mean and spread
     of the first frames it handed over, see :mod:`studio.render.diffusers.colour`),
     set by the executor for a continuous shot when the backend asks for it
-    (``wants_chain_anchor``); a backend matches its context frames to it.
+    (``wants_chain_anchor``), computed by the backend's ``chain_anchor(frames)``; a backend
+    matches its context frames to it.
     """
 
     identities: dict[str, Identity] = field(default_factory=dict)

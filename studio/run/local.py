@@ -316,9 +316,8 @@ def chain_anchor(job: FilmJob, plan: ShotPlan, previous_frames: list[np.ndarray]
     """The colour of the continuity chain ``plan`` belongs to: the Lab statistics of the
     last frames of the shot that heads it (the first frames the chain hands over). Read
     from the store, so every executor (local, Ray workers) and every resume finds the
-    same anchor; when the head's clip is not there, the frames ``plan`` continues from."""
-    from studio.render.diffusers.colour import colour_anchor
-
+    same anchor; when the head's clip is not there, the frames ``plan`` continues from. The
+    backend says what the colour of those frames is (``backend.chain_anchor(frames)``)."""
     index = next((i for i, p in enumerate(job.plans) if p is not None and p.shot_id == plan.shot_id), None)
     head = chain_head(job.plans, index) if index is not None else None
     frames = previous_frames
@@ -327,7 +326,7 @@ def chain_anchor(job: FilmJob, plan: ShotPlan, previous_frames: list[np.ndarray]
         clip = job.store.get(key)
         if clip is not None:
             frames = job.store.tail_frames(clip)
-    return colour_anchor(frames) if frames else None
+    return job.backend.chain_anchor(frames)  # type: ignore[attr-defined]
 
 
 def produce_shot(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome:

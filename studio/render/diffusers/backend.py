@@ -236,6 +236,13 @@ class DiffusersBackend:
         """Does the executor give continuous shots their chain's colour (``Conditioning.chain_anchor``)?"""
         return bool(self.options["colour_match"])
 
+    def chain_anchor(self, frames: list[np.ndarray]) -> tuple[float, ...] | None:
+        """The colour a chain keeps, from the first frames it hands over (Lab mean and spread:
+        :func:`~studio.render.diffusers.colour.colour_anchor`); None without frames."""
+        from studio.render.diffusers.colour import colour_anchor
+
+        return colour_anchor(frames) if frames else None
+
     def _video_specs(self) -> list[ModelSpec]:
         roles = self.roles
         return [s for s in (roles.ltx, roles.t2v, roles.i2v, roles.vace) if s is not None]
