@@ -33,6 +33,8 @@ from studio.web.safety import WebError, new_token
 log = logging.getLogger("studio.web")
 
 WATCH_INTERVAL = 0.3  # seconds between looks at the screenplay and its lockfile
+SETTLE_INTERVAL = 0.08  # a changed file is read once it has held still this long (a save in progress)
+SETTLE_TRIES = 12  # ... but never waited on longer than about a second
 
 
 @dataclass
@@ -325,11 +327,24 @@ class Studio:
         while not self._stop.wait(WATCH_INTERVAL):
             now = self._stamps()
             if now != seen:
-                seen = now
+                seen = now = self._settled(now)
                 try:
                     self.refresh()
                 except Exception:  # noqa: BLE001 - the watcher must outlive a bad refresh
                     log.error("refresh failed:\n%s", traceback.format_exc())
+
+    def _settled(self, now: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Wait until the files hold still: an editor that saves in place truncates
+        and then writes, and a look in between would show a half-saved (or empty)
+        screenplay as a problem for a moment."""
+        for _ in range(SETTLE_TRIES):
+            if self._stop.wait(SETTLE_INTERVAL):
+                break
+            again = self._stamps()
+            if again == now:
+                break
+            now = again
+        return now
 
     def _stamps(self) -> tuple[Any, ...]:
         stamps: list[Any] = []

@@ -212,6 +212,8 @@ def test_a_broken_screenplay_shows_its_problem_and_keeps_the_board(page, served)
     try:
         path.write_text(good.replace("speaker: theo", "speaker: theodore", 1), encoding="utf-8")
         page.wait_for_selector("#problem:not([hidden])")
+        # the page shows the problem of the file as saved (not of a half-written one)
+        page.wait_for_function("(document.querySelector('#problem pre') || {}).innerText?.includes('theodore')")
         assert "theodore" in page.locator("#problem pre").inner_text()
         assert page.locator(".card").count() == len(running.studio.status().shots)  # the last good board
     finally:
