@@ -154,6 +154,25 @@ BUILTIN: dict[str, ModelSpec] = {
         # the 0.9.8 spatial latent upsampler as diffusers' ltx_video.md loads it (LTXLatentUpsamplerModel)
         ModelSpec("ltx-video-0.9.8-upsampler", "ltx-upsampler", "a-r-r-o-w/LTX-0.9.8-Latent-Upsampler",
                   dtype="bfloat16", description="LTX-Video 0.9.8 spatial latent upsampler (2x)"),
+        # LTX-2 (picture and sound from one model), the recipes of diffusers' ltx2.md. The full 19B model: 121
+        # frames at 24 fps, 768x512, 40 steps, guidance 4.0, one stage (its second stage needs the distilled LoRA).
+        # Weights: a 19B transformer (about 38 GB in bf16) and a Gemma 3 12B text encoder (about 24 GB): the docs
+        # run it with sequential offload; model offload wants about 48 GB of VRAM.
+        ModelSpec("ltx-2", "ltx2", "Lightricks/LTX-2", dtype="bfloat16",
+                  options={"steps": 40, "guidance": 4.0, "frames_per_chunk": 121, "resolution": "768x512"},
+                  description="LTX-2 19B, picture and sound (about 62 GB of bf16 weights with its Gemma 3 12B)"),
+        # LTX-2 19B distilled, two stages as diffusers' ltx2.md "Distilled checkpoint generation": stage 1 at half
+        # size over DISTILLED_SIGMA_VALUES (8 steps, guidance 1.0), the latent upsampler 2x, stage 2 over
+        # STAGE_2_DISTILLED_SIGMA_VALUES (3 steps, guidance 1.0); 768x512 becomes 1536x1024
+        ModelSpec("ltx-2-distilled", "ltx2", "rootonchair/LTX-2-19b-distilled", dtype="bfloat16",
+                  options={"steps": 8, "guidance": 1.0, "frames_per_chunk": 121, "resolution": "1536x1024",
+                           "sigmas": [1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875],
+                           "upsampler": "ltx-2-distilled-upsampler",
+                           "upsample": {"downscale": 0.5, "sigmas": [0.909375, 0.725, 0.421875], "guidance": 1.0}},
+                  description="LTX-2 19B distilled, two stages with its latent upsampler (picture and sound)"),
+        ModelSpec("ltx-2-distilled-upsampler", "ltx2-upsampler", "rootonchair/LTX-2-19b-distilled",
+                  dtype="bfloat16", options={"subfolder": "latent_upsampler"},
+                  description="LTX-2 spatial latent upsampler (2x), as the distilled repository ships it"),
     ]
 }
 

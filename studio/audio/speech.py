@@ -189,3 +189,30 @@ def synthesize_lines(
 def speech_seconds(result: Mapping[str, LineAudio]) -> dict[str, float]:
     """``{line_id: seconds}`` for ``plan_shots(screenplay, speech=...)``."""
     return {lid: audio.seconds for lid, audio in result.items()}
+
+
+def shot_speech(plan: Any, lines: Mapping[str, LineAudio]) -> Any:
+    """The shot's dialogue track (:class:`~studio.render.backend.ShotSpeech`): each of
+    ``plan.lines`` read from its cached WAV and placed at its start in the shot (sample
+    ``round(start * 48000)``, as the film's mix places it), cut at the shot's end; None
+    for a shot without spoken lines (or whose lines were not voiced)."""
+    from studio.render.backend import ShotSpeech
+
+    length = round(plan.frames / plan.fps * SAMPLE_RATE)
+    track = np.zeros(length, dtype=np.float32)
+    spans: list[tuple[float, float]] = []
+    for line in plan.lines:
+        audio = lines.get(line.id)
+        if audio is None:
+            continue
+        at = round(line.start * SAMPLE_RATE)
+        if at >= length:
+            continue
+        samples = read_wav(audio.path).samples
+        end = min(length, at + len(samples))
+        track[at:end] += samples[:end - at]
+        spans.append((at / SAMPLE_RATE, end / SAMPLE_RATE))
+    if not spans:
+        return None
+    digest = hashlib.sha256(track.tobytes()).hexdigest()
+    return ShotSpeech(track, SAMPLE_RATE, tuple(spans), digest)

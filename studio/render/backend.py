@@ -9,6 +9,12 @@ conditioning says so once, in the log.
 A backend whose pictures change with the seed beyond framing (a diffusion model) sets
 ``varies = True``: identity QA then re-takes a shot whose cast face drifted. Without
 the attribute a backend counts as not varying (the animatic sets ``varies = False``).
+
+Sound, both ways (optional): a backend that generates pictures around the spoken
+dialogue sets ``wants_speech = True`` and receives each shot's lines, as the voices
+spoke them, in ``Conditioning.speech`` (:class:`ShotSpeech`); a backend that makes
+sound with its pictures (LTX-2) hands it over after a render through
+``take_sound(shot_id) -> ShotSound | None``, and the executor stores it beside the clip.
 """
 
 from __future__ import annotations
@@ -29,6 +35,34 @@ from studio.render.plan import ShotPlan, canonical_hash
 log = logging.getLogger("studio.render")
 
 
+@dataclass(frozen=True)
+class ShotSpeech:
+    """A shot's dialogue as the characters' voices spoke it: mono float32 ``samples`` at
+    ``sample_rate``, exactly the shot's length (``plan.frames / plan.fps`` seconds), each
+    line placed at its start in the shot, silence elsewhere. ``spans`` are the
+    ``(start, end)`` seconds of the lines in the shot; ``digest`` names the samples (the
+    cache key of a shot generated around its speech changes when a line's audio does)."""
+
+    samples: np.ndarray
+    sample_rate: int
+    spans: tuple[tuple[float, float], ...]
+    digest: str
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class ShotSound:
+    """The sound a backend made with a shot's pictures: float32 ``samples`` shaped
+    ``(frames, channels)`` at ``sample_rate``, exactly the shot's length, with the spans
+    where the dialogue was held already silenced (the voices stay the dialogue)."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+
 @dataclass
 class Conditioning:
     """The per-shot bundle every backend receives.
@@ -47,6 +81,7 @@ class Conditioning:
     previous_frames: list[np.ndarray] = field(default_factory=list)
     previous_clip: str | None = None
     chain_anchor: tuple[float, ...] | None = None
+    speech: ShotSpeech | None = None  # the shot's spoken lines, for a backend that wants_speech
 
     def key_data(self) -> dict[str, Any]:
         data = {
@@ -64,6 +99,8 @@ class Conditioning:
         }
         if self.chain_anchor is not None:  # absent otherwise: keys of shots without one stay as they were
             data["chain_anchor"] = list(self.chain_anchor)
+        if self.speech is not None:  # likewise
+            data["speech"] = self.speech.digest
         return data
 
 

@@ -37,7 +37,7 @@ from studio.assemble.subtitles import write_subtitles
 from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
 from studio.atomic import write_text
 from studio.audio.film import FilmSound, make_film_sound
-from studio.audio.speech import LineAudio, speech_seconds, synthesize_lines
+from studio.audio.speech import LineAudio, shot_speech, speech_seconds, synthesize_lines
 from studio.cache.lockfile import LockedShot, Lockfile
 from studio.cache.store import Clip, ShotStore, file_sha256, shot_key
 from studio.consistency.cast import cast_film
@@ -294,6 +294,8 @@ def shot_conditioning(job: FilmJob, plan: ShotPlan, previous: Clip | None) -> tu
     """The shot's conditioning bundle and cache key. A continuous shot is conditioned on
     the stored last frames of ``previous`` (the clip it continues)."""
     cond = Conditioning(identities=_identities_for(plan, job.cast.identities))
+    if getattr(job.backend, "wants_speech", False) and job.lines:
+        cond.speech = shot_speech(plan, job.lines)  # the picture is generated around the lines as spoken
     if plan.continuity == "continuous" and previous is not None:
         cond.previous_frames = job.store.tail_frames(previous)
         cond.previous_clip = previous.sha256

@@ -94,6 +94,8 @@ class WorkerSpec:
     verify: bool
     qa: QASettings
     backend_hash: str  # the driver's backend.describe(), hashed: workers must match it
+    lines: dict[str, Any] = field(default_factory=dict)  # voiced lines (LineAudio, WAVs in the shared cache):
+    # a backend that wants_speech generates shots around them, and their audio is in the shots' keys
 
 
 @dataclass
@@ -131,7 +133,7 @@ class ShotWorker:
         # a worker produces shots only: no voices, graph or lockfile
         self.job = FilmJob(
             screenplay=spec.screenplay, output_dir=spec.cache_dir, name=spec.film_id, cache_dir=spec.cache_dir,
-            store=store, backend=backend, video=spec.video, film_id=spec.film_id, lock=None, lines={},
+            store=store, backend=backend, video=spec.video, film_id=spec.film_id, lock=None, lines=dict(spec.lines),
             graph=None, plans=[None] * spec.shots, takes=dict(spec.takes), cast=spec.cast,  # type: ignore[arg-type]
             progress=QuietProgress(), audio=False, verify=spec.verify, qa=spec.qa,
         )
@@ -231,6 +233,7 @@ def _spec(job: FilmJob, options: dict[str, Any]) -> WorkerSpec:
         models=sp.film.render.options.get("models"), base_dir=sp.base_dir, video=job.video,
         cache_dir=job.cache_dir, film_id=job.film_id, shots=len(job.plans), takes=dict(job.takes), cast=job.cast,
         verify=job.verify, qa=job.qa, backend_hash=canonical_hash(job.backend.describe()),
+        lines=dict(job.lines) if getattr(job.backend, "wants_speech", False) else {},
     )
 
 

@@ -26,7 +26,7 @@ class Family:
     """What a family of checkpoints needs: its pipeline class, its size rules, defaults."""
 
     name: str
-    kind: str  # "wan", "ltx" (video) or "keyframe" / "ip-adapter"
+    kind: str  # "wan", "ltx", "ltx2" (video) or "keyframe" / "ip-adapter"
     pipeline: str  # the diffusers class
     frame_multiple: int = 1  # frames are k * frame_multiple + 1
     size_multiple: int = 8  # width and height are multiples of this
@@ -61,6 +61,18 @@ LTX_CALL_DEFAULTS = (("decode_timestep", 0.05), ("decode_noise_scale", 0.025), (
 # LTX options that go to the pipeline call as they are (a model's recipe), and the latent upsampler pass
 LTX_CALL_OPTIONS = ("decode_timestep", "decode_noise_scale", "image_cond_noise_scale", "timesteps", "guidance_rescale")
 _LTX_OPTIONS = frozenset({*LTX_CALL_OPTIONS, "upsampler", "upsample"})
+# LTX-2 (picture and sound from one model): diffusers' ltx2.md runs it at 24 fps, 121 frames (8k+1), 768x512,
+# 40 steps at guidance 4.0 (the full model), with this negative prompt in both of its examples
+LTX2_FPS = 24
+LTX2_NEGATIVE = ("shaky, glitchy, low quality, worst quality, deformed, distorted, disfigured, motion smear, "
+                 "motion artifacts, fused fingers, bad anatomy, weird hand, ugly, transition, static.")
+# LTX-2 recipe options that go to the pipeline call as they are. ``sigmas``: a distilled checkpoint's own
+# schedule (diffusers.pipelines.ltx2.utils.DISTILLED_SIGMA_VALUES); the rest: LTX2ConditionPipeline's guidance
+# terms (classifier-free, spatio-temporal, modality isolation, rescale) for the picture and the sound
+LTX2_CALL_OPTIONS = ("sigmas", "guidance_rescale", "stg_scale", "modality_scale", "audio_guidance_scale",
+                     "audio_stg_scale", "audio_modality_scale", "audio_guidance_rescale", "decode_timestep",
+                     "decode_noise_scale", "use_cross_timestep")
+_LTX2_OPTIONS = frozenset({*LTX2_CALL_OPTIONS, "upsampler", "upsample"})
 _TIMING_OPTIONS = frozenset({"fps"})
 # Wan's schedulers take a flow shift; LTX-Video shifts its sigmas by sequence length itself
 _WAN_OPTIONS = _VIDEO_OPTIONS | _TIMING_OPTIONS | {"flow_shift"}
@@ -79,6 +91,10 @@ FAMILIES: dict[str, Family] = {
         Family("ltx-condition", "ltx", "LTXConditionPipeline", 8, 32, 50, 5.0, 161, 256,
                _VIDEO_OPTIONS | _TIMING_OPTIONS | _LTX_OPTIONS, fps=LTX_FPS, negative=LTX_NEGATIVE,
                call_defaults=LTX_CALL_DEFAULTS),
+        # LTX-2: LTX2ConditionPipeline (text-to-video, the frames before as a video condition at latent index 0,
+        # the keyframe as an image condition there), its audio stream holding the shot's spoken lines
+        Family("ltx2", "ltx2", "LTX2ConditionPipeline", 8, 32, 40, 4.0, 121, 1024,
+               _VIDEO_OPTIONS | _TIMING_OPTIONS | _LTX2_OPTIONS, fps=LTX2_FPS, negative=LTX2_NEGATIVE),
         Family("sd", "keyframe", "StableDiffusionPipeline", 1, 8, 30, 7.5, 1, 77,
                frozenset({"steps", "guidance", "ip_adapter", "call_options"})),
         Family("ip-adapter", "ip-adapter", "", options=frozenset({"subfolder", "weight_name",
@@ -86,13 +102,15 @@ FAMILIES: dict[str, Family] = {
         # the spatial latent upsampler of LTX-Video 0.9.7 / 0.9.8 (a model, not a pipeline): loaded into an
         # LTXLatentUpsamplePipeline with the video model's VAE
         Family("ltx-upsampler", "upsampler", "LTXLatentUpsamplerModel", options=frozenset({"subfolder"})),
+        # LTX-2's 2x spatial latent upsampler (LTX2LatentUpsamplerModel, a pipeline repo's latent_upsampler/)
+        Family("ltx2-upsampler", "upsampler", "LTX2LatentUpsamplerModel", options=frozenset({"subfolder"})),
     ]
 }
 
 #: option -> (accepted types, default, help)
 OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
-    "model": ((str,), DEFAULT_MODEL, ("registry name of the video model (a wan-t2v, wan-i2v, wan-vace or "
-                                      "ltx-condition family)")),
+    "model": ((str,), DEFAULT_MODEL, ("registry name of the video model (a wan-t2v, wan-i2v, wan-vace, "
+                                      "ltx-condition or ltx2 family)")),
     "i2v_model": ((str, type(None)), None, "Wan image-to-video model: continues a shot from its last frame"),
     "vace_model": ((str, type(None)), None, "Wan VACE model: character references and multi-frame continuity"),
     "keyframe_model": ((str, type(None)), None, ("text-to-image model (family sd) drawing the first frame of a "
@@ -128,7 +146,7 @@ NOT_IN_KEY = ("offload", "deterministic")  # where weights sit, and repeatabilit
 class Roles:
     """Which registry model plays which part."""
 
-    kind: str  # "wan" or "ltx"
+    kind: str  # "wan", "ltx" or "ltx2"
     t2v: ModelSpec | None = None
     i2v: ModelSpec | None = None
     vace: ModelSpec | None = None
@@ -207,7 +225,7 @@ def family_of(spec: ModelSpec, wanted: tuple[str, ...], role: str) -> Family:
 def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
     """The models the options name, each checked against the part it plays."""
     main = registry.get(options["model"])
-    family = family_of(main, ("wan-t2v", "wan-i2v", "wan-vace", "ltx-condition"), "option 'model'")
+    family = family_of(main, ("wan-t2v", "wan-i2v", "wan-vace", "ltx-condition", "ltx2"), "option 'model'")
     keyframe = ip_adapter = None
     if options["keyframe_model"]:
         keyframe = registry.get(options["keyframe_model"])
@@ -215,15 +233,15 @@ def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
         if keyframe.options.get("ip_adapter"):
             ip_adapter = registry.get(str(keyframe.options["ip_adapter"]))
             family_of(ip_adapter, ("ip-adapter",), f"model {keyframe.name!r} option 'ip_adapter'")
-    if family.kind == "ltx":
+    if family.kind in ("ltx", "ltx2"):
         for name in ("i2v_model", "vace_model"):
             if options[name]:
-                raise StudioError(f"diffusers option {name!r} is for Wan models; {main.name!r} is LTX-Video",
-                                  hint="LTX-Video continues shots with its own conditioning: remove the option")
+                raise StudioError(f"diffusers option {name!r} is for Wan models; {main.name!r} is LTX",
+                                  hint="LTX continues shots with its own conditioning: remove the option")
         if options.get("flow_shift") is not None:
-            raise StudioError(f"diffusers option 'flow_shift' is for Wan models; {main.name!r} is LTX-Video",
-                              hint="LTX-Video shifts its schedule by the frame size itself: remove the option")
-        return Roles("ltx", ltx=main, keyframe=keyframe, ip_adapter=ip_adapter)
+            raise StudioError(f"diffusers option 'flow_shift' is for Wan models; {main.name!r} is LTX",
+                              hint="LTX shifts its schedule by the frame size itself: remove the option")
+        return Roles(family.kind, ltx=main, keyframe=keyframe, ip_adapter=ip_adapter)
     roles = {"t2v": None, "i2v": None, "vace": None}
     roles[main.family.removeprefix("wan-")] = main
     for role in ("i2v", "vace"):
@@ -279,8 +297,8 @@ def default_overlap(roles: Roles, frames_per_chunk: int | None = None) -> int:
     the first (9); for Wan VACE the fewest frames whose mask keeps :data:`VACE_CONTEXT_LATENTS`
     latent frames in a chunk of ``frames_per_chunk`` (6 in 81: see :func:`vace_overlap`; a smaller
     chunk keeps at least as many); a single frame for Wan image-to-video."""
-    if roles.kind == "ltx":
-        return FAMILIES["ltx-condition"].frame_multiple + 1
+    if roles.kind in ("ltx", "ltx2"):
+        return FAMILIES["ltx-condition" if roles.kind == "ltx" else "ltx2"].frame_multiple + 1
     if roles.vace is not None:
         family = FAMILIES["wan-vace"]
         return vace_overlap(frames_per_chunk or family.frames_per_chunk, temporal=family.frame_multiple)
@@ -305,22 +323,28 @@ def _check_timing_and_recipe(spec: ModelSpec) -> None:
     if fps is not None and (isinstance(fps, bool) or not isinstance(fps, int) or fps < 1):
         raise StudioError(f"model {spec.name!r}: option 'fps' must be a whole number of frames per second, not {fps!r}",
                           hint="the frame rate the model was trained at, e.g. 16 for Wan 2.1, 24 for Wan 2.2 TI2V-5B")
-    timesteps = spec.options.get("timesteps")
-    if timesteps is not None and (not isinstance(timesteps, list) or not timesteps
-                                  or not all(isinstance(t, (int, float)) for t in timesteps)):
-        raise StudioError(f"model {spec.name!r}: option 'timesteps' must be a list of numbers",
-                          hint="e.g. [1000, 993, 987, 981, 975, 909, 725, 0.03]")
+    for name in ("timesteps", "sigmas"):
+        _check_numbers(spec, name)
     upsample = spec.options.get("upsample")
     if upsample is not None and not isinstance(upsample, Mapping):
         raise StudioError(f"model {spec.name!r}: option 'upsample' must be a mapping",
                           hint="e.g. {downscale: 0.6667, timesteps: [1000, 909, 725, 421, 0], denoise_strength: 0.999}")
-    unknown = sorted(set(upsample or {}) - set(UPSAMPLE_DEFAULTS))
+    known = UPSAMPLE_DEFAULTS if spec.family != "ltx2" else LTX2_UPSAMPLE_DEFAULTS
+    unknown = sorted(set(upsample or {}) - set(known))
     if unknown:
         raise StudioError(f"model {spec.name!r}: unknown upsample settings {unknown}",
-                          hint=f"known: {', '.join(sorted(UPSAMPLE_DEFAULTS))}")
+                          hint=f"known: {', '.join(sorted(known))}")
     if upsample and not spec.options.get("upsampler"):
         raise StudioError(f"model {spec.name!r}: 'upsample' needs 'upsampler' (the registry name of an "
-                          "ltx-upsampler model)")
+                          f"{'ltx2-upsampler' if spec.family == 'ltx2' else 'ltx-upsampler'} model)")
+
+
+def _check_numbers(spec: ModelSpec, name: str) -> None:
+    values = spec.options.get(name)
+    if values is not None and (not isinstance(values, list) or not values
+                               or not all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in values)):
+        example = "[1000, 993, 987, 981, 975, 909, 725, 0.03]" if name == "timesteps" else "[1.0, 0.99375, 0.725]"
+        raise StudioError(f"model {spec.name!r}: option {name!r} must be a list of numbers", hint=f"e.g. {example}")
 
 
 #: The latent upsampler pass, as diffusers' ltx_video.md runs LTX-Video 0.9.7 / 0.9.8 distilled: generate at
@@ -332,6 +356,15 @@ UPSAMPLE_DEFAULTS: dict[str, Any] = {
     "tone_map_compression_ratio": 0.0,
     "denoise_strength": 0.999,
     "timesteps": [1000, 909, 725, 421, 0],
+}
+
+#: LTX-2's two-stage recipe (diffusers' ltx2.md, "Distilled checkpoint generation"): stage 1 at half the size,
+#: the latents upsampled 2x by LTX2LatentUpsamplePipeline, then stage 2 renoised to its first sigma and denoised
+#: over STAGE_2_DISTILLED_SIGMA_VALUES at guidance 1.0, on a scheduler without dynamic shifting.
+LTX2_UPSAMPLE_DEFAULTS: dict[str, Any] = {
+    "downscale": 0.5,
+    "sigmas": [0.909375, 0.725, 0.421875],
+    "guidance": 1.0,
 }
 
 
