@@ -320,3 +320,34 @@ def test_a_voice_change_re_renders_the_shots_it_speaks_in(film, tmp_path):
     new_keys = {p.shot_id: c.key for p, c in zip(again.plans, again.clips)}
     assert {s for s in keys if keys[s] != new_keys[s]} == {"s1-theo"}
     assert again.report["shots_rendered"] == 1
+
+
+def test_identity_reaches_ltx2_through_the_keyframe_at_frame_0(ltx2_models, plans, tiny_models, caplog, tmp_path):
+    """A cut starts from the keyframe (the keyframe model, steered by the first character's face
+    through its IP-Adapter) as an image condition at latent index 0; references are never
+    conditions of their own (a condition mid-clip becomes a frame)."""
+    import logging
+
+    from studio.consistency.cast import build_identities
+    from studio.run import local
+    from tests.render.diffusers.helpers import models_block as base_block
+
+    registry = Registry()
+    registry.update({**base_block(tiny_models), **models_block(ltx2_models)}, "test")
+    backend = DiffusersBackend({"model": "tiny-ltx2", "resolution": "96x64", "keyframe_model": "tiny-sd"},
+                               registry=registry)
+    backend.load()
+    given: list[list[Any]] = []
+    real = backend._video.conditions
+    backend._video.conditions = lambda request: given.append(real(request)) or given[-1]  # type: ignore[method-assign]
+    screenplay = load_film(write_film(tmp_path, {}, {}, size=SIZE))
+    identities = build_identities(screenplay)
+    plan = plans["s1-wide"]
+    cond = Conditioning(identities=local._identities_for(plan, identities))
+    with caplog.at_level(logging.INFO, logger="studio.render.diffusers"):
+        list(backend.render(plan, cond))
+    call = backend.calls[-1]
+    assert call.keyframe and call.keyframe_reference == plan.subjects[0] and call.references == ()
+    assert len(given[0]) == 1 and given[0][0].index == 0 and given[0][0].strength == 1.0
+    assert not isinstance(given[0][0].frames, list)  # one picture: the keyframe, at frame 0
+    assert "LTX-2 takes no character references as conditions" in caplog.text
