@@ -74,7 +74,9 @@ class Conditioning:
     of the first frames it handed over, see :mod:`studio.render.diffusers.colour`),
     set by the executor for a continuous shot when the backend asks for it
     (``wants_chain_anchor``), computed by the backend's ``chain_anchor(frames)``; a backend
-    matches its context frames to it.
+    matches its context frames to it. ``speech`` is the shot's dialogue as the voices
+    spoke it (:class:`ShotSpeech`), given to a backend that ``wants_speech`` (LTX-2
+    generates the picture around it); its digest is in the key.
     """
 
     identities: dict[str, Identity] = field(default_factory=dict)
