@@ -154,19 +154,28 @@ BUILTIN: dict[str, ModelSpec] = {
         # the 0.9.8 spatial latent upsampler as diffusers' ltx_video.md loads it (LTXLatentUpsamplerModel)
         ModelSpec("ltx-video-0.9.8-upsampler", "ltx-upsampler", "a-r-r-o-w/LTX-0.9.8-Latent-Upsampler",
                   dtype="bfloat16", description="LTX-Video 0.9.8 spatial latent upsampler (2x)"),
-        # LTX-2 (picture and sound from one model), the recipes of diffusers' ltx2.md. The full 19B model: 121
-        # frames at 24 fps, 768x512, 40 steps, guidance 4.0, one stage (its second stage needs the distilled LoRA).
-        # Weights: a 19B transformer (about 38 GB in bf16) and a Gemma 3 12B text encoder (about 24 GB): the docs
-        # run it with sequential offload; model offload wants about 48 GB of VRAM.
+        # LTX-2 (picture and sound from one model). The full 19B model with its authors' LTX-2.0 parameters
+        # (Lightricks/LTX-2 ltx-pipelines utils/constants.py LTX_2_PARAMS): 40 steps; video guidance 3.0, STG 1.0
+        # on block 29, rescale 0.7, modality 3.0; audio guidance 7.0 (the pipeline's default); legacy LTX-2.0
+        # cross-modal timesteps (use_cross_timestep False, LTX2ConditionPipeline's docstring); 121 frames at 24
+        # fps, 768x512, one stage (its second stage needs the distilled LoRA). Weights: a 19B transformer (about
+        # 38 GB in bf16) and a Gemma 3 12B text encoder (about 24 GB): diffusers' ltx2.md runs it with sequential
+        # offload; model offload wants about 48 GB of VRAM.
         ModelSpec("ltx-2", "ltx2", "Lightricks/LTX-2", dtype="bfloat16",
-                  options={"steps": 40, "guidance": 4.0, "frames_per_chunk": 121, "resolution": "768x512"},
+                  options={"steps": 40, "guidance": 3.0, "frames_per_chunk": 121, "resolution": "768x512",
+                           "stg_scale": 1.0, "spatio_temporal_guidance_blocks": [29], "guidance_rescale": 0.7,
+                           "modality_scale": 3.0, "audio_guidance_scale": 7.0, "use_cross_timestep": False},
                   description="LTX-2 19B, picture and sound (about 62 GB of bf16 weights with its Gemma 3 12B)"),
         # LTX-2 19B distilled, two stages as diffusers' ltx2.md "Distilled checkpoint generation": stage 1 at half
-        # size over DISTILLED_SIGMA_VALUES (8 steps, guidance 1.0), the latent upsampler 2x, stage 2 over
-        # STAGE_2_DISTILLED_SIGMA_VALUES (3 steps, guidance 1.0); 768x512 becomes 1536x1024
+        # size over DISTILLED_SIGMA_VALUES (8 steps), the latent upsampler 2x, stage 2 over
+        # STAGE_2_DISTILLED_SIGMA_VALUES (3 steps); no guidance of any kind (its authors' distilled.py denoises
+        # with SimpleDenoiser: no CFG, STG or modality guidance, for the picture or the sound); 768x512 becomes
+        # 1536x1024
         ModelSpec("ltx-2-distilled", "ltx2", "rootonchair/LTX-2-19b-distilled", dtype="bfloat16",
                   options={"steps": 8, "guidance": 1.0, "frames_per_chunk": 121, "resolution": "1536x1024",
                            "sigmas": [1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875],
+                           "stg_scale": 0.0, "modality_scale": 1.0, "audio_guidance_scale": 1.0,
+                           "audio_stg_scale": 0.0, "audio_modality_scale": 1.0, "use_cross_timestep": False,
                            "upsampler": "ltx-2-distilled-upsampler",
                            "upsample": {"downscale": 0.5, "sigmas": [0.909375, 0.725, 0.421875], "guidance": 1.0}},
                   description="LTX-2 19B distilled, two stages with its latent upsampler (picture and sound)"),

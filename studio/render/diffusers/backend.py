@@ -47,7 +47,7 @@ from PIL import Image
 
 from studio.errors import RenderError, StudioError
 from studio.models import ModelSpec, Registry
-from studio.render.backend import Conditioning
+from studio.render.backend import Conditioning, ShotSound
 from studio.render.diffusers.chunks import (
     MAX_RETIME,
     Chunk,
@@ -61,6 +61,8 @@ from studio.render.diffusers.chunks import (
 from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt, with_model_negative
 from studio.render.diffusers.settings import (
     FAMILIES,
+    LTX2_CALL_OPTIONS,
+    LTX2_UPSAMPLE_DEFAULTS,
     LTX_CALL_OPTIONS,
     NOT_IN_KEY,
     UPSAMPLE_DEFAULTS,
@@ -108,6 +110,7 @@ class CallRecord:
     seconds: float  # inside the pipeline call
     fps: int = 0  # the native frame rate generated at: frames, context and new count native frames
     negative: str = ""  # the negative prompt given: the film's, then the model family's default
+    held: int = 0  # LTX-2: audio latent frames held clean as the shot's speech (0: none spoken in the call)
 
 
 @dataclass
@@ -146,6 +149,8 @@ class _Shot:
     keyframe_seconds: float = 0.0
     fps: int = 0  # native: the chunks generate plan.duration at this rate, retimed to plan.fps
     anchor: tuple[float, ...] | None = None  # the chain's colour (colour_match): context frames are matched to it
+    speech: Any = None  # the shot's spoken lines (ShotSpeech) for a model that generates around them
+    sound: list[np.ndarray] | None = None  # the sound the model made, call after call (new frames only)
 
 
 class DiffusersBackend:
@@ -170,6 +175,7 @@ class DiffusersBackend:
         self._description: dict[str, Any] | None = None
         self._told: set[str] = set()
         self._images: OrderedDict[str, Image.Image] = OrderedDict()
+        self._sounds: dict[str, ShotSound] = {}
         self.calls: list[CallRecord] = []
         self.stats = Stats()
 
@@ -218,9 +224,20 @@ class DiffusersBackend:
         enough film frames for ``overlap`` native ones at any film fps the backend accepts
         (up to :data:`~.chunks.MAX_RETIME` times the native rate)."""
         roles = self.roles
-        if roles.kind == "ltx" or roles.vace is not None:
+        if roles.kind in ("ltx", "ltx2") or roles.vace is not None:
             return film_frames_for_context(self.overlap, MAX_RETIME, 1)
         return 1
+
+    @property
+    def wants_speech(self) -> bool:
+        """Does the executor give each shot its spoken lines (``Conditioning.speech``)? LTX-2
+        generates the picture around them."""
+        return self.roles.kind == "ltx2"
+
+    def take_sound(self, shot_id: str) -> ShotSound | None:
+        """The sound the model made with the shot just rendered (LTX-2), spoken spans silent;
+        None for a model without sound."""
+        return self._sounds.pop(shot_id, None)
 
     @property
     def native_fps(self) -> int:
@@ -288,12 +305,15 @@ class DiffusersBackend:
         from studio.render.diffusers.families import (
             Keyframer,
             LoadSettings,
+            LTX2Video,
             LTXVideo,
             Parts,
             WanVideo,
             load_keyframer,
+            load_ltx2_upsampler,
             load_pipeline,
             load_upsampler,
+            ltx2_upsample_pass,
             upsample_pass,
         )
 
@@ -322,6 +342,18 @@ class DiffusersBackend:
                 recipe = {**UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
                 upsample = upsample_pass(self.registry.load(upsampler.name, load_upsampler), pipe, recipe)
             video: Any = LTXVideo(pipe, self.overlap, self._tell, upsample)
+        elif roles.kind == "ltx2":
+            assert roles.ltx is not None
+            pipe = pipeline(roles.ltx)
+            upsample2 = None
+            if roles.ltx.options.get("upsampler"):
+                upsampler = self.registry.get(str(roles.ltx.options["upsampler"]))
+                if upsampler.family != "ltx2-upsampler":
+                    raise StudioError(f"model {roles.ltx.name!r} option 'upsampler' names {upsampler.name!r}, "
+                                      f"family {upsampler.family!r}", hint="name an ltx2-upsampler model")
+                recipe = {**LTX2_UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
+                upsample2 = ltx2_upsample_pass(self.registry.load(upsampler.name, load_ltx2_upsampler), pipe, recipe)
+            video = LTX2Video(pipe, self.overlap, self._tell, upsample2)
         else:
             video = WanVideo(pipeline(roles.t2v), pipeline(roles.i2v), pipeline(roles.vace), self.overlap, self._tell)
         if roles.keyframe is not None:
@@ -409,6 +441,8 @@ class DiffusersBackend:
             generator=torch.Generator("cpu").manual_seed(plan.seed),
             fps=fps,
             anchor=cond.chain_anchor if plan.continuity == "continuous" else None,
+            speech=cond.speech if self.wants_speech else None,
+            sound=[] if self.roles.kind == "ltx2" else None,
         )
         if (history and shot.chunks[0].context == 0) or any(c.context == 0 for c in shot.chunks[1:]):
             self._tell("no-context", f"{self.options['model']} cannot continue from earlier frames: continuous "
@@ -436,6 +470,7 @@ class DiffusersBackend:
             frames=chunk.frames, steps=0, guidance=0.0, fps=shot.fps, max_sequence_length=0,
             generator=shot.generator, context=[Image.fromarray(f) for f in context],
             references=list(shot.references), keyframe=shot.keyframe if index == 0 else None,
+            speech=self._chunk_speech(shot, index),
         )
         spec = self._spec_for(self._video.mode(request))
         request.steps = int(self._setting(spec, "steps"))
@@ -448,6 +483,19 @@ class DiffusersBackend:
             request.flow_shift = float(shift) if shift is not None else default_flow_shift(shot.width, shot.height)
         return request, spec
 
+    @staticmethod
+    def _chunk_speech(shot: _Shot, index: int) -> Any:
+        """The spoken lines under chunk ``index``'s frames (context frames included: they sit
+        before the chunk's new frames, and before the shot for its first chunk)."""
+        if shot.speech is None:
+            return None
+        from studio.render.diffusers.speech import chunk_speech
+
+        chunk = shot.chunks[index]
+        first = sum(c.new for c in shot.chunks[:index]) - chunk.context
+        return chunk_speech(shot.speech.samples, shot.speech.sample_rate, shot.speech.spans, first / shot.fps,
+                            chunk.frames / shot.fps)
+
     def _negative(self, shot: _Shot, family: str) -> str:
         """The film's negative prompt with the model family's published default appended."""
         return with_model_negative(shot.prompt.negative, FAMILIES[family].negative)
@@ -458,7 +506,7 @@ class DiffusersBackend:
         (LTX: decode_timestep, image_cond_noise_scale, timesteps...); ``call_options`` override both."""
         family = FAMILIES[spec.family]
         recipe = dict(family.call_defaults)
-        for name in LTX_CALL_OPTIONS:
+        for name in LTX_CALL_OPTIONS + LTX2_CALL_OPTIONS:
             if name in family.options and spec.options.get(name) is not None:
                 recipe[name] = spec.options[name]
         return recipe
@@ -466,7 +514,7 @@ class DiffusersBackend:
     def _spec_for(self, mode: str) -> ModelSpec:
         roles = self.roles
         spec = {"t2v": roles.t2v, "i2v": roles.i2v, "vace": roles.vace, "ltx-condition": roles.ltx,
-                "ltx-upsample": roles.ltx}[mode]
+                "ltx-upsample": roles.ltx, "ltx2": roles.ltx, "ltx2-upsample": roles.ltx}[mode]
         assert spec is not None, mode
         return spec
 
@@ -477,11 +525,14 @@ class DiffusersBackend:
         shot = self._setup(plan, cond)
         self.stats.shots += 1
         self.stats.keyframe_seconds += shot.keyframe_seconds
+        self._sounds.pop(plan.shot_id, None)
         last: tuple[Any, np.ndarray] | None = None
         for frame in retimed(self._native_frames(shot), plan.frames, plan.fps, shot.fps):
             if last is None or last[0] is not frame:  # a held frame is resized once
                 last = (frame, _resize(frame, plan.width, plan.height))
             yield last[1]
+        if shot.sound is not None:
+            self._sounds[plan.shot_id] = _shot_sound(shot.sound, self._video.sound_rate, plan.frames / plan.fps)
 
     def _native_frames(self, shot: _Shot) -> Iterator[np.ndarray]:
         """The shot's frames at the native rate and generation size, chunk after chunk."""
@@ -510,7 +561,12 @@ class DiffusersBackend:
                 keyframe=request.keyframe is not None,
                 keyframe_reference=shot.keyframe_reference if request.keyframe is not None else None,
                 seconds=seconds, fps=shot.fps, negative=request.negative,
+                held=int(self._video.holds[-1].held.sum()) if request.speech is not None else 0,
             ))
+            if shot.sound is not None and self._video.sound is not None:  # the new frames' sound
+                rate = self._video.sound_rate
+                shot.sound.append(self._video.sound[round(chunk.context / shot.fps * rate):
+                                                    round((chunk.context + chunk.new) / shot.fps * rate)])
             del output, frames
             for frame in kept:
                 shot.history.append(frame)
@@ -582,6 +638,8 @@ def _model_key(spec: ModelSpec) -> dict[str, Any]:
         folder = spec.local_folder()
         key["snapshot"] = folder.name if folder else None
     return key
+
+
 def _match_context(shot: _Shot, context: list[np.ndarray]) -> list[np.ndarray]:
     """The context frames in the chain's colour. Without an anchor yet (a cut's first
     hand-over, or a continuous shot whose executor gave none), these frames become it."""
@@ -591,6 +649,16 @@ def _match_context(shot: _Shot, context: list[np.ndarray]) -> list[np.ndarray]:
         shot.anchor = colour_anchor(context)
         return context
     return match_colour(context, shot.anchor)  # type: ignore[arg-type]
+
+
+def _shot_sound(pieces: list[np.ndarray], rate: int, seconds: float) -> ShotSound:
+    """The calls' sound pieces joined, cut or padded with silence to the shot's length."""
+    channels = pieces[0].shape[1] if pieces else 2
+    joined = np.concatenate(pieces, axis=0) if pieces else np.zeros((0, channels), dtype=np.float32)
+    count = round(seconds * rate)
+    if len(joined) < count:
+        joined = np.concatenate([joined, np.zeros((count - len(joined), channels), dtype=np.float32)])
+    return ShotSound(np.ascontiguousarray(joined[:count], dtype=np.float32), rate)
 
 
 def _snap(value: float, multiple: int) -> int:

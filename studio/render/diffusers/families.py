@@ -9,6 +9,11 @@
   condition elsewhere, since in LTX 0.9.x a condition at frame k *is* frame k. With a
   latent upsampler (0.9.7 / 0.9.8), a small pass, 2x latent upsampling and a short
   denoise at full size.
+- **LTX-2** (:class:`LTX2Video`): ``LTX2ConditionPipeline``, picture and sound from one
+  model: the frames before as a video condition at latent index 0 (or the keyframe as an
+  image condition there); the shot's spoken lines held as clean audio tokens
+  (:mod:`.speech`); the sound it makes beside the frames. With the latent upsampler,
+  LTX-2's two stages (half size, 2x latents, a short refine).
 - **Keyframes** (:class:`Keyframer`): ``StableDiffusionPipeline`` draws the first frame
   of a cut, through an IP-Adapter with a character's face or reference for a likeness.
 
@@ -60,6 +65,7 @@ class Request:
     keyframe: Image.Image | None = None  # the first frame of a cut (kept)
     call_options: dict[str, Any] = field(default_factory=dict)
     flow_shift: float | None = None  # Wan: the scheduler's flow shift for this call (None: as loaded)
+    speech: Any = None  # LTX-2: the call's spoken lines (speech.ChunkSpeech), held as clean audio tokens
 
 
 @dataclass(frozen=True)
@@ -501,6 +507,191 @@ class LTXVideo:
         output = self.pipe(height=2 * height, width=2 * width, latents=latents, denoise_strength=up.denoise_strength,
                            output_type=output_type, **common)
         return self.mode(request), _frames(output, output_type)
+
+
+@dataclass
+class LTX2Upsample:
+    """LTX-2's second stage (diffusers' ltx2.md, distilled): stage 1 at ``downscale`` of the
+    size, the latents upsampled 2x by ``pipe`` (``LTX2LatentUpsamplePipeline`` sharing the
+    video model's VAE), then renoised to ``sigmas[0]`` and denoised over ``sigmas`` at
+    ``guidance``, on the scheduler without dynamic shifting."""
+
+    pipe: Any
+    downscale: float
+    sigmas: list[float]
+    guidance: float
+
+
+def load_ltx2_upsampler(spec: ModelSpec, where: str | Path) -> Any:
+    """An ``ltx2-upsampler`` model: ``LTX2LatentUpsamplerModel`` weights (a repository's
+    ``latent_upsampler/`` subfolder, or alone)."""
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
+
+    kwargs: dict[str, Any] = {_dtype_keyword(): spec.torch_dtype()}
+    if spec.revision and not Path(str(where)).is_dir():
+        kwargs["revision"] = spec.revision
+    if spec.options.get("subfolder"):
+        kwargs["subfolder"] = str(spec.options["subfolder"])
+    try:
+        return LTX2LatentUpsamplerModel.from_pretrained(str(where), **kwargs).eval()
+    except (OSError, ValueError) as exc:
+        raise StudioError(f"latent upsampler {spec.name!r} did not load from {where}: {str(exc).splitlines()[0]}",
+                          hint="its folder (or subfolder) holds an LTX2LatentUpsamplerModel") from None
+
+
+def ltx2_upsample_pass(upsampler: Any, video: Any, recipe: dict[str, Any]) -> LTX2Upsample:
+    import diffusers
+
+    device = getattr(video, "_execution_device", None) or video.device
+    upsampler.to(device=device, dtype=video.transformer.dtype)
+    pipe = diffusers.LTX2LatentUpsamplePipeline(vae=video.vae, latent_upsampler=upsampler)
+    pipe.set_progress_bar_config(disable=True)
+    return LTX2Upsample(pipe, float(recipe["downscale"]), [float(s) for s in recipe["sigmas"]],
+                        float(recipe["guidance"]))
+
+
+@contextmanager
+def _scheduler(pipe: Any, scheduler: Any) -> Iterator[None]:
+    kept = pipe.scheduler
+    pipe.scheduler = scheduler
+    try:
+        yield
+    finally:
+        pipe.scheduler = kept
+
+
+class LTX2Video:
+    """LTX-2 through ``LTX2ConditionPipeline``: picture and sound from one model.
+
+    Like LTX-Video, the frames before are a video condition at latent index 0 and a
+    keyframe an image condition there; nothing anywhere else (a mid-clip condition
+    becomes a frame). Character references steer identity through the keyframe. For a
+    call with spoken lines, the speech is encoded with the pipeline's own audio VAE and
+    held clean in the audio stream at every step (:mod:`.speech`), so the video is
+    generated around it. Every call leaves its sound in :attr:`sound`: the vocoder's
+    waveform ``(samples, channels)`` at :attr:`sound_rate`, covering the call's frames."""
+
+    kind = "ltx2"
+    takes_keyframe = True
+
+    def __init__(self, pipe: Any, overlap: int, tell: Tell, upsample: LTX2Upsample | None = None) -> None:
+        self.pipe = pipe
+        family = FAMILIES["ltx2"]
+        self.frame_multiple = frame_rule(pipe, family.frame_multiple)
+        size = size_rule(pipe, family.size_multiple)
+        # two stages: the first runs at half the size, which must itself be a legal size
+        self.size_multiple = size if upsample is None else _lcm(size, int(round(size / upsample.downscale)))
+        if (overlap - 1) % self.frame_multiple:
+            raise StudioError(f"overlap {overlap} is not {self.frame_multiple}k+1, as LTX-2's video conditions "
+                              "must be", hint=f"use overlap: {self.frame_multiple + 1}")
+        self.overlap = overlap
+        self.tell = tell
+        self.upsample = upsample
+        self.sound: Any = None
+        self.sound_rate = int(pipe.vocoder.config.output_sampling_rate)
+        self.holds: list[Any] = []  # the speech holds of the calls so far (for tests and records)
+
+    def context_for(self, available: int) -> int:
+        n = min(self.overlap, available)
+        return 0 if n < 1 else (n - 1) // self.frame_multiple * self.frame_multiple + 1
+
+    def mode(self, request: Request) -> str:
+        return "ltx2-upsample" if self.upsample is not None else "ltx2"
+
+    def takes_references(self, request: Request) -> bool:
+        if request.references:
+            self.tell("ltx2-no-references", "LTX-2 takes no character references as conditions (a condition "
+                                            "becomes a frame): they steer the keyframe (set keyframe_model "
+                                            "with an IP-Adapter)")
+        return False
+
+    def conditions(self, request: Request) -> list[Any]:
+        """The frames before (a video at latent index 0), else the keyframe (an image there)."""
+        from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2VideoCondition
+
+        if request.context:
+            return [LTX2VideoCondition(frames=list(request.context), index=0, strength=1.0)]
+        if request.keyframe is not None:
+            return [LTX2VideoCondition(frames=request.keyframe, index=0, strength=1.0)]
+        return []
+
+    def _hold(self, request: Request, frames: int) -> tuple[Any, Any]:
+        """The call's speech as ``audio_latents`` and the hook that holds it, or (None, None)."""
+        from studio.render.diffusers.speech import SpeechHold, audio_frames, encode_speech, held_frames, packed_tokens
+
+        if request.speech is None:
+            return None, None
+        count = audio_frames(self.pipe, frames, request.fps)
+        latents = encode_speech(self.pipe, request.speech, count)
+        hold = SpeechHold(packed_tokens(self.pipe, latents), held_frames(self.pipe, request.speech, count))
+        self.holds.append(hold)
+        return latents, hold
+
+    def __call__(self, request: Request, output_type: str = "np") -> tuple[str, Any]:
+        self.takes_references(request)
+        rehook(self.pipe)
+        audio_latents, hold = self._hold(request, request.frames)
+        conditions = self.conditions(request) or None
+        common = dict(prompt=request.prompt, negative_prompt=request.negative, num_frames=request.frames,
+                      frame_rate=request.fps, generator=request.generator,
+                      max_sequence_length=request.max_sequence_length, **request.call_options)
+        if hold is not None:
+            hold.attach(self.pipe.transformer)
+        try:
+            if self.upsample is None:
+                output = self.pipe(conditions=conditions, height=request.height, width=request.width,
+                                   num_inference_steps=request.steps, guidance_scale=request.guidance,
+                                   audio_latents=audio_latents, output_type=output_type, **common)
+            else:
+                output = self._two_stages(request, conditions, audio_latents, common, output_type)
+        finally:
+            if hold is not None:
+                hold.detach()
+        self.sound = None if output_type == "latent" else self._waveform(output.audio, hold)
+        return self.mode(request), _frames(output, output_type)
+
+    def _two_stages(self, request: Request, conditions: Any, audio_latents: Any, common: dict[str, Any],
+                    output_type: str) -> Any:
+        """Stage 1 at half size, the latents upsampled 2x, stage 2 renoised to its first sigma."""
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
+        up = self.upsample
+        assert up is not None
+        width = max(32, int(request.width * up.downscale) // 32 * 32)
+        height = max(32, int(request.height * up.downscale) // 32 * 32)
+        first = self.pipe(conditions=conditions, height=height, width=width, num_inference_steps=request.steps,
+                          guidance_scale=request.guidance, audio_latents=audio_latents, output_type="latent",
+                          **common)
+        latents = up.pipe(latents=first.frames, output_type="latent").frames
+        stage2 = {**common, "sigmas": up.sigmas}
+        stage2.pop("noise_scale", None)
+        refine = FlowMatchEulerDiscreteScheduler.from_config(self.pipe.scheduler.config, use_dynamic_shifting=False,
+                                                             shift_terminal=None)
+        with _scheduler(self.pipe, refine):
+            return self.pipe(conditions=conditions, height=request.height, width=request.width, latents=latents,
+                             audio_latents=first.audio if audio_latents is None else audio_latents,
+                             noise_scale=up.sigmas[0], num_inference_steps=len(up.sigmas),
+                             guidance_scale=up.guidance, output_type=output_type, **stage2)
+
+    def _waveform(self, audio: Any, hold: Any) -> Any:
+        """The call's sound as float32 ``(samples, channels)``, the held (spoken) spans silenced
+        with 10 ms ramps: the voices are the dialogue, the model's copy of them is not kept."""
+        import numpy as np
+
+        wave = audio[0].float().cpu().numpy().T if hasattr(audio[0], "float") else np.asarray(audio[0]).T
+        wave = np.ascontiguousarray(wave, dtype=np.float32)
+        if hold is None or not bool(hold.held.any()):
+            return wave
+        from studio.render.diffusers.speech import latent_rate
+
+        rate = latent_rate(self.pipe)
+        gain = np.ones(len(wave), dtype=np.float32)
+        held = hold.held.numpy()
+        for i in np.flatnonzero(held):
+            gain[int(i / rate * self.sound_rate):int((i + 1) / rate * self.sound_rate)] = 0.0
+        ramp = max(1, int(0.010 * self.sound_rate))
+        gain = np.convolve(gain, np.ones(ramp, dtype=np.float32) / ramp, mode="same")
+        return wave * np.minimum(gain, 1.0)[:, None]
 
 
 class Keyframer:

@@ -71,7 +71,7 @@ LTX2_NEGATIVE = ("shaky, glitchy, low quality, worst quality, deformed, distorte
 # terms (classifier-free, spatio-temporal, modality isolation, rescale) for the picture and the sound
 LTX2_CALL_OPTIONS = ("sigmas", "guidance_rescale", "stg_scale", "modality_scale", "audio_guidance_scale",
                      "audio_stg_scale", "audio_modality_scale", "audio_guidance_rescale", "decode_timestep",
-                     "decode_noise_scale", "use_cross_timestep")
+                     "decode_noise_scale", "use_cross_timestep", "spatio_temporal_guidance_blocks")
 _LTX2_OPTIONS = frozenset({*LTX2_CALL_OPTIONS, "upsampler", "upsample"})
 _TIMING_OPTIONS = frozenset({"fps"})
 # Wan's schedulers take a flow shift; LTX-Video shifts its sigmas by sequence length itself

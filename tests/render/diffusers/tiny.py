@@ -314,3 +314,128 @@ BUILDERS = {
     "ltx-condition": save_ltx_condition,
     "sd": save_sd_keyframe,
 }
+
+
+GEMMA_WORDS = WORDS + ["theo", "mara", "night", "lighthouse", "keeper", "listen", "hear", "sound", "voice"]
+
+
+def gemma_tokenizer() -> Any:
+    """A Gemma tokenizer (``GemmaTokenizerFast``) over a small in-memory word vocabulary, padding on the
+    left as LTX-2's pipelines pad Gemma prompts."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GemmaTokenizerFast
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3}
+    for word in dict.fromkeys(GEMMA_WORDS):
+        vocab[word] = len(vocab)
+    for c in "abcdefghijklmnopqrstuvwxyz0123456789.,;:'\"!?-()":
+        vocab.setdefault(c, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace()])
+    return GemmaTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", pad_token="<pad>",
+                              unk_token="<unk>", padding_side="left", add_bos_token=True, add_eos_token=False)
+
+
+def gemma3_encoder(seed: int = 0, hidden: int = 32, layers: int = 2) -> Any:
+    """A tiny ``Gemma3ForConditionalGeneration`` (text and SigLIP vision towers), the class LTX-2's
+    pipelines take as their text encoder (the real one: Gemma 3 12B)."""
+    import torch
+    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig, SiglipVisionConfig
+
+    torch.manual_seed(seed)
+    text = Gemma3TextConfig(vocab_size=160, hidden_size=hidden, intermediate_size=32, num_hidden_layers=layers,
+                            num_attention_heads=2, num_key_value_heads=1, head_dim=8, max_position_embeddings=256,
+                            sliding_window=64, pad_token_id=0, bos_token_id=2, eos_token_id=1)
+    vision = SiglipVisionConfig(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                image_size=28, patch_size=14)
+    config = Gemma3Config(text_config=text.to_dict(), vision_config=vision.to_dict(), mm_tokens_per_image=4,
+                          boi_token_index=150, eoi_token_index=151, image_token_index=152)
+    return Gemma3ForConditionalGeneration(config).eval()
+
+
+def save_ltx2(folder: Path, seed: int = 0) -> Path:
+    """LTX-2 (``LTX2ConditionPipeline``) with the real model's rules where they shape the calls: a video VAE
+    compressing 32x in space and 8x in time (8k+1 frames), an audio VAE on 16 kHz stereo log-mel spectrograms
+    of 64 bins at hop 160 compressing 4x in time and in mel bins (25 latent frames a second; 2 latent
+    channels x 16 bins = the transformer's 32 audio features, where the real model has 8 x 16 = 128: diffusers
+    keeps the audio latents' statistics per packed feature, as many as the VAE's base channels), a vocoder
+    out to 24 kHz, Gemma 3 as the text
+    encoder, and the scheduler class the real repository ships (FlowMatchEulerDiscreteScheduler). Stored in
+    bfloat16 as the LTX-2 repositories store their weights."""
+    import torch
+    from diffusers import (
+        AutoencoderKLLTX2Audio,
+        AutoencoderKLLTX2Video,
+        FlowMatchEulerDiscreteScheduler,
+        LTX2ConditionPipeline,
+        LTX2VideoTransformer3DModel,
+    )
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+
+    text_encoder = gemma3_encoder(seed)
+    hidden, layers = text_encoder.config.text_config.hidden_size, text_encoder.config.text_config.num_hidden_layers
+    torch.manual_seed(seed)
+    transformer = LTX2VideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
+        cross_attention_dim=16, audio_in_channels=32, audio_out_channels=32, audio_num_attention_heads=2,
+        audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=2, qk_norm="rms_norm_across_heads",
+        caption_channels=hidden, rope_double_precision=False, rope_type="split",
+    ).eval()
+    torch.manual_seed(seed)
+    connectors = LTX2TextConnectors(
+        caption_channels=hidden, text_proj_in_factor=layers + 1, video_connector_num_attention_heads=4,
+        video_connector_attention_head_dim=8, video_connector_num_layers=1,
+        video_connector_num_learnable_registers=None, audio_connector_num_attention_heads=4,
+        audio_connector_attention_head_dim=8, audio_connector_num_layers=1,
+        audio_connector_num_learnable_registers=None, connector_rope_base_seq_len=32, rope_theta=10000.0,
+        rope_double_precision=False, causal_temporal_positioning=False, rope_type="split",
+    ).eval()
+    torch.manual_seed(seed)
+    vae = AutoencoderKLLTX2Video(  # the real layout: down spatial, temporal, then spatiotemporal twice (32x, 8x)
+        in_channels=3, out_channels=3, latent_channels=8, block_out_channels=(8, 8, 8, 8),
+        down_block_types=("LTX2VideoDownBlock3D",) * 4, decoder_block_out_channels=(8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True, True), decoder_spatio_temporal_scaling=(True, True, True),
+        decoder_inject_noise=(False, False, False, False),
+        downsample_type=("spatial", "temporal", "spatiotemporal", "spatiotemporal"),
+        upsample_type=("spatiotemporal",) * 3, upsample_residual=(False, False, False), upsample_factor=(1, 1, 1),
+        timestep_conditioning=False, patch_size=4, patch_size_t=1, encoder_causal=True, decoder_causal=False,
+        spatial_compression_ratio=32, temporal_compression_ratio=8,
+    ).eval()
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    torch.manual_seed(seed)
+    audio_vae = AutoencoderKLLTX2Audio(
+        base_channels=32, output_channels=2, ch_mult=(1, 2, 4), num_res_blocks=1, attn_resolutions=None,
+        in_channels=2, resolution=64, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
+        mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160, is_causal=True, mel_bins=64,
+    ).eval()
+    torch.manual_seed(seed)
+    vocoder = LTX2Vocoder(
+        in_channels=2 * 64, hidden_channels=32, out_channels=2, upsample_kernel_sizes=[12, 10, 4, 4, 4],
+        upsample_factors=[6, 5, 2, 2, 2], resnet_kernel_sizes=[3], resnet_dilations=[[1, 3, 5]],
+        leaky_relu_negative_slope=0.1, output_sampling_rate=24000,
+    ).eval()
+    pipe = LTX2ConditionPipeline(
+        scheduler=FlowMatchEulerDiscreteScheduler(use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05,
+                                                  base_image_seq_len=1024, max_image_seq_len=4096,
+                                                  shift_terminal=0.1),
+        vae=vae, audio_vae=audio_vae, text_encoder=text_encoder, tokenizer=gemma_tokenizer(),
+        connectors=connectors, transformer=transformer, vocoder=vocoder,
+    )
+    pipe.to(torch.bfloat16)
+    pipe.save_pretrained(str(folder))
+    return folder
+
+
+def save_ltx2_upsampler(folder: Path, seed: int = 0) -> Path:
+    """LTX-2's 2x spatial latent upsampler for the tiny LTX-2's 8 latent channels, saved in a
+    ``latent_upsampler/`` subfolder as the LTX-2 repositories ship it."""
+    import torch
+    from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
+
+    torch.manual_seed(seed)
+    model = LTX2LatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1).eval()
+    model.to(torch.bfloat16).save_pretrained(str(Path(folder) / "latent_upsampler"))
+    return folder
