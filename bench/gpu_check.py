@@ -85,7 +85,9 @@ EXTRA_SPECS: dict[str, dict[str, Any]] = {
                         "options": {"subfolder": "models", "weight_name": "ip-adapter_sd15.safetensors",
                                     "image_encoder_folder": "image_encoder", "scale": 0.6}},
 }
-TINY = {"resolution": "64x32", "fps": 8, "wan_chunk": 17, "ltx_chunk": 25}
+TINY = {"resolution": "64x32", "fps": 8, "wan_chunk": 17, "ltx_chunk": 25,
+        # LTX-2's video VAE decodes with reflect padding, which needs 2 latent pixels a side: 128x64 (4 x 2)
+        "ltx2_resolution": "128x64"}
 #: the forecast's H200: sustained bf16 TFLOPS assumed (40% of its 989 dense peak), and a slow rate for writing
 #: random weights on the device (its HBM does ~4.8 TB/s)
 H200_TFLOPS = 400.0
@@ -286,6 +288,8 @@ def _ltx2(b: Builder, name: str, dtype: Any) -> Any:
     audio_vae = b.diffusers_model(name, "AutoencoderKLLTX2Audio", "ltx-2/audio_vae.json", dtype)
     vocoder = b.diffusers_model(name, LTX2Vocoder, "ltx-2/vocoder.json", dtype)
     text_encoder = b.gemma3(name, "ltx-2/text_encoder.json", dtype)
+    if b.tiny:  # as the tests' tiny LTX-2: a few frames of a tiny VAE in one piece
+        vae.use_framewise_encoding = vae.use_framewise_decoding = False
     scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
     return diffusers.LTX2ConditionPipeline(scheduler=scheduler, vae=vae, audio_vae=audio_vae, text_encoder=text_encoder,
                                            tokenizer=_gemma_tokenizer(), connectors=connectors,
@@ -293,12 +297,9 @@ def _ltx2(b: Builder, name: str, dtype: Any) -> Any:
 
 
 def _gemma_tokenizer() -> Any:
-    """The tests' in-memory Gemma tokenizer (its ids fit any Gemma's vocabulary); None where it is not there
-    (the meta-device count needs none)."""
-    try:
-        from tests.render.diffusers.tiny import gemma_tokenizer
-    except ImportError:
-        return None
+    """The tests' in-memory Gemma tokenizer: its ids fit the tiny Gemma's 160 and the real one's 262,208."""
+    from tests.render.diffusers.tiny import gemma_tokenizer
+
     return gemma_tokenizer()
 
 
@@ -467,7 +468,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         if tiny and spec.family != "sd":
             spec_options["frames_per_chunk"] = TINY["ltx_chunk" if spec.family.startswith("ltx") else "wan_chunk"]
             if "resolution" in spec_options:
-                spec_options["resolution"] = TINY["resolution"]
+                spec_options["resolution"] = TINY["ltx2_resolution" if spec.family == "ltx2" else "resolution"]
         spec = replace(spec, options=spec_options, device=device,
                        dtype="float32" if tiny else spec.dtype)
         registry.add(spec)
@@ -484,7 +485,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
     backend = DiffusersBackend({**options, "steps": steps, "offload": "none"}, registry=registry)
     main = registry.get(options["model"])
     if tiny:
-        width, height = (int(v) for v in TINY["resolution"].split("x"))
+        width, height = (int(v) for v in TINY["ltx2_resolution" if main.family == "ltx2" else "resolution"].split("x"))
         fps = TINY["fps"]
     else:
         width, height = (int(v) for v in str(main.options.get("resolution", "832x480")).split("x"))
@@ -763,7 +764,8 @@ def forecast_line(group: str, f: dict[str, Any]) -> str:
     models = ", ".join(f"{name} {m['params_billion']}B" for name, m in f["models"].items())
     when = (f"forecast {f['seconds']} s on an H200 ({f['tflop']} TFLOP at {H200_TFLOPS:.0f} TFLOPS, {FILM_CALLS} "
             "full-chunk calls, plus the build)" if f["seconds"] is not None else "no time forecast")
-    return f"{group}: {models}; weights {f['weights_gib']} GiB; {when}"
+    passes = f" ({f['passes_per_step']} transformer passes a step)" if f.get("passes_per_step") else ""
+    return f"{group}: {models}; weights {f['weights_gib']} GiB; {when}{passes}"
 
 
 # --------------------------------------------------------------------------- report
@@ -867,8 +869,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="tiny configs on the CPU (no GPU needed)")
     parser.add_argument("--steps", type=int, default=2, help="denoising steps actually run per call (>= 2)")
-    parser.add_argument("--groups", nargs="*", default=DEFAULT_GROUPS, choices=list(GROUPS),
-                        help=f"model groups (default: {' '.join(DEFAULT_GROUPS)}; ltx2-full only when named)")
+    parser.add_argument("--groups", nargs="*", default=None, choices=list(GROUPS),
+                        help=f"model groups (default: {' '.join(DEFAULT_GROUPS)}, ltx2-full only when named; "
+                             "with --tiny every group)")
     parser.add_argument("--real-dtypes", action=argparse.BooleanOptionalAction, default=None,
                         help="build in the models' own dtypes (default: yes, except with --tiny)")
     parser.add_argument("--budget", type=float, default=480.0,
@@ -882,6 +885,8 @@ def main() -> None:
                         help="build nothing: the real architectures counted on the meta device (parameters, "
                              "weight GiB, the LTX groups' FLOPs and H200 seconds), in seconds on any CPU")
     args = parser.parse_args()
+    if args.groups is None:
+        args.groups = list(GROUPS) if args.tiny else DEFAULT_GROUPS
     if args.count:
         counted = {group: forecast(group) for group in args.groups}
         for group, f in counted.items():

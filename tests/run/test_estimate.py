@@ -157,8 +157,10 @@ def test_an_ltx2_estimate_counts_both_stages_at_their_sizes(plans):
     width, height = shot.width, shot.height  # the model's 1536x1024 area at the film's aspect, multiples of 32
     assert width % 32 == 0 and height % 32 == 0 and abs(width * height - 1536 * 1024) < 0.1 * 1536 * 1024
     small_w, small_h = width // 2 // 32 * 32, height // 2 // 32 * 32
-    passes = ltx2_passes({"guidance": 1.0})  # the registry gives guidance 1: the audio's 7.0, STG, modality stay
-    assert passes == 4
+    from studio.models import Registry
+
+    passes = ltx2_passes(Registry.default().get("ltx-2-distilled").options)
+    assert passes == 1  # no guidance of any kind, as Lightricks' distilled pipeline denoises
     expected = (ref.seconds_for(shot.generated, small_w, small_h, 8 * passes)
                 + ref.seconds_for(shot.generated, 2 * small_w, 2 * small_h, 3 * passes))
     assert shot.seconds == pytest.approx(expected)
@@ -173,19 +175,24 @@ def test_ltx2_guidance_sets_the_passes_per_step(plans):
     # leaves them on
     assert ltx2_passes({"guidance": 1.0, "stg_scale": 0.0, "modality_scale": 1.0}) == 4
     assert ltx2_passes({"guidance": 4.0, **off}) == 2
-    # a distilled recipe without guidance (as Lightricks' own DistilledPipeline runs it) is a quarter of the time
-    plain = {"family": "ltx2", "source": "rootonchair/LTX-2-19b-distilled", "dtype": "bfloat16",
-             "options": {"steps": 8, "guidance": 1.0, "frames_per_chunk": 121, "resolution": "1536x1024",
-                         **off, "sigmas": [1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875],
+    assert ltx2_passes({"guidance": 3.0, "stg_scale": 1.0, "modality_scale": 3.0, "audio_guidance_scale": 7.0}) == 4
+    # the distilled recipe with the pipeline's guidance defaults for the sound (CFG 7.0, STG, modality) would
+    # take four passes a step: four times the registry's, which has none
+    guided = {"family": "ltx2", "source": "rootonchair/LTX-2-19b-distilled", "dtype": "bfloat16",
+              "options": {"steps": 8, "guidance": 1.0, "frames_per_chunk": 121, "resolution": "1536x1024",
+                          "sigmas": [1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875],
                          "upsampler": "ltx-2-distilled-upsampler",
                          "upsample": {"downscale": 0.5, "sigmas": [0.909375, 0.725, 0.421875], "guidance": 1.0}}}
-    fast = estimate_film(plans, backend="diffusers", options={"model": "plain"}, models={"plain": plain})
-    slow = estimate_film(plans, backend="diffusers", options={"model": "ltx-2-distilled"})
+    slow = estimate_film(plans, backend="diffusers", options={"model": "guided"}, models={"guided": guided})
+    fast = estimate_film(plans, backend="diffusers", options={"model": "ltx-2-distilled"})
     assert fast.total_seconds == pytest.approx(slow.total_seconds / 4)
-    # the full model: 40 steps at 768x512's area, one stage
+    # the full model: 40 steps of 4 passes (its authors' CFG 3.0, STG, modality 3.0) at 768x512's area, one stage
     full = estimate_film(plans, backend="diffusers", options={"model": "ltx-2"})
-    shot = full.shots[0]
+    plan = _one_chunk_cut(plans)
+    shot = next(s for s in full.shots if s.shot_id == plan.shot_id)
     assert shot.steps == 40 and abs(shot.width * shot.height - 768 * 512) < 0.1 * 768 * 512
+    assert shot.seconds == pytest.approx(REFERENCES["ltx-2"].seconds_for(shot.generated, shot.width, shot.height,
+                                                                         40 * 4))
 
 
 def test_ltx2_guidance_defaults_are_the_pipelines():
