@@ -13,7 +13,9 @@ pipeline calls), driven shot by shot through ``backend.render`` (no ffmpeg neede
 The film: three shots, a cut with a character who has a reference image, a continuous
 shot that continues it, and a cut long enough to be made in chunks. Each model group
 (Wan T2V + VACE; Wan I2V 14B started by SD 1.5 keyframes with an IP-Adapter;
-LTX-Video 0.9.5; last, LTX-Video 0.9.8 13B distilled with its latent upsampler)
+LTX-Video 0.9.5; LTX-Video 0.9.8 13B distilled with its latent upsampler; LTX-2 19B distilled,
+picture and sound, two stages with its upsampler; and, only when named or with --tiny, the full LTX-2 at
+40 steps: ``ltx2-full``)
 renders it at the model's resolution and frame counts with a reduced number
 of denoising steps (``--steps``, default 2): a step's time is measured between step
 callbacks and extrapolated to the model's recommended step count, so the figures are
@@ -764,7 +766,7 @@ def forecast_line(group: str, f: dict[str, Any]) -> str:
     models = ", ".join(f"{name} {m['params_billion']}B" for name, m in f["models"].items())
     when = (f"forecast {f['seconds']} s on an H200 ({f['tflop']} TFLOP at {H200_TFLOPS:.0f} TFLOPS, {FILM_CALLS} "
             "full-chunk calls, plus the build)" if f["seconds"] is not None else "no time forecast")
-    passes = f" ({f['passes_per_step']} transformer passes a step)" if f.get("passes_per_step") else ""
+    passes = f"; transformer passes a step: {f['passes_per_step']}" if f.get("passes_per_step") else ""
     return f"{group}: {models}; weights {f['weights_gib']} GiB; {when}{passes}"
 
 
