@@ -13,7 +13,9 @@ pipeline calls), driven shot by shot through ``backend.render`` (no ffmpeg neede
 The film: three shots, a cut with a character who has a reference image, a continuous
 shot that continues it, and a cut long enough to be made in chunks. Each model group
 (Wan T2V + VACE; Wan I2V 14B started by SD 1.5 keyframes with an IP-Adapter;
-LTX-Video 0.9.5; last, LTX-Video 0.9.8 13B distilled with its latent upsampler)
+LTX-Video 0.9.5; LTX-Video 0.9.8 13B distilled with its latent upsampler; LTX-2 19B distilled,
+picture and sound, two stages with its upsampler; and, only when named or with --tiny, the full LTX-2 at
+40 steps: ``ltx2-full``)
 renders it at the model's resolution and frame counts with a reduced number
 of denoising steps (``--steps``, default 2): a step's time is measured between step
 callbacks and extrapolated to the model's recommended step count, so the figures are
@@ -70,7 +72,13 @@ GROUPS: dict[str, dict[str, Any]] = {
     "wan-i2v-keyframes": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "sd1.5"},
     # the 13B (with its latent upsampler): last, so a run short of time has measured the others
     "ltx-0.9.8": {"model": "ltx-video-0.9.8-distilled"},
+    # LTX-2 19B distilled (picture and sound, Gemma 3 12B), two stages with its latent upsampler: 64 GiB of weights
+    "ltx2": {"model": "ltx-2-distilled"},
+    # LTX-2 19B at 40 steps with guidance: minutes of an H200 by the forecast, so only when asked for (--groups)
+    "ltx2-full": {"model": "ltx-2"},
 }
+#: what a run measures unless --groups says otherwise: the forecast puts ltx2-full alone near a 10-minute call
+DEFAULT_GROUPS = [g for g in GROUPS if g != "ltx2-full"]
 #: registry entries the built-ins may not have (the keyframe model and its adapter)
 EXTRA_SPECS: dict[str, dict[str, Any]] = {
     "sd1.5": {"family": "sd", "source": "stable-diffusion-v1-5/stable-diffusion-v1-5", "dtype": "float16",
@@ -79,7 +87,9 @@ EXTRA_SPECS: dict[str, dict[str, Any]] = {
                         "options": {"subfolder": "models", "weight_name": "ip-adapter_sd15.safetensors",
                                     "image_encoder_folder": "image_encoder", "scale": 0.6}},
 }
-TINY = {"resolution": "64x32", "fps": 8, "wan_chunk": 17, "ltx_chunk": 25}
+TINY = {"resolution": "64x32", "fps": 8, "wan_chunk": 17, "ltx_chunk": 25,
+        # LTX-2's video VAE decodes with reflect padding, which needs 2 latent pixels a side: 128x64 (4 x 2)
+        "ltx2_resolution": "128x64"}
 #: the forecast's H200: sustained bf16 TFLOPS assumed (40% of its 989 dense peak), and a slow rate for writing
 #: random weights on the device (its HBM does ~4.8 TB/s)
 H200_TFLOPS = 400.0
@@ -169,11 +179,18 @@ class Builder:
         self.components.setdefault(model, []).append({"class": name, "dtype": dtype_name, "params": params})
         return module
 
-    def diffusers_model(self, model: str, cls_name: str, path: str, dtype: Any) -> Any:
+    def diffusers_model(self, model: str, cls_name: str | type, path: str, dtype: Any) -> Any:
         import diffusers
 
-        cls = getattr(diffusers, cls_name)
+        cls = getattr(diffusers, cls_name) if isinstance(cls_name, str) else cls_name
         return self.make(model, lambda: cls.from_config(config(path, self.tiny)), dtype)
+
+    def gemma3(self, model: str, path: str, dtype: Any) -> Any:
+        """Gemma 3 with its SigLIP vision tower (``Gemma3ForConditionalGeneration``), LTX-2's text encoder."""
+        from transformers import Gemma3Config, Gemma3ForConditionalGeneration
+
+        data = config(path, self.tiny)
+        return self.make(model, lambda: Gemma3ForConditionalGeneration(Gemma3Config(**data)), dtype)
 
     def latent_upsampler(self, model: str, path: str, dtype: Any) -> Any:
         from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
@@ -248,9 +265,44 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
                                               tokenizer=t5_tokenizer(), scheduler=scheduler)
     if name == "ltx-video-0.9.8-upsampler":  # a model alone, as a-r-r-o-w/LTX-0.9.8-Latent-Upsampler is
         return b.latent_upsampler(name, f"{name}/latent_upsampler.json", dtype)
+    if name in ("ltx-2", "ltx-2-distilled"):
+        return _ltx2(b, name, dtype)
+    if name == "ltx-2-distilled-upsampler":  # a model alone, the distilled repository's latent_upsampler/
+        from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
+
+        return b.diffusers_model(name, LTX2LatentUpsamplerModel, f"{name}/latent_upsampler.json", dtype)
     if name == "sd1.5":
         return _stable_diffusion(b, b.dtype(torch.float16))
     raise KeyError(name)
+
+
+def _ltx2(b: Builder, name: str, dtype: Any) -> Any:
+    """LTX-2 19B (``LTX2ConditionPipeline``): the audio-video transformer, its text connectors, the video and
+    audio VAEs, the vocoder and Gemma 3 12B, all in bf16 as diffusers' conversion script saves them; the full
+    and the distilled checkpoints differ only in their weights and scheduler (``bench/configs/ltx-2/``)."""
+    import diffusers
+    from diffusers.pipelines.ltx2 import LTX2TextConnectors
+    from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
+
+    transformer = b.diffusers_model(name, "LTX2VideoTransformer3DModel", "ltx-2/transformer.json", dtype)
+    connectors = b.diffusers_model(name, LTX2TextConnectors, "ltx-2/connectors.json", dtype)
+    vae = b.diffusers_model(name, "AutoencoderKLLTX2Video", "ltx-2/vae.json", dtype)
+    audio_vae = b.diffusers_model(name, "AutoencoderKLLTX2Audio", "ltx-2/audio_vae.json", dtype)
+    vocoder = b.diffusers_model(name, LTX2Vocoder, "ltx-2/vocoder.json", dtype)
+    text_encoder = b.gemma3(name, "ltx-2/text_encoder.json", dtype)
+    if b.tiny:  # as the tests' tiny LTX-2: a few frames of a tiny VAE in one piece
+        vae.use_framewise_encoding = vae.use_framewise_decoding = False
+    scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
+    return diffusers.LTX2ConditionPipeline(scheduler=scheduler, vae=vae, audio_vae=audio_vae, text_encoder=text_encoder,
+                                           tokenizer=_gemma_tokenizer(), connectors=connectors,
+                                           transformer=transformer, vocoder=vocoder)
+
+
+def _gemma_tokenizer() -> Any:
+    """The tests' in-memory Gemma tokenizer: its ids fit the tiny Gemma's 160 and the real one's 262,208."""
+    from tests.render.diffusers.tiny import gemma_tokenizer
+
+    return gemma_tokenizer()
 
 
 def _stable_diffusion(b: Builder, dtype: Any) -> Any:
@@ -372,12 +424,16 @@ def recommended_steps(spec: Any) -> int:
     """Denoising steps one generation of ``spec`` takes at its recipe: ``steps``, or the length of an
     explicit ``timesteps`` list (which the pipeline runs whatever ``steps`` says); with a latent upsampler,
     plus the refine pass's: its timesteps cut by ``denoise_strength`` as LTXConditionPipeline.get_timesteps
-    cuts them (0.9.8 distilled: 8, then 4 of [1000, 909, 725, 421, 0] at 0.999: 12)."""
-    from studio.render.diffusers.settings import UPSAMPLE_DEFAULTS
+    cuts them (0.9.8 distilled: 8, then 4 of [1000, 909, 725, 421, 0] at 0.999: 12). An explicit ``sigmas``
+    list (LTX-2 distilled) counts as its length, and LTX-2's stage 2 as its sigmas' (8 + 3: 11)."""
+    from studio.render.diffusers.settings import LTX2_UPSAMPLE_DEFAULTS, UPSAMPLE_DEFAULTS
 
-    timesteps = spec.options.get("timesteps")
-    steps = len(timesteps) if timesteps else int(spec.options.get("steps", 30))
-    if spec.options.get("upsampler"):
+    schedule = spec.options.get("timesteps") or spec.options.get("sigmas")
+    steps = len(schedule) if schedule else int(spec.options.get("steps", 30))
+    if spec.options.get("upsampler") and spec.family == "ltx2":  # stage 2 runs its sigmas list whole
+        recipe = {**LTX2_UPSAMPLE_DEFAULTS, **dict(spec.options.get("upsample") or {})}
+        steps += len(recipe["sigmas"])
+    elif spec.options.get("upsampler"):
         recipe = {**UPSAMPLE_DEFAULTS, **dict(spec.options.get("upsample") or {})}
         refine, strength = len(recipe["timesteps"]), float(recipe["denoise_strength"])
         steps += min(int(refine * strength), refine) if strength < 1 else refine
@@ -414,7 +470,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         if tiny and spec.family != "sd":
             spec_options["frames_per_chunk"] = TINY["ltx_chunk" if spec.family.startswith("ltx") else "wan_chunk"]
             if "resolution" in spec_options:
-                spec_options["resolution"] = TINY["resolution"]
+                spec_options["resolution"] = TINY["ltx2_resolution" if spec.family == "ltx2" else "resolution"]
         spec = replace(spec, options=spec_options, device=device,
                        dtype="float32" if tiny else spec.dtype)
         registry.add(spec)
@@ -431,7 +487,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
     backend = DiffusersBackend({**options, "steps": steps, "offload": "none"}, registry=registry)
     main = registry.get(options["model"])
     if tiny:
-        width, height = (int(v) for v in TINY["resolution"].split("x"))
+        width, height = (int(v) for v in TINY["ltx2_resolution" if main.family == "ltx2" else "resolution"].split("x"))
         fps = TINY["fps"]
     else:
         width, height = (int(v) for v in str(main.options.get("resolution", "832x480")).split("x"))
@@ -552,7 +608,10 @@ def forecast(group: str) -> dict[str, Any]:
                               "seconds": None}
     spec = registry.get(names[0])
     if spec.family.startswith("ltx") and len(names) == 1:
-        tflop = FILM_CALLS * _ltx_generation_tflop(spec, built[names[0]], built.get(str(upsampler)))
+        count = _ltx2_generation_tflop if spec.family == "ltx2" else _ltx_generation_tflop
+        tflop = FILM_CALLS * count(spec, built[names[0]], built.get(str(upsampler)))
+        if spec.family == "ltx2":
+            result["passes_per_step"] = ltx2_passes(spec, type(built[names[0]]))
         result["tflop"] = round(tflop)
         result["seconds"] = round(tflop / H200_TFLOPS + weights / 1e9 / BUILD_GB_PER_SECOND, 1)
     return result
@@ -611,11 +670,104 @@ def _ltx_generation_tflop(spec: Any, pipe: Any, upsampler: Any) -> float:
             + refine * step(2 * small_w, 2 * small_h) + decode(2 * small_w, 2 * small_h))
 
 
+def ltx2_passes(spec: Any, pipeline: Any, recipe: dict[str, Any] | None = None) -> int:
+    """Transformer passes (in batch items) per denoising step of an LTX-2 call: 2 with classifier-free
+    guidance (the video's or the audio's scale above 1), 1 without, plus one for spatio-temporal guidance
+    (an STG scale above 0) and one for modality isolation (a modality scale above 1), as
+    ``LTX2ConditionPipeline`` decides them from its arguments: the model's options over the pipeline's own
+    defaults (audio scales falling back to the video's; ``recipe``: a stage's overrides)."""
+    import inspect
+
+    from studio.render.diffusers.settings import FAMILIES
+
+    defaults = {k: v.default for k, v in inspect.signature(pipeline.__call__).parameters.items()}
+    given = {**{k: v for k, v in spec.options.items() if k in defaults},
+             "guidance_scale": spec.options.get("guidance", FAMILIES[spec.family].guidance), **(recipe or {})}
+    scale = {**defaults, **given}
+    for name in ("guidance_scale", "stg_scale", "modality_scale"):
+        scale[f"audio_{name}"] = scale.get(f"audio_{name}") or scale[name]
+    cfg = max(float(scale["guidance_scale"]), float(scale["audio_guidance_scale"])) > 1
+    stg = max(float(scale["stg_scale"]), float(scale["audio_stg_scale"])) > 0
+    modality = max(float(scale["modality_scale"]), float(scale["audio_modality_scale"])) > 1
+    return (2 if cfg else 1) + int(stg) + int(modality)
+
+
+def _ltx2_generation_tflop(spec: Any, pipe: Any, upsampler: Any) -> float:
+    """TFLOPs of one LTX-2 generation of a full chunk at the model's resolution: Gemma 3 over the prompt
+    (and the negative with guidance) and the text connectors (2 x parameters x tokens), every denoising step
+    (the joint audio-video transformer, counted once per batch item and multiplied by :func:`ltx2_passes`),
+    with an upsampler stage 1 at its size, the upsampling and stage 2 at twice the size, then the video VAE
+    decode, the audio VAE decode and the vocoder."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from studio.render.diffusers.settings import FAMILIES, LTX2_UPSAMPLE_DEFAULTS, parse_size
+
+    width, height = parse_size(str(spec.options["resolution"]), "resolution")
+    frames = int(spec.options["frames_per_chunk"])
+    family = FAMILIES[spec.family]
+    fps = float(spec.options.get("fps", family.fps))
+    spatial, temporal = pipe.vae_spatial_compression_ratio, pipe.vae_temporal_compression_ratio
+    latent_frames = (frames - 1) // temporal + 1
+    # as LTX2ConditionPipeline: audio latents per second = sample rate / hop / the audio VAE's 4x in time
+    audio_frames = round(frames / fps * pipe.audio_sampling_rate / pipe.audio_hop_length
+                         / pipe.audio_vae_temporal_compression_ratio)
+    mel_bins = pipe.audio_mel_bins // pipe.audio_vae_mel_compression_ratio
+    text = int(spec.options.get("max_sequence_length", family.max_sequence_length))
+    tr = pipe.transformer
+    dtype = tr.dtype
+
+    def flops(run: Any) -> float:
+        with torch.device("meta"), torch.no_grad(), FlopCounterMode(display=False) as counter:
+            run()
+        return counter.get_total_flops() / 1e12
+
+    def step(w: int, h: int) -> float:  # one batch item
+        tokens, caption = latent_frames * (h // spatial) * (w // spatial), tr.config.caption_channels
+        return flops(lambda: tr(
+            hidden_states=torch.randn(1, tokens, tr.config.in_channels, dtype=dtype),
+            audio_hidden_states=torch.randn(1, audio_frames, tr.config.audio_in_channels, dtype=dtype),
+            encoder_hidden_states=torch.randn(1, text, caption, dtype=dtype),
+            audio_encoder_hidden_states=torch.randn(1, text, caption, dtype=dtype),
+            timestep=torch.ones(1, tokens), audio_timestep=torch.ones(1, audio_frames),
+            encoder_attention_mask=torch.ones(1, text), audio_encoder_attention_mask=torch.ones(1, text),
+            num_frames=latent_frames, height=h // spatial, width=w // spatial, fps=fps,
+            audio_num_frames=audio_frames, return_dict=False))
+
+    def latents(w: int, h: int) -> Any:
+        return torch.randn(1, tr.config.in_channels, latent_frames, h // spatial, w // spatial, dtype=pipe.vae.dtype)
+
+    def decode(w: int, h: int) -> float:
+        audio = torch.randn(1, pipe.audio_latent_channels, audio_frames, mel_bins, dtype=pipe.audio_vae.dtype)
+        return (flops(lambda: pipe.vae.decode(latents(w, h), None, return_dict=False))
+                + flops(lambda: pipe.vocoder(pipe.audio_vae.decode(audio, return_dict=False)[0])))
+
+    def encode(prompts: int) -> float:
+        gemma = pipe.text_encoder.get_decoder() if hasattr(pipe.text_encoder, "get_decoder") else pipe.text_encoder
+        params = sum(p.numel() for p in gemma.parameters()) + sum(p.numel() for p in pipe.connectors.parameters())
+        return 2 * params * text * prompts / 1e12
+
+    passes = ltx2_passes(spec, type(pipe))
+    sigmas = spec.options.get("sigmas")
+    steps = len(sigmas) if sigmas else int(spec.options.get("steps", family.steps))
+    if upsampler is None:
+        return encode(2 if passes > 1 else 1) + steps * passes * step(width, height) + decode(width, height)
+    recipe = {**LTX2_UPSAMPLE_DEFAULTS, **dict(spec.options.get("upsample") or {})}
+    small_w = max(spatial, int(width * float(recipe["downscale"])) // spatial * spatial)
+    small_h = max(spatial, int(height * float(recipe["downscale"])) // spatial * spatial)
+    refine = len(recipe["sigmas"])
+    passes_2 = ltx2_passes(spec, type(pipe), {"guidance_scale": recipe["guidance"]})
+    return (encode(2 if passes > 1 else 1) + encode(2 if passes_2 > 1 else 1)
+            + steps * passes * step(small_w, small_h) + flops(lambda: upsampler(latents(small_w, small_h)))
+            + refine * passes_2 * step(2 * small_w, 2 * small_h) + decode(2 * small_w, 2 * small_h))
+
+
 def forecast_line(group: str, f: dict[str, Any]) -> str:
     models = ", ".join(f"{name} {m['params_billion']}B" for name, m in f["models"].items())
     when = (f"forecast {f['seconds']} s on an H200 ({f['tflop']} TFLOP at {H200_TFLOPS:.0f} TFLOPS, {FILM_CALLS} "
             "full-chunk calls, plus the build)" if f["seconds"] is not None else "no time forecast")
-    return f"{group}: {models}; weights {f['weights_gib']} GiB; {when}"
+    passes = f"; transformer passes a step: {f['passes_per_step']}" if f.get("passes_per_step") else ""
+    return f"{group}: {models}; weights {f['weights_gib']} GiB; {when}{passes}"
 
 
 # --------------------------------------------------------------------------- report
@@ -719,7 +871,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="tiny configs on the CPU (no GPU needed)")
     parser.add_argument("--steps", type=int, default=2, help="denoising steps actually run per call (>= 2)")
-    parser.add_argument("--groups", nargs="*", default=list(GROUPS), choices=list(GROUPS))
+    parser.add_argument("--groups", nargs="*", default=None, choices=list(GROUPS),
+                        help=f"model groups (default: {' '.join(DEFAULT_GROUPS)}, ltx2-full only when named; "
+                             "with --tiny every group)")
     parser.add_argument("--real-dtypes", action=argparse.BooleanOptionalAction, default=None,
                         help="build in the models' own dtypes (default: yes, except with --tiny)")
     parser.add_argument("--budget", type=float, default=480.0,
@@ -733,6 +887,8 @@ def main() -> None:
                         help="build nothing: the real architectures counted on the meta device (parameters, "
                              "weight GiB, the LTX groups' FLOPs and H200 seconds), in seconds on any CPU")
     args = parser.parse_args()
+    if args.groups is None:
+        args.groups = list(GROUPS) if args.tiny else DEFAULT_GROUPS
     if args.count:
         counted = {group: forecast(group) for group in args.groups}
         for group, f in counted.items():

@@ -44,3 +44,31 @@ def test_the_gpu_section_states_each_built_in_video_models_settings():
         assert float(guidance) == spec.options.get("guidance", family.guidance), name
         if "flow_shift" in spec.options:
             assert float(shift) == spec.options["flow_shift"], name
+    # LTX-2: the full model in one stage; the distilled one as its sigmas lists, stage 1 + upsampler + stage 2
+    for name in ("ltx-2", "ltx-2-distilled"):
+        spec = BUILTIN[name]
+        family = FAMILIES[spec.family]
+        fps, steps, guidance, _ = (cell.strip() for cell in rows[name].split("|"))
+        assert int(fps) == spec.options.get("fps", family.fps) == 24, name
+        assert float(guidance) == spec.options.get("guidance", family.guidance), name
+        if spec.options.get("upsampler"):
+            first, _, second = (part.strip() for part in steps.split("+"))
+            assert int(first) == len(spec.options["sigmas"]), name
+            assert int(second) == len(spec.options["upsample"]["sigmas"]), name
+        else:
+            assert int(steps) == spec.options.get("steps", family.steps), name
+    # the first table names each LTX-2 model's source, frames and resolution, and the upsampler
+    for name in ("ltx-2", "ltx-2-distilled"):
+        spec = BUILTIN[name]
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{name}` | `ltx2` |"))
+        assert f"`{spec.source}`" in row and f"{spec.options['frames_per_chunk']} frames" in row, name
+        assert spec.options["resolution"] in row, name
+        if spec.options.get("upsampler"):
+            assert f"`{spec.options['upsampler']}`" in row, name
+
+
+def test_the_gpu_section_says_how_lip_sync_works():
+    section = README.split("### How lip-sync works (LTX-2)", 1)[1].split("\n#", 1)[0]
+    for words in ("16 kHz", "64 mel bins", "hop 160", "audio VAE", "timestep 0", "cross-attention",
+                  "dialogue stem", "`film.sound.effects: model`"):
+        assert words in section, words

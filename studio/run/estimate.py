@@ -81,7 +81,46 @@ REFERENCES: dict[str, Reference] = {
         source="published: LTX-Video paper (arXiv 2501.00103): 5 s of 24 fps video at 768x512 in 2 s on an H100; "
                "the step count behind it is not given there: taken as the 40 steps of the diffusers default, "
                "so fewer steps estimate proportionally faster"),
+    # LTX-2 has no published speed (no timing in Lightricks' LTX-2 README or model card, nor in diffusers' ltx2.md):
+    # the figure is bench/gpu_check.py's meta-device forecast (`--count`). One transformer pass of a denoising step
+    # at 768x512, 121 frames (16 x 16 x 24 = 6144 video tokens, 126 audio tokens, 1024 text tokens) is 201.7 TFLOP
+    # by torch's FlopCounterMode on the real 19B architecture; at 400 TFLOPS (40% of an H200's 989 dense bf16
+    # peak, gpu_check's H200_TFLOPS) that is 0.504 s. Per pass: a step costs as many passes as the pipeline's
+    # guidance makes (ltx2_passes: up to 4 with CFG, STG and modality isolation). Denoising only: Gemma 3 12B
+    # over the prompt and the VAE decode (about 0.3 s a call) are not counted.
+    "ltx-2": Reference(
+        "LTX-2 19B", "H200 (forecast)", seconds=40 * 201.7 / 400.0, frames=121, width=768, height=512, steps=40,
+        source="assumed: bench/gpu_check.py --count, the real LTX-2 architecture on the meta device: 201.7 TFLOP "
+               "per transformer pass at 768x512 x 121 frames, at 400 TFLOPS on an H200 (0.504 s); seconds for 40 "
+               "steps of one pass each, multiplied by the passes the model's guidance takes; replace with a "
+               "measurement (bench/gpu_check.py on a GPU)", origin="assumed"),
 }
+
+#: LTX2ConditionPipeline.__call__'s guidance defaults (diffusers 0.42.1; the audio scales fall back to the video's
+#: when None): what a step costs unless a model's options say otherwise. tests/run/test_estimate.py checks them
+#: against the installed pipeline.
+LTX2_GUIDANCE_DEFAULTS: dict[str, float | None] = {
+    "guidance_scale": 3.0, "stg_scale": 1.0, "modality_scale": 3.0,
+    "audio_guidance_scale": 7.0, "audio_stg_scale": 1.0, "audio_modality_scale": 3.0,
+}
+
+
+def ltx2_passes(options: Mapping[str, Any], guidance: float | None = None) -> int:
+    """Transformer passes (batch items) per LTX-2 denoising step: 2 with classifier-free guidance (video or
+    audio scale above 1), else 1; one more for spatio-temporal guidance (a scale above 0) and one for modality
+    isolation (a scale above 1), as LTX2ConditionPipeline decides them. ``options``: the model's (its
+    ``guidance`` is the pipeline's ``guidance_scale``); ``guidance``: a stage's own guidance, if it has one."""
+    scale = {**LTX2_GUIDANCE_DEFAULTS, **{k: v for k, v in options.items() if k in LTX2_GUIDANCE_DEFAULTS}}
+    if options.get("guidance") is not None:
+        scale["guidance_scale"] = float(options["guidance"])
+    if guidance is not None:
+        scale["guidance_scale"] = guidance
+    for name in ("guidance_scale", "stg_scale", "modality_scale"):
+        scale[f"audio_{name}"] = scale.get(f"audio_{name}") or scale[name]
+    cfg = max(float(scale["guidance_scale"] or 0), float(scale["audio_guidance_scale"] or 0)) > 1
+    stg = max(float(scale["stg_scale"] or 0), float(scale["audio_stg_scale"] or 0)) > 0
+    modality = max(float(scale["modality_scale"] or 0), float(scale["audio_modality_scale"] or 0)) > 1
+    return (2 if cfg else 1) + int(stg) + int(modality)
 
 
 #: what bench/gpu_check.py measured on a GPU (committed when a GPU run happened)
@@ -119,12 +158,14 @@ def reference_for(model: str, family: str) -> Reference:
     if measured is not None:
         return measured
     lowered = model.lower()
+    if family == "ltx2":
+        return REFERENCES["ltx-2"]
     if family.startswith("wan-"):
         return REFERENCES["wan-14b" if "14b" in lowered else "wan-1.3b"]
     if family.startswith("ltx"):
         return REFERENCES["ltx-video"]
     raise StudioError(f"no render throughput known for model {model!r} (family {family!r})",
-                      hint="estimates know the animatic and the wan-* and ltx-* video families")
+                      hint="estimates know the animatic and the wan-*, ltx-* and ltx2 video families")
 
 
 @dataclass(frozen=True)
@@ -265,7 +306,7 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
 
     def context_for(available: int) -> int:  # as studio.render.diffusers.families decides
         n = min(overlap, available)
-        if roles.kind == "ltx":
+        if roles.kind in ("ltx", "ltx2"):
             return 0 if n < 1 else (n - 1) // family.frame_multiple * family.frame_multiple + 1
         if n and roles.vace is not None:
             return n
@@ -282,6 +323,38 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
             width = height * plan.width / plan.height
         return (max(m, math.floor(width / m + 0.5) * m), max(m, math.floor(height / m + 0.5) * m))
 
+    def stages(width: int, height: int) -> list[tuple[int, int, int, int]]:
+        """(steps, width, height, passes per step) of each denoising pass of one generation at ``width`` x
+        ``height``. One pass at the model's steps; with a latent upsampler two, as the backend runs them:
+        stage 1 over the model's schedule (a ``sigmas`` or ``timesteps`` list runs whole) at the downscaled
+        size, stage 2 (LTX-2: its ``sigmas``; LTX-Video: the refine timesteps cut by ``denoise_strength``) at
+        twice that. LTX-2 steps cost as many transformer passes as its guidance takes (:func:`ltx2_passes`)."""
+        from studio.render.diffusers.settings import LTX2_UPSAMPLE_DEFAULTS, UPSAMPLE_DEFAULTS
+
+        ltx2 = main.family == "ltx2"
+        model_options = {**main.options, **{k: v for k, v in options.items() if k in ("guidance",) and v is not None}}
+        passes = ltx2_passes(model_options) if ltx2 else 1
+        schedule = main.options.get("sigmas") or main.options.get("timesteps")
+        first = steps if options.get("steps") is not None or not schedule else len(schedule)
+        if not main.options.get("upsampler"):
+            return [(first, width, height, passes)]
+        recipe = {**(LTX2_UPSAMPLE_DEFAULTS if ltx2 else UPSAMPLE_DEFAULTS), **dict(main.options.get("upsample") or {})}
+        m = family.size_multiple
+        small_w = max(m, int(width * float(recipe["downscale"])) // m * m)
+        small_h = max(m, int(height * float(recipe["downscale"])) // m * m)
+        if ltx2:
+            second = len(recipe["sigmas"])
+            passes_2 = ltx2_passes(model_options, float(recipe["guidance"]))
+        else:
+            refine, strength = len(recipe["timesteps"]), float(recipe["denoise_strength"])
+            second, passes_2 = (min(int(refine * strength), refine) if strength < 1 else refine), 1
+        return [(first, small_w, small_h, passes), (second, 2 * small_w, 2 * small_h, passes_2)]
+
+    def stage_seconds(frames: int, width: int, height: int) -> float:
+        if ref.origin == "measured":  # gpu_check's step is already the whole recipe's mean step, passes included
+            return ref.seconds_for(frames, width, height, sum(n for n, _, _, _ in stages(width, height)))
+        return sum(ref.seconds_for(frames, w, h, n * passes) for n, w, h, passes in stages(width, height))
+
     shots: list[ShotEstimate] = []
     for p in plans:
         width, height = size(p)
@@ -289,7 +362,7 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
         chunks = plan_chunks(native_frames(p.frames, p.fps, native_fps), limit=limit, multiple=family.frame_multiple,
                              available=available, overlap=overlap, context_for=context_for)
         generated = sum(c.frames for c in chunks)
-        seconds = sum(ref.seconds_for(c.frames, width, height, steps) for c in chunks)
-        shots.append(ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, generated, width, height, steps, seconds,
-                                  native_fps))
+        seconds = sum(stage_seconds(c.frames, width, height) for c in chunks)
+        shots.append(ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, generated, width, height,
+                                  sum(n for n, _, _, _ in stages(width, height)), seconds, native_fps))
     return Estimate("diffusers", main.name, ref, gpus, shots)

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = {"wan2.1-t2v-1.3b", "wan2.1-vace-1.3b", "wan2.1-i2v-14b-480p", "ltx-video-0.9.5", "sd1.5"}
 DISTILLED = "ltx-video-0.9.8-distilled"
 UPSAMPLER = "ltx-video-0.9.8-upsampler"
+LTX2_PARTS = ["LTX2VideoTransformer3DModel", "LTX2TextConnectors", "AutoencoderKLLTX2Video", "AutoencoderKLLTX2Audio",
+              "LTX2Vocoder", "Gemma3ForConditionalGeneration"]
 
 
 def _gpu_check(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
@@ -53,8 +55,8 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     assert report["models"]["wan2.1-i2v-14b-480p"]["calls"] > 3
     assert report["models"]["ltx-video-0.9.5"]["calls"] > 3
     assert "| ltx |" in run.stdout
-    # LTX-Video 0.9.8 13B distilled, measured last, through its two-pass recipe with the latent upsampler
-    assert list(report["groups"])[-1] == "ltx-0.9.8" and "| ltx-0.9.8 |" in run.stdout
+    # LTX-Video 0.9.8 13B distilled, through its two-pass recipe with the latent upsampler; then LTX-2
+    assert list(report["groups"])[-3:] == ["ltx-0.9.8", "ltx2", "ltx2-full"] and "| ltx-0.9.8 |" in run.stdout
     m = report["models"][DISTILLED]
     assert [c["class"] for c in m["components"]] == ["LTXVideoTransformer3DModel", "AutoencoderKLLTXVideo",
                                                      "T5EncoderModel"]
@@ -66,6 +68,9 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     up = report["models"][UPSAMPLER]
     assert up["family"] == "ltx-upsampler" and up["params_billion"] > 0 and up["build_seconds"] >= 0
     assert [c["class"] for c in up["components"]] == ["LTXLatentUpsamplerModel"] and DISTILLED in up["note"]
+    # LTX-2 (with --tiny every group runs, ltx2-full too)
+    _ltx2_tiny_checks(report)
+    assert "| ltx2 |" in run.stdout and "| ltx2-full |" in run.stdout
 
 
 def test_gpu_check_counts_the_13b_on_the_meta_device(tmp_path):
@@ -82,3 +87,39 @@ def test_gpu_check_counts_the_13b_on_the_meta_device(tmp_path):
     assert 30 < f["weights_gib"] < 139  # fits the H200's memory
     assert 0 < f["seconds"] < 480 and f["tflop"] > 0
     assert "ltx-0.9.8:" in run.stdout
+
+
+def _ltx2_tiny_checks(report: dict) -> None:
+    """LTX-2 distilled, its two stages with the latent upsampler, and the full model at --steps."""
+    m = report["models"]["ltx-2-distilled"]
+    assert [c["class"] for c in m["components"]] == LTX2_PARTS and m["group"] == "ltx2"
+    assert m["calls"] > 3 and 0 < m["seconds_per_film_second"] < 1000
+    # explicit sigmas lists run whole whatever --steps says: 8 in stage 1, then stage 2's 3
+    assert m["steps_run"] == m["steps_recommended"] == 11
+    assert 0 < m["seconds_per_step_by_pass"]["small"] < 60 and 0 < m["seconds_per_step_by_pass"]["refine"] < 60
+    up = report["models"]["ltx-2-distilled-upsampler"]
+    assert up["family"] == "ltx2-upsampler" and [c["class"] for c in up["components"]] == ["LTX2LatentUpsamplerModel"]
+    assert "ltx-2-distilled" in up["note"]
+    full = report["models"]["ltx-2"]
+    assert full["group"] == "ltx2-full" and full["steps_run"] == 2 and full["steps_recommended"] == 40
+    assert full["calls"] > 3 and 0 < full["seconds_per_film_second"] < 1000
+
+
+def test_gpu_check_counts_ltx2_on_the_meta_device(tmp_path):
+    """LTX-2 19B at its real architecture (diffusers' convert_ltx2_to_diffusers.py, Gemma 3 12B): the 19B is a
+    19B, the distilled group fits the H200 and its forecast the default budget; the full model's 40 steps of 4
+    passes do not, so it is not in the default run."""
+    run, report = _gpu_check(tmp_path, "--count", "--groups", "ltx2", "ltx2-full")
+    f = report["forecast"]["ltx2"]
+    parts = {c["class"]: c for c in f["models"]["ltx-2-distilled"]["components"]}
+    assert list(parts) == LTX2_PARTS and {c["dtype"] for c in parts.values()} == {"bfloat16"}
+    assert 18.8e9 < parts["LTX2VideoTransformer3DModel"]["params"] < 19.0e9
+    assert 12.1e9 < parts["Gemma3ForConditionalGeneration"]["params"] < 12.3e9  # Gemma 3 12B with its SigLIP
+    assert 1.2e9 < parts["AutoencoderKLLTX2Video"]["params"] < 1.3e9
+    upsampler = f["models"]["ltx-2-distilled-upsampler"]["components"][0]
+    assert upsampler["class"] == "LTX2LatentUpsamplerModel" and 0.4e9 < upsampler["params"] < 0.6e9
+    assert 60 < f["weights_gib"] < 139 and f["passes_per_step"] == 1  # the distilled recipe has no guidance
+    assert 0 < f["seconds"] < 480 and f["tflop"] > 0
+    full = report["forecast"]["ltx2-full"]
+    assert full["passes_per_step"] == 4 and full["tflop"] > 4 * f["tflop"]
+    assert "ltx2:" in run.stdout and "ltx2-full:" in run.stdout

@@ -9,7 +9,7 @@ import pytest
 from studio.errors import StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.plan import plan_film
-from studio.run.estimate import REFERENCES, estimate_film, makespan
+from studio.run.estimate import LTX2_GUIDANCE_DEFAULTS, REFERENCES, estimate_film, ltx2_passes, makespan
 from studio.screenplay import load_screenplay
 from tests.conftest import EXAMPLE, run_studio
 
@@ -23,6 +23,8 @@ def plans():
     ("animatic", {}),
     ("diffusers", {}),
     ("diffusers", {"model": "ltx-video-0.9.5"}),
+    ("diffusers", {"model": "ltx-2"}),
+    ("diffusers", {"model": "ltx-2-distilled"}),
     ("diffusers", {"model": "wan2.1-i2v-14b-480p", "keyframe_model": None, "vace_model": "wan2.1-vace-1.3b"}),
 ])
 def test_totals_are_the_sum_of_the_shots(plans, backend, options):
@@ -134,3 +136,88 @@ def test_a_wan_estimate_counts_frames_at_the_models_16_fps(plans):
                       if p.continuity != "continuous" and -(-p.frames * 16 // 24) <= 81)
     native = -(-plan.frames * 16 // 24)
     assert shot.generated == -(-(native - 1) // 4) * 4 + 1 < shot.frames
+
+
+def _one_chunk_cut(plans):
+    return next(p for p in plans if p.continuity != "continuous" and p.frames <= 121)
+
+
+def test_an_ltx2_estimate_counts_both_stages_at_their_sizes(plans):
+    """LTX-2 distilled: stage 1 over its 8 sigmas at half the size, stage 2 over its 3 at twice that, each step
+    as many transformer passes as the pipeline's guidance takes; generated at LTX-2's own 24 fps."""
+    ref = REFERENCES["ltx-2"]
+    assert ref.origin == "assumed" and "gpu_check.py --count" in ref.source
+    assert (ref.frames, ref.width, ref.height, ref.steps) == (121, 768, 512, 40)
+    assert ref.seconds / ref.steps == pytest.approx(201.7 / 400)  # one pass of a step: the forecast at 400 TFLOPS
+    estimate = estimate_film(plans, backend="diffusers", options={"model": "ltx-2-distilled"})
+    assert estimate.reference is ref and {s.fps for s in estimate.shots} == {24}
+    plan = _one_chunk_cut(plans)
+    shot = next(s for s in estimate.shots if s.shot_id == plan.shot_id)
+    assert shot.steps == 8 + 3 and shot.generated == -(-(plan.frames - 1) // 8) * 8 + 1
+    width, height = shot.width, shot.height  # the model's 1536x1024 area at the film's aspect, multiples of 32
+    assert width % 32 == 0 and height % 32 == 0 and abs(width * height - 1536 * 1024) < 0.1 * 1536 * 1024
+    small_w, small_h = width // 2 // 32 * 32, height // 2 // 32 * 32
+    from studio.models import Registry
+
+    passes = ltx2_passes(Registry.default().get("ltx-2-distilled").options)
+    assert passes == 1  # no guidance of any kind, as Lightricks' distilled pipeline denoises
+    expected = (ref.seconds_for(shot.generated, small_w, small_h, 8 * passes)
+                + ref.seconds_for(shot.generated, 2 * small_w, 2 * small_h, 3 * passes))
+    assert shot.seconds == pytest.approx(expected)
+
+
+def test_ltx2_guidance_sets_the_passes_per_step(plans):
+    assert ltx2_passes({}) == 4  # CFG (batch of 2), STG, modality isolation
+    off = {"audio_guidance_scale": 1.0, "stg_scale": 0.0, "audio_stg_scale": 0.0, "modality_scale": 1.0,
+           "audio_modality_scale": 1.0}
+    assert ltx2_passes({"guidance": 1.0, **off}) == 1
+    # the audio's scales are the pipeline's own defaults (7.0, 1.0, 3.0) unless given: turning the video's off
+    # leaves them on
+    assert ltx2_passes({"guidance": 1.0, "stg_scale": 0.0, "modality_scale": 1.0}) == 4
+    assert ltx2_passes({"guidance": 4.0, **off}) == 2
+    assert ltx2_passes({"guidance": 3.0, "stg_scale": 1.0, "modality_scale": 3.0, "audio_guidance_scale": 7.0}) == 4
+    # the distilled recipe with the pipeline's guidance defaults for the sound (CFG 7.0, STG, modality) would
+    # take four passes a step: four times the registry's, which has none
+    guided = {"family": "ltx2", "source": "rootonchair/LTX-2-19b-distilled", "dtype": "bfloat16",
+              "options": {"steps": 8, "guidance": 1.0, "frames_per_chunk": 121, "resolution": "1536x1024",
+                          "sigmas": [1.0, 0.99375, 0.9875, 0.98125, 0.975, 0.909375, 0.725, 0.421875],
+                         "upsampler": "ltx-2-distilled-upsampler",
+                         "upsample": {"downscale": 0.5, "sigmas": [0.909375, 0.725, 0.421875], "guidance": 1.0}}}
+    slow = estimate_film(plans, backend="diffusers", options={"model": "guided"}, models={"guided": guided})
+    fast = estimate_film(plans, backend="diffusers", options={"model": "ltx-2-distilled"})
+    assert fast.total_seconds == pytest.approx(slow.total_seconds / 4)
+    # the full model: 40 steps of 4 passes (its authors' CFG 3.0, STG, modality 3.0) at 768x512's area, one stage
+    full = estimate_film(plans, backend="diffusers", options={"model": "ltx-2"})
+    plan = _one_chunk_cut(plans)
+    shot = next(s for s in full.shots if s.shot_id == plan.shot_id)
+    assert shot.steps == 40 and abs(shot.width * shot.height - 768 * 512) < 0.1 * 768 * 512
+    assert shot.seconds == pytest.approx(REFERENCES["ltx-2"].seconds_for(shot.generated, shot.width, shot.height,
+                                                                         40 * 4))
+
+
+def test_ltx2_guidance_defaults_are_the_pipelines():
+    pytest.importorskip("diffusers")
+    import inspect
+
+    from diffusers import LTX2ConditionPipeline
+
+    defaults = {k: v.default for k, v in inspect.signature(LTX2ConditionPipeline.__call__).parameters.items()}
+    assert {k: defaults[k] for k in LTX2_GUIDANCE_DEFAULTS} == LTX2_GUIDANCE_DEFAULTS
+
+
+def test_a_measured_two_stage_model_is_scaled_by_its_whole_recipe(plans, tmp_path, monkeypatch):
+    """gpu_check's seconds per step of a two-stage model is its recipe's mean step (passes included): the
+    estimate takes all its steps at the generation size, not stage by stage again."""
+    from studio.run import estimate as module
+
+    measured = tmp_path / "gpu_check.json"
+    measured.write_text(json.dumps({"when": "2026-12-02 12:00 UTC", "tiny": False, "device": "cuda",
+                                    "gpu": "NVIDIA H200", "models": {"ltx-2-distilled": {
+                                        "seconds_per_step": 2.0, "steps_recommended": 11, "steps_run": 11,
+                                        "calls": 4, "seconds_in_calls": 100.0, "generation_size": "1536x1024",
+                                        "frames_per_chunk": 121}}}), encoding="utf-8")
+    monkeypatch.setattr(module, "MEASURED", measured)
+    estimate = estimate_film(plans, backend="diffusers", options={"model": "ltx-2-distilled"})
+    assert estimate.reference.origin == "measured" and estimate.reference.seconds == pytest.approx(2.0 * 11 + 3.0)
+    shot = next(s for s in estimate.shots if s.shot_id == _one_chunk_cut(plans).shot_id)
+    assert shot.seconds == pytest.approx(estimate.reference.seconds_for(shot.generated, shot.width, shot.height, 11))
