@@ -1,14 +1,13 @@
 """A film's sound, end to end: score every scene, lay the ambience, place every line
 (and, with ``film.sound.effects: model``, every shot's own sound from the video model
-as the effects stem), and mix. Works on plain timing data (scene spans and line starts on the film's
-clock), so it never needs to know how pictures were made.
+as the effects stem), and mix. Works on plain timing data (scene spans, line starts and
+shot sounds on the film's clock), so it never needs to know how pictures were made.
 
 The finished mix is content-addressed like everything else: its key covers every line,
-cue and ambience segment with its place, every shot sound (its bytes' SHA-256) with its
-place, the levels and the loudness target. An
-unchanged film reuses the cached mix, its stems and its AAC encode (the cut then
-muxes audio by stream copy), so rebuilding the cut after re-rendering a shot does not
-re-mix or re-encode the sound.
+cue and ambience segment with its place, every shot sound (the SHA-256 of its bytes)
+with its place, the levels and the loudness target. An unchanged film reuses the cached
+mix, its stems and its AAC encode (the cut then muxes audio by stream copy), so
+rebuilding the cut after re-rendering a shot does not re-mix or re-encode the sound.
 """
 
 from __future__ import annotations
@@ -126,6 +125,7 @@ def make_film_sound(
         "lines": line_keys,
         "cues": [[c.key, c.start, c.seconds, c.lead] for c in score.cues],
         "ambience": [[s, d, recipe.key(), seed] for s, d, recipe, seed in segments],
+        # the effects level counts only with an effects stem: a film without one keeps its mix key
         "ducking": asdict(ducking), "levels": {k: v for k, v in asdict(levels).items() if k != "effects"},
         "target": target, "true_peak": -1.0, "margin": TRUE_PEAK_MARGIN,
     }

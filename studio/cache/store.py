@@ -32,6 +32,7 @@ from studio.atomic import atomic_output
 from studio.audio.dsp import resample
 from studio.audio.wav import SAMPLE_RATE, pcm16, wav_header
 from studio.cache.manifest import Manifest, RenderRecord
+from studio.errors import RenderError
 from studio.render.backend import ShotSound
 from studio.render.plan import canonical_hash
 
@@ -179,7 +180,8 @@ def write_shot_sound(path: Path, sound: ShotSound) -> Path:
     if samples.ndim == 1:
         samples = samples[:, None]
     if samples.ndim != 2 or samples.shape[1] < 1:
-        raise ValueError(f"a shot's sound is (frames, channels), not {samples.shape}")
+        raise RenderError(f"a backend's sound for a shot is shaped {samples.shape}, not (frames, channels)",
+                          hint="this is a backend bug: report it")
     if sound.sample_rate != SAMPLE_RATE:
         samples = resample(samples, sound.sample_rate, SAMPLE_RATE)
     with atomic_output(path) as tmp:
