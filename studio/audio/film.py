@@ -1,21 +1,23 @@
-"""A film's sound, end to end: score every scene, lay the ambience, place every line,
-and mix. Works on plain timing data (scene spans and line starts on the film's
-clock), so it never needs to know how pictures were made.
+"""A film's sound, end to end: score every scene, lay the ambience, place every line
+(and, with ``film.sound.effects: model``, every shot's own sound from the video model
+as the effects stem), and mix. Works on plain timing data (scene spans, line starts and
+shot sounds on the film's clock), so it never needs to know how pictures were made.
 
 The finished mix is content-addressed like everything else: its key covers every line,
-cue and ambience segment with its place, the levels and the loudness target. An
-unchanged film reuses the cached mix, its stems and its AAC encode (the cut then
-muxes audio by stream copy), so rebuilding the cut after re-rendering a shot does not
-re-mix or re-encode the sound.
+cue and ambience segment with its place, every shot sound (the SHA-256 of its bytes)
+with its place, the levels and the loudness target. An unchanged film reuses the cached
+mix, its stems and its AAC encode (the cut then muxes audio by stream copy), so
+rebuilding the cut after re-rendering a shot does not re-mix or re-encode the sound.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 from studio.assemble.ffmpeg import ffmpeg_version
 from studio.atomic import write_text
 from studio.audio.ambience import AmbienceTrack, ambience_segments
+from studio.audio.effects import EFFECTS_LUFS, MAX_GAIN_DB, EffectsTrack, ShotSoundAt, place_shot_sounds
 from studio.audio.mix import (
     TRUE_PEAK_MARGIN,
     DialogueTrack,
@@ -38,7 +41,9 @@ from studio.render.plan import canonical_hash
 from studio.screenplay.model import Screenplay
 
 MIX_VERSION = 2  # bump when the mix's processing changes its output
-STEMS = ("dialogue", "music", "ambience")
+STEMS = ("dialogue", "music", "ambience", "effects")  # effects: only with film.sound.effects 'model'
+
+log = logging.getLogger("studio.audio")
 
 
 @dataclass
@@ -53,6 +58,7 @@ class FilmSound:
     cues_rendered: list[str] = field(default_factory=list)
     mixed: bool = False  # False: the mix came from the cache
     lines_placed: int = 0
+    shot_sounds_placed: int | None = None  # shots heard in the effects stem (None: no effects stem)
 
     def report(self) -> dict[str, Any]:
         return {
@@ -64,6 +70,7 @@ class FilmSound:
             "midi": {k: str(v) for k, v in self.midi.items()},
             "score_cues_rendered": self.cues_rendered,
             "lines": self.lines_placed,
+            "shot_sounds": self.shot_sounds_placed,
         }
 
 
@@ -90,11 +97,15 @@ def make_film_sound(
     cache_dir: Path,
     out_dir: Path,
     name: str,
+    shot_sounds: Sequence[ShotSoundAt] = (),
 ) -> FilmSound:
-    """Score, ambience and dialogue mixed to ``film.sound.loudness`` into
-    ``<out_dir>/<name>.mix.flac`` plus stems (and per-scene MIDI for the MIDI score).
-    ``line_starts`` are seconds on the film's clock."""
+    """Score, ambience and dialogue (and, with ``film.sound.effects: model``, the shots'
+    own sound) mixed to ``film.sound.loudness`` into ``<out_dir>/<name>.mix.flac`` plus
+    stems (and per-scene MIDI for the MIDI score). ``line_starts`` are seconds on the
+    film's clock; ``shot_sounds`` each shot's sound with its place on that clock (the
+    shots without sound left out)."""
     target = screenplay.film.sound.loudness
+    with_effects = screenplay.film.sound.effects == "model"
     length = round(film_seconds * SAMPLE_RATE)
     score = _score(screenplay, scene_seconds, cache_dir, out_dir)
     segments = ambience_segments(screenplay, scene_seconds)
@@ -109,39 +120,57 @@ def make_film_sound(
         spans.append((at, at + frames))
         line_keys.append([audio.key, at, frames])
     ducking, levels = Ducking(), StemLevels()
-    key = canonical_hash({
+    inputs: dict[str, Any] = {
         "version": MIX_VERSION, "score_version": RENDER_VERSION, "ffmpeg": ffmpeg_version(), "length": length,
         "lines": line_keys,
         "cues": [[c.key, c.start, c.seconds, c.lead] for c in score.cues],
         "ambience": [[s, d, recipe.key(), seed] for s, d, recipe, seed in segments],
-        "ducking": asdict(ducking), "levels": asdict(levels), "target": target, "true_peak": -1.0,
-        "margin": TRUE_PEAK_MARGIN,
-    })
+        # the effects level counts only with an effects stem: a film without one keeps its mix key
+        "ducking": asdict(ducking), "levels": {k: v for k, v in asdict(levels).items() if k != "effects"},
+        "target": target, "true_peak": -1.0, "margin": TRUE_PEAK_MARGIN,
+    }
+    effects: EffectsTrack | None = None
+    if with_effects:
+        effects = EffectsTrack(place_shot_sounds(list(shot_sounds), length), length)
+        if not effects.sounds:
+            log.warning("film.sound.effects is 'model', but the backend made no sound with any shot: "
+                        "the effects stem is silent")
+        inputs["effects"] = {"sounds": [s.key() for s in effects.sounds], "level": levels.effects,
+                             "lufs": EFFECTS_LUFS, "max_gain": MAX_GAIN_DB}
+    key = canonical_hash(inputs)
     entry = cache_dir / "mix" / key[:2] / key
     mixed = False
     if not (entry / "loudness.json").is_file():
         music = ScoreTrack([(c.wav_path, c.start, c.seconds, c.lead) for c in score.cues], length=length)
         ambience = AmbienceTrack(segments, length=length)
-        _mix_into(entry, DialogueTrack(placed, length), music, ambience, spans, length, target, ducking, levels)
+        _mix_into(entry, DialogueTrack(placed, length), music, ambience, spans, length, target, ducking, levels,
+                  effects)
         mixed = True
     loudness = json.loads((entry / "loudness.json").read_text(encoding="utf-8"))
     out_dir.mkdir(parents=True, exist_ok=True)
     mix = _publish(entry / "film.mix.flac", out_dir / f"{name}.mix.flac")
-    stems = {stem: _publish(entry / f"film.{stem}.flac", out_dir / f"{name}.{stem}.flac") for stem in STEMS}
+    stems = {stem: _publish(entry / f"film.{stem}.flac", out_dir / f"{name}.{stem}.flac")
+             for stem in STEMS if stem != "effects" or effects is not None}
+    if effects is None:
+        (out_dir / f"{name}.effects.flac").unlink(missing_ok=True)  # an earlier render's, with effects
     return FilmSound(key=key, mix=mix, aac=entry / "film.m4a", stems=stems, loudness=loudness,
                      midi=dict(score.midi_paths), cue_keys={c.scene_id: c.key for c in score.cues},
-                     cues_rendered=list(score.rendered), mixed=mixed, lines_placed=len(placed))
+                     cues_rendered=list(score.rendered), mixed=mixed, lines_placed=len(placed),
+                     shot_sounds_placed=len(effects.sounds) if effects is not None else None)
 
 
 def _mix_into(entry: Path, dialogue: DialogueTrack, music: ScoreTrack, ambience: AmbienceTrack,
               spans: list[tuple[int, int]], length: int, target: float, ducking: Ducking,
-              levels: StemLevels) -> None:
+              levels: StemLevels, effects: EffectsTrack | None = None) -> None:
     """Mix into a fresh folder and move it into place whole (a crash leaves nothing)."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{entry.name[:16]}.", suffix=".part", dir=entry.parent))
     try:
+        effects_gain = effects.normalise() if effects is not None else None
         result = mix_film(dialogue, music, ambience, spans, length, work, "film", target_lufs=target,
-                          ducking=ducking, levels=levels)
+                          ducking=ducking, levels=levels, effects=effects)
+        if effects_gain is not None:
+            result.loudness["effects_gain_db"] = round(effects_gain, 2)
         write_text(work / "loudness.json", json.dumps(result.loudness, indent=1, sort_keys=True))
         try:
             os.rename(work, entry)

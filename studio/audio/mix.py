@@ -1,11 +1,13 @@
-"""The mix: dialogue on top, music ducked under every line, ambience low, and the
-whole normalised to broadcast loudness.
+"""The mix: dialogue on top, music ducked under every line, ambience low, the
+effects (the video model's own sound, when the film uses it) ducked like the music,
+and the whole normalised to broadcast loudness.
 
 Everything streams in blocks (memory stays flat for a feature):
 
 1. each block sums the dialogue track (every line at its place on the film's clock),
-   the score (multiplied by the ducking envelope) and the ambience bed, at their stem
-   gains; the three stems and the pre-mix stream into FLAC encoders, and a BS.1770
+   the score (multiplied by the ducking envelope), the ambience bed and, when there is
+   one, the effects stem (multiplied by the same envelope), at their stem gains; the
+   stems and the pre-mix stream into FLAC encoders, and a BS.1770
    meter (:mod:`studio.audio.loudness`) measures the pre-mix as it goes;
 2. one ffmpeg pass applies the gain that brings it to the target integrated loudness
    (−23 LUFS by default, −14 for the web), writes the FLAC mix and the AAC delivery
@@ -136,11 +138,13 @@ class DuckingEnvelope:
 @dataclass(frozen=True)
 class StemLevels:
     """Gains (dB) of each stem in the pre-mix, before loudness normalisation. Lines
-    arrive at about −20 dBFS RMS, music cues about −20, ambience about −30."""
+    arrive at about −20 dBFS RMS, music cues about −20, ambience about −30, the effects
+    stem at −30 LUFS (see :mod:`studio.audio.effects`)."""
 
     dialogue: float = 0.0
     music: float = -7.0
     ambience: float = -4.0
+    effects: float = -4.0
 
 
 @dataclass
@@ -192,27 +196,35 @@ class _FlacWriter:
 
 def premix(dialogue: Track, music: Track | None, ambience: Track | None, envelope: DuckingEnvelope,
            levels: StemLevels, length: int, out_dir: Path, stem_name: str,
-           meter: LoudnessMeter | None = None) -> tuple[Path, dict[str, Path]]:
-    """Write the three stems and their sum (the pre-mix) as FLAC; return their paths."""
-    g_d, g_m, g_a = (10 ** (x / 20) for x in (levels.dialogue, levels.music, levels.ambience))
+           meter: LoudnessMeter | None = None, effects: Track | None = None) -> tuple[Path, dict[str, Path]]:
+    """Write the stems (dialogue, music, ambience, and effects when given) and their sum
+    (the pre-mix) as FLAC; return their paths."""
+    g_d, g_m, g_a, g_e = (10 ** (x / 20) for x in (levels.dialogue, levels.music, levels.ambience, levels.effects))
     paths = {
         "dialogue": out_dir / f"{stem_name}.dialogue.flac",
         "music": out_dir / f"{stem_name}.music.flac",
         "ambience": out_dir / f"{stem_name}.ambience.flac",
     }
+    if effects is not None:
+        paths["effects"] = out_dir / f"{stem_name}.effects.flac"
     mix_path = out_dir / f".{stem_name}.premix.flac"
     writers = {k: _FlacWriter(p, fast=k != "premix") for k, p in {**paths, "premix": mix_path}.items()}
     ok = False
     try:
         for pos in range(0, length, BLOCK):
             n = min(BLOCK, length - pos)
+            duck = envelope.gains(pos, n)[:, None]
             d = dialogue.read(pos, n) * g_d
-            m = music.read(pos, n) * (envelope.gains(pos, n)[:, None] * g_m) if music else np.zeros((n, 2), np.float32)
+            m = music.read(pos, n) * (duck * g_m) if music else np.zeros((n, 2), np.float32)
             a = ambience.read(pos, n) * g_a if ambience else np.zeros((n, 2), np.float32)
             writers["dialogue"].write(d)
             writers["music"].write(m)
             writers["ambience"].write(a)
             mixed = d + m + a
+            if effects is not None:
+                e = effects.read(pos, n) * (duck * g_e)  # ducked under the lines like the music
+                writers["effects"].write(e)
+                mixed += e
             if meter is not None:
                 meter.add(mixed)
             writers["premix"].write(mixed)
@@ -288,14 +300,15 @@ def deliver(premix_path: Path, mix: Path, aac: Path | None, gain_db: float,
 def mix_film(dialogue: Track, music: Track | None, ambience: Track | None, spans: list[tuple[int, int]],
              length: int, out_dir: Path, stem_name: str, *, target_lufs: float = EBU_R128,
              true_peak: float = -1.0, ducking: Ducking | None = None,
-             levels: StemLevels | None = None, aac: bool = True) -> MixResult:
+             levels: StemLevels | None = None, aac: bool = True, effects: Track | None = None) -> MixResult:
     """Mix the film's audio into ``<out_dir>/<stem_name>.mix.flac`` (and ``.m4a``, the
     AAC delivery encode) plus its stems, at ``target_lufs`` with true peaks at or under
-    ``true_peak`` dBTP."""
+    ``true_peak`` dBTP. ``effects``: the effects stem (the video model's sound), if the
+    film has one."""
     envelope = DuckingEnvelope(spans, ducking or Ducking())
     meter = LoudnessMeter()
     premix_path, stems = premix(dialogue, music, ambience, envelope, levels or StemLevels(), length, out_dir,
-                                stem_name, meter)
+                                stem_name, meter, effects)
     mix = out_dir / f"{stem_name}.mix.flac"
     encode = out_dir / f"{stem_name}.m4a" if aac else None
     measured = meter.integrated

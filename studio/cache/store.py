@@ -5,7 +5,9 @@ key (see :func:`shot_key`):
 
 * ``<k>.mp4``: the clip;
 * ``<k>.tail-<n>.png``: its last frames, lossless, what a continuous shot picks up from;
-* ``<k>.thumb.jpg``: a frame from the middle, for storyboards.
+* ``<k>.thumb.jpg``: a frame from the middle, for storyboards;
+* ``<k>.sound.wav``: the sound the backend made with the pictures (48 kHz 16-bit PCM,
+  its channels as made), only from a backend that makes sound.
 
 The entry's record lives in the manifest (SQLite) and is written last: an entry
 without a record does not exist. Every file lands under a temporary name first, so a
@@ -27,7 +29,11 @@ import numpy as np
 from PIL import Image
 
 from studio.atomic import atomic_output
+from studio.audio.dsp import resample
+from studio.audio.wav import SAMPLE_RATE, pcm16, wav_header
 from studio.cache.manifest import Manifest, RenderRecord
+from studio.errors import RenderError
+from studio.render.backend import ShotSound
 from studio.render.plan import canonical_hash
 
 CACHE_ENV = "STUDIO_CACHE"
@@ -60,6 +66,7 @@ class Clip:
     tails: tuple[Path, ...]
     thumb: Path
     render_seconds: float
+    sound: Path | None = None  # the backend's sound for the shot (``<k>.sound.wav``), if it made any
 
     @property
     def duration(self) -> float:
@@ -93,6 +100,9 @@ class ShotStore:
     def _thumb(self, key: str) -> Path:
         return self._base(key).with_name(f"{key}.thumb.jpg")
 
+    def _sound(self, key: str) -> Path:
+        return self._base(key).with_name(f"{key}.sound.wav")
+
     def get(self, key: str, *, verify: bool = False) -> Clip | None:
         """The stored clip for ``key``, or None when absent, incomplete or corrupt.
 
@@ -111,8 +121,9 @@ class ShotStore:
             if file_sha256(path) != record.sha256:
                 self._discard(key)
                 return None
+        sound = self._sound(key)
         return Clip(key, record.shot_id, path, record.frames, record.fps, record.sha256, tails,
-                    self._thumb(key), record.render_seconds)
+                    self._thumb(key), record.render_seconds, sound if sound.is_file() else None)
 
     def remove(self, key: str) -> bool:
         """Drop the entry ``key`` (record and files), e.g. when what it was made with is
@@ -131,8 +142,10 @@ class ShotStore:
             path.unlink(missing_ok=True)
 
     def put(self, key: str, shot_id: str, *, film: str, seed: int, backend: str, frames: int, fps: int,
-            tails: list[np.ndarray], thumb: np.ndarray, render_seconds: float) -> Clip:
-        """Record a clip already written at :meth:`clip_path` with its tail frames and thumbnail."""
+            tails: list[np.ndarray], thumb: np.ndarray, render_seconds: float,
+            sound: ShotSound | None = None) -> Clip:
+        """Record a clip already written at :meth:`clip_path` with its tail frames, thumbnail
+        and, from a backend that made it, its sound."""
         path = self.clip_path(key)
         tail_paths = self._tails(key, len(tails))
         for tail, frame in zip(tail_paths, tails):
@@ -140,6 +153,7 @@ class ShotStore:
                 Image.fromarray(frame).save(tmp, format="PNG", compress_level=1)
         with atomic_output(self._thumb(key)) as tmp:
             Image.fromarray(thumb).save(tmp, format="JPEG", quality=88)
+        sound_path = write_shot_sound(self._sound(key), sound) if sound is not None else None
         digest = file_sha256(path)
         stat = path.stat()
         self.manifest.record_render(RenderRecord(
@@ -147,7 +161,8 @@ class ShotStore:
             mtime_ns=stat.st_mtime_ns, frames=frames, fps=fps, render_seconds=round(render_seconds, 3),
             created=time.time(),
         ))
-        return Clip(key, shot_id, path, frames, fps, digest, tail_paths, self._thumb(key), round(render_seconds, 3))
+        return Clip(key, shot_id, path, frames, fps, digest, tail_paths, self._thumb(key), round(render_seconds, 3),
+                    sound_path)
 
     def tail_frames(self, clip: Clip) -> list[np.ndarray]:
         """The clip's stored last frames, oldest first."""
@@ -156,3 +171,21 @@ class ShotStore:
             with Image.open(path) as im:
                 out.append(np.asarray(im.convert("RGB")))
         return out
+
+
+def write_shot_sound(path: Path, sound: ShotSound) -> Path:
+    """Write a shot's sound as a 48 kHz 16-bit PCM WAV with its channels as given,
+    resampled when made at another rate and clipped to [-1, 1]."""
+    samples = np.asarray(sound.samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    if samples.ndim != 2 or samples.shape[1] < 1:
+        raise RenderError(f"a backend's sound for a shot is shaped {samples.shape}, not (frames, channels)",
+                          hint="this is a backend bug: report it")
+    if sound.sample_rate != SAMPLE_RATE:
+        samples = resample(samples, sound.sample_rate, SAMPLE_RATE)
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(wav_header(len(samples), samples.shape[1]))
+            f.write(pcm16(np.clip(samples, -1.0, 1.0)))
+    return path

@@ -36,6 +36,7 @@ from studio.assemble.storyboard import StoryboardFrame, write_storyboard
 from studio.assemble.subtitles import write_subtitles
 from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
 from studio.atomic import write_text
+from studio.audio.effects import ShotSoundAt
 from studio.audio.film import FilmSound, make_film_sound
 from studio.audio.speech import LineAudio, shot_speech, speech_seconds, synthesize_lines
 from studio.cache.lockfile import LockedShot, Lockfile
@@ -105,7 +106,8 @@ def _identities_for(plan: ShotPlan, identities: dict[str, Identity]) -> dict[str
 
 def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: ShotStore, key: str,
                 video: VideoSettings, progress: Progress, *, film: str, tail_frames: int = 1) -> Clip:
-    """Render one shot into the store: frames stream from the backend into ffmpeg."""
+    """Render one shot into the store: frames stream from the backend into ffmpeg; the
+    sound a backend made with them (``take_sound``), if any, is stored beside the clip."""
     started = time.perf_counter()
     tails: collections.deque[np.ndarray] = collections.deque(maxlen=tail_frames)
     thumb: np.ndarray | None = None
@@ -132,8 +134,12 @@ def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: Sho
     progress.frames_done(count % 12)
     _ENCODER_PEAK_KB[0] = max(_ENCODER_PEAK_KB[0], writer.peak_rss_kb)
     assert thumb is not None
+    # a backend that makes sound with its pictures hands it over once the frames are out
+    take = getattr(backend, "take_sound", None)
+    sound = take(plan.shot_id) if callable(take) else None
     return store.put(key, plan.shot_id, film=film, seed=plan.seed, backend=backend.name, frames=plan.frames,
-                     fps=plan.fps, tails=list(tails), thumb=thumb, render_seconds=time.perf_counter() - started)
+                     fps=plan.fps, tails=list(tails), thumb=thumb, render_seconds=time.perf_counter() - started,
+                     sound=sound)
 
 
 def _thumbnail(frame: np.ndarray) -> np.ndarray:
@@ -444,6 +450,8 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
             scene_seconds=_scene_seconds(plans),
             line_starts={line.id: p.start_frame / p.fps + line.start for p in plans for line in p.lines},
             lines=lines, film_seconds=film_seconds, cache_dir=job.cache_dir, out_dir=output_dir, name=name,
+            shot_sounds=[ShotSoundAt(p.shot_id, c.sound, p.start_frame / p.fps, p.frames / p.fps)
+                         for p, c in zip(plans, clips) if c.sound is not None],
         )
 
     # 5. the cut and its side outputs, unless they already are what these inputs make

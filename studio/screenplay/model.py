@@ -102,6 +102,11 @@ class SoundSettings(_Strict):
         "midi", description="'midi': cues composed and played with FluidSynth; 'model': a music model from the registry."
     )
     music_model: str = Field("musicgen-small", description="Registry name of the music model when music is 'model'.")
+    effects: Literal["ambience", "model"] = Field(
+        "ambience",
+        description="'ambience': the procedural room/ambience bed only; 'model': also the sound the video model "
+        "made with each shot (foley, room), as an effects stem under the dialogue.",
+    )
 
 
 class FilmSettings(_Strict):

@@ -85,3 +85,38 @@ def test_cache_dir_choice(monkeypatch, tmp_path):
     monkeypatch.setenv("STUDIO_CACHE", str(tmp_path))
     assert default_cache_dir() == tmp_path
     assert str(default_cache_dir("mine")) == "mine"
+
+
+def test_a_shot_sound_is_stored_beside_the_clip_at_48_khz(tmp_path):
+    from studio.audio.dsp import resample
+    from studio.audio.wav import wav_frames, wav_info
+    from studio.render.backend import ShotSound
+
+    store = ShotStore(tmp_path)
+    key = "5d" + "4" * 62
+    noise = np.random.default_rng(3).uniform(-0.5, 0.5, (24_000 * 10 // 24, 2)).astype(np.float32)
+    noise[7, 1] = 1.7  # out of range: clipped, not wrapped
+    path = store.clip_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not really an mp4")
+    tail = np.zeros((8, 10, 3), np.uint8)
+    clip = store.put(key, "s1-01", film="f.yaml", seed=7, backend="talkie", frames=10, fps=24, tails=[tail],
+                     thumb=tail, render_seconds=0.5, sound=ShotSound(noise, 24_000))
+    assert clip.sound == path.with_name(f"{key}.sound.wav")
+    info = wav_info(clip.sound)
+    assert (info.rate, info.channels, info.bits, info.fmt) == (48_000, 2, 16, 1)
+    assert info.frames == 48_000 * 10 // 24  # the shot's length, at 48 kHz
+    written = np.asarray(wav_frames(clip.sound)).astype(np.float64) / 32767  # the writer's full scale
+    expected = np.clip(resample(noise, 24_000, 48_000), -1.0, 1.0)
+    assert written.shape == expected.shape
+    assert np.max(np.abs(written - expected)) <= 0.5 / 32767 + 1e-7  # pcm16 rounding
+    assert written[:, 1].max() <= 1.0 and written[14:16, 1].max() > 0.99  # the hot sample clipped at full scale
+    assert ShotStore(tmp_path).get(key) == clip  # get() finds the sound
+    assert store.remove(key) and not clip.sound.exists()
+
+
+def test_a_clip_without_sound_is_whole(tmp_path):
+    store = ShotStore(tmp_path)
+    key = "6e" + "5" * 62
+    clip = put(store, key)
+    assert clip.sound is None and store.get(key) is not None and store.get(key).sound is None
