@@ -351,3 +351,29 @@ def test_identity_reaches_ltx2_through_the_keyframe_at_frame_0(ltx2_models, plan
     assert len(given[0]) == 1 and given[0][0].index == 0 and given[0][0].strength == 1.0
     assert not isinstance(given[0][0].frames, list)  # one picture: the keyframe, at frame 0
     assert "LTX-2 takes no character references as conditions" in caplog.text
+
+
+def test_the_sound_ltx2_made_becomes_the_effects_stem(ltx2_models, film, tmp_path):
+    """``film.sound.effects: model``: the sound LTX-2 made with each shot is stored beside its clip
+    and mixed as an effects stem (silent under the spoken lines); the dialogue stem is still the
+    voices', and the mix meets its loudness target."""
+    from studio.audio.mix import measure_ebur128
+    from studio.audio.wav import wav_info
+    from studio.run import local
+
+    folder = Path(film["result"].film).parent.parent
+    data = yaml.safe_load((folder / "film.yaml").read_text(encoding="utf-8"))
+    data["film"]["sound"] = {"effects": "model"}
+    path = tmp_path / "film.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = local.render_film(load_film(path), tmp_path / "out", cache_dir=folder / "cache", name="lamp")
+    assert result.report["shots_rendered"] == 0  # the clips (and their sound) came from the cache
+    for plan, clip in zip(result.plans, result.clips):
+        assert clip.sound is not None and wav_info(clip.sound).frames == plan.frames * 48000 // plan.fps
+    audio = result.report["audio"]
+    assert set(audio["stems"]) == {"dialogue", "music", "ambience", "effects"} and audio["shot_sounds"] == 3
+    dialogue = film["result"].report["audio"]["stems"]["dialogue"]
+    assert hashlib.sha256(Path(audio["stems"]["dialogue"]).read_bytes()).hexdigest() == \
+        hashlib.sha256(Path(dialogue).read_bytes()).hexdigest()
+    loudness = measure_ebur128(result.film)
+    assert abs(loudness["integrated_lufs"] - (-23.0)) <= 1.0 and loudness["true_peak_dbtp"] <= -1.0
