@@ -17,17 +17,16 @@ by at most :data:`MAX_GAIN_DB`.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from studio.audio.loudness import LoudnessMeter
-from studio.audio.wav import SAMPLE_RATE, to_float, wav_frames, wav_info
+from studio.audio.mix import PlacedTrack
+from studio.audio.wav import SAMPLE_RATE, wav_info
 
 EFFECTS_LUFS = -30.0  # the stem's integrated loudness before its stem gain: the ambience bed's level
 MAX_GAIN_DB = 20.0  # a quiet model sound is raised this much at most (its noise floor would come up with it)
@@ -79,34 +78,21 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-class EffectsTrack:
-    """Every shot's sound at its place, as stereo float32 blocks, times :attr:`gain`."""
+class EffectsTrack(PlacedTrack):
+    """Every shot's sound at its place, as stereo float32 blocks (a mono sound centred),
+    times :attr:`gain`."""
 
     def __init__(self, sounds: list[PlacedSound], length: int) -> None:
-        self.sounds = sorted(sounds, key=lambda s: s.start)
-        self._starts = [s.start for s in self.sounds]
-        self._longest = max((s.frames for s in self.sounds), default=0)
-        self.length = length
+        super().__init__(sounds, length)
+        self.sounds = self.items
         self.gain = 1.0
-        self._maps: OrderedDict[Path, np.ndarray] = OrderedDict()
 
-    def _samples(self, path: Path) -> np.ndarray:
-        if path not in self._maps:
-            self._maps[path] = wav_frames(path)
-            while len(self._maps) > 16:
-                self._maps.popitem(last=False)
-        return self._maps[path]
+    @staticmethod
+    def _channels(x: np.ndarray) -> np.ndarray:
+        return x[:, :2] if x.shape[1] >= 2 else x[:, :1]
 
     def read(self, start: int, n: int) -> np.ndarray:
-        out = np.zeros((n, 2), np.float32)
-        end = start + n
-        first = bisect.bisect_left(self._starts, start - self._longest)
-        for sound in self.sounds[first:bisect.bisect_left(self._starts, end)]:
-            lo, hi = max(start, sound.start), min(end, sound.start + sound.frames)
-            if hi <= lo:
-                continue
-            x = to_float(np.asarray(self._samples(sound.path)[lo - sound.start:hi - sound.start]))
-            out[lo - start:hi - start] += x[:, :2] if x.shape[1] >= 2 else x[:, :1]
+        out = super().read(start, n)
         if self.gain != 1.0:
             out *= np.float32(self.gain)
         return out

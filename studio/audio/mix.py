@@ -29,7 +29,7 @@ import subprocess
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,13 +61,15 @@ class PlacedLine:
     frames: int
 
 
-class DialogueTrack:
-    """Every line of the film at its place, as stereo float32 blocks."""
+class PlacedTrack:
+    """Sounds at their places on the film's clock (each with ``path``, ``start`` and
+    ``frames`` in samples), read as stereo float32 blocks: a file is mapped once and kept
+    among the last few used."""
 
-    def __init__(self, lines: list[PlacedLine], length: int) -> None:
-        self.lines = sorted(lines, key=lambda line: line.start)
-        self._starts = [line.start for line in self.lines]
-        self._longest = max((line.frames for line in self.lines), default=0)
+    def __init__(self, items: list[Any], length: int) -> None:
+        self.items = sorted(items, key=lambda item: item.start)
+        self._starts = [item.start for item in self.items]
+        self._longest = max((item.frames for item in self.items), default=0)
         self.length = length
         self._maps: OrderedDict[Path, np.ndarray] = OrderedDict()
 
@@ -78,17 +80,30 @@ class DialogueTrack:
                 self._maps.popitem(last=False)
         return self._maps[path]
 
+    @staticmethod
+    def _channels(x: np.ndarray) -> np.ndarray:
+        """A sound's samples as they go into the stereo block: mono, centred."""
+        return x[:, :1]
+
     def read(self, start: int, n: int) -> np.ndarray:
         out = np.zeros((n, 2), np.float32)
         end = start + n
         first = bisect.bisect_left(self._starts, start - self._longest)
-        for line in self.lines[first:bisect.bisect_left(self._starts, end)]:
-            lo, hi = max(start, line.start), min(end, line.start + line.frames)
+        for item in self.items[first:bisect.bisect_left(self._starts, end)]:
+            lo, hi = max(start, item.start), min(end, item.start + item.frames)
             if hi <= lo:
                 continue
-            x = to_float(np.asarray(self._samples(line.path)[lo - line.start:hi - line.start]))
-            out[lo - start:hi - start] += x[:, :1]  # mono, centred
+            x = to_float(np.asarray(self._samples(item.path)[lo - item.start:hi - item.start]))
+            out[lo - start:hi - start] += self._channels(x)
         return out
+
+
+class DialogueTrack(PlacedTrack):
+    """Every line of the film at its place, mono and centred."""
+
+    def __init__(self, lines: list[PlacedLine], length: int) -> None:
+        super().__init__(lines, length)
+        self.lines = self.items
 
 
 @dataclass(frozen=True)

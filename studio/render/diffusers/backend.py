@@ -330,30 +330,15 @@ class DiffusersBackend:
                 return None
             return self.registry.load(spec.name, lambda s, where: load_pipeline(s, where, settings, parts))
 
-        if roles.kind == "ltx":
+        if roles.kind in ("ltx", "ltx2"):
             assert roles.ltx is not None
             pipe = pipeline(roles.ltx)
-            upsample = None
-            if roles.ltx.options.get("upsampler"):
-                upsampler = self.registry.get(str(roles.ltx.options["upsampler"]))
-                if upsampler.family != "ltx-upsampler":
-                    raise StudioError(f"model {roles.ltx.name!r} option 'upsampler' names {upsampler.name!r}, "
-                                      f"family {upsampler.family!r}", hint="name an ltx-upsampler model")
-                recipe = {**UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
-                upsample = upsample_pass(self.registry.load(upsampler.name, load_upsampler), pipe, recipe)
-            video: Any = LTXVideo(pipe, self.overlap, self._tell, upsample)
-        elif roles.kind == "ltx2":
-            assert roles.ltx is not None
-            pipe = pipeline(roles.ltx)
-            upsample2 = None
-            if roles.ltx.options.get("upsampler"):
-                upsampler = self.registry.get(str(roles.ltx.options["upsampler"]))
-                if upsampler.family != "ltx2-upsampler":
-                    raise StudioError(f"model {roles.ltx.name!r} option 'upsampler' names {upsampler.name!r}, "
-                                      f"family {upsampler.family!r}", hint="name an ltx2-upsampler model")
-                recipe = {**LTX2_UPSAMPLE_DEFAULTS, **dict(roles.ltx.options.get("upsample") or {})}
-                upsample2 = ltx2_upsample_pass(self.registry.load(upsampler.name, load_ltx2_upsampler), pipe, recipe)
-            video = LTX2Video(pipe, self.overlap, self._tell, upsample2)
+            two = roles.kind == "ltx2"  # LTX-2 and LTX-Video: the same roles, their own upsamplers and recipes
+            upsample = self._upsample(roles.ltx, pipe, "ltx2-upsampler" if two else "ltx-upsampler",
+                                      LTX2_UPSAMPLE_DEFAULTS if two else UPSAMPLE_DEFAULTS,
+                                      load_ltx2_upsampler if two else load_upsampler,
+                                      ltx2_upsample_pass if two else upsample_pass)
+            video: Any = (LTX2Video if two else LTXVideo)(pipe, self.overlap, self._tell, upsample)
         else:
             video = WanVideo(pipeline(roles.t2v), pipeline(roles.i2v), pipeline(roles.vace), self.overlap, self._tell)
         if roles.keyframe is not None:
@@ -365,6 +350,19 @@ class DiffusersBackend:
                               hint="lower overlap or raise frames_per_chunk")
         self._video = video
         self.stats.load_seconds += time.perf_counter() - started
+
+    def _upsample(self, spec: ModelSpec, pipe: Any, family: str, defaults: Mapping[str, Any], load: Any,
+                  make: Any) -> Any:
+        """The latent upsampler pass of ``spec`` (its ``upsampler`` model, its ``upsample`` recipe
+        over ``defaults``), or None for a model without one."""
+        if not spec.options.get("upsampler"):
+            return None
+        upsampler = self.registry.get(str(spec.options["upsampler"]))
+        if upsampler.family != family:
+            raise StudioError(f"model {spec.name!r} option 'upsampler' names {upsampler.name!r}, "
+                              f"family {upsampler.family!r}", hint=f"name an {family} model")
+        recipe = {**defaults, **dict(spec.options.get("upsample") or {})}
+        return make(self.registry.load(upsampler.name, load), pipe, recipe)
 
     # ----------------------------------------------------------------- a shot
 
