@@ -149,12 +149,13 @@ def models(file: str | None, as_json: bool) -> None:
         out.print_json(json.dumps({"models": rows}))
         return
     table = Table(title="models", title_justify="left")
-    for column in ("name", "family", "source", "dtype", "weights here", "used as"):
-        table.add_column(column, no_wrap=column in ("name", "family", "dtype"))
+    for column in ("name", "family", "size", "dtype", "VRAM", "fps", "LoRAs", "source", "weights here", "used as"):
+        table.add_column(column, no_wrap=column in ("name", "family", "dtype", "fps"))
     for r in rows:
         here = Text(r["local"], style="green") if r["local"] else Text("no", style="yellow")
-        table.add_row(r["name"], r["family"], r["source"] + (f"@{r['revision']}" if r["revision"] else ""),
-                      r["dtype"], here, ", ".join(r["used_as"]))
+        table.add_row(r["name"], r["family"], r["size"] or "", r["dtype"], r["vram"] or "",
+                      str(r["fps"]) if r["fps"] else "", ", ".join(r["loras"]),
+                      r["source"] + (f"@{r['revision']}" if r["revision"] else ""), here, ", ".join(r["used_as"]))
     out.print(table)
 
 

@@ -44,6 +44,11 @@ class ModelSpec:
     device: str = "auto"  # "auto": cuda when available, else cpu
     options: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    size: str = ""  # parameters, as its card gives them ("1.3B", "19B + 12B text encoder")
+    vram: str = ""  # the GPU memory its card (or our count) says it needs, and how placed
+
+    #: what a spec says about the model that changes no output: never in a cache key
+    ABOUT = ("description", "device", "size", "vram")
 
     @property
     def is_local(self) -> bool:
@@ -64,7 +69,7 @@ class ModelSpec:
     def key(self) -> dict[str, Any]:
         """What about the model changes its output (for cache keys): for a local folder
         the hash of its config files, since the path alone says nothing."""
-        data = {k: v for k, v in asdict(self).items() if k not in ("description", "device")}
+        data = {k: v for k, v in asdict(self).items() if k not in self.ABOUT}
         data["options"] = dict(self.options)
         if self.is_local:
             folder = self.local_folder()
@@ -118,25 +123,29 @@ BUILTIN: dict[str, ModelSpec] = {
         ModelSpec("wan2.1-t2v-1.3b", "wan-t2v", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", dtype="bfloat16",
                   options={"steps": 50, "guidance": 6.0, "frames_per_chunk": 81, "resolution": "832x480",
                            "flow_shift": 8.0},
-                  description="Wan 2.1 text-to-video, 1.3B (about 8 GB VRAM with offload)"),
+                  description="Wan 2.1 text-to-video, 1.3B (about 8 GB VRAM with offload)",
+                  size="1.3B", vram="8.19 GB (Wan2.1 README)"),
         ModelSpec("wan2.1-i2v-14b-480p", "wan-i2v", "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", dtype="bfloat16",
                   options={"steps": 40, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480",
                            "flow_shift": 3.0},
-                  description="Wan 2.1 image-to-video, 14B, 480p"),
+                  description="Wan 2.1 image-to-video, 14B, 480p",
+                  size="14B", vram="35 GB or more (diffusers' Wan docs); less with sequential offload"),
         ModelSpec("wan2.1-vace-1.3b", "wan-vace", "Wan-AI/Wan2.1-VACE-1.3B-diffusers", dtype="bfloat16",
                   options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480",
                            "flow_shift": 16.0},
-                  description="Wan 2.1 VACE (reference images and frame conditioning), 1.3B"),
+                  description="Wan 2.1 VACE (reference images and frame conditioning), 1.3B",
+                  size="1.3B", vram="about 8 GB, as the 1.3B text-to-video"),
         # LTX-Video 0.9.5: LTXConditionPipeline's own 50 steps; guidance 5.0 ("for any [not guidance-distilled]
         # model ... higher, like 5.0": diffusers' ltx_video.md); 24 fps; bf16 for every part (the same page)
         ModelSpec("ltx-video-0.9.5", "ltx-condition", "Lightricks/LTX-Video-0.9.5", dtype="bfloat16",
                   options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 161, "resolution": "768x512"},
-                  description="LTX-Video 0.9.5 with LTXConditionPipeline"),
+                  description="LTX-Video 0.9.5 with LTXConditionPipeline",
+                  size="2B", vram="about 15 GiB of bf16 weights with its T5 (gpu_check --count)"),
         ModelSpec("mms-tts-eng", "vits", "facebook/mms-tts-eng",
-                  description="Meta MMS text-to-speech, English (VITS)"),
+                  description="Meta MMS text-to-speech, English (VITS)", size="36M"),
         ModelSpec("musicgen-small", "musicgen", "facebook/musicgen-small",
                   options={"guidance": 3.0, "max_seconds": 30},
-                  description="Meta MusicGen small (300M), text-to-music"),
+                  description="Meta MusicGen small (300M), text-to-music", size="300M"),
         # LTX-Video 0.9.8 13B distilled, the recipe of diffusers' ltx_video.md (its 0.9.8 example): guidance 1
         # (guidance- and timestep-distilled), the first pass's timesteps at 2/3 size, the latent upsampler 2x
         # (adain 1.0, tone map 0.6), then a short pass (denoise 0.999 over [1000, 909, 725, 421, 0]);
@@ -150,10 +159,11 @@ BUILTIN: dict[str, ModelSpec] = {
                            "upsample": {"downscale": 2 / 3, "adain_factor": 1.0, "tone_map_compression_ratio": 0.6,
                                         "denoise_strength": 0.999, "timesteps": [1000, 909, 725, 421, 0]}},
                   description="LTX-Video 0.9.8 13B distilled, with its latent upsampler (bf16 weights about "
-                              "26 GB: model offload on 24 GB cards)"),
+                              "26 GB: model offload on 24 GB cards)",
+                  size="13B", vram="about 26 GB of bf16 weights: model offload on 24 GB cards"),
         # the 0.9.8 spatial latent upsampler as diffusers' ltx_video.md loads it (LTXLatentUpsamplerModel)
         ModelSpec("ltx-video-0.9.8-upsampler", "ltx-upsampler", "a-r-r-o-w/LTX-0.9.8-Latent-Upsampler",
-                  dtype="bfloat16", description="LTX-Video 0.9.8 spatial latent upsampler (2x)"),
+                  dtype="bfloat16", description="LTX-Video 0.9.8 spatial latent upsampler (2x)", size="0.13B"),
         # LTX-2 (picture and sound from one model). The full 19B model with its authors' LTX-2.0 parameters
         # (Lightricks/LTX-2 ltx-pipelines utils/constants.py LTX_2_PARAMS): 40 steps; video guidance 3.0, STG 1.0
         # on block 29, rescale 0.7, modality 3.0; audio guidance 7.0 (the pipeline's default); legacy LTX-2.0
@@ -165,7 +175,9 @@ BUILTIN: dict[str, ModelSpec] = {
                   options={"steps": 40, "guidance": 3.0, "frames_per_chunk": 121, "resolution": "768x512",
                            "stg_scale": 1.0, "spatio_temporal_guidance_blocks": [29], "guidance_rescale": 0.7,
                            "modality_scale": 3.0, "audio_guidance_scale": 7.0, "use_cross_timestep": False},
-                  description="LTX-2 19B, picture and sound (about 62 GB of bf16 weights with its Gemma 3 12B)"),
+                  description="LTX-2 19B, picture and sound (about 62 GB of bf16 weights with its Gemma 3 12B)",
+                  size="19B + Gemma 3 12B",
+                  vram="63 GiB of bf16 weights (gpu_check --count): sequential offload; ~48 GB for model offload"),
         # LTX-2 19B distilled, two stages as diffusers' ltx2.md "Distilled checkpoint generation": stage 1 at half
         # size over DISTILLED_SIGMA_VALUES (8 steps), the latent upsampler 2x, stage 2 over
         # STAGE_2_DISTILLED_SIGMA_VALUES (3 steps); no guidance of any kind (its authors' distilled.py denoises
@@ -178,10 +190,12 @@ BUILTIN: dict[str, ModelSpec] = {
                            "audio_stg_scale": 0.0, "audio_modality_scale": 1.0, "use_cross_timestep": False,
                            "upsampler": "ltx-2-distilled-upsampler",
                            "upsample": {"downscale": 0.5, "sigmas": [0.909375, 0.725, 0.421875], "guidance": 1.0}},
-                  description="LTX-2 19B distilled, two stages with its latent upsampler (picture and sound)"),
+                  description="LTX-2 19B distilled, two stages with its latent upsampler (picture and sound)",
+                  size="19B + Gemma 3 12B",
+                  vram="63 GiB of bf16 weights (gpu_check --count): sequential offload; ~48 GB for model offload"),
         ModelSpec("ltx-2-distilled-upsampler", "ltx2-upsampler", "rootonchair/LTX-2-19b-distilled",
                   dtype="bfloat16", options={"subfolder": "latent_upsampler"},
-                  description="LTX-2 spatial latent upsampler (2x), as the distilled repository ships it"),
+                  description="LTX-2 spatial latent upsampler (2x), as the distilled repository ships it", size="0.5B"),
     ]
 }
 
@@ -196,7 +210,7 @@ def user_file() -> Path:
 def _spec(name: str, data: Any, where: str) -> ModelSpec:
     if not isinstance(data, Mapping):
         raise StudioError(f"{where}: model {name!r} must be a mapping", hint="give family and source")
-    known = {"family", "source", "revision", "dtype", "device", "options", "description"}
+    known = {"family", "source", "revision", "dtype", "device", "options", "description", "size", "vram"}
     unknown = set(data) - known
     if unknown:
         raise StudioError(f"{where}: model {name!r} has unknown keys {sorted(unknown)}",
@@ -212,7 +226,8 @@ def _spec(name: str, data: Any, where: str) -> ModelSpec:
         raise StudioError(f"{where}: model {name!r} options must be a mapping")
     return ModelSpec(name=name, family=data["family"], source=str(data["source"]), revision=data.get("revision"),
                      dtype=dtype, device=str(data.get("device", "auto")), options=dict(options),
-                     description=str(data.get("description", "")))
+                     description=str(data.get("description", "")), size=str(data.get("size", "")),
+                     vram=str(data.get("vram", "")))
 
 
 class Registry:

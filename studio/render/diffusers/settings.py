@@ -139,6 +139,7 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
                                      "(Lab mean and spread): no colour drift hop after hop")),
 }
 OFFLOAD = ("auto", "none", "model", "sequential")
+NOT_VIDEO_KINDS = ("keyframe", "ip-adapter", "upsampler")  # families whose models make no shots of their own
 NOT_IN_KEY = ("offload", "deterministic")  # where weights sit, and repeatability, change no intended pixel
 
 
@@ -287,9 +288,28 @@ def configured_models(screenplay: Any = None) -> list[dict[str, Any]]:
         spec = registry.specs[name]
         folder = spec.local_folder()
         rows.append({"name": name, "family": spec.family, "source": spec.source, "revision": spec.revision,
-                     "dtype": spec.dtype, "local": str(folder) if folder else None,
+                     "dtype": spec.dtype, "size": spec.size or None, "vram": spec.vram or None,
+                     "fps": native_fps(spec), "loras": lora_names(spec), "local": str(folder) if folder else None,
                      "used_as": used.get(name, []), "description": spec.description})
     return rows
+
+
+def native_fps(spec: ModelSpec) -> int | None:
+    """The frame rate a video model generates at (its ``fps`` option, else its family's);
+    None for a model that makes no video (keyframes, adapters, voices, music)."""
+    family = FAMILIES.get(spec.family)
+    if family is None or family.kind in NOT_VIDEO_KINDS:
+        return None
+    return int(spec.options.get("fps", family.fps))
+
+
+def lora_names(spec: ModelSpec) -> list[str]:
+    """The LoRAs a model entry names (``options.loras``), by adapter name or source."""
+    loras = spec.options.get("loras") or []
+    if not isinstance(loras, list):
+        return []
+    return [str(lora.get("adapter_name") or lora.get("source")) if isinstance(lora, Mapping) else str(lora)
+            for lora in loras]
 
 
 def default_overlap(roles: Roles, frames_per_chunk: int | None = None) -> int:

@@ -90,7 +90,9 @@ def test_studio_models_says_which_weights_are_here(tmp_path):
     weights.mkdir(parents=True)
     (weights / "model_index.json").write_text("{}")
     film = write_film(tmp_path, {"model": "my-wan", "vace_model": "wan2.1-vace-1.3b"},
-                      {"my-wan": {"family": "wan-t2v", "source": "./weights/my-wan"}})
+                      {"my-wan": {"family": "wan-t2v", "source": "./weights/my-wan", "size": "1.3B",
+                                  "options": {"fps": 12, "loras": [{"source": "./grain.safetensors",
+                                                                    "adapter_name": "grain"}]}}})
     env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf" / "hub"),
            "STUDIO_MODELS": str(tmp_path / "absent.yaml")}
     result = _studio("models", str(film), "--json", env=env)
@@ -99,8 +101,14 @@ def test_studio_models_says_which_weights_are_here(tmp_path):
     assert rows["my-wan"]["local"] == str(weights) and rows["my-wan"]["used_as"] == ["model"]
     assert rows["wan2.1-vace-1.3b"]["local"] is None and rows["wan2.1-vace-1.3b"]["used_as"] == ["vace_model"]
     assert rows["ltx-video-0.9.5"]["family"] == "ltx-condition" and rows["ltx-video-0.9.5"]["used_as"] == []
+    # per entry: its size, VRAM need, native fps and LoRAs
+    assert (rows["my-wan"]["size"], rows["my-wan"]["fps"], rows["my-wan"]["loras"]) == ("1.3B", 12, ["grain"])
+    assert rows["wan2.1-t2v-1.3b"]["fps"] == 16 and "8.19 GB" in rows["wan2.1-t2v-1.3b"]["vram"]
+    assert rows["ltx-2"]["fps"] == 24 and rows["ltx-2-distilled-upsampler"]["fps"] is None
+    assert rows["musicgen-small"]["fps"] is None and rows["musicgen-small"]["size"] == "300M"
     plain = _studio("models", env={**env, "COLUMNS": "200"})
     assert plain.returncode == 0 and "wan2.1-t2v-1.3b" in plain.stdout and "my-wan" not in plain.stdout
+    assert all(column in plain.stdout for column in ("size", "VRAM", "fps", "LoRAs"))
 
 
 def test_studio_prompts_shows_the_negative_the_video_model_gets():
