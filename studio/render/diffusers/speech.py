@@ -130,7 +130,9 @@ def encode_speech(pipe: Any, speech: ChunkSpeech, frames: int) -> torch.Tensor:
     vae = pipe.audio_vae
     mel = log_mel(speech.samples, speech.sample_rate, target_rate=pipe.audio_sampling_rate,
                   hop=pipe.audio_hop_length, n_mels=pipe.audio_mel_bins, channels=vae.config.in_channels)
-    device = next(vae.parameters()).device
+    # the device the pipeline runs on: with offload the VAE's weights sit on the CPU (or the meta device)
+    # until its hook moves them, and that hook moves the module, not the spectrogram
+    device = getattr(pipe, "_execution_device", None) or next(vae.parameters()).device
     with torch.no_grad():
         latents = vae.encode(mel.to(device=device, dtype=vae.dtype)).latent_dist.mode().float()
     if latents.shape[2] < frames:  # the end of the window: silence's latents continue it
