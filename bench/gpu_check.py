@@ -440,6 +440,21 @@ def recommended_steps(spec: Any) -> int:
     return steps
 
 
+def spoken(plan: Any) -> Any:
+    """A stand-in line for a shot (no voice model runs here): a 180 Hz buzz, its loudness
+    swelling 4 times a second like syllables, over the middle half of the shot."""
+    import numpy as np
+
+    from studio.render.backend import ShotSpeech
+
+    rate = 48000
+    t = np.arange(round(plan.frames / plan.fps * rate)) / rate
+    start, end = 0.25 * t[-1], 0.75 * t[-1]
+    voice = np.sign(np.sin(2 * np.pi * 180 * t)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)) * 0.2
+    samples = np.where((t >= start) & (t < end), voice, 0.0).astype(np.float32)
+    return ShotSpeech(samples, rate, ((float(start), float(end)),), f"gpu_check {plan.shot_id}")
+
+
 def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, device: str,
               folder: Path, real_dtypes: bool) -> dict[str, Any]:
     """Build the group's models, render the film, and measure."""
@@ -500,6 +515,8 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
     anchor = None
     for plan in plans:
         cond = Conditioning(identities={c: identities[c] for c in identities if c in plan.subjects})
+        if getattr(backend, "wants_speech", False):  # LTX-2: every shot generated around a spoken span
+            cond.speech = spoken(plan)
         if plan.continuity == "continuous" and tails:
             from studio.render.diffusers.colour import colour_anchor
 
@@ -554,6 +571,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
             "peak_vram_gib": round(peak, 2) if peak is not None else None,
             "generation_size": f"{calls[0].width}x{calls[0].height}" if calls else None,
             "frames_per_chunk": chunk,
+            "held_audio_frames": sum(c.held for c in calls),  # LTX-2: speech tokens held clean, all calls
         }
         if by_pass is not None:  # the median step of each pass
             models[name]["seconds_per_step_by_pass"] = {k: round(v, 4) if v is not None else None

@@ -103,6 +103,8 @@ def _ltx2_tiny_checks(report: dict) -> None:
     full = report["models"]["ltx-2"]
     assert full["group"] == "ltx2-full" and full["steps_run"] == 2 and full["steps_recommended"] == 40
     assert full["calls"] > 3 and 0 < full["seconds_per_film_second"] < 1000
+    # every shot was generated around a spoken span: its speech tokens held clean
+    assert m["held_audio_frames"] > 0 and full["held_audio_frames"] > 0
 
 
 def test_gpu_check_counts_ltx2_on_the_meta_device(tmp_path):
