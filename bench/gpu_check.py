@@ -70,6 +70,10 @@ GROUPS: dict[str, dict[str, Any]] = {
     "wan-vace": {"model": "wan2.1-t2v-1.3b", "vace_model": "wan2.1-vace-1.3b"},
     "ltx": {"model": "ltx-video-0.9.5"},
     "wan-i2v-keyframes": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "sd1.5"},
+    # Wan 2.2: TI2V-5B (text-to-video, then image-to-video from the same weights: one transformer in memory) and the
+    # A14B pair (two 14B experts each: four transformers, about 107 GiB of bf16 weights); only when named (--groups)
+    "wan22-ti2v": {"model": "wan2.2-ti2v-5b", "i2v_model": "wan2.2-ti2v-5b-i2v"},
+    "wan22-a14b": {"model": "wan2.2-t2v-a14b", "i2v_model": "wan2.2-i2v-a14b"},
     # the 13B (with its latent upsampler): last, so a run short of time has measured the others
     "ltx-0.9.8": {"model": "ltx-video-0.9.8-distilled"},
     # LTX-2 19B distilled (picture and sound, Gemma 3 12B), two stages with its latent upsampler: 64 GiB of weights
@@ -78,7 +82,7 @@ GROUPS: dict[str, dict[str, Any]] = {
     "ltx2-full": {"model": "ltx-2"},
 }
 #: what a run measures unless --groups says otherwise: the forecast puts ltx2-full alone near a 10-minute call
-DEFAULT_GROUPS = [g for g in GROUPS if g != "ltx2-full"]
+DEFAULT_GROUPS = [g for g in GROUPS if g not in ("ltx2-full", "wan22-ti2v", "wan22-a14b")]
 #: registry entries the built-ins may not have (the keyframe model and its adapter)
 EXTRA_SPECS: dict[str, dict[str, Any]] = {
     "sd1.5": {"family": "sd", "source": "stable-diffusion-v1-5/stable-diffusion-v1-5", "dtype": "float16",
@@ -254,6 +258,8 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
         encoder = b.clip_vision(name, f"{name}/image_encoder.json", torch.float32, projection=False)
         return diffusers.WanImageToVideoPipeline(transformer=transformer, image_encoder=encoder,
                                                  image_processor=CLIPImageProcessor(crop_size=size, size=size), **parts)
+    if name.startswith("wan2.2-"):
+        return _wan22(b, name, shared, dtype)
     if name in ("ltx-video-0.9.5", "ltx-video-0.9.8-distilled"):
         from tests.render.diffusers.tiny import t5_tokenizer
 
@@ -274,6 +280,42 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
     if name == "sd1.5":
         return _stable_diffusion(b, b.dtype(torch.float16))
     raise KeyError(name)
+
+
+def _wan22(b: Builder, name: str, shared: dict[str, Any], dtype: Any) -> Any:
+    """Wan 2.2 as its diffusers repositories hold it. TI2V-5B: one transformer on the Wan 2.2 VAE (float32,
+    as the Wan 2.1 VAE), the pipeline config's ``expand_timesteps``; its image-to-video role is the same
+    repository, so it shares the transformer (as the backend's ``Parts`` shares it). A14B: ``transformer``
+    (high noise) and ``transformer_2`` (low noise) at one config, ``boundary_ratio`` 0.875 / 0.9 (diffusers'
+    scripts/convert_wan_to_diffusers.py), on the Wan 2.1 VAE; no CLIP image encoder for image-to-video."""
+    import diffusers
+    import torch
+    from diffusers import UniPCMultistepScheduler
+
+    if name.startswith("wan2.2-ti2v-5b"):
+        from tests.render.diffusers.tiny import t5_tokenizer
+
+        if "umt5" not in shared:  # the same UMT5-XXL as every Wan repository; not the Wan 2.1 VAE
+            shared["umt5"] = (shared["wan"]["text_encoder"] if "wan" in shared else
+                              b.t5(name, "wan2.1/text_encoder.json", b.dtype(torch.bfloat16), umt5=True))
+        parts = {"text_encoder": shared["umt5"], "tokenizer": t5_tokenizer()}
+        if "wan22-ti2v" not in shared:
+            shared["wan22-ti2v"] = {
+                "transformer": b.diffusers_model(name, "WanTransformer3DModel", "wan2.2-ti2v-5b/transformer.json",
+                                                 dtype),
+                "vae": b.diffusers_model(name, "AutoencoderKLWan", "wan2.2/vae.json", torch.float32),
+                "scheduler": UniPCMultistepScheduler(**config("wan2.2-ti2v-5b/scheduler.json", b.tiny)),
+            }
+        parts.update(shared["wan22-ti2v"])
+        cls = diffusers.WanPipeline if name == "wan2.2-ti2v-5b" else diffusers.WanImageToVideoPipeline
+        return cls(**parts, expand_timesteps=True)
+    parts = _wan_parts(b, name, shared)
+    path = f"{name}/transformer.json"
+    experts = {key: b.diffusers_model(name, "WanTransformer3DModel", path, dtype)
+               for key in ("transformer", "transformer_2")}
+    if name == "wan2.2-t2v-a14b":
+        return diffusers.WanPipeline(**parts, **experts, boundary_ratio=0.875)
+    return diffusers.WanImageToVideoPipeline(**parts, **experts, boundary_ratio=0.9)
 
 
 def _ltx2(b: Builder, name: str, dtype: Any) -> Any:

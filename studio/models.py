@@ -135,6 +135,51 @@ BUILTIN: dict[str, ModelSpec] = {
                            "flow_shift": 16.0},
                   description="Wan 2.1 VACE (reference images and frame conditioning), 1.3B",
                   size="1.3B", vram="about 8 GB, as the 1.3B text-to-video"),
+        # Wan 2.2 (Wan-Video/Wan2.2). TI2V-5B: one 5B transformer on the Wan 2.2 VAE (16x spatial, 48 channels:
+        # sizes in multiples of 32), text-to-video and image-to-video from one checkpoint (its pipeline config sets
+        # ``expand_timesteps``; WanImageToVideoPipeline loads the same repository and conditions on the first
+        # frame's latents). Recipe from wan/configs/wan_ti2v_5B.py: 50 steps, guidance 5.0, shift 5.0, 121 frames at
+        # 24 fps; 1280x704 (SUPPORTED_SIZES: 1280*704 / 704*1280). bf16 transformer and UMT5 (the configs'
+        # param_dtype / t5_dtype), VAE float32 as diffusers' Wan docs advise. The Wan2.2 README: 24 GB VRAM with its
+        # offload (an RTX 4090: 535 s for a 720p text-to-video clip, 525 s image-to-video; assets/comp_effic.png).
+        ModelSpec("wan2.2-ti2v-5b", "wan-t2v", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", dtype="bfloat16",
+                  options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 121, "resolution": "1280x704",
+                           "flow_shift": 5.0, "fps": 24},
+                  description="Wan 2.2 TI2V-5B text-to-video, 720p at 24 fps (about 24 GB VRAM with offload)",
+                  size="5B", vram="24 GB with its offload (Wan2.2 README)"),
+        ModelSpec("wan2.2-ti2v-5b-i2v", "wan-i2v", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", dtype="bfloat16",
+                  options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 121, "resolution": "1280x704",
+                           "flow_shift": 5.0, "fps": 24},
+                  description="Wan 2.2 TI2V-5B image-to-video (the same weights): continues from the last frame",
+                  size="5B", vram="24 GB with its offload (Wan2.2 README)"),
+        # Wan 2.2 A14B: two 14B experts, ``transformer`` for the high-noise steps (t >= boundary_ratio * 1000) and
+        # ``transformer_2`` for the rest; the boundary is in the pipeline config (0.875 text-to-video, 0.9
+        # image-to-video: diffusers' scripts/convert_wan_to_diffusers.py, as wan/configs ``boundary``). Recipes
+        # from wan/configs/wan_t2v_A14B.py and wan_i2v_A14B.py: 40 steps; guidance (high, low) (4.0, 3.0) for
+        # text-to-video, (3.5, 3.5) for image-to-video (``sample_guide_scale`` lists low noise first); shift 12.0 /
+        # 5.0; 81 frames at 16 fps (shared_config.py); 1280x720 (the README's commands; 832x480 is supported too).
+        # The Wan2.2 README: 80 GB of VRAM on one GPU with its offload; an H100: 1042 s (t2v) / 1056 s (i2v) a
+        # 720p clip at 59.8 GB peak, 327 s / 328 s at 480p (41 GB) (assets/comp_effic.png).
+        ModelSpec("wan2.2-t2v-a14b", "wan-t2v", "Wan-AI/Wan2.2-T2V-A14B-Diffusers", dtype="bfloat16",
+                  options={"steps": 40, "guidance": 4.0, "guidance_2": 3.0, "frames_per_chunk": 81,
+                           "resolution": "1280x720", "flow_shift": 12.0},
+                  description="Wan 2.2 T2V-A14B text-to-video, two 14B experts, 720p (80 GB VRAM class)",
+                  size="2 x 14B experts", vram="80 GB with its offload; 59.8 GB peak at 720p (Wan2.2 README)"),
+        ModelSpec("wan2.2-i2v-a14b", "wan-i2v", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", dtype="bfloat16",
+                  options={"steps": 40, "guidance": 3.5, "guidance_2": 3.5, "frames_per_chunk": 81,
+                           "resolution": "1280x720", "flow_shift": 5.0},
+                  description="Wan 2.2 I2V-A14B image-to-video, two 14B experts, 720p (80 GB VRAM class)",
+                  size="2 x 14B experts", vram="80 GB with its offload; 59.8 GB peak at 720p (Wan2.2 README)"),
+        # Wan 2.2 VACE-Fun A14B (alibaba-pai, on the T2V-A14B experts): WanVACEPipeline with transformer_2 and
+        # boundary_ratio 0.875, in diffusers format as converted by diffusers' scripts/convert_wan_to_diffusers.py
+        # (model type Wan2.2-VACE-Fun-14B; a Hugging Face staff upload, not Wan-AI's). Recipe: VideoX-Fun
+        # examples/wan2.2_vace_fun/predict_*.py: 50 steps, guidance 5.0 (one scale for both experts), shift 12.0,
+        # 81 frames at 16 fps, 832x480.
+        ModelSpec("wan2.2-vace-fun-a14b", "wan-vace", "linoyts/Wan2.2-VACE-Fun-14B-diffusers", dtype="bfloat16",
+                  options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480",
+                           "flow_shift": 12.0},
+                  description="Wan 2.2 VACE-Fun A14B (references and frame conditioning), two 14B experts, 480p",
+                  size="2 x 14B experts", vram="as Wan 2.2 A14B: 80 GB class"),
         # LTX-Video 0.9.5: LTXConditionPipeline's own 50 steps; guidance 5.0 ("for any [not guidance-distilled]
         # model ... higher, like 5.0": diffusers' ltx_video.md); 24 fps; bf16 for every part (the same page)
         ModelSpec("ltx-video-0.9.5", "ltx-condition", "Lightricks/LTX-Video-0.9.5", dtype="bfloat16",

@@ -44,6 +44,18 @@ def test_the_gpu_section_states_each_built_in_video_models_settings():
         assert float(guidance) == spec.options.get("guidance", family.guidance), name
         if "flow_shift" in spec.options:
             assert float(shift) == spec.options["flow_shift"], name
+    # Wan 2.2: the A14B experts' two guidance scales as "guidance / guidance_2"; sources and frames in the first table
+    for name in ("wan2.2-ti2v-5b", "wan2.2-ti2v-5b-i2v", "wan2.2-t2v-a14b", "wan2.2-i2v-a14b", "wan2.2-vace-fun-a14b"):
+        spec = BUILTIN[name]
+        family = FAMILIES[spec.family]
+        fps, steps, guidance, shift = (cell.strip() for cell in rows[name].split("|"))
+        assert int(fps) == spec.options.get("fps", family.fps), name
+        assert int(steps) == spec.options["steps"] and float(shift) == spec.options["flow_shift"], name
+        scales = [float(g) for g in guidance.split("/")]
+        assert scales == [spec.options["guidance"], *([spec.options["guidance_2"]] if "guidance_2" in spec.options
+                                                     else [])], name
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{name}` | `{spec.family}` |"))
+        assert f"`{spec.source}`" in row or name.endswith("-i2v"), name
     # LTX-2: the full model in one stage; the distilled one as its sigmas lists, stage 1 + upsampler + stage 2
     for name in ("ltx-2", "ltx-2-distilled"):
         spec = BUILTIN[name]

@@ -76,6 +76,18 @@ REFERENCES: dict[str, Reference] = {
         width=832, height=480, steps=50,
         source="assumed: the Wan 2.1 1.3B figure scaled by parameter count (14 / 1.3); replace with a "
                "measurement on your GPU", origin="assumed"),
+    # Wan 2.2: the Wan2.2 README's "Computational Efficiency" table (assets/comp_effic.png), one GPU, its own
+    # generate.py with --offload_model True --convert_model_dtype (5B: and --t5_cpu), the recipes of
+    # wan/configs (TI2V-5B: 121 frames at 1280x704, 50 steps; A14B: 81 frames, 40 steps). Total time of a clip.
+    "wan2.2-ti2v-5b": Reference(
+        "Wan 2.2 TI2V-5B", "RTX 4090", seconds=534.7, frames=121, width=1280, height=704, steps=50,
+        source="published: Wan2.2 README, computational efficiency table: TI2V-5B text-to-video at 720P "
+               "(1280x704, 121 frames, 50 steps) in 534.7 s on one RTX 4090, 22.9 GB peak (image-to-video 524.8 s)"),
+    "wan2.2-a14b": Reference(
+        "Wan 2.2 A14B", "H100", seconds=1041.5, frames=81, width=1280, height=720, steps=40,
+        source="published: Wan2.2 README, computational efficiency table: T2V-A14B at 720P (1280x720, 81 frames, "
+               "40 steps) in 1041.5 s on one H100, 59.8 GB peak (I2V-A14B 1055.9 s; at 480P 326.9 s: attention "
+               "makes small sizes cheaper than this linear scaling says)"),
     "ltx-video": Reference(
         "LTX-Video", "H100", seconds=2.0, frames=121, width=768, height=512, steps=40,
         source="published: LTX-Video paper (arXiv 2501.00103): 5 s of 24 fps video at 768x512 in 2 s on an H100; "
@@ -160,6 +172,8 @@ def reference_for(model: str, family: str) -> Reference:
     lowered = model.lower()
     if family == "ltx2":
         return REFERENCES["ltx-2"]
+    if family.startswith("wan-") and "wan2.2" in lowered:  # before "14b": A14B names contain it too
+        return REFERENCES["wan2.2-ti2v-5b" if "ti2v" in lowered else "wan2.2-a14b"]
     if family.startswith("wan-"):
         return REFERENCES["wan-14b" if "14b" in lowered else "wan-1.3b"]
     if family.startswith("ltx"):

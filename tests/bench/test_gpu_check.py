@@ -125,3 +125,26 @@ def test_gpu_check_counts_ltx2_on_the_meta_device(tmp_path):
     full = report["forecast"]["ltx2-full"]
     assert full["passes_per_step"] == 4 and full["tflop"] > 4 * f["tflop"]
     assert "ltx2:" in run.stdout and "ltx2-full:" in run.stdout
+
+
+def test_gpu_check_runs_the_wan22_groups(tmp_path):
+    """Wan 2.2: TI2V-5B (text-to-video and image-to-video sharing one transformer, the 2.2 VAE,
+    expand_timesteps) and the A14B pair (two experts each), through the same film on tiny configs; and
+    counted at their real architectures on the meta device."""
+    run, report = _gpu_check(tmp_path, "--tiny", "--groups", "wan22-ti2v", "wan22-a14b")
+    assert list(report["groups"]) == ["wan22-ti2v", "wan22-a14b"] and "| wan22-a14b |" in run.stdout
+    ti2v, ti2v_i2v = report["models"]["wan2.2-ti2v-5b"], report["models"]["wan2.2-ti2v-5b-i2v"]
+    assert [c["class"] for c in ti2v["components"]] == ["UMT5EncoderModel", "WanTransformer3DModel", "AutoencoderKLWan"]
+    assert ti2v_i2v["dtype"] == "shared" and ti2v_i2v["calls"] > 1  # the continuous shot and the long one's chunks
+    assert ti2v["steps_recommended"] == 50 and report["groups"]["wan22-ti2v"]["size"] == "64x32"
+    for name in ("wan2.2-t2v-a14b", "wan2.2-i2v-a14b"):
+        m = report["models"][name]
+        assert [c["class"] for c in m["components"]].count("WanTransformer3DModel") == 2, name
+        assert m["steps_recommended"] == 40 and 0 < m["seconds_per_film_second"] < 1000, name
+    run, report = _gpu_check(tmp_path, "--count", "--groups", "wan22-ti2v", "wan22-a14b")
+    ti2v = report["forecast"]["wan22-ti2v"]["models"]["wan2.2-ti2v-5b"]
+    assert {c["class"]: round(c["params"] / 1e9, 2) for c in ti2v["components"]}["WanTransformer3DModel"] == 5.0
+    a14b = report["forecast"]["wan22-a14b"]
+    experts = [c for m in a14b["models"].values() for c in m["components"] if c["class"] == "WanTransformer3DModel"]
+    assert len(experts) == 4 and all(round(c["params"] / 1e9, 1) == 14.3 for c in experts)
+    assert 110 < a14b["weights_gib"] < 125

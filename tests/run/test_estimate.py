@@ -221,3 +221,17 @@ def test_a_measured_two_stage_model_is_scaled_by_its_whole_recipe(plans, tmp_pat
     assert estimate.reference.origin == "measured" and estimate.reference.seconds == pytest.approx(2.0 * 11 + 3.0)
     shot = next(s for s in estimate.shots if s.shot_id == _one_chunk_cut(plans).shot_id)
     assert shot.seconds == pytest.approx(estimate.reference.seconds_for(shot.generated, shot.width, shot.height, 11))
+
+
+def test_wan22_estimates_use_the_wan22_readme_figures_at_each_models_rate(plans):
+    """Wan 2.2 TI2V-5B generates at 24 fps (no retiming of a 24 fps film) and takes its reference from the
+    Wan2.2 README's RTX 4090 figure; the A14B pair generates at 16 fps with the README's H100 figure."""
+    ti2v = estimate_film(plans, backend="diffusers", options={"model": "wan2.2-ti2v-5b",
+                                                              "i2v_model": "wan2.2-ti2v-5b-i2v"}, gpus=1)
+    assert {s.fps for s in ti2v.shots} == {24} and ti2v.reference.seconds == 534.7
+    assert ti2v.reference.frames == 121 and (ti2v.reference.width, ti2v.reference.height) == (1280, 704)
+    assert all(s.steps == 50 for s in ti2v.shots)
+    a14b = estimate_film(plans, backend="diffusers", options={"model": "wan2.2-t2v-a14b",
+                                                              "i2v_model": "wan2.2-i2v-a14b"}, gpus=1)
+    assert {s.fps for s in a14b.shots} == {16} and a14b.reference.seconds == 1041.5
+    assert all(s.steps == 40 for s in a14b.shots) and "Wan2.2 README" in a14b.reference.source

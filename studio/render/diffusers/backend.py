@@ -61,6 +61,7 @@ from studio.render.diffusers.chunks import (
 from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt, with_model_negative
 from studio.render.diffusers.settings import (
     FAMILIES,
+    KEY_WHEN_SET,
     LTX2_CALL_OPTIONS,
     LTX2_UPSAMPLE_DEFAULTS,
     LTX_CALL_OPTIONS,
@@ -290,7 +291,8 @@ class DiffusersBackend:
             self._description = {
                 "name": self.name,
                 "version": self.version,
-                "options": {k: v for k, v in sorted(self.options.items()) if k not in NOT_IN_KEY},
+                "options": {k: v for k, v in sorted(self.options.items())
+                            if k not in NOT_IN_KEY and not (k in KEY_WHEN_SET and v is None)},
                 "overlap": self.overlap,
                 "native_fps": self.native_fps,
                 "models": models,
@@ -479,6 +481,8 @@ class DiffusersBackend:
         if self.roles.kind == "wan":
             shift = self._setting(spec, "flow_shift")
             request.flow_shift = float(shift) if shift is not None else default_flow_shift(shot.width, shot.height)
+            guidance_2 = self._setting(spec, "guidance_2")
+            request.guidance_2 = float(guidance_2) if guidance_2 is not None else None
         return request, spec
 
     @staticmethod

@@ -65,6 +65,7 @@ class Request:
     keyframe: Image.Image | None = None  # the first frame of a cut (kept)
     call_options: dict[str, Any] = field(default_factory=dict)
     flow_shift: float | None = None  # Wan: the scheduler's flow shift for this call (None: as loaded)
+    guidance_2: float | None = None  # Wan 2.2 A14B: the low-noise expert's guidance (None: the pipeline's, = guidance)
     speech: Any = None  # LTX-2: the call's spoken lines (speech.ChunkSpeech), held as clean audio tokens
 
 
@@ -86,8 +87,10 @@ class LoadSettings:
 # docstring; diffusers' Wan docs: "VAE in torch.float32 for better decoding quality")
 FLOAT32_PARTS: dict[str, tuple[str, ...]] = {"wan": ("vae", "image_encoder")}
 # parts that are often the very same weights in several models of a film (every Wan 2.1 role
-# ships the same UMT5-XXL text encoder and VAE): loaded once and shared when they are identical
-SHARED_PARTS = ("text_encoder", "tokenizer", "vae", "image_encoder", "image_processor")
+# ships the same UMT5-XXL text encoder and VAE): loaded once and shared when they are identical.
+# Transformers too: Wan 2.2 TI2V-5B's text-to-video and image-to-video roles are one repository.
+SHARED_PARTS = ("text_encoder", "tokenizer", "vae", "image_encoder", "image_processor", "transformer",
+                "transformer_2")
 
 
 def component_dtypes(spec: ModelSpec) -> Any:
@@ -364,6 +367,7 @@ class WanVideo:
         rehook(pipe)
         if request.flow_shift is not None:
             shift_schedule(pipe, request.flow_shift, self.tell)
+        common.update(two_experts(pipe, request.guidance_2, self.tell))
         if mode == "t2v":
             return mode, _frames(self.t2v(**common), output_type)
         if mode == "i2v":
@@ -373,6 +377,19 @@ class WanVideo:
         video, mask = vace_inputs(kept, request.frames, request.width, request.height)
         return mode, _frames(self.vace(video=video, mask=mask, reference_images=request.references or None,
                                        **common), output_type)
+
+
+def two_experts(pipe: Any, guidance_2: float | None, tell: Tell) -> dict[str, Any]:
+    """``guidance_scale_2`` for a Wan 2.2 A14B pipeline: its ``boundary_ratio`` (pipeline config) hands the
+    steps below ``boundary_ratio * 1000`` to ``transformer_2``, the low-noise expert, which guides at
+    ``guidance_2``. A pipeline without a boundary (Wan 2.1, TI2V-5B) refuses the argument: nothing is passed."""
+    if guidance_2 is None:
+        return {}
+    if getattr(pipe.config, "boundary_ratio", None) is None:
+        tell(f"no-experts-{type(pipe).__name__}", f"{type(pipe).__name__} has one transformer (no boundary_ratio): "
+                                                  "guidance_2 is not applied")
+        return {}
+    return {"guidance_scale_2": float(guidance_2)}
 
 
 def vace_inputs(kept: list[Image.Image], frames: int, width: int, height: int) -> tuple[list[Image.Image],

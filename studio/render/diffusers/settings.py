@@ -74,8 +74,10 @@ LTX2_CALL_OPTIONS = ("sigmas", "guidance_rescale", "stg_scale", "modality_scale"
                      "decode_noise_scale", "use_cross_timestep", "spatio_temporal_guidance_blocks")
 _LTX2_OPTIONS = frozenset({*LTX2_CALL_OPTIONS, "upsampler", "upsample"})
 _TIMING_OPTIONS = frozenset({"fps"})
-# Wan's schedulers take a flow shift; LTX-Video shifts its sigmas by sequence length itself
-_WAN_OPTIONS = _VIDEO_OPTIONS | _TIMING_OPTIONS | {"flow_shift"}
+# Wan's schedulers take a flow shift; LTX-Video shifts its sigmas by sequence length itself. ``guidance_2``:
+# Wan 2.2 A14B's guidance for its low-noise expert (``transformer_2``, the pipeline's ``guidance_scale_2``)
+_WAN_OPTIONS = _VIDEO_OPTIONS | _TIMING_OPTIONS | {"flow_shift", "guidance_2"}
+# (Wan 2.2 TI2V-5B generates at 24 fps: its registry entry's ``fps`` option; the A14B models keep the 16 here)
 
 FAMILIES: dict[str, Family] = {
     f.name: f
@@ -117,6 +119,8 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
                                                  "cut, with its IP-Adapter for a likeness")),
     "steps": ((int, type(None)), None, "denoising steps (default: the model's)"),
     "guidance": ((int, float, type(None)), None, "classifier-free guidance scale (default: the model's)"),
+    "guidance_2": ((int, float, type(None)), None, ("Wan 2.2 A14B: the guidance of the low-noise expert "
+                                                   "(transformer_2; default: the model's, else guidance)")),
     "resolution": ((str, type(None)), None, ("generation size WxH, multiples of 16 (Wan) or 32 (LTX); default: "
                                              "the model's area at the film's aspect")),
     "frames_per_chunk": ((int, type(None)), None, "most frames per generation call, 4k+1 (Wan) / 8k+1 (LTX)"),
@@ -141,6 +145,7 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
 OFFLOAD = ("auto", "none", "model", "sequential")
 NOT_VIDEO_KINDS = ("keyframe", "ip-adapter", "upsampler")  # families whose models make no shots of their own
 NOT_IN_KEY = ("offload", "deterministic")  # where weights sit, and repeatability, change no intended pixel
+KEY_WHEN_SET = ("guidance_2",)  # options newer than the cache: in the key only when set, so older keys still match
 
 
 @dataclass(frozen=True)
@@ -186,6 +191,8 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
         raise StudioError("diffusers option 'reference_strength' must be between 0 and 1")
     if out["resolution"] is not None:
         parse_size(out["resolution"], "diffusers option 'resolution'")
+    if out["guidance_2"] is not None and out["guidance_2"] < 0:
+        raise StudioError(f"diffusers option 'guidance_2' must be 0 or more, not {out['guidance_2']}")
     if out["flow_shift"] is not None and out["flow_shift"] <= 0:
         raise StudioError(f"diffusers option 'flow_shift' must be above 0, not {out['flow_shift']}",
                           hint="3.0 for 480p, 5.0 for 720p (diffusers' Wan pipeline docstrings)")
@@ -216,6 +223,11 @@ def family_of(spec: ModelSpec, wanted: tuple[str, ...], role: str) -> Family:
     if shift is not None and (isinstance(shift, bool) or not isinstance(shift, (int, float)) or shift <= 0):
         raise StudioError(f"model {spec.name!r}: flow_shift must be a number above 0, not {shift!r}",
                           hint="3.0 for 480p, 5.0 for 720p (diffusers' Wan pipeline docstrings)")
+    guidance_2 = spec.options.get("guidance_2")
+    if guidance_2 is not None and (isinstance(guidance_2, bool) or not isinstance(guidance_2, (int, float))
+                                   or guidance_2 < 0):
+        raise StudioError(f"model {spec.name!r}: guidance_2 must be a number, 0 or more, not {guidance_2!r}",
+                          hint="Wan 2.2 A14B: the low-noise expert's guidance, e.g. 3.0")
     if not isinstance(spec.options.get("call_options", {}) or {}, Mapping):
         raise StudioError(f"model {spec.name!r}: call_options must be a mapping of pipeline arguments",
                           hint="e.g. call_options: {decode_timestep: 0.05}")
