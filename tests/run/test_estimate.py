@@ -25,6 +25,8 @@ def plans():
     ("diffusers", {"model": "ltx-video-0.9.5"}),
     ("diffusers", {"model": "ltx-2"}),
     ("diffusers", {"model": "ltx-2-distilled"}),
+    ("diffusers", {"model": "skyreels-v2-df-1.3b-540p"}),
+    ("diffusers", {"model": "skyreels-v2-df-14b-720p"}),
     ("diffusers", {"model": "wan2.1-i2v-14b-480p", "keyframe_model": None, "vace_model": "wan2.1-vace-1.3b"}),
 ])
 def test_totals_are_the_sum_of_the_shots(plans, backend, options):
@@ -221,3 +223,18 @@ def test_a_measured_two_stage_model_is_scaled_by_its_whole_recipe(plans, tmp_pat
     assert estimate.reference.origin == "measured" and estimate.reference.seconds == pytest.approx(2.0 * 11 + 3.0)
     shot = next(s for s in estimate.shots if s.shot_id == _one_chunk_cut(plans).shot_id)
     assert shot.seconds == pytest.approx(estimate.reference.seconds_for(shot.generated, shot.width, shot.height, 11))
+
+
+def test_a_diffusion_forcing_take_is_estimated_window_by_window(plans):
+    """SkyReels-V2 DF: one call per shot; the reference's own 97 frames cost its published 14 minutes (at
+    ar_step 5, blocks of 5: its 50 rows), and a longer take costs its windows, each at its denoising rows."""
+    from studio.render.diffusers.windows import windows
+
+    estimate = estimate_film(plans, backend="diffusers", options={"model": "skyreels-v2-df-1.3b-540p"})
+    ref = REFERENCES["skyreels-df-1.3b"]
+    assert estimate.reference is ref and ref.origin == "published"
+    shot = max(estimate.shots, key=lambda s: s.generated)
+    count = len(windows(shot.generated, 97, 17))
+    per_window = ref.seconds_for(97, shot.width, shot.height, 30)  # synchronous: 30 rows a window
+    assert count >= 1 and shot.seconds <= count * per_window + 1e-6
+    assert ref.seconds_for(97, 960, 544, 50) == pytest.approx(14 * 60)
