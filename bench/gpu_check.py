@@ -80,9 +80,13 @@ GROUPS: dict[str, dict[str, Any]] = {
     "ltx2": {"model": "ltx-2-distilled"},
     # LTX-2 19B at 40 steps with guidance: minutes of an H200 by the forecast, so only when asked for (--groups)
     "ltx2-full": {"model": "ltx-2"},
+    # SkyReels-V2 diffusion forcing 1.3B (540P): the long shot is one call, denoised in the pipeline's windows
+    "skyreels-df": {"model": "skyreels-v2-df-1.3b-540p"},
+    # the 14B (51.2 GB peak VRAM by its README): only when asked for
+    "skyreels-df-14b": {"model": "skyreels-v2-df-14b-540p"},
 }
 #: what a run measures unless --groups says otherwise: the forecast puts ltx2-full alone near a 10-minute call
-DEFAULT_GROUPS = [g for g in GROUPS if g not in ("ltx2-full", "wan22-ti2v", "wan22-a14b")]
+DEFAULT_GROUPS = [g for g in GROUPS if g not in ("ltx2-full", "wan22-ti2v", "wan22-a14b", "skyreels-df-14b")]
 #: registry entries the built-ins may not have (the keyframe model and its adapter)
 EXTRA_SPECS: dict[str, dict[str, Any]] = {
     "sd1.5": {"family": "sd", "source": "stable-diffusion-v1-5/stable-diffusion-v1-5", "dtype": "float16",
@@ -279,6 +283,12 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
         return b.diffusers_model(name, LTX2LatentUpsamplerModel, f"{name}/latent_upsampler.json", dtype)
     if name == "sd1.5":
         return _stable_diffusion(b, b.dtype(torch.float16))
+    if name in ("skyreels-v2-df-1.3b-540p", "skyreels-v2-df-14b-540p"):
+        # the UMT5-XXL, Wan VAE and UniPC scheduler of Wan 2.1 (diffusers' convert_skyreelsv2_to_diffusers.py
+        # converts Wan2.1_VAE.pth and takes google/umt5-xxl); the DF transformer from its own config
+        parts = _wan_parts(b, name, shared)
+        transformer = b.diffusers_model(name, "SkyReelsV2Transformer3DModel", f"{name}/transformer.json", dtype)
+        return diffusers.SkyReelsV2DiffusionForcingPipeline(transformer=transformer, **parts)
     raise KeyError(name)
 
 
@@ -524,8 +534,11 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
                                         "callback_on_step_end": clock.callback(name)}
         if spec.family == "sd":
             spec_options["steps"] = steps
+        if tiny and spec.family == "skyreels-df":  # a take is one call: the tiny model's window instead
+            spec_options.update(base_num_frames=TINY["wan_chunk"], overlap_history=5)  # (tests' tiny_skyreels.py)
         if tiny and spec.family != "sd":
-            spec_options["frames_per_chunk"] = TINY["ltx_chunk" if spec.family.startswith("ltx") else "wan_chunk"]
+            if spec.family != "skyreels-df":
+                spec_options["frames_per_chunk"] = TINY["ltx_chunk" if spec.family.startswith("ltx") else "wan_chunk"]
             if "resolution" in spec_options:
                 spec_options["resolution"] = TINY["ltx2_resolution" if spec.family == "ltx2" else "resolution"]
         spec = replace(spec, options=spec_options, device=device,
@@ -550,6 +563,8 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         width, height = (int(v) for v in str(main.options.get("resolution", "832x480")).split("x"))
         fps = 24
     chunk = backend.frames_per_chunk()
+    if main.family == "skyreels-df":  # a take is one call: the long shot spans more than one of its windows
+        chunk = int(registry.get(main.name).options.get("base_num_frames", 97))
     long_seconds = round((chunk + chunk // 2) / fps + 0.5)  # more than one chunk's worth
     plans, identities = film(folder / group, width, height, fps, long_seconds)
     started = time.perf_counter()
@@ -598,7 +613,14 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
                     k: v for k, v in registry.get(name).options.items() if k != "upsampler"}))
                 refine_steps = recommended[name] - small_steps
                 step = (small_steps * by_pass["small"] + refine_steps * by_pass["refine"]) / recommended[name]
-        estimate = seconds + (recommended[name] - run_steps) * step * n_calls if step is not None else None
+        wanted = recommended[name]
+        if registry.get(name).family == "skyreels-df":
+            # a call denoises window after window: its step callbacks count every window's steps (rows), so the
+            # recommended count per call is the run's scaled by recommended / run steps; a measured step is one
+            # window's, and the model's reference clip (estimate.py) is one window at its recommended steps
+            wanted = run_steps * recommended[name] / steps
+            chunk = int(registry.get(name).options.get("base_num_frames", 97))
+        estimate = seconds + (wanted - run_steps) * step * n_calls if step is not None else None
         total_estimate += estimate or 0.0
         models[name] = {
             "group": group, "family": registry.get(name).family,

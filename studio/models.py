@@ -186,6 +186,36 @@ BUILTIN: dict[str, ModelSpec] = {
                   options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 161, "resolution": "768x512"},
                   description="LTX-Video 0.9.5 with LTXConditionPipeline",
                   size="2B", vram="about 15 GiB of bf16 weights with its T5 (gpu_check --count)"),
+        # SkyReels-V2 diffusion forcing (studio/render/diffusers/forcing.py): a long take in one generation. Recipe of
+        # its authors' generate_video_df.py (SkyworkAI/SkyReels-V2): 30 steps, guidance 6.0, shift 8.0, 24 fps, 544x960
+        # at 540P; the README's long-video settings: synchronous (ar_step 0, causal_block_size 1), base_num_frames 97
+        # at 540P and 121 at 720P, overlap_history 17, addnoise_condition 20 (diffusers' skyreels_v2.md and the
+        # pipelines' docstrings give the same). One call makes up to 1457 frames, the README's 60-second take. Peak
+        # VRAM at 540P per the README: 14.7 GB (1.3B), 51.2 GB (14B); bf16 transformer, float32 VAE (diffusers' docs).
+        ModelSpec("skyreels-v2-df-1.3b-540p", "skyreels-df", "Skywork/SkyReels-V2-DF-1.3B-540P-Diffusers",
+                  dtype="bfloat16",
+                  options={"steps": 30, "guidance": 6.0, "flow_shift": 8.0, "resolution": "960x544",
+                           "frames_per_chunk": 1457, "base_num_frames": 97, "overlap_history": 17, "ar_step": 0,
+                           "causal_block_size": 1, "addnoise_condition": 20},
+                  description="SkyReels-V2 diffusion forcing 1.3B, 540P: long takes in one generation (about "
+                              "14.7 GB peak VRAM)",
+                  size="1.3B", vram="14.7 GB peak at 540P (SkyReels-V2 README)"),
+        ModelSpec("skyreels-v2-df-14b-540p", "skyreels-df", "Skywork/SkyReels-V2-DF-14B-540P-Diffusers",
+                  dtype="bfloat16",
+                  options={"steps": 30, "guidance": 6.0, "flow_shift": 8.0, "resolution": "960x544",
+                           "frames_per_chunk": 1457, "base_num_frames": 97, "overlap_history": 17, "ar_step": 0,
+                           "causal_block_size": 1, "addnoise_condition": 20},
+                  description="SkyReels-V2 diffusion forcing 14B, 540P: long takes in one generation (about "
+                              "51.2 GB peak VRAM)",
+                  size="14B", vram="51.2 GB peak at 540P (SkyReels-V2 README)"),
+        ModelSpec("skyreels-v2-df-14b-720p", "skyreels-df", "Skywork/SkyReels-V2-DF-14B-720P-Diffusers",
+                  dtype="bfloat16",
+                  options={"steps": 30, "guidance": 6.0, "flow_shift": 8.0, "resolution": "1280x720",
+                           "frames_per_chunk": 1457, "base_num_frames": 121, "overlap_history": 17, "ar_step": 0,
+                           "causal_block_size": 1, "addnoise_condition": 20},
+                  description="SkyReels-V2 diffusion forcing 14B, 720P: long takes in one generation (peak VRAM "
+                              "not published; above the 540P's 51.2 GB)",
+                  size="14B", vram="not published; above the 540P's 51.2 GB"),
         ModelSpec("mms-tts-eng", "vits", "facebook/mms-tts-eng",
                   description="Meta MMS text-to-speech, English (VITS)", size="36M"),
         ModelSpec("musicgen-small", "musicgen", "facebook/musicgen-small",

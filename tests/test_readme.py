@@ -69,6 +69,16 @@ def test_the_gpu_section_states_each_built_in_video_models_settings():
             assert int(second) == len(spec.options["upsample"]["sigmas"]), name
         else:
             assert int(steps) == spec.options.get("steps", family.steps), name
+    # SkyReels-V2 diffusion forcing: the recipe, and each model's source, window and resolution in the first table
+    for name in ("skyreels-v2-df-1.3b-540p", "skyreels-v2-df-14b-540p", "skyreels-v2-df-14b-720p"):
+        spec = BUILTIN[name]
+        family = FAMILIES[spec.family]
+        fps, steps, guidance, shift = (cell.strip() for cell in rows[name].split("|"))
+        assert (int(fps), int(steps), float(guidance), float(shift)) == (
+            family.fps, spec.options["steps"], spec.options["guidance"], spec.options["flow_shift"]), name
+        row = next(line for line in README.splitlines() if line.startswith(f"| `{name}` | `skyreels-df` |"))
+        assert f"`{spec.source}`" in row and f"windows of {spec.options['base_num_frames']} frames" in row, name
+        assert spec.options["resolution"] in row, name
     # the first table names each LTX-2 model's source, frames and resolution, and the upsampler
     for name in ("ltx-2", "ltx-2-distilled"):
         spec = BUILTIN[name]

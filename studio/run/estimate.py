@@ -106,6 +106,21 @@ REFERENCES: dict[str, Reference] = {
                "per transformer pass at 768x512 x 121 frames, at 400 TFLOPS on an H200 (0.504 s); seconds for 40 "
                "steps of one pass each, multiplied by the passes the model's guidance takes; replace with a "
                "measurement (bench/gpu_check.py on a GPU)", origin="assumed"),
+    # SkyReels-V2 diffusion forcing: diffusers' skyreels_v2.md times its DF-1.3B example (97 frames at 960x544,
+    # 30 steps asynchronous with ar_step 5 and causal blocks of 5: 50 denoising rows) "normally 14 min" (5.5 min
+    # with flash attention and compiled blocks) on a GPU it does not name. A take is counted window by window
+    # (studio.render.diffusers.windows): each window's frames x its denoising rows.
+    "skyreels-df-1.3b": Reference(
+        "SkyReels-V2 DF 1.3B", "GPU not stated (diffusers' docs)", seconds=14 * 60.0, frames=97, width=960,
+        height=544, steps=50,
+        source="published: diffusers' docs/source/en/api/pipelines/skyreels_v2.md, the DF-1.3B-540P example "
+               "(97 frames, 960x544, 30 steps, ar_step 5: 50 denoising rows) 'normally 14 min'; counted per window "
+               "of the take, steps as denoising rows"),
+    "skyreels-df-14b": Reference(
+        "SkyReels-V2 DF 14B", "GPU not stated (scaled)", seconds=14 * 60.0 * 14 / 1.3, frames=97, width=960,
+        height=544, steps=50,
+        source="assumed: the DF 1.3B figure scaled by parameter count (14 / 1.3); replace with a measurement",
+        origin="assumed"),
 }
 
 #: LTX2ConditionPipeline.__call__'s guidance defaults (diffusers 0.42.1; the audio scales fall back to the video's
@@ -174,12 +189,14 @@ def reference_for(model: str, family: str) -> Reference:
         return REFERENCES["ltx-2"]
     if family.startswith("wan-") and "wan2.2" in lowered:  # before "14b": A14B names contain it too
         return REFERENCES["wan2.2-ti2v-5b" if "ti2v" in lowered else "wan2.2-a14b"]
+    if family == "skyreels-df":
+        return REFERENCES["skyreels-df-14b" if "14b" in lowered else "skyreels-df-1.3b"]
     if family.startswith("wan-"):
         return REFERENCES["wan-14b" if "14b" in lowered else "wan-1.3b"]
     if family.startswith("ltx"):
         return REFERENCES["ltx-video"]
     raise StudioError(f"no render throughput known for model {model!r} (family {family!r})",
-                      hint="estimates know the animatic and the wan-*, ltx-* and ltx2 video families")
+                      hint="estimates know the animatic and the wan-*, ltx-*, ltx2 and skyreels-df video families")
 
 
 @dataclass(frozen=True)
@@ -307,7 +324,7 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
     family = video_family(roles)
     main = registry.get(options["model"])
     ref = reference_for(main.name, main.family)
-    video_specs = [s for s in (roles.ltx, roles.t2v, roles.i2v, roles.vace) if s is not None]
+    video_specs = [s for s in (roles.ltx, roles.forcing, roles.t2v, roles.i2v, roles.vace) if s is not None]
 
     def setting(spec: Any, name: str) -> Any:  # the backend's precedence: option, model, family
         value = options.get(name)
@@ -320,6 +337,10 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
 
     def context_for(available: int) -> int:  # as studio.render.diffusers.families decides
         n = min(overlap, available)
+        if roles.kind == "skyreels-df":
+            from studio.render.diffusers.windows import take_down
+
+            return take_down(n, forcing.causal_block_size)
         if roles.kind in ("ltx", "ltx2"):
             return 0 if n < 1 else (n - 1) // family.frame_multiple * family.frame_multiple + 1
         if n and roles.vace is not None:
@@ -369,6 +390,23 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
             return ref.seconds_for(frames, width, height, sum(n for n, _, _, _ in stages(width, height)))
         return sum(ref.seconds_for(frames, w, h, n * passes) for n, w, h, passes in stages(width, height))
 
+    from studio.render.diffusers.windows import forcing_of
+
+    forcing = forcing_of(main.options, overlap) if roles.kind == "skyreels-df" else None
+
+    def take_seconds(chunk: Any, width: int, height: int) -> float:
+        """A diffusion forcing call, window by window: each window's frames x its denoising rows."""
+        from studio.render.diffusers.windows import denoising_rows, frames_of, latents, windows
+
+        assert forcing is not None
+        total = 0.0
+        for index, (start, end) in enumerate(windows(chunk.frames, forcing.base_num_frames, overlap)):
+            # ready: the latent frames already clean (the given context, then each window's held overlap)
+            ready = (latents(chunk.context) if chunk.context else 0) if index == 0 else latents(overlap)
+            rows = denoising_rows(end - start, ready, steps, forcing.ar_step, forcing.causal_block_size)
+            total += ref.seconds_for(frames_of(end - start), width, height, rows)
+        return total
+
     shots: list[ShotEstimate] = []
     for p in plans:
         width, height = size(p)
@@ -376,7 +414,10 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
         chunks = plan_chunks(native_frames(p.frames, p.fps, native_fps), limit=limit, multiple=family.frame_multiple,
                              available=available, overlap=overlap, context_for=context_for)
         generated = sum(c.frames for c in chunks)
-        seconds = sum(stage_seconds(c.frames, width, height) for c in chunks)
+        if forcing is not None:
+            seconds = sum(take_seconds(c, width, height) for c in chunks)
+        else:
+            seconds = sum(stage_seconds(c.frames, width, height) for c in chunks)
         shots.append(ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, generated, width, height,
                                   sum(n for n, _, _, _ in stages(width, height)), seconds, native_fps))
     return Estimate("diffusers", main.name, ref, gpus, shots)

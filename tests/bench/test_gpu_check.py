@@ -56,7 +56,8 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     assert report["models"]["ltx-video-0.9.5"]["calls"] > 3
     assert "| ltx |" in run.stdout
     # LTX-Video 0.9.8 13B distilled, through its two-pass recipe with the latent upsampler; then LTX-2
-    assert list(report["groups"])[-3:] == ["ltx-0.9.8", "ltx2", "ltx2-full"] and "| ltx-0.9.8 |" in run.stdout
+    assert list(report["groups"])[-5:] == ["ltx-0.9.8", "ltx2", "ltx2-full", "skyreels-df", "skyreels-df-14b"]
+    assert "| ltx-0.9.8 |" in run.stdout
     m = report["models"][DISTILLED]
     assert [c["class"] for c in m["components"]] == ["LTXVideoTransformer3DModel", "AutoencoderKLLTXVideo",
                                                      "T5EncoderModel"]
@@ -71,6 +72,12 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     # LTX-2 (with --tiny every group runs, ltx2-full too)
     _ltx2_tiny_checks(report)
     assert "| ltx2 |" in run.stdout and "| ltx2-full |" in run.stdout
+    # SkyReels-V2 diffusion forcing: one call a shot, the long one too (the pipeline's own windows)
+    for name in ("skyreels-v2-df-1.3b-540p", "skyreels-v2-df-14b-540p"):
+        m = report["models"][name]
+        assert m["calls"] == 3 and m["frames_per_chunk"] == 17 and 0 < m["seconds_per_film_second"] < 1000, name
+        assert [c["class"] for c in m["components"]][-1] == "SkyReelsV2Transformer3DModel", name
+    assert "| skyreels-df |" in run.stdout
 
 
 def test_gpu_check_counts_the_13b_on_the_meta_device(tmp_path):

@@ -25,6 +25,8 @@ def plans():
     ("diffusers", {"model": "ltx-video-0.9.5"}),
     ("diffusers", {"model": "ltx-2"}),
     ("diffusers", {"model": "ltx-2-distilled"}),
+    ("diffusers", {"model": "skyreels-v2-df-1.3b-540p"}),
+    ("diffusers", {"model": "skyreels-v2-df-14b-720p"}),
     ("diffusers", {"model": "wan2.1-i2v-14b-480p", "keyframe_model": None, "vace_model": "wan2.1-vace-1.3b"}),
 ])
 def test_totals_are_the_sum_of_the_shots(plans, backend, options):
@@ -235,3 +237,18 @@ def test_wan22_estimates_use_the_wan22_readme_figures_at_each_models_rate(plans)
                                                               "i2v_model": "wan2.2-i2v-a14b"}, gpus=1)
     assert {s.fps for s in a14b.shots} == {16} and a14b.reference.seconds == 1041.5
     assert all(s.steps == 40 for s in a14b.shots) and "Wan2.2 README" in a14b.reference.source
+
+
+def test_a_diffusion_forcing_take_is_estimated_window_by_window(plans):
+    """SkyReels-V2 DF: one call per shot; the reference's own 97 frames cost its published 14 minutes (at
+    ar_step 5, blocks of 5: its 50 rows), and a longer take costs its windows, each at its denoising rows."""
+    from studio.render.diffusers.windows import windows
+
+    estimate = estimate_film(plans, backend="diffusers", options={"model": "skyreels-v2-df-1.3b-540p"})
+    ref = REFERENCES["skyreels-df-1.3b"]
+    assert estimate.reference is ref and ref.origin == "published"
+    shot = max(estimate.shots, key=lambda s: s.generated)
+    count = len(windows(shot.generated, 97, 17))
+    per_window = ref.seconds_for(97, shot.width, shot.height, 30)  # synchronous: 30 rows a window
+    assert count >= 1 and shot.seconds <= count * per_window + 1e-6
+    assert ref.seconds_for(97, 960, 544, 50) == pytest.approx(14 * 60)

@@ -225,7 +225,7 @@ class DiffusersBackend:
         enough film frames for ``overlap`` native ones at any film fps the backend accepts
         (up to :data:`~.chunks.MAX_RETIME` times the native rate)."""
         roles = self.roles
-        if roles.kind in ("ltx", "ltx2") or roles.vace is not None:
+        if roles.kind in ("ltx", "ltx2", "skyreels-df") or roles.vace is not None:
             return film_frames_for_context(self.overlap, MAX_RETIME, 1)
         return 1
 
@@ -263,7 +263,7 @@ class DiffusersBackend:
 
     def _video_specs(self) -> list[ModelSpec]:
         roles = self.roles
-        return [s for s in (roles.ltx, roles.t2v, roles.i2v, roles.vace) if s is not None]
+        return [s for s in (roles.ltx, roles.forcing, roles.t2v, roles.i2v, roles.vace) if s is not None]
 
     def _main_spec(self) -> ModelSpec:
         return self.registry.get(self.options["model"])
@@ -341,6 +341,11 @@ class DiffusersBackend:
                                       load_ltx2_upsampler if two else load_upsampler,
                                       ltx2_upsample_pass if two else upsample_pass)
             video: Any = (LTX2Video if two else LTXVideo)(pipe, self.overlap, self._tell, upsample)
+        elif roles.kind == "skyreels-df":  # a long take in one call (forcing.py)
+            from studio.render.diffusers.forcing import ForcingVideo
+
+            assert roles.forcing is not None
+            video = ForcingVideo(pipeline(roles.forcing), roles.forcing, self.overlap, self._tell)
         else:
             video = WanVideo(pipeline(roles.t2v), pipeline(roles.i2v), pipeline(roles.vace), self.overlap, self._tell)
         if roles.keyframe is not None:
@@ -435,7 +440,8 @@ class DiffusersBackend:
             plan=plan, width=width, height=height, prompt=shot_prompt(plan, cond.identities),
             references=references, reference_ids=reference_ids, history=history,
             previous=tuple(frame_digest(f) for f in previous),
-            chunks=plan_chunks(native_frames(plan.frames, plan.fps, fps), limit=self.frames_per_chunk(),
+            chunks=getattr(self._video, "plan_chunks", plan_chunks)(  # SkyReels-V2 DF plans its own takes
+                native_frames(plan.frames, plan.fps, fps), limit=self.frames_per_chunk(),
                                multiple=self._video.frame_multiple, available=len(history), overlap=self.overlap,
                                context_for=self._video.context_for),
             generator=torch.Generator("cpu").manual_seed(plan.seed),
@@ -478,7 +484,7 @@ class DiffusersBackend:
         request.max_sequence_length = int(self._setting(spec, "max_sequence_length"))
         request.negative = self._negative(shot, spec.family)
         request.call_options = {**self._recipe(spec), **dict(spec.options.get("call_options", {}) or {})}
-        if self.roles.kind == "wan":
+        if self.roles.kind in ("wan", "skyreels-df"):
             shift = self._setting(spec, "flow_shift")
             request.flow_shift = float(shift) if shift is not None else default_flow_shift(shot.width, shot.height)
             guidance_2 = self._setting(spec, "guidance_2")
@@ -516,7 +522,8 @@ class DiffusersBackend:
     def _spec_for(self, mode: str) -> ModelSpec:
         roles = self.roles
         spec = {"t2v": roles.t2v, "i2v": roles.i2v, "vace": roles.vace, "ltx-condition": roles.ltx,
-                "ltx-upsample": roles.ltx, "ltx2": roles.ltx, "ltx2-upsample": roles.ltx}[mode]
+                "ltx-upsample": roles.ltx, "ltx2": roles.ltx, "ltx2-upsample": roles.ltx,
+                "df-t2v": roles.forcing, "df-i2v": roles.forcing, "df-v2v": roles.forcing}[mode]
         assert spec is not None, mode
         return spec
 

@@ -85,7 +85,9 @@ class LoadSettings:
 # float32 parts under a half-precision Wan transformer: the Wan 2.1 examples load the VAE and
 # the image-to-video CLIP image encoder in float32 (diffusers' pipelines/wan/pipeline_wan_i2v.py
 # docstring; diffusers' Wan docs: "VAE in torch.float32 for better decoding quality")
-FLOAT32_PARTS: dict[str, tuple[str, ...]] = {"wan": ("vae", "image_encoder")}
+FLOAT32_PARTS: dict[str, tuple[str, ...]] = {"wan": ("vae", "image_encoder"),
+                                             # SkyReels-V2 DF: diffusers' skyreels_v2.md loads its VAE in float32
+                                             "skyreels-df": ("vae",)}
 # parts that are often the very same weights in several models of a film (every Wan 2.1 role
 # ships the same UMT5-XXL text encoder and VAE): loaded once and shared when they are identical.
 # Transformers too: Wan 2.2 TI2V-5B's text-to-video and image-to-video roles are one repository.

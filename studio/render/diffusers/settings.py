@@ -26,7 +26,7 @@ class Family:
     """What a family of checkpoints needs: its pipeline class, its size rules, defaults."""
 
     name: str
-    kind: str  # "wan", "ltx", "ltx2" (video) or "keyframe" / "ip-adapter"
+    kind: str  # "wan", "ltx", "ltx2", "skyreels-df" (video) or "keyframe" / "ip-adapter"
     pipeline: str  # the diffusers class
     frame_multiple: int = 1  # frames are k * frame_multiple + 1
     size_multiple: int = 8  # width and height are multiples of this
@@ -78,6 +78,11 @@ _TIMING_OPTIONS = frozenset({"fps"})
 # Wan 2.2 A14B's guidance for its low-noise expert (``transformer_2``, the pipeline's ``guidance_scale_2``)
 _WAN_OPTIONS = _VIDEO_OPTIONS | _TIMING_OPTIONS | {"flow_shift", "guidance_2"}
 # (Wan 2.2 TI2V-5B generates at 24 fps: its registry entry's ``fps`` option; the A14B models keep the 16 here)
+# SkyReels-V2 diffusion forcing (studio/render/diffusers/forcing.py): the pipelines' long-video arguments, as model
+# options. Its authors' generate_video_df.py (SkyworkAI/SkyReels-V2): 30 steps, guidance 6.0, shift 8.0, 24 fps,
+# Wan's negative prompt; a 97-frame window at 540P (121 at 720P), frames_per_chunk: the most one call generates
+FORCING_OPTIONS = ("base_num_frames", "overlap_history", "ar_step", "addnoise_condition", "causal_block_size")
+SKYREELS_FPS = 24
 
 FAMILIES: dict[str, Family] = {
     f.name: f
@@ -97,6 +102,9 @@ FAMILIES: dict[str, Family] = {
         # the keyframe as an image condition there), its audio stream holding the shot's spoken lines
         Family("ltx2", "ltx2", "LTX2ConditionPipeline", 8, 32, 40, 4.0, 121, 1024,
                _VIDEO_OPTIONS | _TIMING_OPTIONS | _LTX2_OPTIONS, fps=LTX2_FPS, negative=LTX2_NEGATIVE),
+        # SkyReels-V2 DF: one call generates a whole take in the pipeline's own overlapping windows (forcing.py)
+        Family("skyreels-df", "skyreels-df", "SkyReelsV2DiffusionForcingPipeline", 4, 16, 30, 6.0, 1457, 512,
+               _WAN_OPTIONS | frozenset(FORCING_OPTIONS), fps=SKYREELS_FPS, negative=WAN_NEGATIVE),
         Family("sd", "keyframe", "StableDiffusionPipeline", 1, 8, 30, 7.5, 1, 77,
                frozenset({"steps", "guidance", "ip_adapter", "call_options"})),
         Family("ip-adapter", "ip-adapter", "", options=frozenset({"subfolder", "weight_name",
@@ -112,7 +120,7 @@ FAMILIES: dict[str, Family] = {
 #: option -> (accepted types, default, help)
 OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
     "model": ((str,), DEFAULT_MODEL, ("registry name of the video model (a wan-t2v, wan-i2v, wan-vace, "
-                                      "ltx-condition or ltx2 family)")),
+                                      "ltx-condition, ltx2 or skyreels-df family)")),
     "i2v_model": ((str, type(None)), None, "Wan image-to-video model: continues a shot from its last frame"),
     "vace_model": ((str, type(None)), None, "Wan VACE model: character references and multi-frame continuity"),
     "keyframe_model": ((str, type(None)), None, ("text-to-image model (family sd) drawing the first frame of a "
@@ -152,16 +160,17 @@ KEY_WHEN_SET = ("guidance_2",)  # options newer than the cache: in the key only 
 class Roles:
     """Which registry model plays which part."""
 
-    kind: str  # "wan", "ltx" or "ltx2"
+    kind: str  # "wan", "ltx", "ltx2" or "skyreels-df"
     t2v: ModelSpec | None = None
     i2v: ModelSpec | None = None
     vace: ModelSpec | None = None
     ltx: ModelSpec | None = None
     keyframe: ModelSpec | None = None
     ip_adapter: ModelSpec | None = None
+    forcing: ModelSpec | None = None  # SkyReels-V2 diffusion forcing: text-, image- and video-to-video
 
     def assigned(self) -> list[tuple[str, ModelSpec]]:
-        return [(role, spec) for role in ("t2v", "i2v", "vace", "ltx", "keyframe", "ip_adapter")
+        return [(role, spec) for role in ("t2v", "i2v", "vace", "ltx", "forcing", "keyframe", "ip_adapter")
                 if (spec := getattr(self, role)) is not None]
 
 
@@ -238,7 +247,8 @@ def family_of(spec: ModelSpec, wanted: tuple[str, ...], role: str) -> Family:
 def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
     """The models the options name, each checked against the part it plays."""
     main = registry.get(options["model"])
-    family = family_of(main, ("wan-t2v", "wan-i2v", "wan-vace", "ltx-condition", "ltx2"), "option 'model'")
+    family = family_of(main, ("wan-t2v", "wan-i2v", "wan-vace", "ltx-condition", "ltx2", "skyreels-df"),
+                       "option 'model'")
     keyframe = ip_adapter = None
     if options["keyframe_model"]:
         keyframe = registry.get(options["keyframe_model"])
@@ -246,6 +256,11 @@ def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
         if keyframe.options.get("ip_adapter"):
             ip_adapter = registry.get(str(keyframe.options["ip_adapter"]))
             family_of(ip_adapter, ("ip-adapter",), f"model {keyframe.name!r} option 'ip_adapter'")
+    if family.kind == "skyreels-df":
+        from studio.render.diffusers.windows import check_forcing
+
+        check_forcing(main, options)
+        return Roles(family.kind, forcing=main, keyframe=keyframe, ip_adapter=ip_adapter)
     if family.kind in ("ltx", "ltx2"):
         for name in ("i2v_model", "vace_model"):
             if options[name]:
@@ -271,7 +286,7 @@ def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
 
 
 def video_family(roles: Roles) -> Family:
-    spec = roles.ltx or roles.t2v or roles.vace or roles.i2v
+    spec = roles.ltx or roles.forcing or roles.t2v or roles.vace or roles.i2v
     assert spec is not None
     return FAMILIES[spec.family]
 
@@ -329,6 +344,9 @@ def default_overlap(roles: Roles, frames_per_chunk: int | None = None) -> int:
     the first (9); for Wan VACE the fewest frames whose mask keeps :data:`VACE_CONTEXT_LATENTS`
     latent frames in a chunk of ``frames_per_chunk`` (6 in 81: see :func:`vace_overlap`; a smaller
     chunk keeps at least as many); a single frame for Wan image-to-video."""
+    if roles.kind == "skyreels-df":  # the model's overlap_history (its card: 17)
+        assert roles.forcing is not None
+        return int(roles.forcing.options.get("overlap_history", 17))
     if roles.kind in ("ltx", "ltx2"):
         return FAMILIES["ltx-condition" if roles.kind == "ltx" else "ltx2"].frame_multiple + 1
     if roles.vace is not None:
