@@ -95,6 +95,7 @@ class Conditioning:
                     "embedding": canonical_hash(list(i.embedding)) if i.embedding else None,
                     "face": i.face_hash or (i.face and canonical_hash(i.face)),
                 }
+                | ({"loras": [lora.key() for lora in i.loras]} if i.loras else {})  # absent: keys stay as they were
                 for cid, i in sorted(self.identities.items())
             },
             "previous_clip": self.previous_clip,
