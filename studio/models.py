@@ -271,6 +271,23 @@ BUILTIN: dict[str, ModelSpec] = {
         ModelSpec("ltx-2-distilled-upsampler", "ltx2-upsampler", "rootonchair/LTX-2-19b-distilled",
                   dtype="bfloat16", options={"subfolder": "latent_upsampler"},
                   description="LTX-2 spatial latent upsampler (2x), as the distilled repository ships it", size="0.5B"),
+        # ----- LoRAs (studio.loras): a published step-distillation LoRA on Wan 2.1 T2V 14B, with its recipe.
+        # lightx2v's StepDistill-CfgDistill LoRA (rank 64) from their repository
+        # lightx2v/Wan2.1-T2V-14B-StepDistill-CfgDistill-Lightx2v (loras/), distilled with Self-Forcing (DMD) to 4
+        # steps without classifier-free guidance: their distill configs run infer_steps 4 (timesteps 1000, 750, 500,
+        # 250), enable_cfg false (guidance 1.0 here: WanPipeline then makes one pass a step), sample_shift 5.0.
+        # The base model's own recipe (Wan2.1 generate.py for t2v-14B: 50 steps, guidance 5.0, shift 5.0) stays in
+        # its options: the LoRA's recipe replaces it while the LoRA is active.
+        ModelSpec("wan2.1-t2v-14b-lightx2v", "wan-t2v", "Wan-AI/Wan2.1-T2V-14B-Diffusers", dtype="bfloat16",
+                  options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 81, "resolution": "832x480",
+                           "flow_shift": 5.0,
+                           "loras": [{"source": "lightx2v/Wan2.1-T2V-14B-StepDistill-CfgDistill-Lightx2v",
+                                      "weight_name": "loras/Wan21_T2V_14B_lightx2v_cfg_step_distill_lora_rank64"
+                                                     ".safetensors",
+                                      "adapter_name": "lightx2v", "weight": 1.0,
+                                      "recipe": {"steps": 4, "guidance": 1.0, "flow_shift": 5.0}}]},
+                  description="Wan 2.1 text-to-video 14B with lightx2v's 4-step distillation LoRA (no CFG)",
+                  size="14B + LoRA rank 64", vram="as Wan 2.1 14B: 35 GB or more (diffusers' Wan docs)"),
     ]
 }
 
@@ -332,6 +349,11 @@ class Registry:
             spec = _spec(str(name), data, where)
             if base_dir is not None and spec.source.startswith("."):
                 spec = replace(spec, source=str((base_dir / spec.source).resolve()))
+            if base_dir is not None and isinstance(spec.options.get("loras"), list):  # relative LoRA files too
+                spec = replace(spec, options={**spec.options, "loras": [
+                    {**e, "source": str((base_dir / e["source"]).resolve())}
+                    if isinstance(e, Mapping) and str(e.get("source", "")).startswith(".") else e
+                    for e in spec.options["loras"]]})
             self.specs[spec.name] = spec
 
     def add(self, spec: ModelSpec) -> None:

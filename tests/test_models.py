@@ -41,7 +41,8 @@ def test_builtins(no_user_file):
     assert registry.get("mms-tts-eng").family == "vits"
     assert registry.get("musicgen-small").family == "musicgen"
     assert registry.get("musicgen-small").options["max_seconds"] == 30
-    assert registry.names("wan") == ["wan2.1-i2v-14b-480p", "wan2.1-t2v-1.3b", "wan2.1-vace-1.3b"]
+    assert registry.names("wan") == ["wan2.1-i2v-14b-480p", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b-lightx2v",
+                                      "wan2.1-vace-1.3b"]
     assert set(registry.specs) == set(BUILTIN)
 
 

@@ -17,7 +17,7 @@ from types import TracebackType
 
 import numpy as np
 
-from studio.assemble.ffmpeg import failure_hint, log_tail, ffmpeg_exe
+from studio.assemble.ffmpeg import failure_hint, ffmpeg_exe, log_tail
 from studio.atomic import publish
 from studio.errors import RenderError
 

@@ -26,9 +26,10 @@ from studio.consistency.bank import ReferenceBank
 from studio.consistency.identity import Identity
 from studio.consistency.likeness import Likeness, LikenessError, LikenessStore, enrol_inline, use_tag
 from studio.errors import StudioError
+from studio.loras import Lora, looks_local
 from studio.render.plan import shot_seed
 from studio.screenplay import resolve_asset
-from studio.screenplay.model import Screenplay
+from studio.screenplay.model import Character, Screenplay
 
 
 def _sha256(path: Path) -> str:
@@ -150,8 +151,28 @@ def cast_film(screenplay: Screenplay, *, cache_dir: Path | None = None, film_id:
             face_hash=likeness.best.face_sha256 if likeness else None,
             likeness=likeness.name if likeness else None,
             consent=likeness.consent.id if likeness else None,
+            loras=character_loras(char, base, screenplay._allow_outside),
         )
     return out
+
+
+def character_loras(char: Character, base: Path, allow_outside: bool) -> tuple[Lora, ...]:
+    """The character's LoRAs with their sources resolved: a local file or folder relative to
+    the screenplay, never outside its folder unless the user allowed it; a hub id as it is."""
+    out = []
+    for i, entry in enumerate(char.loras):
+        source = entry.source
+        if looks_local(source, base):
+            try:
+                source = str(resolve_asset(source, base, allow_outside=allow_outside))
+            except ValueError as exc:
+                raise StudioError(f"character {char.id!r}: LoRA {exc}",
+                                  hint="keep LoRA files inside the screenplay's folder, or pass --allow-outside-assets"
+                                  ) from None
+        name = entry.adapter_name or (char.id if len(char.loras) == 1 else f"{char.id}-{i + 1}")
+        out.append(Lora(source=source, adapter_name=name, weight=entry.weight, trigger=" ".join(entry.trigger.split()),
+                        weight_name=entry.weight_name, revision=entry.revision, model=entry.model, character=char.id))
+    return tuple(out)
 
 
 def build_identities(screenplay: Screenplay, *, cache_dir: Path | None = None, film_id: str | None = None,

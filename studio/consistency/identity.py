@@ -9,7 +9,8 @@ conditioning. It is
 * its reference images (the screenplay's ``references``, the cast likeness's face
   crops, approved frames) by path and content hash;
 * a face embedding whenever a face is known, and the cast likeness's face crop,
-  name and consent record.
+  name and consent record;
+* its LoRAs (:mod:`studio.loras`), with their trigger words.
 
 A shot's cache key cites the content hashes, never the paths.
 """
@@ -17,6 +18,8 @@ A shot's cache key cites the content hashes, never the paths.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from studio.loras import Lora
 
 
 @dataclass(frozen=True)
@@ -33,3 +36,4 @@ class Identity:
     face_hash: str | None = None  # SHA-256 of the face crop's bytes (what the cache key cites)
     likeness: str | None = None  # the cast likeness's name, for provenance
     consent: str | None = None  # its consent record's id, for provenance
+    loras: tuple[Lora, ...] = ()  # the character's LoRAs (sources resolved), active when it is on screen

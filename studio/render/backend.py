@@ -15,6 +15,10 @@ dialogue sets ``wants_speech = True`` and receives each shot's lines, as the voi
 spoke them, in ``Conditioning.speech`` (:class:`ShotSpeech`); a backend that makes
 sound with its pictures (LTX-2) hands it over after a render through
 ``take_sound(shot_id) -> ShotSound | None``, and the executor stores it beside the clip.
+
+Identities up front (optional): a backend that loads weights per character (the diffusers
+backend's character LoRAs) has a ``use_identities(identities)`` method; the executor calls
+it with the film's identities after casting, before the first shot.
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ class Conditioning:
                     "embedding": canonical_hash(list(i.embedding)) if i.embedding else None,
                     "face": i.face_hash or (i.face and canonical_hash(i.face)),
                 }
+                | ({"loras": [lora.key() for lora in i.loras]} if i.loras else {})  # absent: keys stay as they were
                 for cid, i in sorted(self.identities.items())
             },
             "previous_clip": self.previous_clip,

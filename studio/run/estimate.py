@@ -326,8 +326,12 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
     ref = reference_for(main.name, main.family)
     video_specs = [s for s in (roles.ltx, roles.forcing, roles.t2v, roles.i2v, roles.vace) if s is not None]
 
-    def setting(spec: Any, name: str) -> Any:  # the backend's precedence: option, model, family
+    def setting(spec: Any, name: str) -> Any:  # as the backend: option, its LoRAs' recipe, model, family
+        from studio.loras import model_loras, recipe_of
+
         value = options.get(name)
+        if value is None:
+            value = recipe_of(model_loras(spec.options, spec.name)).get(name)
         return value if value is not None else spec.options.get(name, getattr(FAMILIES[spec.family], name, None))
 
     limit = min(int(setting(s, "frames_per_chunk")) for s in video_specs)

@@ -290,6 +290,8 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     plans = plan_film(graph, seeds={sid: seed for sid, (_take, seed) in takes.items()})
     cast = cast_film(screenplay, cache_dir=cache_dir, film_id=film_id)
     record_cache(cast, cache_dir)
+    if callable(getattr(backend, "use_identities", None)):  # character LoRAs load with the pipelines
+        backend.use_identities(cast.identities)  # type: ignore[attr-defined]
     return FilmJob(screenplay=screenplay, output_dir=output_dir, name=name, cache_dir=cache_dir, store=store,
                    backend=backend, video=video, film_id=film_id, lock=lock, lines=lines, graph=graph, plans=plans,
                    takes=takes, cast=cast, progress=progress, audio=audio, verify=verify, qa=qa or QASettings(),

@@ -127,6 +127,8 @@ class ShotWorker:
                     f"({backend.describe()})",
                     hint="install the same studio, backend packages and models on every node of the cluster",
                 )
+            if callable(getattr(backend, "use_identities", None)):  # character LoRAs load with the pipelines
+                backend.use_identities(spec.cast.identities)
         except StudioError as exc:
             self.error = exc
             return

@@ -138,6 +138,28 @@ class LikenessPhotos(_Strict):
     consent: str = Field(min_length=1, description="The person's consent statement.")
 
 
+class CharacterLora(_Strict):
+    """A LoRA that carries the character's look, active only in the
+    shots where the character is on screen."""
+
+    source: str = Field(
+        min_length=1, max_length=1000,
+        description="A .safetensors file or a folder holding one, relative to the screenplay; or a Hugging Face "
+        "hub id (org/name) with weight_name.",
+    )
+    weight: float = Field(1.0, ge=-8, le=8, description="Its strength (1.0: as trained).")
+    adapter_name: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="The name the pipeline knows it by (default: the character's id, numbered when it has several).",
+    )
+    trigger: str = Field("", max_length=500, description="Trigger words: put in the prompt of every shot where the "
+                         "character is on screen.")
+    weight_name: str | None = Field(None, max_length=500, description="The file in a hub repository or a folder.")
+    revision: str | None = Field(None, max_length=200, description="The hub repository's commit, branch or tag.")
+    model: str | None = Field(None, max_length=200, description="Registry name of the model it was trained for "
+                              "(default: every video model of the film).")
+
+
 class Character(_Strict):
     id: Id
     name: str = Field(min_length=1, max_length=100)
@@ -152,6 +174,9 @@ class Character(_Strict):
         ),
     ] | None = Field(None, description="An enrolled likeness name (`studio likeness add`), or photos with consent.")
     references: list[str] = Field(default_factory=list, description="Reference images, relative to the screenplay.")
+    loras: list[CharacterLora] = Field(
+        default_factory=list, description="LoRAs for the character, active only in shots where it is on screen."
+    )
 
 
 class Location(_Strict):

@@ -291,6 +291,10 @@ def _meaning(checker: _Checker, base_dir: Path | None, allow_outside: bool) -> N
                     _asset(checker, ("characters", i, field, "photos", j), photo, base_dir, allow_outside)
         for j, ref in enumerate(char.get("references") or [] if isinstance(char.get("references"), list) else []):
             _asset(checker, ("characters", i, "references", j), ref, base_dir, allow_outside)
+        for j, lora in enumerate(char.get("loras") if isinstance(char.get("loras"), list) else []):
+            if isinstance(lora, dict):
+                _lora_source(checker, ("characters", i, "loras", j, "source"), lora.get("source"), base_dir,
+                             allow_outside)
     for i, loc in _items(data, "locations"):
         refs = loc.get("references")
         for j, ref in enumerate(refs if isinstance(refs, list) else []):
@@ -384,6 +388,29 @@ def _asset(checker: _Checker, path: Path_, value: Any, base_dir: Path | None, al
         checker.add(path, str(exc), "keep assets inside the screenplay's folder, or pass --allow-outside-assets")
         return
     if not resolved.is_file():
+        checker.add(path, f"file not found: {value}", f"looked for {resolved}")
+
+
+def _lora_source(checker: _Checker, path: Path_, value: Any, base_dir: Path | None, allow_outside: bool) -> None:
+    """A character LoRA's source: a file or folder inside the screenplay's folder (as assets
+    are), or a hub id."""
+    from studio.loras import HUB_ID, looks_local
+
+    if not isinstance(value, str) or not value:
+        return
+    if not looks_local(value, base_dir):
+        if not HUB_ID.match(value):
+            checker.add(path, f"LoRA source {value!r} is neither a file nor a hub id",
+                        "a .safetensors file or folder relative to the screenplay, or org/name")
+        return
+    if base_dir is None:
+        return
+    try:
+        resolved = resolve_asset(value, base_dir, allow_outside=allow_outside)
+    except ValueError as exc:
+        checker.add(path, str(exc), "keep LoRA files inside the screenplay's folder, or pass --allow-outside-assets")
+        return
+    if not resolved.exists():
         checker.add(path, f"file not found: {value}", f"looked for {resolved}")
 
 

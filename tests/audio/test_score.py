@@ -196,7 +196,8 @@ def test_score_track_blocks_are_consistent(tmp_path):
 
 def test_score_track_with_silent_cues_has_no_gaps(tmp_path):
     """Constant-level cues crossfade to constant power (equal-power fades)."""
-    from studio.audio.wav import pcm16 as _pcm16, wav_header as _wav_header
+    from studio.audio.wav import pcm16 as _pcm16
+    from studio.audio.wav import wav_header as _wav_header
 
     rng = np.random.default_rng(1)
     paths = []

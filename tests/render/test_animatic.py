@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from studio.consistency.identity import Identity
 from studio.errors import StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.animatic import AnimaticBackend
 from studio.render.animatic.stage import scene_looks
-from studio.consistency.identity import Identity
 from studio.render.backend import Backend, Conditioning, load_backend
 from studio.render.plan import PlannedLine, ShotPlan, plan_film
 from studio.screenplay import load_screenplay

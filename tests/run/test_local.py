@@ -16,6 +16,7 @@ from studio.run.local import render_film
 from studio.screenplay import parse_screenplay
 from tests.conftest import MINIMAL, small
 
+
 def ffprobe(path: Path) -> dict:
     exe = shutil.which("ffprobe")
     if exe is None:

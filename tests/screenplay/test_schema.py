@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from studio.screenplay.schema import screenplay_schema, schema_text
+from studio.screenplay.schema import schema_text, screenplay_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "schema" / "screenplay.schema.json"

@@ -33,8 +33,18 @@ from studio.errors import StudioError
 from studio.graph.export import SIZE_ABBREVIATIONS
 from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
 from studio.render.animatic.overlays import (
-    FILM_TITLE_SECONDS, TITLE_CARD_SECONDS, Overlay, Timed, film_title, guides, label_pill, prefix_colour,
-    speaker_prefix, subtitle_pages, title_card, vignette,
+    FILM_TITLE_SECONDS,
+    TITLE_CARD_SECONDS,
+    Overlay,
+    Timed,
+    film_title,
+    guides,
+    label_pill,
+    prefix_colour,
+    speaker_prefix,
+    subtitle_pages,
+    title_card,
+    vignette,
 )
 from studio.render.animatic.stage import Canvas, Composition, ShotSetup, setup_shot
 from studio.render.backend import Conditioning

@@ -19,7 +19,14 @@ from PIL import Image
 
 from studio.graph.export import character_colour
 from studio.render.animatic.palette import (
-    COLOUR_WORDS, RGB, clamp8, mix, shade, stable_int, unit, words,
+    COLOUR_WORDS,
+    RGB,
+    clamp8,
+    mix,
+    shade,
+    stable_int,
+    unit,
+    words,
 )
 from studio.render.animatic.pen import Pen
 

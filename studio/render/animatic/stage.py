@@ -20,7 +20,7 @@ from PIL import Image, ImageFilter
 from studio.render.animatic.backdrop import draw_backdrop
 from studio.render.animatic.camera import Window
 from studio.render.animatic.figures import CharacterLook, FigureGeometry, character_look, draw_figure, figure_extent
-from studio.render.animatic.palette import Look, LocationPalette, figure_light, location_palette, mix, parse_look
+from studio.render.animatic.palette import LocationPalette, Look, figure_light, location_palette, mix, parse_look
 from studio.render.animatic.pen import Pen
 from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
 from studio.render.plan import ShotPlan

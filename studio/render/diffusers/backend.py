@@ -46,6 +46,7 @@ import numpy as np
 from PIL import Image
 
 from studio.errors import RenderError, StudioError
+from studio.loras import Lora, model_loras, recipe_of
 from studio.models import ModelSpec, Registry
 from studio.render.backend import Conditioning, ShotSound
 from studio.render.diffusers.chunks import (
@@ -112,6 +113,11 @@ class CallRecord:
     fps: int = 0  # the native frame rate generated at: frames, context and new count native frames
     negative: str = ""  # the negative prompt given: the film's, then the model family's default
     held: int = 0  # LTX-2: audio latent frames held clean as the shot's speech (0: none spoken in the call)
+    # the recipe the call ran with (a step-distillation LoRA's recipe replaces the model's) and its active LoRAs
+    steps: int = 0
+    guidance: float = 0.0
+    flow_shift: float | None = None  # Wan
+    loras: tuple[tuple[str, float], ...] = ()  # (adapter name, weight)
 
 
 @dataclass
@@ -152,6 +158,7 @@ class _Shot:
     anchor: tuple[float, ...] | None = None  # the chain's colour (colour_match): context frames are matched to it
     speech: Any = None  # the shot's spoken lines (ShotSpeech) for a model that generates around them
     sound: list[np.ndarray] | None = None  # the sound the model made, call after call (new frames only)
+    on_screen: tuple[str, ...] = ()  # the characters in frame: their LoRAs are active
 
 
 class DiffusersBackend:
@@ -177,6 +184,8 @@ class DiffusersBackend:
         self._told: set[str] = set()
         self._images: OrderedDict[str, Image.Image] = OrderedDict()
         self._sounds: dict[str, ShotSound] = {}
+        self._characters: dict[str, tuple[Lora, ...]] = {}  # the film's character LoRAs (use_identities)
+        self._loras: dict[str, Any] = {}  # registry model name -> its pipeline's LoRAs (loras.PipelineLoras)
         self.calls: list[CallRecord] = []
         self.stats = Stats()
 
@@ -192,6 +201,13 @@ class DiffusersBackend:
         self._roles = None
         self._description = None
         self.roles  # noqa: B018 - a misnamed or misconfigured model is an error now, not at the first shot
+
+    def use_identities(self, identities: Mapping[str, Any]) -> None:
+        """Take the film's identities before the first shot (the executor calls this after
+        casting): their LoRAs load with the pipelines, before these are placed or offloaded."""
+        self._characters = {cid: tuple(i.loras) for cid, i in sorted(identities.items()) if i.loras}
+        if self._video is not None:
+            self._late_loras(identities)
 
     @property
     def registry(self) -> Registry:
@@ -272,8 +288,15 @@ class DiffusersBackend:
         """A generation setting: the render option, else the model's option, else the family's default."""
         value = self.options.get(name)
         if value is None:
+            value = self._lora_recipe(spec).get(name)  # a step-distillation LoRA's recipe over the model's
+        if value is None:
             value = spec.options.get(name, getattr(FAMILIES[spec.family], name, None))
         return value
+
+    @staticmethod
+    def _lora_recipe(spec: ModelSpec) -> dict[str, Any]:
+        """What the model's own LoRAs (always active) set of steps, guidance and flow shift."""
+        return recipe_of(model_loras(spec.options, spec.name))
 
     def frames_per_chunk(self) -> int:
         return min(int(self._setting(s, "frames_per_chunk")) for s in self._video_specs())
@@ -288,7 +311,9 @@ class DiffusersBackend:
             upsampler = self.roles.ltx.options.get("upsampler") if self.roles.ltx is not None else None
             if upsampler:  # the latent upsampler's weights draw pixels too
                 models["upsampler"] = _model_key(self.registry.get(str(upsampler)))
+            recipes = self._recipes()
             self._description = {
+                **({"loras": recipes} if recipes else {}),  # absent without LoRAs: keys stay as they were
                 "name": self.name,
                 "version": self.version,
                 "options": {k: v for k, v in sorted(self.options.items())
@@ -299,6 +324,20 @@ class DiffusersBackend:
                 "libraries": {lib: _version(lib) for lib in LIBRARIES},
             }
         return self._description
+
+    def _recipes(self) -> dict[str, Any]:
+        """Per role with LoRAs of its own: their adapter names and weights, and the recipe the
+        calls run with (steps, guidance, Wan's flow shift), for the render report."""
+        out: dict[str, Any] = {}
+        for role, spec in self.roles.assigned():
+            loras = model_loras(spec.options, spec.name)
+            if not loras or role == "ip_adapter":
+                continue
+            recipe = {name: self._setting(spec, name) for name in ("steps", "guidance")}
+            if self.roles.kind == "wan" and role != "keyframe":
+                recipe["flow_shift"] = self._setting(spec, "flow_shift")
+            out[role] = {"adapters": {lora.adapter_name: lora.weight for lora in loras}, "recipe": recipe}
+        return out
 
     def load(self) -> None:
         """Load the pipelines (once; the registry keeps them for the run)."""
@@ -330,7 +369,10 @@ class DiffusersBackend:
         def pipeline(spec: ModelSpec | None) -> Any:
             if spec is None:
                 return None
-            return self.registry.load(spec.name, lambda s, where: load_pipeline(s, where, settings, parts))
+            pipe = self.registry.load(spec.name, lambda s, where: load_pipeline(
+                s, where, settings, parts, adapters=lambda p: self._attach_loras(s, p, video=True)))
+            self._attach_loras(spec, pipe, video=True)  # a pipeline the registry already held: nothing new
+            return pipe
 
         if roles.kind in ("ltx", "ltx2"):
             assert roles.ltx is not None
@@ -349,14 +391,48 @@ class DiffusersBackend:
         else:
             video = WanVideo(pipeline(roles.t2v), pipeline(roles.i2v), pipeline(roles.vace), self.overlap, self._tell)
         if roles.keyframe is not None:
-            pipe = self.registry.load(roles.keyframe.name,
-                                      lambda s, where: load_keyframer(s, where, settings, roles.ip_adapter))
+            pipe = self.registry.load(roles.keyframe.name, lambda s, where: load_keyframer(
+                s, where, settings, roles.ip_adapter, adapters=lambda p: self._attach_loras(s, p, video=False)))
+            self._attach_loras(roles.keyframe, pipe, video=False)
             self._keyframer = Keyframer(pipe, roles.keyframe, roles.ip_adapter is not None)
         if self.overlap >= self.frames_per_chunk():
             raise StudioError(f"overlap {self.overlap} leaves no new frames in chunks of {self.frames_per_chunk()}",
                               hint="lower overlap or raise frames_per_chunk")
         self._video = video
         self.stats.load_seconds += time.perf_counter() - started
+
+    def _attach_loras(self, spec: ModelSpec, pipe: Any, *, video: bool) -> None:
+        """Load the LoRAs of ``spec``'s pipeline: its own, and the characters' that are for it
+        (:mod:`.loras`). Called before the pipeline is placed, and again (a no-op) after."""
+        from studio.render.diffusers.loras import PipelineLoras, for_model
+
+        wanted = for_model(spec.name, model_loras(spec.options, spec.name), self._characters, video)
+        if spec.name not in self._loras:
+            if not wanted:
+                return
+            self._loras[spec.name] = PipelineLoras(pipe, spec.name)
+        self._loras[spec.name].load(wanted)
+
+    def _late_loras(self, identities: Mapping[str, Any]) -> None:
+        """Character LoRAs met after the pipelines were placed: loaded now (diffusers lifts the
+        offload hooks around it), said once."""
+        new = {cid: tuple(i.loras) for cid, i in identities.items()
+               if i.loras and tuple(i.loras) != self._characters.get(cid)}
+        if not new:
+            return
+        self._tell("late-loras", "character LoRAs loaded after the pipelines were placed (the executor announces "
+                                 "them with use_identities before the first shot)")
+        self._characters.update(new)
+        for _, spec in self.roles.assigned():
+            if spec.name in self.registry._loaded and spec.family != "ip-adapter":
+                self._attach_loras(spec, self.registry._loaded[spec.name],
+                                   video=spec is not self.roles.keyframe)
+
+    def _activate(self, spec: ModelSpec, shot: _Shot) -> tuple[tuple[str, float], ...]:
+        """Switch ``spec``'s pipeline to the LoRAs of ``shot``: the model's own, and those of the
+        characters on screen; returns the active (adapter name, weight) pairs."""
+        loras = self._loras.get(spec.name)
+        return loras.activate(shot.on_screen) if loras is not None else ()
 
     def _upsample(self, spec: ModelSpec, pipe: Any, family: str, defaults: Mapping[str, Any], load: Any,
                   make: Any) -> Any:
@@ -405,7 +481,9 @@ class DiffusersBackend:
         what the shot's conditioning does to the generation. For tests and debugging."""
         self.load()
         shot = self._setup(plan, cond)
-        _, output = self._video(self._request(shot, 0)[0], output_type=output_type)
+        request, spec = self._request(shot, 0)
+        self._activate(spec, shot)
+        _, output = self._video(request, output_type=output_type)
         return output
 
     def keyframe(self, plan: ShotPlan, cond: Conditioning, *, output_type: str = "pil") -> Any:
@@ -414,6 +492,8 @@ class DiffusersBackend:
         if self._keyframer is None:
             return None
         shot = self._setup(plan, cond, keyframe=False)
+        assert self.roles.keyframe is not None
+        self._activate(self.roles.keyframe, shot)
         return self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), shot.width,
                                shot.height, shot.references[0] if shot.references else None, shot.generator,
                                output_type=output_type, shot_id=plan.shot_id)
@@ -423,6 +503,7 @@ class DiffusersBackend:
 
         width, height = self.generation_size(plan)
         fps = self.native_fps
+        self._late_loras(cond.identities)
         check_retime(plan.fps, fps, self.options["model"])
         references, reference_ids = self._references(plan, cond)
         history: deque[np.ndarray] = deque(maxlen=self.overlap)
@@ -449,12 +530,15 @@ class DiffusersBackend:
             anchor=cond.chain_anchor if plan.continuity == "continuous" else None,
             speech=cond.speech if self.wants_speech else None,
             sound=[] if self.roles.kind == "ltx2" else None,
+            on_screen=tuple(on_screen(plan)),
         )
         if (history and shot.chunks[0].context == 0) or any(c.context == 0 for c in shot.chunks[1:]):
             self._tell("no-context", f"{self.options['model']} cannot continue from earlier frames: continuous "
                                      "shots and chunks start afresh (set i2v_model or vace_model)")
         if keyframe and self._keyframer is not None and shot.chunks[0].context == 0 and self._video.takes_keyframe:
             started = time.perf_counter()
+            assert self.roles.keyframe is not None
+            self._activate(self.roles.keyframe, shot)
             shot.keyframe = self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), width,
                                             height, references[0] if references else None, shot.generator,
                                             shot_id=plan.shot_id)
@@ -548,6 +632,7 @@ class DiffusersBackend:
         plan = shot.plan
         for index, chunk in enumerate(shot.chunks):
             request, spec = self._request(shot, index)
+            active = self._activate(spec, shot)
             started = time.perf_counter()
             mode, output = self._video(request)
             seconds = time.perf_counter() - started
@@ -571,6 +656,7 @@ class DiffusersBackend:
                 keyframe_reference=shot.keyframe_reference if request.keyframe is not None else None,
                 seconds=seconds, fps=shot.fps, negative=request.negative,
                 held=int(self._video.holds[-1].held.sum()) if request.speech is not None else 0,
+                steps=request.steps, guidance=request.guidance, flow_shift=request.flow_shift, loras=active,
             ))
             if shot.sound is not None and self._video.sound is not None:  # the new frames' sound
                 rate = self._video.sound_rate
@@ -643,6 +729,8 @@ def make_deterministic(cpu: bool) -> None:
 def _model_key(spec: ModelSpec) -> dict[str, Any]:
     """A model's part of the cache key: its spec's key, and for a hub model the snapshot on disk."""
     key = spec.key()
+    if spec.options.get("loras"):  # local LoRA files by content, hub ones by revision and snapshot
+        key["options"]["loras"] = [lora.key() for lora in model_loras(spec.options, spec.name)]
     if not spec.is_local:
         folder = spec.local_folder()
         key["snapshot"] = folder.name if folder else None

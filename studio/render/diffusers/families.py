@@ -220,11 +220,17 @@ def _place(pipe: Any, spec: ModelSpec, settings: LoadSettings) -> None:
 
 
 def load_keyframer(spec: ModelSpec, where: str | Path, settings: LoadSettings,
-                   ip_adapter: ModelSpec | None) -> Any:
-    """The keyframe pipeline with its IP-Adapter attached (when it has one)."""
-    if ip_adapter is None:
-        return load_pipeline(spec, where, settings)
-    return load_pipeline(spec, where, settings, adapters=lambda pipe: _attach_ip_adapter(pipe, spec, ip_adapter))
+                   ip_adapter: ModelSpec | None, adapters: Callable[[Any], None] | None = None) -> Any:
+    """The keyframe pipeline with its IP-Adapter attached (when it has one), and ``adapters``
+    (its LoRAs), all before it is placed."""
+
+    def attach(pipe: Any) -> None:
+        if ip_adapter is not None:
+            _attach_ip_adapter(pipe, spec, ip_adapter)
+        if adapters is not None:
+            adapters(pipe)
+
+    return load_pipeline(spec, where, settings, adapters=attach)
 
 
 def _attach_ip_adapter(pipe: Any, spec: ModelSpec, ip_adapter: ModelSpec) -> None:

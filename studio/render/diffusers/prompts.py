@@ -6,7 +6,7 @@ start of a prompt most):
 1. the shot size and who it holds ("Medium close-up of Mara"), or the object of an insert;
 2. where and when: interior/exterior, the location's description, the light of the time of day;
 3. each character on screen by their canonical appearance (the identity's prompt
-   fragment, the same words in every shot);
+   fragment, the same words in every shot), after the trigger words of its LoRAs;
 4. what happens: the action, the shot's description, who speaks and how;
 5. the camera move;
 6. the film's look.
@@ -152,12 +152,16 @@ def _place(plan: ShotPlan) -> str:
 
 def _appearance(plan: ShotPlan, cid: str, identities: Mapping[str, Identity]) -> str:
     identity = identities.get(cid)
-    if identity is not None and identity.prompt:
-        return " ".join(identity.prompt.split())
     member = plan.member(cid)
-    if member is None:
-        return cid
-    return f"{member.name}, {' '.join(member.description.split())}" if member.description else member.name
+    if identity is not None and identity.prompt:
+        words = " ".join(identity.prompt.split())
+    elif member is None:
+        words = cid
+    else:
+        words = f"{member.name}, {' '.join(member.description.split())}" if member.description else member.name
+    # the words the character's LoRAs were trained on come first
+    triggers = [lora.trigger for lora in identity.loras if lora.trigger] if identity is not None else []
+    return ", ".join([*triggers, words])
 
 
 def _sentence(text: str) -> str:

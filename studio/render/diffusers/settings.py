@@ -41,7 +41,7 @@ class Family:
 
 
 _VIDEO_OPTIONS = frozenset({"steps", "guidance", "frames_per_chunk", "resolution", "max_sequence_length",
-                            "call_options"})
+                            "call_options", "loras"})  # loras: studio.loras
 # Wan's default negative prompt, verbatim from Wan-Video/Wan2.1 wan/configs/shared_config.py
 # (``sample_neg_prompt``; the Wan pipelines' diffusers examples use its English translation).
 WAN_NEGATIVE = ("色调艳丽，过曝，静态，细节模糊不清，字幕，风格，作品，画作，画面，静止，整体发灰，最差质量，低质量，"
@@ -106,7 +106,7 @@ FAMILIES: dict[str, Family] = {
         Family("skyreels-df", "skyreels-df", "SkyReelsV2DiffusionForcingPipeline", 4, 16, 30, 6.0, 1457, 512,
                _WAN_OPTIONS | frozenset(FORCING_OPTIONS), fps=SKYREELS_FPS, negative=WAN_NEGATIVE),
         Family("sd", "keyframe", "StableDiffusionPipeline", 1, 8, 30, 7.5, 1, 77,
-               frozenset({"steps", "guidance", "ip_adapter", "call_options"})),
+               frozenset({"steps", "guidance", "ip_adapter", "call_options", "loras"})),
         Family("ip-adapter", "ip-adapter", "", options=frozenset({"subfolder", "weight_name",
                                                                  "image_encoder_folder", "scale"})),
         # the spatial latent upsampler of LTX-Video 0.9.7 / 0.9.8 (a model, not a pipeline): loaded into an
@@ -241,7 +241,19 @@ def family_of(spec: ModelSpec, wanted: tuple[str, ...], role: str) -> Family:
         raise StudioError(f"model {spec.name!r}: call_options must be a mapping of pipeline arguments",
                           hint="e.g. call_options: {decode_timestep: 0.05}")
     _check_timing_and_recipe(spec)
+    _check_loras(spec, family)
     return family
+
+
+def _check_loras(spec: ModelSpec, family: Family) -> None:
+    """A model's ``loras`` are well formed, and a LoRA's recipe sets only what the family has."""
+    from studio.loras import model_loras
+
+    for lora in model_loras(spec.options, spec.name):
+        unknown = sorted(set(lora.recipe) - family.options)
+        if unknown:
+            raise StudioError(f"model {spec.name!r}: LoRA {lora.adapter_name!r} recipe sets {unknown}, which "
+                              f"{spec.family} models do not take", hint="flow_shift is for Wan models")
 
 
 def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:

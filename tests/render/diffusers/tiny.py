@@ -439,3 +439,22 @@ def save_ltx2_upsampler(folder: Path, seed: int = 0) -> Path:
     model = LTX2LatentUpsamplerModel(in_channels=8, mid_channels=32, num_blocks_per_stage=1).eval()
     model.to(torch.bfloat16).save_pretrained(str(Path(folder) / "latent_upsampler"))
     return folder
+
+
+def save_wan_lora(path: Path, model_folder: Path, seed: int = 0, *, rank: int = 4) -> Path:
+    """A LoRA file for the Wan transformer saved in ``model_folder`` (as diffusers' tests/lora/utils.py
+    makes them): a peft ``LoraConfig`` on the attention projections, random weights (``init_lora_weights=
+    False``: B is not zero, so the LoRA changes the output), saved with ``WanPipeline.save_lora_weights``."""
+    import torch
+    from diffusers import WanPipeline, WanTransformer3DModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    transformer = WanTransformer3DModel.from_pretrained(str(model_folder), subfolder="transformer",
+                                                        torch_dtype=torch.bfloat16).eval()
+    torch.manual_seed(seed)
+    transformer.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                       target_modules=["to_q", "to_k", "to_v", "to_out.0"]), adapter_name="made")
+    layers = get_peft_model_state_dict(transformer, adapter_name="made")
+    WanPipeline.save_lora_weights(str(path.parent), transformer_lora_layers=layers, weight_name=path.name)
+    return path
