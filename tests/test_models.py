@@ -42,7 +42,8 @@ def test_builtins(no_user_file):
     assert registry.get("musicgen-small").family == "musicgen"
     assert registry.get("musicgen-small").options["max_seconds"] == 30
     assert registry.names("wan") == ["wan2.1-i2v-14b-480p", "wan2.1-t2v-1.3b", "wan2.1-t2v-14b-lightx2v",
-                                      "wan2.1-vace-1.3b"]
+                                      "wan2.1-vace-1.3b", "wan2.2-i2v-a14b", "wan2.2-t2v-a14b", "wan2.2-ti2v-5b",
+                                      "wan2.2-ti2v-5b-i2v", "wan2.2-vace-fun-a14b"]
     assert set(registry.specs) == set(BUILTIN)
 
 
