@@ -120,6 +120,21 @@ class ShotPlan:
         return canonical_hash(self.key_data())
 
 
+#: shot sizes wide enough to hold everyone present in the scene
+WIDE_SIZES = {"extreme-wide", "wide", "full", "medium-wide", "two-shot"}
+
+
+def on_screen(plan: ShotPlan) -> list[str]:
+    """Characters the frame holds: the subjects, and in a wide size everyone present (an
+    insert holds nobody). What a character's look (and LoRA) reaches."""
+    if plan.size == "insert":
+        return []
+    ids = list(plan.subjects)
+    if plan.size in WIDE_SIZES:
+        ids += [m.id for m in plan.present]
+    return list(dict.fromkeys(ids))
+
+
 def canonical_hash(data: Any) -> str:
     """sha256 of the canonical JSON of ``data`` (sorted keys, no spaces)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

@@ -46,7 +46,7 @@ from studio.consistency.identity import Identity
 from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.backend import Backend, Conditioning, load_backend
-from studio.render.plan import ShotPlan, canonical_hash, plan_film, shot_seed
+from studio.render.plan import ShotPlan, canonical_hash, on_screen, plan_film, shot_seed
 from studio.run.identity import Checked, QASettings, check_shot, judged, record_cache, record_uses, wants_retake
 from studio.screenplay.model import Screenplay
 
@@ -101,7 +101,10 @@ def take_seed(film_seed: int, shot_id: str, take: int) -> int:
 
 def _identities_for(plan: ShotPlan, identities: dict[str, Identity]) -> dict[str, Identity]:
     wanted = {m.id for m in plan.present} | set(plan.subjects) | {line.speaker for line in plan.lines}
-    return {cid: identities[cid] for cid in sorted(wanted) if cid in identities}
+    framed = set(on_screen(plan))
+    # a character's LoRA acts only where the character is on screen: only those shots carry it (and its key)
+    return {cid: identities[cid] if cid in framed or not identities[cid].loras else replace(identities[cid], loras=())
+            for cid in sorted(wanted) if cid in identities}
 
 
 def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: ShotStore, key: str,

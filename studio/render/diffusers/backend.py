@@ -59,7 +59,7 @@ from studio.render.diffusers.chunks import (
     plan_chunks,
     retimed,
 )
-from studio.render.diffusers.prompts import ShotPrompt, on_screen, shot_prompt, with_model_negative
+from studio.render.diffusers.prompts import ShotPrompt, shot_prompt, with_model_negative
 from studio.render.diffusers.settings import (
     FAMILIES,
     KEY_WHEN_SET,
@@ -75,7 +75,7 @@ from studio.render.diffusers.settings import (
     parse_size,
     resolve_roles,
 )
-from studio.render.plan import ShotPlan
+from studio.render.plan import ShotPlan, on_screen
 
 log = logging.getLogger("studio.render.diffusers")
 

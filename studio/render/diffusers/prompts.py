@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from studio.consistency.identity import Identity
-from studio.render.plan import ShotPlan
+from studio.render.plan import WIDE_SIZES, ShotPlan, on_screen
 
 DEFAULT_NEGATIVE = "blurry, low quality, distorted faces, deformed hands, text, watermark"
 
@@ -73,8 +73,6 @@ LIGHT = {
     "night": "at night, dark, lit by practical lights",
 }
 
-# sizes that show the whole room: everyone present is in frame, not only the subjects
-_WIDE = {"extreme-wide", "wide", "full", "medium-wide", "two-shot"}
 
 
 @dataclass(frozen=True)
@@ -119,16 +117,6 @@ def with_model_negative(negative: str, model_negative: str) -> str:
     return f"{negative.rstrip(',;. ')}, {model_negative}"
 
 
-def on_screen(plan: ShotPlan) -> list[str]:
-    """Characters the frame holds: the subjects, and in a wide size everyone present."""
-    if plan.size == "insert":
-        return []
-    ids = list(plan.subjects)
-    if plan.size in _WIDE:
-        ids += [m.id for m in plan.present]
-    return list(dict.fromkeys(ids))
-
-
 def _framing(plan: ShotPlan, names: list[str]) -> str:
     size = SIZES.get(plan.size, plan.size.replace("-", " ").capitalize())
     if plan.size == "insert" and plan.focus:
@@ -138,7 +126,7 @@ def _framing(plan: ShotPlan, names: list[str]) -> str:
     if plan.size == "over-the-shoulder" and len(names) >= 2:
         return f"{size} over {names[1]}'s shoulder onto {names[0]}"
     if not names:
-        return f"{size} of {plan.location_name}" if plan.size in _WIDE else size
+        return f"{size} of {plan.location_name}" if plan.size in WIDE_SIZES else size
     who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return f"{size} of {who}"
 

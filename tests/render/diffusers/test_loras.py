@@ -130,6 +130,24 @@ def test_a_character_lora_is_in_the_keys_of_her_shots_only(tiny_models, lora_fil
     assert retrained["s2-ben"] == keys["s2-ben"]
 
 
+def test_a_character_in_the_scene_but_out_of_frame_keeps_the_shots_key(tiny_models, lora_files, tmp_path):
+    """Ben is in scene s1 but out of frame in Ana's medium shot: his LoRA is in the keys of the wide shot
+    (which holds everyone present) and of his own shot, not of hers."""
+    models = models_block(tiny_models)
+    keys = _keys(*_shots(_film(tmp_path / "plain", models)))
+    folder = tmp_path / "ben"
+    path = _film(folder, models)
+    (folder / "loras").mkdir(parents=True, exist_ok=True)
+    (folder / "loras" / "ben.safetensors").write_bytes(lora_files["ana"].read_bytes())
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["characters"][1]["loras"] = [{"source": "loras/ben.safetensors", "weight": 1.0}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    screenplay, plans, conds = _shots(path)
+    assert "ben" in {m.id for m in plans["s1-ana"].present} and "ben" in conds["s1-ana"].identities
+    with_lora = _keys(screenplay, plans, conds)
+    assert {sid for sid in keys if keys[sid] != with_lora[sid]} == {"s1-wide", "s2-ben"}
+
+
 def test_a_character_lora_outside_the_screenplays_folder_needs_the_users_word(tiny_models, lora_files, tmp_path):
     from studio.errors import ScreenplayError
 
