@@ -27,7 +27,6 @@ activating them is :mod:`studio.render.diffusers.loras`.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import StudioError
-from studio.models import folder_digest, offline
+from studio.models import feed_file, folder_digest, offline
 
 RECIPE_KEYS = ("steps", "guidance", "flow_shift")
 MODEL_KEYS = frozenset({"source", "weight", "adapter_name", "trigger", "weight_name", "revision", "recipe"})
@@ -194,15 +193,7 @@ def file_digest(path: Path) -> str:
     """One file's digest as :func:`studio.models.folder_digest` hashes each file: whole up
     to 4 MiB, else its size and first and last MiB."""
     h = hashlib.sha256()
-    size = path.stat().st_size
-    h.update(str(size).encode())
-    with open(path, "rb") as f:
-        if size <= 4 << 20:
-            h.update(f.read())
-        else:
-            h.update(f.read(1 << 20))
-            f.seek(-(1 << 20), os.SEEK_END)
-            h.update(f.read())
+    feed_file(h, path)
     return h.hexdigest()
 
 

@@ -99,16 +99,22 @@ def folder_digest(folder: Path) -> str:
         if not path.is_file():
             continue
         h.update(path.relative_to(folder).as_posix().encode())
-        size = path.stat().st_size
-        h.update(str(size).encode())
-        with open(path, "rb") as f:
-            if size <= 4 << 20:
-                h.update(f.read())
-            else:
-                h.update(f.read(1 << 20))
-                f.seek(-(1 << 20), os.SEEK_END)
-                h.update(f.read())
+        feed_file(h, path)
     return h.hexdigest()
+
+
+def feed_file(h: Any, path: Path) -> None:
+    """Feed one weight file to the hash ``h`` as :func:`folder_digest` does: its size, then
+    its bytes whole up to 4 MiB, else its first and last MiB."""
+    size = path.stat().st_size
+    h.update(str(size).encode())
+    with open(path, "rb") as f:
+        if size <= 4 << 20:
+            h.update(f.read())
+        else:
+            h.update(f.read(1 << 20))
+            f.seek(-(1 << 20), os.SEEK_END)
+            h.update(f.read())
 
 
 # Well-known public models. Nothing here is downloaded by studio itself: fetch them

@@ -379,15 +379,16 @@ def _meaning(checker: _Checker, base_dir: Path | None, allow_outside: bool) -> N
                                 "list it in one shot's `covers`")
 
 
-def _asset(checker: _Checker, path: Path_, value: Any, base_dir: Path | None, allow_outside: bool) -> None:
+def _asset(checker: _Checker, path: Path_, value: Any, base_dir: Path | None, allow_outside: bool, *,
+           what: str = "assets", folder_ok: bool = False) -> None:
     if not isinstance(value, str) or base_dir is None:
         return
     try:
         resolved = resolve_asset(value, base_dir, allow_outside=allow_outside)
     except ValueError as exc:
-        checker.add(path, str(exc), "keep assets inside the screenplay's folder, or pass --allow-outside-assets")
+        checker.add(path, str(exc), f"keep {what} inside the screenplay's folder, or pass --allow-outside-assets")
         return
-    if not resolved.is_file():
+    if not (resolved.exists() if folder_ok else resolved.is_file()):
         checker.add(path, f"file not found: {value}", f"looked for {resolved}")
 
 
@@ -403,15 +404,7 @@ def _lora_source(checker: _Checker, path: Path_, value: Any, base_dir: Path | No
             checker.add(path, f"LoRA source {value!r} is neither a file nor a hub id",
                         "a .safetensors file or folder relative to the screenplay, or org/name")
         return
-    if base_dir is None:
-        return
-    try:
-        resolved = resolve_asset(value, base_dir, allow_outside=allow_outside)
-    except ValueError as exc:
-        checker.add(path, str(exc), "keep LoRA files inside the screenplay's folder, or pass --allow-outside-assets")
-        return
-    if not resolved.exists():
-        checker.add(path, f"file not found: {value}", f"looked for {resolved}")
+    _asset(checker, path, value, base_dir, allow_outside, what="LoRA files", folder_ok=True)
 
 
 def resolve_asset(value: str, base_dir: Path, *, allow_outside: bool = False) -> Path:
