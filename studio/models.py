@@ -277,6 +277,36 @@ BUILTIN: dict[str, ModelSpec] = {
         ModelSpec("ltx-2-distilled-upsampler", "ltx2-upsampler", "rootonchair/LTX-2-19b-distilled",
                   dtype="bfloat16", options={"subfolder": "latent_upsampler"},
                   description="LTX-2 spatial latent upsampler (2x), as the distilled repository ships it", size="0.5B"),
+        # ----- keyframe models that take the characters' and the location's reference images (keyframe_model;
+        # studio/render/diffusers/keyframes.py). They draw at the video model's generation size (multiples of 16).
+        # FLUX.2 [klein] 4B / 9B, step-distilled (model_index.json: is_distilled true): 4 steps at guidance 1.0, as
+        # diffusers' tests/pipelines/flux2/test_pipeline_flux2_klein.py runs black-forest-labs/FLUX.2-klein-4B and
+        # the model cards advise; bf16 (the cards' example). VRAM: Black Forest Labs' klein release (about 13 GB for
+        # 4B, 29 GB for 9B); Qwen3 4B / 8B text encoders.
+        ModelSpec("flux2-klein-4b", "flux2-klein", "black-forest-labs/FLUX.2-klein-4B", dtype="bfloat16",
+                  options={"steps": 4, "guidance": 1.0},
+                  description="FLUX.2 [klein] 4B keyframes: the characters' and location's references as input "
+                              "images, 4 steps",
+                  size="4B + Qwen3 4B text encoder", vram="about 13 GB (Black Forest Labs)"),
+        ModelSpec("flux2-klein-9b", "flux2-klein", "black-forest-labs/FLUX.2-klein-9B", dtype="bfloat16",
+                  options={"steps": 4, "guidance": 1.0},
+                  description="FLUX.2 [klein] 9B keyframes with references, 4 steps",
+                  size="9B + Qwen3 8B text encoder", vram="about 29 GB (Black Forest Labs)"),
+        # FLUX.2 [dev]: Flux2Pipeline's example (diffusers' pipeline_flux2.py; the model card): 50 steps (28 a good
+        # trade-off, the card), guidance 4.0 (guidance-distilled: an embedded scale, one pass a step); bf16. A 32B
+        # transformer and Mistral Small 3.1 24B: about 112 GB of bf16 weights, model offload on an 80 GB card.
+        ModelSpec("flux2-dev", "flux2", "black-forest-labs/FLUX.2-dev", dtype="bfloat16",
+                  options={"steps": 50, "guidance": 4.0},
+                  description="FLUX.2 [dev] 32B keyframes with up to 10 references (about 112 GB of bf16 weights)",
+                  size="32B + Mistral Small 3.1 24B", vram="about 112 GB of bf16 weights: offload: model"),
+        # Qwen-Image-Edit-2511 (QwenImageEditPlusPipeline, several input images): its model card's call, 40 steps,
+        # true_cfg_scale 4.0 with negative_prompt " ", guidance_scale 1.0; bf16. A 20B MMDiT and Qwen2.5-VL 7B:
+        # about 57 GB of bf16 weights.
+        ModelSpec("qwen-image-edit-2511", "qwen-image-edit", "Qwen/Qwen-Image-Edit-2511", dtype="bfloat16",
+                  options={"steps": 40, "guidance": 4.0, "call_options": {"guidance_scale": 1.0}},
+                  description="Qwen-Image-Edit-2511 keyframes: references as Picture 1..3 (20B; about 57 GB of "
+                              "bf16 weights)",
+                  size="20B + Qwen2.5-VL 7B", vram="about 57 GB of bf16 weights: offload: model below 80 GB"),
         # ----- LoRAs (studio.loras): a published step-distillation LoRA on Wan 2.1 T2V 14B, with its recipe.
         # lightx2v's StepDistill-CfgDistill LoRA (rank 64) from their repository
         # lightx2v/Wan2.1-T2V-14B-StepDistill-CfgDistill-Lightx2v (loras/), distilled with Self-Forcing (DMD) to 4

@@ -13,6 +13,7 @@ import json
 import zlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from studio.graph.coverage import present_characters
@@ -94,6 +95,8 @@ class ShotPlan:
     title_card: str | None = None  # scene heading shown over the first seconds
     film_title: str | None = None  # the film's title, shown over the film's first shot
     transition_out: str | None = None
+    # the location's reference images (resolved paths): a keyframe model that takes references sees the first
+    location_references: tuple[str, ...] = ()
     # position in the film: not part of the cache key
     number: int = 0
     start_frame: int = 0
@@ -114,6 +117,10 @@ class ShotPlan:
         data = asdict(self)
         data.pop("number")
         data.pop("start_frame")
+        if self.location_references:  # by content; absent without: keys stay as they were
+            data["location_references"] = [file_hash(path) for path in self.location_references]
+        else:
+            data.pop("location_references")
         return data
 
     def key(self) -> str:
@@ -139,6 +146,14 @@ def canonical_hash(data: Any) -> str:
     """sha256 of the canonical JSON of ``data`` (sorted keys, no spaces)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_hash(path: str) -> str:
+    """sha256 of a file's bytes (a missing file hashes its path: the asset check reports it)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return canonical_hash(["missing", path])
 
 
 def shot_seed(film_seed: int, shot_id: str) -> int:
@@ -209,9 +224,19 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int 
         title_card=scene_heading(sp, shot.scene) if sp.film.title_cards and first_in_scene else None,
         film_title=sp.film.title if index == 0 else None,
         transition_out=shot.transition,
+        location_references=_location_references(sp, loc.references),
         number=shot.number,
         start_frame=start_frame,
     )
+
+
+def _location_references(sp: Screenplay, references: list[str]) -> tuple[str, ...]:
+    if not references or sp.base_dir is None:
+        return tuple(references)
+    from studio.screenplay import resolve_asset
+
+    return tuple(str(resolve_asset(r, Path(sp.base_dir), allow_outside=bool(getattr(sp, "_allow_outside", False))))
+                 for r in references)
 
 
 def _likeness_name(sp: Screenplay, character_id: str) -> str | None:

@@ -108,7 +108,7 @@ class CallRecord:
     kept: tuple[str, ...]  # digests of the frames added to the shot (generation size)
     references: tuple[str, ...]  # characters whose reference reached the video model
     keyframe: bool  # a keyframe started the chunk
-    keyframe_reference: str | None  # the character whose face steered the keyframe (IP-Adapter)
+    keyframe_reference: str | None  # the first character whose reference reached the keyframe model
     seconds: float  # inside the pipeline call
     fps: int = 0  # the native frame rate generated at: frames, context and new count native frames
     negative: str = ""  # the negative prompt given: the film's, then the model family's default
@@ -118,6 +118,8 @@ class CallRecord:
     guidance: float = 0.0
     flow_shift: float | None = None  # Wan
     loras: tuple[tuple[str, float], ...] = ()  # (adapter name, weight)
+    # every reference that reached the keyframe model, in order: character ids, and "location:<id>"
+    keyframe_references: tuple[str, ...] = ()
 
 
 @dataclass
@@ -153,6 +155,7 @@ class _Shot:
     generator: Any
     keyframe: Image.Image | None = None
     keyframe_reference: str | None = None
+    keyframe_references: tuple[str, ...] = ()
     keyframe_seconds: float = 0.0
     fps: int = 0  # native: the chunks generate plan.duration at this rate, retimed to plan.fps
     anchor: tuple[float, ...] | None = None  # the chain's colour (colour_match): context frames are matched to it
@@ -344,7 +347,6 @@ class DiffusersBackend:
         if self._video is not None:
             return
         from studio.render.diffusers.families import (
-            Keyframer,
             LoadSettings,
             LTX2Video,
             LTXVideo,
@@ -355,6 +357,7 @@ class DiffusersBackend:
             load_pipeline,
             load_upsampler,
             ltx2_upsample_pass,
+            make_keyframer,
             upsample_pass,
         )
 
@@ -394,7 +397,7 @@ class DiffusersBackend:
             pipe = self.registry.load(roles.keyframe.name, lambda s, where: load_keyframer(
                 s, where, settings, roles.ip_adapter, adapters=lambda p: self._attach_loras(s, p, video=False)))
             self._attach_loras(roles.keyframe, pipe, video=False)
-            self._keyframer = Keyframer(pipe, roles.keyframe, roles.ip_adapter is not None)
+            self._keyframer = make_keyframer(pipe, roles.keyframe, roles.ip_adapter is not None)
         if self.overlap >= self.frames_per_chunk():
             raise StudioError(f"overlap {self.overlap} leaves no new frames in chunks of {self.frames_per_chunk()}",
                               hint="lower overlap or raise frames_per_chunk")
@@ -492,11 +495,30 @@ class DiffusersBackend:
         if self._keyframer is None:
             return None
         shot = self._setup(plan, cond, keyframe=False)
+        return self._draw_keyframe(shot, output_type)
+
+    def _draw_keyframe(self, shot: _Shot, output_type: str = "pil") -> Any:
+        """Draw ``shot``'s keyframe with its references (the characters', then the location's
+        for a model that takes several); note which reached the model."""
         assert self.roles.keyframe is not None
         self._activate(self.roles.keyframe, shot)
-        return self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), shot.width,
-                               shot.height, shot.references[0] if shot.references else None, shot.generator,
-                               output_type=output_type, shot_id=plan.shot_id)
+        images, names = self._keyframe_references(shot)
+        image, used = self._keyframer.draw(shot.prompt.prompt, self._negative(shot, self._keyframer.family),
+                                           shot.width, shot.height, images, shot.generator, output_type,
+                                           shot_id=shot.plan.shot_id)
+        shot.keyframe_references = tuple(names[:used])
+        shot.keyframe_reference = next((n for n in shot.keyframe_references if not n.startswith("location:")), None)
+        return image
+
+    def _keyframe_references(self, shot: _Shot) -> tuple[list[Image.Image], list[str]]:
+        """The characters' references, then (for a model that takes reference images) the
+        location's first reference image."""
+        images, names = list(shot.references), list(shot.reference_ids)
+        plan = shot.plan
+        if getattr(self._keyframer, "family", "sd") != "sd" and plan.location_references:
+            images.append(self._image(plan.location_references[0]))
+            names.append(f"location:{plan.location_id}")
+        return images, names
 
     def _setup(self, plan: ShotPlan, cond: Conditioning, *, keyframe: bool = True) -> _Shot:
         import torch
@@ -537,13 +559,7 @@ class DiffusersBackend:
                                      "shots and chunks start afresh (set i2v_model or vace_model)")
         if keyframe and self._keyframer is not None and shot.chunks[0].context == 0 and self._video.takes_keyframe:
             started = time.perf_counter()
-            assert self.roles.keyframe is not None
-            self._activate(self.roles.keyframe, shot)
-            shot.keyframe = self._keyframer(shot.prompt.prompt, self._negative(shot, self._keyframer.family), width,
-                                            height, references[0] if references else None, shot.generator,
-                                            shot_id=plan.shot_id)
-            if self._keyframer.has_adapter and reference_ids:
-                shot.keyframe_reference = reference_ids[0]
+            shot.keyframe = self._draw_keyframe(shot)
             shot.keyframe_seconds = time.perf_counter() - started
         return shot
 
@@ -654,6 +670,7 @@ class DiffusersBackend:
                 references=shot.reference_ids if self._video.takes_references(request) else (),
                 keyframe=request.keyframe is not None,
                 keyframe_reference=shot.keyframe_reference if request.keyframe is not None else None,
+                keyframe_references=shot.keyframe_references if request.keyframe is not None else (),
                 seconds=seconds, fps=shot.fps, negative=request.negative,
                 held=int(self._video.holds[-1].held.sum()) if request.speech is not None else 0,
                 steps=request.steps, guidance=request.guidance, flow_shift=request.flow_shift, loras=active,

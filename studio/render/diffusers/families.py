@@ -15,7 +15,8 @@
   (:mod:`.speech`); the sound it makes beside the frames. With the latent upsampler,
   LTX-2's two stages (half size, 2x latents, a short refine).
 - **Keyframes** (:class:`Keyframer`): ``StableDiffusionPipeline`` draws the first frame
-  of a cut, through an IP-Adapter with a character's face or reference for a likeness.
+  of a cut, through an IP-Adapter with a character's face or reference for a likeness;
+  FLUX.2 and Qwen-Image-Edit take the references as input images (:mod:`.keyframes`).
 
 Every generation call gets a :class:`Request` and returns the pipeline's output: frames
 as floats in [0, 1] (``output_type="np"``) or latents (``"latent"``). Context frames
@@ -223,6 +224,11 @@ def load_keyframer(spec: ModelSpec, where: str | Path, settings: LoadSettings,
                    ip_adapter: ModelSpec | None, adapters: Callable[[Any], None] | None = None) -> Any:
     """The keyframe pipeline with its IP-Adapter attached (when it has one), and ``adapters``
     (its LoRAs), all before it is placed."""
+
+    if spec.family == "qwen-image-edit":
+        from studio.render.diffusers.keyframes import require_torchvision
+
+        require_torchvision(spec)
 
     def attach(pipe: Any) -> None:
         if ip_adapter is not None:
@@ -719,6 +725,16 @@ class LTX2Video:
         return wave * np.minimum(gain, 1.0)[:, None]
 
 
+def make_keyframer(pipe: Any, spec: ModelSpec, has_adapter: bool) -> Any:
+    """The keyframer of ``spec``'s family: :class:`Keyframer` (Stable Diffusion) or
+    :class:`~.keyframes.ReferenceKeyframer` (FLUX.2, Qwen-Image-Edit)."""
+    if spec.family == "sd":
+        return Keyframer(pipe, spec, has_adapter)
+    from studio.render.diffusers.keyframes import ReferenceKeyframer
+
+    return ReferenceKeyframer(pipe, spec)
+
+
 class Keyframer:
     """A text-to-image pipeline drawing the first frame of a cut; with an IP-Adapter,
     the first character's face (or reference) steers the likeness.
@@ -739,6 +755,17 @@ class Keyframer:
         self.has_adapter = has_adapter
         self.size_multiple = size_rule(pipe, family.size_multiple)
         self.name = spec.name
+
+    def takes(self, count: int) -> int:
+        """How many of ``count`` references one call gives the model: the first, through the adapter."""
+        return 1 if self.has_adapter and count else 0
+
+    def draw(self, prompt: str, negative: str, width: int, height: int, references: list[Image.Image],
+             generator: torch.Generator, output_type: str = "pil", *, shot_id: str = "") -> tuple[Any, int]:
+        """The keyframe, and how many of ``references`` (from the first) reached the model."""
+        image = self(prompt, negative, width, height, references[0] if references else None, generator,
+                     output_type, shot_id=shot_id)
+        return image, self.takes(len(references))
 
     def __call__(self, prompt: str, negative: str, width: int, height: int, reference: Image.Image | None,
                  generator: torch.Generator, output_type: str = "pil", *, shot_id: str = "") -> Any:

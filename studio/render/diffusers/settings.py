@@ -83,6 +83,11 @@ _WAN_OPTIONS = _VIDEO_OPTIONS | _TIMING_OPTIONS | {"flow_shift", "guidance_2"}
 # Wan's negative prompt; a 97-frame window at 540P (121 at 720P), frames_per_chunk: the most one call generates
 FORCING_OPTIONS = ("base_num_frames", "overlap_history", "ar_step", "addnoise_condition", "causal_block_size")
 SKYREELS_FPS = 24
+# keyframe models that take the characters' (and the location's) reference images as input images
+REFERENCE_KEYFRAMES = ("flux2", "flux2-klein", "qwen-image-edit")
+KEYFRAME_FAMILIES = ("sd", *REFERENCE_KEYFRAMES)
+# ``max_references``: the most reference images one keyframe call takes (characters first, then the location)
+KEYFRAME_OPTIONS = frozenset({"steps", "guidance", "call_options", "loras", "max_references"})
 
 FAMILIES: dict[str, Family] = {
     f.name: f
@@ -107,6 +112,15 @@ FAMILIES: dict[str, Family] = {
                _WAN_OPTIONS | frozenset(FORCING_OPTIONS), fps=SKYREELS_FPS, negative=WAN_NEGATIVE),
         Family("sd", "keyframe", "StableDiffusionPipeline", 1, 8, 30, 7.5, 1, 77,
                frozenset({"steps", "guidance", "ip_adapter", "call_options", "loras"})),
+        # keyframe models that take the references themselves, as a list of input images (keyframes.py): FLUX.2
+        # (Flux2Pipeline: [dev], Mistral Small 3.1 text encoder, guidance-distilled) and FLUX.2 [klein]
+        # (Flux2KleinPipeline, Qwen3 text encoder) condition on up to several reference images; Qwen-Image-Edit-2509 /
+        # 2511 (QwenImageEditPlusPipeline) edits "Picture 1..n" into a new picture. Sizes: multiples of 16 (the VAE's
+        # 8x times the 2x2 patch: the pipelines' vae_scale_factor * 2). Defaults: the pipelines' own (50 steps,
+        # guidance 4.0 for FLUX.2 / klein base; Qwen-Image-Edit-2509's card: 40 steps, true_cfg_scale 4.0)
+        Family("flux2", "keyframe", "Flux2Pipeline", 1, 16, 50, 4.0, 1, 512, KEYFRAME_OPTIONS),
+        Family("flux2-klein", "keyframe", "Flux2KleinPipeline", 1, 16, 50, 4.0, 1, 512, KEYFRAME_OPTIONS),
+        Family("qwen-image-edit", "keyframe", "QwenImageEditPlusPipeline", 1, 16, 40, 4.0, 1, 512, KEYFRAME_OPTIONS),
         Family("ip-adapter", "ip-adapter", "", options=frozenset({"subfolder", "weight_name",
                                                                  "image_encoder_folder", "scale"})),
         # the spatial latent upsampler of LTX-Video 0.9.7 / 0.9.8 (a model, not a pipeline): loaded into an
@@ -123,8 +137,10 @@ OPTIONS: dict[str, tuple[tuple[type, ...], Any, str]] = {
                                       "ltx-condition, ltx2 or skyreels-df family)")),
     "i2v_model": ((str, type(None)), None, "Wan image-to-video model: continues a shot from its last frame"),
     "vace_model": ((str, type(None)), None, "Wan VACE model: character references and multi-frame continuity"),
-    "keyframe_model": ((str, type(None)), None, ("text-to-image model (family sd) drawing the first frame of a "
-                                                 "cut, with its IP-Adapter for a likeness")),
+    "keyframe_model": ((str, type(None)), None, ("image model drawing the first frame of a cut: family sd (with "
+                                                 "its IP-Adapter for a likeness), or flux2, flux2-klein, "
+                                                 "qwen-image-edit (the characters' and location's references as "
+                                                 "input images)")),
     "steps": ((int, type(None)), None, "denoising steps (default: the model's)"),
     "guidance": ((int, float, type(None)), None, "classifier-free guidance scale (default: the model's)"),
     "guidance_2": ((int, float, type(None)), None, ("Wan 2.2 A14B: the guidance of the low-noise expert "
@@ -264,7 +280,7 @@ def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
     keyframe = ip_adapter = None
     if options["keyframe_model"]:
         keyframe = registry.get(options["keyframe_model"])
-        family_of(keyframe, ("sd",), "option 'keyframe_model'")
+        family_of(keyframe, KEYFRAME_FAMILIES, "option 'keyframe_model'")
         if keyframe.options.get("ip_adapter"):
             ip_adapter = registry.get(str(keyframe.options["ip_adapter"]))
             family_of(ip_adapter, ("ip-adapter",), f"model {keyframe.name!r} option 'ip_adapter'")
