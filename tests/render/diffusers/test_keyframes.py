@@ -170,3 +170,15 @@ def test_keyframe_models_are_checked_and_the_built_ins_carry_their_cards_recipes
         roles = resolve_roles(check_options({"model": "wan2.1-i2v-14b-480p", "keyframe_model": name}), Registry())
         assert roles.keyframe == spec and roles.ip_adapter is None
     assert BUILTIN["qwen-image-edit-2511"].options["call_options"] == {"guidance_scale": 1.0}
+
+
+def test_qwen_image_edit_without_torchvision_is_an_error_that_says_so(tmp_path, monkeypatch):
+    import importlib.util
+
+    from studio.errors import StudioError
+    from studio.render.diffusers.families import LoadSettings, load_keyframer
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchvision" else real(name, *a))
+    with pytest.raises(StudioError, match="torchvision"):
+        load_keyframer(BUILTIN["qwen-image-edit-2511"], tmp_path, LoadSettings(), None)
