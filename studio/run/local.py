@@ -177,6 +177,7 @@ def render_film(
     take_seed_override: int | None = None,
     verify: bool = False,
     qa: QASettings | None = None,
+    approved_only: bool = False,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
@@ -186,14 +187,18 @@ def render_film(
     it selects and record what this render used (None: default takes, no lockfile).
     ``new_takes``: shot ids to render again as new takes (with ``take_seed_override``
     as their seed when given). ``verify``: hash every cached clip before trusting it.
-    ``qa``: identity QA settings (threshold, re-takes; default: 0.6, 2)."""
+    ``qa``: identity QA settings (threshold, re-takes; default: 0.6, 2).
+    ``approved_only``: generate video only for the shots the lockfile approves (``studio
+    approve``); every other shot is its keyframe held for its length (keyframes not drawn
+    yet are drawn first, see :mod:`studio.run.keyframes`)."""
     store: ShotStore | None = None
     try:
         store = ShotStore(cache_dir)
         return _render_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
                             backend_name=backend_name, backend_options=backend_options, video=video,
                             progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
-                            take_seed_override=take_seed_override, verify=verify, qa=qa)
+                            take_seed_override=take_seed_override, verify=verify, qa=qa,
+                            approved_only=approved_only)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
@@ -231,6 +236,9 @@ class FilmJob:
     verify: bool
     qa: QASettings
     started: float = field(default_factory=time.perf_counter)
+    # keyframe-first (studio.run.keyframes): each shot's selected keyframe, which its video starts from
+    keyframes: dict[str, np.ndarray] = field(default_factory=dict)
+    approved_only: bool = False  # video only for approved shots; the others hold their keyframe
 
 
 @dataclass
@@ -245,6 +253,7 @@ class ShotOutcome:
     rendered: bool
     frames_rendered: int
     check: dict[str, Any] | None = None
+    held: bool = False  # its keyframe held for its length: no video generated (--approved-only)
 
 
 def film_settings(screenplay: Screenplay, name: str, backend_name: str | None,
@@ -267,7 +276,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
                  backend_name: str | None = None, backend_options: dict[str, Any] | None = None,
                  video: VideoSettings | None = None, progress: Progress | None = None, audio: bool = True,
                  lockfile: Path | None = None, new_takes: Sequence[str] = (), take_seed_override: int | None = None,
-                 verify: bool = False, qa: QASettings | None = None) -> FilmJob:
+                 verify: bool = False, qa: QASettings | None = None, approved_only: bool = False) -> FilmJob:
     """Steps 1 and 2: voice the dialogue (audio is the timing master), plan every shot
     with its selected take, cast the characters and load the backend."""
     started = time.perf_counter()
@@ -295,10 +304,19 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     record_cache(cast, cache_dir)
     if callable(getattr(backend, "use_identities", None)):  # character LoRAs load with the pipelines
         backend.use_identities(cast.identities)  # type: ignore[attr-defined]
-    return FilmJob(screenplay=screenplay, output_dir=output_dir, name=name, cache_dir=cache_dir, store=store,
-                   backend=backend, video=video, film_id=film_id, lock=lock, lines=lines, graph=graph, plans=plans,
-                   takes=takes, cast=cast, progress=progress, audio=audio, verify=verify, qa=qa or QASettings(),
-                   started=started)
+    job = FilmJob(screenplay=screenplay, output_dir=output_dir, name=name, cache_dir=cache_dir, store=store,
+                  backend=backend, video=video, film_id=film_id, lock=lock, lines=lines, graph=graph, plans=plans,
+                  takes=takes, cast=cast, progress=progress, audio=audio, verify=verify, qa=qa or QASettings(),
+                  started=started, approved_only=approved_only)
+    if approved_only or (lock is not None and lock.keyframes):  # keyframe-first: videos start from them
+        from studio.run.keyframes import make_keyframes, selected_keyframes
+
+        if approved_only and (lock is None or any(p.shot_id not in lock.keyframes for p in plans)):
+            progress.stage("drawing keyframes")
+            make_keyframes(job, progress=QuietProgress())  # a held shot needs its keyframe
+        else:
+            job.keyframes = selected_keyframes(job)
+    return job
 
 
 def shot_conditioning(job: FilmJob, plan: ShotPlan, previous: Clip | None) -> tuple[Conditioning, str]:
@@ -307,6 +325,9 @@ def shot_conditioning(job: FilmJob, plan: ShotPlan, previous: Clip | None) -> tu
     cond = Conditioning(identities=_identities_for(plan, job.cast.identities))
     if getattr(job.backend, "wants_speech", False) and job.lines:
         cond.speech = shot_speech(plan, job.lines)  # the picture is generated around the lines as spoken
+    keyframe = job.keyframes.get(plan.shot_id)
+    if keyframe is not None and not (plan.continuity == "continuous" and previous is not None):
+        cond.keyframe = keyframe  # a cut starts from its selected keyframe (a continuous shot: from the frames before)
     if plan.continuity == "continuous" and previous is not None:
         cond.previous_frames = job.store.tail_frames(previous)
         cond.previous_clip = previous.sha256
@@ -421,8 +442,14 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
+    approved = {sid for sid, k in job.lock.keyframes.items() if k.approved} if job.lock else set()
     for index in range(len(job.plans)):
-        outcome = produce_shot(job, index, previous)
+        if job.approved_only and job.plans[index].shot_id not in approved:
+            from studio.run.keyframes import hold_shot
+
+            outcome = hold_shot(job, index)  # no video: its keyframe, held
+        else:
+            outcome = produce_shot(job, index, previous)
         job.plans[index] = outcome.plan
         outcomes.append(outcome)
         previous = outcome.clip
@@ -523,7 +550,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "video": video.describe(),
         "shots_total": len(plans),
         "shots_rendered": len(rendered),
-        "shots_cached": len(plans) - len(rendered),
+        "shots_cached": len(plans) - len(rendered) - sum(o.held for o in outcomes),
         "rendered": rendered,
         "corrupt_entries_replaced": len(store.corrupt),
         "takes": {sid: take for sid, (take, _seed) in takes.items() if take != 1},
@@ -547,6 +574,10 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "lockfile": str(lock.path) if lock else None,
         "likenesses": job.cast.provenance(),
         "identity_qa": checks,
+        **({"keyframes": {"shots": len(job.keyframes), "approved_only": job.approved_only,
+                          "held": [o.plan.shot_id for o in outcomes if o.held],
+                          "shots_with_video": sum(not o.held for o in outcomes)}}
+           if job.keyframes or job.approved_only else {}),
         "versions": {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()},
     }
     write_text(report_path, json.dumps(report, indent=2) + "\n")
