@@ -30,7 +30,7 @@ def keyframes(file: str, output: str | None, backend: str | None, resolution: st
     render starts each cut's video from its keyframe. Give the same options as the
     render (e.g. --resolution) so the shots are planned alike."""
     from studio.cache.store import default_cache_dir
-    from studio.run.keyframes import keyframes_for_film
+    from studio.run.local import keyframes_for_film
 
     screenplay = film_for(file, resolution, fps, loudness, allow_outside_assets, cast)
     if seed is not None and not shots_:

@@ -21,7 +21,8 @@ The render then starts each cut's video from its selected keyframe (``cond.keyfr
 in the shot's key: a new keyframe re-renders exactly its shot and the shots that
 continue it). A continuous shot starts from the frames it continues; its keyframe is
 the storyboard's picture of it. With ``--approved-only`` an unapproved shot costs no
-video: its keyframe is held for the shot's length in the cut (:func:`hold_shot`).
+video: its keyframe is held for the shot's length in the cut (:class:`Hold`,
+:func:`studio.run.local.hold_shot`).
 """
 
 from __future__ import annotations
@@ -29,24 +30,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
 
 from studio.cache.keyframes import Keyframe, KeyframeStore, keyframe_key
 from studio.cache.lockfile import LockedKeyframe, Lockfile
-from studio.cache.store import shot_key
 from studio.consistency.qa import ShotCheck, check_frames, read_check, write_check
 from studio.errors import StudioError
-from studio.render.backend import Backend, Conditioning, picture_digest
+from studio.render.backend import Backend, Conditioning
 from studio.render.plan import ShotPlan, shot_seed
-from studio.run.identity import QASettings, judged
-
-if TYPE_CHECKING:
-    from studio.run.local import FilmJob, Progress, ShotOutcome
-    from studio.screenplay.model import Screenplay
+from studio.run.identity import identities_for, judged
+from studio.run.job import FilmJob, Progress
 
 HOLD_VERSION = "1"  # bump when a held keyframe's clip would change for the same picture
 
@@ -137,9 +133,7 @@ def keyframe_seed(film_seed: int, shot_id: str, take: int) -> int:
 def keyframe_conditioning(job: FilmJob, plan: ShotPlan) -> Conditioning:
     """What a keyframe is drawn from: the shot's identities (no frames before it: each
     keyframe stands alone, so any of them can be redone)."""
-    from studio.run.local import _identities_for
-
-    return Conditioning(identities=_identities_for(plan, job.cast.identities))
+    return Conditioning(identities=identities_for(plan, job.cast.identities))
 
 
 def draw(job: FilmJob, model: KeyframeModel, plan: ShotPlan, take: int, seed: int, *,
@@ -254,47 +248,9 @@ def make_keyframes(job: FilmJob, *, new_takes: Sequence[str] = (), seed_override
     return out
 
 
-@dataclass
-class KeyframesResult:
-    shots: list[ShotKeyframe]
-    report: dict[str, Any]
-    storyboard: list[Path]
-
-
-def keyframes_for_film(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path, name: str,
-                       lockfile: Path | None, backend_name: str | None = None, audio: bool = True,
-                       new_takes: Sequence[str] = (), seed_override: int | None = None, qa: QASettings | None = None,
-                       model: KeyframeModel | None = None, progress: Progress | None = None) -> KeyframesResult:
-    """``studio keyframes``: plan the film as the render will (voices first: shots last as
-    long as their lines), draw every shot's keyframe (:func:`make_keyframes`), and write
-    ``keyframes.png`` (a storyboard of them) and ``keyframes-report.json`` into ``output_dir``."""
-    import json
-
-    from studio.atomic import write_text
-    from studio.cache.store import ShotStore
-    from studio.run.local import prepare_film
-
-    started = time.perf_counter()
-    store = ShotStore(cache_dir)
-    try:
-        job = prepare_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
-                           backend_name=backend_name, audio=audio, lockfile=lockfile, progress=progress, qa=qa)
-        job.progress.film_started(len(job.plans), len(job.plans))
-        shots = make_keyframes(job, new_takes=new_takes, seed_override=seed_override, model=model)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        boards = write_keyframe_board(job, shots, output_dir / "keyframes.png")
-        report = keyframes_report(shots, time.perf_counter() - started)
-        report["storyboard"] = [str(b) for b in boards]
-        report["lockfile"] = str(lockfile) if lockfile else None
-        write_text(output_dir / "keyframes-report.json", json.dumps(report, indent=2) + "\n")
-    finally:
-        store.manifest.close()
-    return KeyframesResult(shots, report, boards)
-
-
-def selected_keyframes(job: FilmJob) -> dict[str, np.ndarray]:
+def selected_keyframes(job: FilmJob, *, draw_missing: bool = True) -> dict[str, np.ndarray]:
     """The pictures of the keyframes the lockfile selects, from the store; one no longer
-    there (``cache gc``) is drawn again with its locked seed."""
+    there (``cache gc``) is drawn again with its locked seed (left out without ``draw_missing``)."""
     assert job.lock is not None
     store = KeyframeStore(job.cache_dir)
     by_id = {p.shot_id: p for p in job.plans}
@@ -305,6 +261,8 @@ def selected_keyframes(job: FilmJob) -> dict[str, np.ndarray]:
             continue  # a shot since removed from the screenplay
         keyframe = store.get(locked.key) if locked.key else None
         if keyframe is None:
+            if not draw_missing:
+                continue
             model = model or keyframe_model(job.backend)
             keyframe, _made = draw(job, model, by_id[sid], locked.take, locked.seed)
             assert keyframe is not None
@@ -345,7 +303,7 @@ def _check_shots(job: FilmJob, shot_ids: Sequence[str]) -> None:
 # --------------------------------------------------------------------------- a shot held on its keyframe
 
 
-class _Hold:
+class Hold:
     """A "backend" that holds one picture for a whole shot (no video generated)."""
 
     name = "keyframe-hold"
@@ -364,27 +322,6 @@ class _Hold:
         return (frame for _ in range(plan.frames))
 
 
-def hold_shot(job: FilmJob, index: int) -> ShotOutcome:
-    """Shot ``index`` as its keyframe held for the shot's length (an unapproved shot under
-    ``--approved-only``): no video generated; the still is encoded once into the store."""
-    from studio.run.local import ShotOutcome, render_shot
-
-    plan = job.plans[index]
-    picture = job.keyframes.get(plan.shot_id)
-    if picture is None:
-        raise StudioError(f"shot {plan.shot_id} has no keyframe to hold",
-                          hint="draw the film's keyframes first: studio keyframes FILE")
-    hold = _Hold(picture)
-    key = shot_key({"held": plan.key_data()}, {"keyframe": picture_digest(picture)}, hold.describe(),
-                   job.video.describe())
-    clip = job.store.get(key, verify=job.verify)
-    job.progress.shot_started(plan, clip is not None)
-    if clip is None:
-        clip = render_shot(hold, plan, Conditioning(), job.store, key, job.video, job.progress, film=job.film_id)
-    job.progress.shot_finished(plan, True)
-    return ShotOutcome(plan, clip, key, job.takes[plan.shot_id][0], rendered=False, frames_rendered=0, held=True)
-
-
 def keyframes_report(shots: list[ShotKeyframe], seconds: float) -> dict[str, Any]:
     return {
         "shots_total": len(shots),
@@ -394,18 +331,3 @@ def keyframes_report(shots: list[ShotKeyframe], seconds: float) -> dict[str, Any
         "wall_seconds": round(seconds, 3),
         "shots": {s.shot_id: s.to_dict() for s in shots},
     }
-
-
-def write_keyframe_board(job: FilmJob, shots: list[ShotKeyframe], path: Path) -> list[Path]:
-    """The keyframes as a storyboard contact sheet (flagged ones marked)."""
-    from studio.assemble.storyboard import StoryboardFrame, write_storyboard
-    from studio.run.local import _caption
-
-    plans = {p.shot_id: p for p in job.plans}
-    width, height = job.screenplay.size
-    frames = [StoryboardFrame(s.shot_id, plans[s.shot_id].scene_heading, plans[s.shot_id].size,
-                              plans[s.shot_id].move, plans[s.shot_id].continuity == "continuous",
-                              _caption(plans[s.shot_id]), s.keyframe.path,
-                              flagged=bool(s.check is not None and s.check.flagged))
-              for s in shots]
-    return write_storyboard(frames, job.screenplay.film.title, path, aspect=width / height)

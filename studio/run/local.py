@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -42,34 +42,37 @@ from studio.audio.speech import LineAudio, shot_speech, speech_seconds, synthesi
 from studio.cache.lockfile import LockedShot, Lockfile
 from studio.cache.store import Clip, ShotStore, file_sha256, shot_key
 from studio.consistency.cast import cast_film
-from studio.consistency.identity import Identity
 from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
-from studio.render.backend import Backend, Conditioning, load_backend
-from studio.render.plan import ShotPlan, canonical_hash, on_screen, plan_film, shot_seed
-from studio.run.identity import Checked, QASettings, check_shot, judged, record_cache, record_uses, wants_retake
+from studio.render.backend import Backend, Conditioning, load_backend, picture_digest
+from studio.render.plan import ShotPlan, canonical_hash, plan_film, shot_seed
+from studio.run.identity import (
+    Checked,
+    QASettings,
+    check_shot,
+    identities_for,
+    judged,
+    record_cache,
+    record_uses,
+    wants_retake,
+)
+from studio.run.job import FilmJob, Progress, QuietProgress, ShotOutcome
+from studio.run.keyframes import (
+    Hold,
+    KeyframeModel,
+    ShotKeyframe,
+    keyframes_report,
+    make_keyframes,
+    selected_keyframes,
+)
+
+__all__ = ["FilmJob", "Progress", "QuietProgress", "RenderResult", "ShotOutcome", "prepare_film", "produce_shot",
+           "render_film", "finish_film", "shot_conditioning"]
+_identities_for = identities_for  # the name tests and older callers use
 from studio.screenplay.model import Screenplay
 
 THUMB_WIDTH = 480
 ASSEMBLY_VERSION = 1  # bump when the cut or its side outputs change for the same inputs
-
-
-class Progress(Protocol):
-    """What the executor reports while it works (the CLI draws bars from it)."""
-
-    def film_started(self, shots: int, frames: int) -> None: ...
-    def shot_started(self, plan: ShotPlan, cached: bool) -> None: ...
-    def frames_done(self, count: int) -> None: ...
-    def shot_finished(self, plan: ShotPlan, cached: bool) -> None: ...
-    def stage(self, name: str) -> None: ...
-
-
-class QuietProgress:
-    def film_started(self, shots: int, frames: int) -> None: ...
-    def shot_started(self, plan: ShotPlan, cached: bool) -> None: ...
-    def frames_done(self, count: int) -> None: ...
-    def shot_finished(self, plan: ShotPlan, cached: bool) -> None: ...
-    def stage(self, name: str) -> None: ...
 
 
 @dataclass
@@ -97,14 +100,6 @@ def peak_rss_mb() -> tuple[float, float]:
 def take_seed(film_seed: int, shot_id: str, take: int) -> int:
     """Take 1 uses the shot's own seed; take n a seed of its own."""
     return shot_seed(film_seed, shot_id if take == 1 else f"{shot_id}#take{take}")
-
-
-def _identities_for(plan: ShotPlan, identities: dict[str, Identity]) -> dict[str, Identity]:
-    wanted = {m.id for m in plan.present} | set(plan.subjects) | {line.speaker for line in plan.lines}
-    framed = set(on_screen(plan))
-    # a character's LoRA acts only where the character is on screen: only those shots carry it (and its key)
-    return {cid: identities[cid] if cid in framed or not identities[cid].loras else replace(identities[cid], loras=())
-            for cid in sorted(wanted) if cid in identities}
 
 
 def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: ShotStore, key: str,
@@ -212,50 +207,6 @@ def render_film(
             store.manifest.close()
 
 
-@dataclass
-class FilmJob:
-    """A film made ready to render: voices spoken, shots planned with their takes,
-    characters cast, the backend loaded. Everything the shot loop and the finish need."""
-
-    screenplay: Screenplay
-    output_dir: Path
-    name: str
-    cache_dir: Path
-    store: ShotStore
-    backend: Backend
-    video: VideoSettings
-    film_id: str
-    lock: Lockfile | None
-    lines: dict[str, LineAudio]
-    graph: SceneGraph
-    plans: list[ShotPlan]
-    takes: dict[str, tuple[int, int]]
-    cast: Any  # studio.consistency.cast.Cast
-    progress: Progress
-    audio: bool
-    verify: bool
-    qa: QASettings
-    started: float = field(default_factory=time.perf_counter)
-    # keyframe-first (studio.run.keyframes): each shot's selected keyframe, which its video starts from
-    keyframes: dict[str, np.ndarray] = field(default_factory=dict)
-    approved_only: bool = False  # video only for approved shots; the others hold their keyframe
-
-
-@dataclass
-class ShotOutcome:
-    """A shot as the film uses it: its plan (a QA re-take may have replaced the seed),
-    clip, key and take, and what producing it cost."""
-
-    plan: ShotPlan
-    clip: Clip
-    key: str
-    take: int
-    rendered: bool
-    frames_rendered: int
-    check: dict[str, Any] | None = None
-    held: bool = False  # its keyframe held for its length: no video generated (--approved-only)
-
-
 def film_settings(screenplay: Screenplay, name: str, backend_name: str | None,
                   backend_options: Mapping[str, Any] | None, video: VideoSettings | None,
                   lockfile: Path | None) -> tuple[Backend, VideoSettings, str, Lockfile | None]:
@@ -309,8 +260,6 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
                   takes=takes, cast=cast, progress=progress, audio=audio, verify=verify, qa=qa or QASettings(),
                   started=started, approved_only=approved_only)
     if approved_only or (lock is not None and lock.keyframes):  # keyframe-first: videos start from them
-        from studio.run.keyframes import make_keyframes, selected_keyframes
-
         if approved_only and (lock is None or any(p.shot_id not in lock.keyframes for p in plans)):
             progress.stage("drawing keyframes")
             make_keyframes(job, progress=QuietProgress())  # a held shot needs its keyframe
@@ -322,7 +271,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
 def shot_conditioning(job: FilmJob, plan: ShotPlan, previous: Clip | None) -> tuple[Conditioning, str]:
     """The shot's conditioning bundle and cache key. A continuous shot is conditioned on
     the stored last frames of ``previous`` (the clip it continues)."""
-    cond = Conditioning(identities=_identities_for(plan, job.cast.identities))
+    cond = Conditioning(identities=identities_for(plan, job.cast.identities))
     if getattr(job.backend, "wants_speech", False) and job.lines:
         cond.speech = shot_speech(plan, job.lines)  # the picture is generated around the lines as spoken
     keyframe = job.keyframes.get(plan.shot_id)
@@ -445,8 +394,6 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     approved = {sid for sid, k in job.lock.keyframes.items() if k.approved} if job.lock else set()
     for index in range(len(job.plans)):
         if job.approved_only and job.plans[index].shot_id not in approved:
-            from studio.run.keyframes import hold_shot
-
             outcome = hold_shot(job, index)  # no video: its keyframe, held
         else:
             outcome = produce_shot(job, index, previous)
@@ -582,6 +529,71 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
     }
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     return RenderResult(report=report, film=film, clips=clips, plans=plans)
+
+
+def hold_shot(job: FilmJob, index: int) -> ShotOutcome:
+    """Shot ``index`` as its keyframe held for the shot's length (an unapproved shot under
+    ``--approved-only``): no video generated; the still is encoded once into the store."""
+    plan = job.plans[index]
+    picture = job.keyframes.get(plan.shot_id)
+    if picture is None:
+        raise StudioError(f"shot {plan.shot_id} has no keyframe to hold",
+                          hint="draw the film's keyframes first: studio keyframes FILE")
+    hold = Hold(picture)
+    key = shot_key({"held": plan.key_data()}, {"keyframe": picture_digest(picture)}, hold.describe(),
+                   job.video.describe())
+    clip = job.store.get(key, verify=job.verify)
+    job.progress.shot_started(plan, clip is not None)
+    if clip is None:
+        clip = render_shot(hold, plan, Conditioning(), job.store, key, job.video, job.progress, film=job.film_id)
+    job.progress.shot_finished(plan, True)
+    return ShotOutcome(plan, clip, key, job.takes[plan.shot_id][0], rendered=False, frames_rendered=0, held=True)
+
+
+@dataclass
+class KeyframesResult:
+    shots: list[ShotKeyframe]
+    report: dict[str, Any]
+    storyboard: list[Path]
+
+
+def keyframes_for_film(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path, name: str,
+                       lockfile: Path | None, backend_name: str | None = None, audio: bool = True,
+                       new_takes: Sequence[str] = (), seed_override: int | None = None, qa: QASettings | None = None,
+                       model: KeyframeModel | None = None, progress: Progress | None = None) -> KeyframesResult:
+    """``studio keyframes``: plan the film as the render will (voices first: shots last as
+    long as their lines), draw every shot's keyframe (:func:`make_keyframes`), and write
+    ``keyframes.png`` (a storyboard of them) and ``keyframes-report.json`` into ``output_dir``."""
+    started = time.perf_counter()
+    store = ShotStore(cache_dir)
+    try:
+        job = prepare_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
+                           backend_name=backend_name, audio=audio, lockfile=lockfile, progress=progress, qa=qa)
+        job.progress.film_started(len(job.plans), len(job.plans))
+        shots = make_keyframes(job, new_takes=new_takes, seed_override=seed_override, model=model)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        boards = _keyframe_board(job, shots, output_dir / "keyframes.png")
+        report = keyframes_report(shots, time.perf_counter() - started)
+        report["storyboard"] = [str(b) for b in boards]
+        report["lockfile"] = str(lockfile) if lockfile else None
+        write_text(output_dir / "keyframes-report.json", json.dumps(report, indent=2) + "\n")
+    finally:
+        store.manifest.close()
+    return KeyframesResult(shots, report, boards)
+
+
+def _keyframe_board(job: FilmJob, shots: list[ShotKeyframe], path: Path) -> list[Path]:
+    """The keyframes as a storyboard contact sheet (flagged ones marked)."""
+    from studio.assemble.storyboard import StoryboardFrame, write_storyboard
+
+    plans = {p.shot_id: p for p in job.plans}
+    width, height = job.screenplay.size
+    frames = [StoryboardFrame(s.shot_id, plans[s.shot_id].scene_heading, plans[s.shot_id].size,
+                              plans[s.shot_id].move, plans[s.shot_id].continuity == "continuous",
+                              _caption(plans[s.shot_id]), s.keyframe.path,
+                              flagged=bool(s.check is not None and s.check.flagged))
+              for s in shots]
+    return write_storyboard(frames, job.screenplay.film.title, path, aspect=width / height)
 
 
 def _choose_takes(graph: SceneGraph, lock: Lockfile | None, store: ShotStore, film_id: str,

@@ -19,8 +19,8 @@ from studio.cache.lockfile import Lockfile
 from studio.errors import StudioError
 from studio.render.animatic.backend import AnimaticBackend
 from studio.render.backend import BACKENDS, Conditioning
-from studio.run.keyframes import AnimaticKeyframes, approve, keyframes_for_film
-from studio.run.local import render_film
+from studio.run.keyframes import AnimaticKeyframes, approve
+from studio.run.local import keyframes_for_film, render_film
 from studio.screenplay import parse_screenplay
 
 FILM = """\

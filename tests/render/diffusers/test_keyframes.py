@@ -14,8 +14,8 @@ import pytest
 from studio.consistency.cast import build_identities
 from studio.render.backend import Conditioning
 from studio.run import local
-from studio.run.keyframes import BackendKeyframes, keyframe_model, keyframes_for_film
-from studio.run.local import render_film
+from studio.run.keyframes import BackendKeyframes, keyframe_model
+from studio.run.local import keyframes_for_film, render_film
 from tests.render.diffusers.helpers import CONFIGS, load_film, models_block, write_film
 
 torch = pytest.importorskip("torch")
