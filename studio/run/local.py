@@ -18,6 +18,7 @@ import errno
 import json
 import platform
 import resource
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -197,6 +198,10 @@ def render_film(
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
+        raise
+    except sqlite3.OperationalError as exc:  # the manifest's write can be the one that finds the disk full
+        if "disk is full" in str(exc):
+            raise _disk_full(OSError(errno.ENOSPC, "No space left on device")) from None
         raise
     except RenderError as exc:
         if "No space left on device" in str(exc):
