@@ -3,6 +3,7 @@ every failure into a message and an exit code.
 
 The commands live in :mod:`studio.cli_screenplay` (check, shots, graph, prompts, models,
 new, schema, import), :mod:`studio.cli_render` (render, takes, take, cache),
+:mod:`studio.cli_keyframes` (keyframes, approve),
 :mod:`studio.cli_identity` (likeness, qa, sign, verify) and :mod:`studio.cli_web` (serve,
 status, estimate); what they share is in :mod:`studio.cli_common`.
 
@@ -17,7 +18,7 @@ import sys
 import click
 from rich.text import Text
 
-from studio import __version__, cli_identity, cli_render, cli_screenplay, cli_web
+from studio import __version__, cli_identity, cli_keyframes, cli_render, cli_screenplay, cli_web
 from studio.cli_common import err, print_problems
 from studio.errors import ScreenplayError, StudioError
 
@@ -28,7 +29,7 @@ def cli() -> None:
     """studio: write a screenplay in YAML, get a film."""
 
 
-for _module in (cli_screenplay, cli_render, cli_identity, cli_web):
+for _module in (cli_screenplay, cli_render, cli_keyframes, cli_identity, cli_web):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

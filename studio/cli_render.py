@@ -52,10 +52,12 @@ class _Bars:
               help="Where shots render: this process, or Ray workers (one per GPU, else per CPU).")
 @click.option("--address", metavar="ADDR",
               help="With --executor ray: the Ray cluster to join (default: a private one on loopback).")
+@click.option("--approved-only", is_flag=True,
+              help="Video only for shots approved with `studio approve`; the others hold their keyframe.")
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
            cache_dir: str | None, loudness: str | None, silent: bool, shots_: tuple[str, ...], seed: int | None,
            verify: bool, quiet: bool, allow_outside_assets: bool, cast: tuple[str, ...] = (),
-           executor: str = "local", address: str | None = None) -> None:
+           executor: str = "local", address: str | None = None, approved_only: bool = False) -> None:
     """Render a screenplay into a finished film, with subtitles, timeline and storyboard.
 
     Shots already in the cache are not rendered again; a killed render continues where
@@ -75,6 +77,10 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
                   lockfile=lockfile_for(file), new_takes=shots_, take_seed_override=seed, verify=verify)
     if address is not None and executor != "ray":
         raise click.UsageError("--address joins a Ray cluster: use it with --executor ray")
+    if approved_only:
+        if executor == "ray":
+            raise click.UsageError("--approved-only renders with the local executor: leave out --executor ray")
+        kwargs["approved_only"] = True
     if executor == "ray":  # Ray is imported only then
         from studio.run.ray_executor import render_film_ray as render_film  # noqa: F811
 
@@ -98,6 +104,10 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
         x = r["executor"]
         out.print(Text(f"ray: {x['shots_on_workers']} shots on {x['workers']} workers"
                        f"{', retried: ' + ', '.join(x['retried']) if x['retried'] else ''}"), soft_wrap=True)
+    if r.get("keyframes", {}).get("held"):
+        held = r["keyframes"]["held"]
+        out.print(Text(f"{len(held)} shots not approved hold their keyframe (no video): "
+                       f"{', '.join(held) if len(held) <= 12 else ''}", style="yellow"), soft_wrap=True)
     if r["corrupt_entries_replaced"]:
         out.print(Text(f"{r['corrupt_entries_replaced']} corrupt cache entries were found and rendered again",
                        style="yellow"), soft_wrap=True)

@@ -168,6 +168,9 @@ def estimate(file: str, backend: str | None, model: str | None, gpus: int, resol
                 f"{'s' if gpus != 1 else ''}: {_seconds(result.makespan_seconds)} "
                 f"(longest continuity chain {_seconds(result.longest_chain_seconds)})")
     out.print(text, soft_wrap=True)
+    kf = result.keyframe_reference
+    out.print(Text(f"keyframes (studio keyframes, before the video): {_seconds(result.keyframe_seconds)} for "
+                   f"{len(result.shots)} shots, by {kf.name if kf else 'the animatic'}"), soft_wrap=True)
     out.print(Text(f"reference: {ref.name} on {ref.device}: {ref.frames} frames at {ref.width}x{ref.height}"
                    f"{f', {ref.steps} steps' if ref.steps else ''} in {ref.seconds:.1f} s. {ref.source}",
                    style="dim"), soft_wrap=True)

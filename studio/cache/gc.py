@@ -2,7 +2,7 @@
 
 The cache holds content-addressed entries of several kinds, each under its own
 folder: shot clips (``clips/``), spoken lines (``speech/``), score cues (``score/``,
-``score-model/``) and mixes (``mix/``). ``gc`` keeps every entry a lockfile
+``score-model/``), mixes (``mix/``) and keyframes (``keyframes/``). ``gc`` keeps every entry a lockfile
 references (the lockfiles of films rendered with this cache, as the manifest
 remembers them, plus any given explicitly) and removes the rest, along with
 temporary files that killed runs left behind.
@@ -19,7 +19,7 @@ from studio.cache.lockfile import Lockfile
 from studio.cache.manifest import Manifest
 from studio.errors import StudioError
 
-KINDS = ("clips", "speech", "score", "score-model", "mix")
+KINDS = ("clips", "speech", "score", "score-model", "mix", "keyframes")
 STALE_TEMP_SECONDS = 15 * 60
 
 

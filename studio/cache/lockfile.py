@@ -1,6 +1,8 @@
 """The lockfile: ``NAME.lock`` beside ``NAME.yaml``, recording per shot the take,
 seed and cache key the film uses, with the backend, model and tool versions, so the
 same film can be rendered again identically later (and ``gc`` knows what to keep).
+A film drawn keyframe-first (``studio keyframes``) also records per shot the keyframe
+take it uses and whether the shot is approved for video (``studio approve``).
 
 It is plain YAML, meant to be committed with the screenplay. studio writes it after
 every render; ``studio take`` edits the selected take.
@@ -34,6 +36,17 @@ class LockedShot:
 
 
 @dataclass
+class LockedKeyframe:
+    """The keyframe take a shot uses, and whether the shot is approved for video."""
+
+    take: int
+    seed: int
+    key: str | None = None
+    sha256: str | None = None
+    approved: bool = False
+
+
+@dataclass
 class Lockfile:
     path: Path
     title: str = ""
@@ -42,6 +55,8 @@ class Lockfile:
     shots: dict[str, LockedShot] = field(default_factory=dict)
     # content keys of everything else the film uses (lines, score cues, the mix)
     audio: dict[str, Any] = field(default_factory=dict)
+    # keyframe-first: the selected keyframe of each shot drawn so far (absent from the file when none)
+    keyframes: dict[str, LockedKeyframe] = field(default_factory=dict)
 
     @staticmethod
     def beside(screenplay_path: str | Path) -> Path:
@@ -71,8 +86,17 @@ class Lockfile:
             except (TypeError, KeyError, ValueError):
                 raise StudioError(f"{path}: shot {shot_id!r} needs a take and a seed",
                                   hint="fix the entry or remove it") from None
+        keyframes: dict[str, LockedKeyframe] = {}
+        for shot_id, entry in (data.get("keyframes") or {}).items():
+            try:
+                keyframes[str(shot_id)] = LockedKeyframe(int(entry["take"]), int(entry["seed"]), entry.get("key"),
+                                                         entry.get("sha256"), bool(entry.get("approved", False)))
+            except (TypeError, KeyError, ValueError):
+                raise StudioError(f"{path}: the keyframe of shot {shot_id!r} needs a take and a seed",
+                                  hint="fix the entry or remove it") from None
         return cls(path=path, title=str(data.get("title", "")), backend=dict(data.get("backend") or {}),
-                   versions=dict(data.get("versions") or {}), shots=shots, audio=dict(data.get("audio") or {}))
+                   versions=dict(data.get("versions") or {}), shots=shots, audio=dict(data.get("audio") or {}),
+                   keyframes=keyframes)
 
     def save(self) -> Path:
         data = {
@@ -83,6 +107,8 @@ class Lockfile:
             "shots": {sid: asdict(s) for sid, s in self.shots.items()},
             "audio": self.audio,
         }
+        if self.keyframes:  # only a film drawn keyframe-first has them: other lockfiles stay as they were
+            data["keyframes"] = {sid: asdict(k) for sid, k in self.keyframes.items()}
         header = ("# studio lockfile: the takes, seeds and cache keys this film uses.\n"
                   "# Commit it with the screenplay to render the same film again later.\n")
         text = header + yaml.dump(data, Dumper=_SafeDumper, sort_keys=False, width=120)
@@ -94,6 +120,7 @@ class Lockfile:
     def referenced_keys(self) -> set[str]:
         """Every cache key this lockfile keeps alive (for ``studio cache gc``)."""
         keys = {s.key for s in self.shots.values() if s.key}
+        keys |= {k.key for k in self.keyframes.values() if k.key}
         for value in self.audio.values():
             if isinstance(value, str):
                 keys.add(value)

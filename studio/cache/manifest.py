@@ -55,6 +55,15 @@ CREATE TABLE IF NOT EXISTS films (
     lockfile TEXT NOT NULL,
     last_render REAL
 );
+CREATE TABLE IF NOT EXISTS keyframe_takes (  -- keyframe-first: a shot's drawn first frames (studio keyframes)
+    film TEXT NOT NULL,
+    shot_id TEXT NOT NULL,
+    take INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    key TEXT,                      -- its latest drawing (studio.cache.keyframes)
+    created REAL NOT NULL,
+    PRIMARY KEY (film, shot_id, take)
+);
 CREATE TABLE IF NOT EXISTS uses (  -- what an entry was made with that may be withdrawn (a likeness)
     tag TEXT NOT NULL,             -- e.g. 'likeness:<consent id>'
     key TEXT NOT NULL,
@@ -159,6 +168,23 @@ class Manifest:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO takes VALUES (?,?,?,?,?,?) ON CONFLICT(film, shot_id, take) "
+                "DO UPDATE SET seed = excluded.seed, key = excluded.key",
+                (film, shot_id, take, seed, key, time.time()),
+            )
+
+    # -- keyframe takes (studio.run.keyframes) -------------------------------------------
+    def keyframe_takes(self, film: str, shot_id: str | None = None) -> list[Take]:
+        if shot_id is None:
+            rows = self._db.execute("SELECT * FROM keyframe_takes WHERE film = ? ORDER BY shot_id, take", (film,))
+        else:
+            rows = self._db.execute("SELECT * FROM keyframe_takes WHERE film = ? AND shot_id = ? ORDER BY take",
+                                    (film, shot_id))
+        return [Take(*row) for row in rows]
+
+    def record_keyframe_take(self, film: str, shot_id: str, take: int, seed: int, key: str | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO keyframe_takes VALUES (?,?,?,?,?,?) ON CONFLICT(film, shot_id, take) "
                 "DO UPDATE SET seed = excluded.seed, key = excluded.key",
                 (film, shot_id, take, seed, key, time.time()),
             )

@@ -23,6 +23,7 @@ it with the film's identities after casting, before the first shot.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -80,7 +81,11 @@ class Conditioning:
     (``wants_chain_anchor``), computed by the backend's ``chain_anchor(frames)``; a backend
     matches its context frames to it. ``speech`` is the shot's dialogue as the voices
     spoke it (:class:`ShotSpeech`), given to a backend that ``wants_speech`` (LTX-2
-    generates the picture around it); its digest is in the key.
+    generates the picture around it); its digest is in the key. ``keyframe`` is the
+    shot's selected keyframe (RGB uint8, H x W x 3, see :mod:`studio.run.keyframes`): the
+    picture its video starts from (image-to-video, a first-frame condition); its digest
+    is in the key, so a new keyframe re-renders the shot. A backend that cannot start
+    from a picture says so once and renders as before.
     """
 
     identities: dict[str, Identity] = field(default_factory=dict)
@@ -88,6 +93,7 @@ class Conditioning:
     previous_clip: str | None = None
     chain_anchor: tuple[float, ...] | None = None
     speech: ShotSpeech | None = None  # the shot's spoken lines, for a backend that wants_speech
+    keyframe: np.ndarray | None = None  # the shot's selected keyframe: its first frame (storyboard first)
 
     def key_data(self) -> dict[str, Any]:
         data = {
@@ -108,7 +114,17 @@ class Conditioning:
             data["chain_anchor"] = list(self.chain_anchor)
         if self.speech is not None:  # likewise
             data["speech"] = self.speech.digest
+        if self.keyframe is not None:  # likewise: only films drawn keyframe-first carry one
+            data["keyframe"] = picture_digest(self.keyframe)
         return data
+
+
+def picture_digest(picture: np.ndarray) -> str:
+    """SHA-256 of an RGB picture's shape and pixels (what a keyframe adds to a shot's key)."""
+    array = np.ascontiguousarray(picture, dtype=np.uint8)
+    h = hashlib.sha256(f"{array.shape}".encode())
+    h.update(array.tobytes())
+    return h.hexdigest()
 
 
 @runtime_checkable

@@ -123,6 +123,15 @@ REFERENCES: dict[str, Reference] = {
         origin="assumed"),
 }
 
+#: Keyframes (studio keyframes: one still per shot, drawn before any video) by a keyframe model. Stable
+#: Diffusion 1.5 in PyTorch at FP16: 2.95 s an image at 50 steps on an A10 (Deci's DeciDiffusion-v1-0 model card,
+#: its latency table against Stable Diffusion v1.5, 512x512). Other keyframe families are scaled from it.
+KEYFRAME_REFERENCE = Reference(
+    "Stable Diffusion v1.5 (keyframes)", "A10", seconds=2.95, frames=1, width=512, height=512, steps=50,
+    source="published: huggingface.co/Deci/DeciDiffusion-v1-0 model card, latency table: Stable Diffusion v1.5, "
+           "PyTorch FP16, 50 iterations, 2.95 s per image on an A10; used for every keyframe family (assumed)")
+
+
 #: LTX2ConditionPipeline.__call__'s guidance defaults (diffusers 0.42.1; the audio scales fall back to the video's
 #: when None): what a step costs unless a model's options say otherwise. tests/run/test_estimate.py checks them
 #: against the installed pipeline.
@@ -208,13 +217,14 @@ class ShotEstimate:
     width: int  # generation size
     height: int
     steps: int | None
-    seconds: float  # expected render time on one GPU (or the animatic's CPU)
+    seconds: float  # expected render time of its video on one GPU (or the animatic's CPU)
     fps: int  # the rate ``generated`` frames are at: the model's native rate (the film's for the animatic)
+    keyframe_seconds: float = 0.0  # drawing its keyframe (studio keyframes), before and besides the video
 
     def to_dict(self) -> dict[str, Any]:
         return {"shot": self.shot_id, "chain": self.chain, "frames": self.frames, "generated": self.generated,
                 "fps": self.fps, "size": f"{self.width}x{self.height}", "steps": self.steps,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "keyframe_seconds": round(self.keyframe_seconds, 3)}
 
 
 @dataclass
@@ -224,10 +234,21 @@ class Estimate:
     reference: Reference
     gpus: int
     shots: list[ShotEstimate] = field(default_factory=list)
+    keyframe_reference: Reference | None = None  # what draws the keyframes (None: the animatic's first frame)
 
     @property
     def total_seconds(self) -> float:
+        """The video: every shot generated (keyframes are counted apart: :attr:`keyframe_seconds`)."""
         return sum(s.seconds for s in self.shots)
+
+    @property
+    def video_seconds(self) -> float:
+        return self.total_seconds
+
+    @property
+    def keyframe_seconds(self) -> float:
+        """Drawing every shot's keyframe once (``studio keyframes``): cheap next to the video."""
+        return sum(s.keyframe_seconds for s in self.shots)
 
     @property
     def gpu_hours(self) -> float:
@@ -257,6 +278,10 @@ class Estimate:
                           "origin": r.origin},
             "shots": [s.to_dict() for s in self.shots],
             "total_seconds": round(self.total_seconds, 3),
+            "video_seconds": round(self.video_seconds, 3),
+            "keyframe_seconds": round(self.keyframe_seconds, 3),
+            "keyframe_reference": None if self.keyframe_reference is None else {
+                "name": self.keyframe_reference.name, "source": self.keyframe_reference.source},
             "gpu_hours": round(self.gpu_hours, 4),
             "longest_chain_seconds": round(self.longest_chain_seconds, 3),
             "makespan_seconds": round(self.makespan_seconds, 3),
@@ -285,7 +310,8 @@ def estimate_film(plans: list[ShotPlan], *, backend: str = "animatic", options: 
     if backend == "animatic":
         ref = REFERENCES["animatic"]
         shots = [ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, p.frames, p.width, p.height, None,
-                              ref.seconds_for(p.frames, p.width, p.height, None), p.fps) for p in plans]
+                              ref.seconds_for(p.frames, p.width, p.height, None), p.fps,
+                              keyframe_seconds=ref.seconds_for(1, p.width, p.height, None)) for p in plans]
         return Estimate("animatic", None, ref, gpus, shots)
     if backend == "diffusers":
         return _diffusers(plans, dict(options or {}), models, base_dir, gpus, chain_of)
@@ -411,6 +437,14 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
             total += ref.seconds_for(frames_of(end - start), width, height, rows)
         return total
 
+    def keyframe_seconds(plan: ShotPlan, width: int, height: int) -> float:
+        """A keyframe: the keyframe model's one picture at the generation size and its steps, else the
+        animatic's first frame (studio.run.keyframes)."""
+        if roles.keyframe is None:
+            return REFERENCES["animatic"].seconds_for(1, plan.width, plan.height, None)
+        kf_steps = int(roles.keyframe.options.get("steps", FAMILIES[roles.keyframe.family].steps))
+        return KEYFRAME_REFERENCE.seconds_for(1, width, height, kf_steps)
+
     shots: list[ShotEstimate] = []
     for p in plans:
         width, height = size(p)
@@ -423,5 +457,7 @@ def _diffusers(plans: list[ShotPlan], options: dict[str, Any], models: Mapping[s
         else:
             seconds = sum(stage_seconds(c.frames, width, height) for c in chunks)
         shots.append(ShotEstimate(p.shot_id, chain_of[p.shot_id], p.frames, generated, width, height,
-                                  sum(n for n, _, _, _ in stages(width, height)), seconds, native_fps))
-    return Estimate("diffusers", main.name, ref, gpus, shots)
+                                  sum(n for n, _, _, _ in stages(width, height)), seconds, native_fps,
+                                  keyframe_seconds=keyframe_seconds(p, width, height)))
+    return Estimate("diffusers", main.name, ref, gpus, shots,
+                    keyframe_reference=KEYFRAME_REFERENCE if roles.keyframe is not None else None)

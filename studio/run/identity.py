@@ -10,17 +10,18 @@ The checks are :mod:`studio.consistency.qa`'s, the likeness records
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from studio.cache.store import Clip, ShotStore
 from studio.consistency.cast import Cast
 from studio.consistency.faces import MATCH_DISTANCE
+from studio.consistency.identity import Identity
 from studio.consistency.likeness import record_use
 from studio.consistency.qa import ShotCheck, check_clip, read_check, write_check
 from studio.render.backend import Backend, Conditioning
-from studio.render.plan import ShotPlan
+from studio.render.plan import ShotPlan, on_screen
 
 RETAKES = 2  # new takes tried when a shot is flagged on a backend that varies
 
@@ -85,6 +86,16 @@ def record_cache(cast: Cast, cache_root: Path) -> None:
     """Tell every cast likeness that this cache holds shots made with it."""
     for likeness in {lk.consent.id: lk for lk in cast.likenesses.values()}.values():
         record_use(likeness, cache_root)
+
+
+def identities_for(plan: ShotPlan, identities: dict[str, Identity]) -> dict[str, Identity]:
+    """The identities of the characters ``plan`` shows or hears; a character's LoRAs only
+    where the shot holds it on screen."""
+    wanted = {m.id for m in plan.present} | set(plan.subjects) | {line.speaker for line in plan.lines}
+    framed = set(on_screen(plan))
+    # a character's LoRA acts only where the character is on screen: only those shots carry it (and its key)
+    return {cid: identities[cid] if cid in framed or not identities[cid].loras else replace(identities[cid], loras=())
+            for cid in sorted(wanted) if cid in identities}
 
 
 # --------------------------------------------------------------------------- withdrawing a likeness

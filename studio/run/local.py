@@ -18,12 +18,13 @@ import errno
 import json
 import platform
 import resource
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -42,34 +43,37 @@ from studio.audio.speech import LineAudio, shot_speech, speech_seconds, synthesi
 from studio.cache.lockfile import LockedShot, Lockfile
 from studio.cache.store import Clip, ShotStore, file_sha256, shot_key
 from studio.consistency.cast import cast_film
-from studio.consistency.identity import Identity
 from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
-from studio.render.backend import Backend, Conditioning, load_backend
-from studio.render.plan import ShotPlan, canonical_hash, on_screen, plan_film, shot_seed
-from studio.run.identity import Checked, QASettings, check_shot, judged, record_cache, record_uses, wants_retake
+from studio.render.backend import Backend, Conditioning, load_backend, picture_digest
+from studio.render.plan import ShotPlan, canonical_hash, plan_film, shot_seed
+from studio.run.identity import (
+    Checked,
+    QASettings,
+    check_shot,
+    identities_for,
+    judged,
+    record_cache,
+    record_uses,
+    wants_retake,
+)
+from studio.run.job import FilmJob, Progress, QuietProgress, ShotOutcome
+from studio.run.keyframes import (
+    Hold,
+    KeyframeModel,
+    ShotKeyframe,
+    keyframes_report,
+    make_keyframes,
+    selected_keyframes,
+)
+
+__all__ = ["FilmJob", "Progress", "QuietProgress", "RenderResult", "ShotOutcome", "prepare_film", "produce_shot",
+           "render_film", "finish_film", "shot_conditioning"]
+_identities_for = identities_for  # the name tests and older callers use
 from studio.screenplay.model import Screenplay
 
 THUMB_WIDTH = 480
 ASSEMBLY_VERSION = 1  # bump when the cut or its side outputs change for the same inputs
-
-
-class Progress(Protocol):
-    """What the executor reports while it works (the CLI draws bars from it)."""
-
-    def film_started(self, shots: int, frames: int) -> None: ...
-    def shot_started(self, plan: ShotPlan, cached: bool) -> None: ...
-    def frames_done(self, count: int) -> None: ...
-    def shot_finished(self, plan: ShotPlan, cached: bool) -> None: ...
-    def stage(self, name: str) -> None: ...
-
-
-class QuietProgress:
-    def film_started(self, shots: int, frames: int) -> None: ...
-    def shot_started(self, plan: ShotPlan, cached: bool) -> None: ...
-    def frames_done(self, count: int) -> None: ...
-    def shot_finished(self, plan: ShotPlan, cached: bool) -> None: ...
-    def stage(self, name: str) -> None: ...
 
 
 @dataclass
@@ -97,14 +101,6 @@ def peak_rss_mb() -> tuple[float, float]:
 def take_seed(film_seed: int, shot_id: str, take: int) -> int:
     """Take 1 uses the shot's own seed; take n a seed of its own."""
     return shot_seed(film_seed, shot_id if take == 1 else f"{shot_id}#take{take}")
-
-
-def _identities_for(plan: ShotPlan, identities: dict[str, Identity]) -> dict[str, Identity]:
-    wanted = {m.id for m in plan.present} | set(plan.subjects) | {line.speaker for line in plan.lines}
-    framed = set(on_screen(plan))
-    # a character's LoRA acts only where the character is on screen: only those shots carry it (and its key)
-    return {cid: identities[cid] if cid in framed or not identities[cid].loras else replace(identities[cid], loras=())
-            for cid in sorted(wanted) if cid in identities}
 
 
 def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: ShotStore, key: str,
@@ -177,6 +173,7 @@ def render_film(
     take_seed_override: int | None = None,
     verify: bool = False,
     qa: QASettings | None = None,
+    approved_only: bool = False,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
@@ -186,17 +183,25 @@ def render_film(
     it selects and record what this render used (None: default takes, no lockfile).
     ``new_takes``: shot ids to render again as new takes (with ``take_seed_override``
     as their seed when given). ``verify``: hash every cached clip before trusting it.
-    ``qa``: identity QA settings (threshold, re-takes; default: 0.6, 2)."""
+    ``qa``: identity QA settings (threshold, re-takes; default: 0.6, 2).
+    ``approved_only``: generate video only for the shots the lockfile approves (``studio
+    approve``); every other shot is its keyframe held for its length (keyframes not drawn
+    yet are drawn first, see :mod:`studio.run.keyframes`)."""
     store: ShotStore | None = None
     try:
         store = ShotStore(cache_dir)
         return _render_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
                             backend_name=backend_name, backend_options=backend_options, video=video,
                             progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
-                            take_seed_override=take_seed_override, verify=verify, qa=qa)
+                            take_seed_override=take_seed_override, verify=verify, qa=qa,
+                            approved_only=approved_only)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
+        raise
+    except sqlite3.OperationalError as exc:  # the manifest's write can be the one that finds the disk full
+        if "disk is full" in str(exc):
+            raise _disk_full(OSError(errno.ENOSPC, "No space left on device")) from None
         raise
     except RenderError as exc:
         if "No space left on device" in str(exc):
@@ -205,46 +210,6 @@ def render_film(
     finally:
         if store is not None:
             store.manifest.close()
-
-
-@dataclass
-class FilmJob:
-    """A film made ready to render: voices spoken, shots planned with their takes,
-    characters cast, the backend loaded. Everything the shot loop and the finish need."""
-
-    screenplay: Screenplay
-    output_dir: Path
-    name: str
-    cache_dir: Path
-    store: ShotStore
-    backend: Backend
-    video: VideoSettings
-    film_id: str
-    lock: Lockfile | None
-    lines: dict[str, LineAudio]
-    graph: SceneGraph
-    plans: list[ShotPlan]
-    takes: dict[str, tuple[int, int]]
-    cast: Any  # studio.consistency.cast.Cast
-    progress: Progress
-    audio: bool
-    verify: bool
-    qa: QASettings
-    started: float = field(default_factory=time.perf_counter)
-
-
-@dataclass
-class ShotOutcome:
-    """A shot as the film uses it: its plan (a QA re-take may have replaced the seed),
-    clip, key and take, and what producing it cost."""
-
-    plan: ShotPlan
-    clip: Clip
-    key: str
-    take: int
-    rendered: bool
-    frames_rendered: int
-    check: dict[str, Any] | None = None
 
 
 def film_settings(screenplay: Screenplay, name: str, backend_name: str | None,
@@ -267,7 +232,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
                  backend_name: str | None = None, backend_options: dict[str, Any] | None = None,
                  video: VideoSettings | None = None, progress: Progress | None = None, audio: bool = True,
                  lockfile: Path | None = None, new_takes: Sequence[str] = (), take_seed_override: int | None = None,
-                 verify: bool = False, qa: QASettings | None = None) -> FilmJob:
+                 verify: bool = False, qa: QASettings | None = None, approved_only: bool = False) -> FilmJob:
     """Steps 1 and 2: voice the dialogue (audio is the timing master), plan every shot
     with its selected take, cast the characters and load the backend."""
     started = time.perf_counter()
@@ -295,18 +260,28 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     record_cache(cast, cache_dir)
     if callable(getattr(backend, "use_identities", None)):  # character LoRAs load with the pipelines
         backend.use_identities(cast.identities)  # type: ignore[attr-defined]
-    return FilmJob(screenplay=screenplay, output_dir=output_dir, name=name, cache_dir=cache_dir, store=store,
-                   backend=backend, video=video, film_id=film_id, lock=lock, lines=lines, graph=graph, plans=plans,
-                   takes=takes, cast=cast, progress=progress, audio=audio, verify=verify, qa=qa or QASettings(),
-                   started=started)
+    job = FilmJob(screenplay=screenplay, output_dir=output_dir, name=name, cache_dir=cache_dir, store=store,
+                  backend=backend, video=video, film_id=film_id, lock=lock, lines=lines, graph=graph, plans=plans,
+                  takes=takes, cast=cast, progress=progress, audio=audio, verify=verify, qa=qa or QASettings(),
+                  started=started, approved_only=approved_only)
+    if approved_only or (lock is not None and lock.keyframes):  # keyframe-first: videos start from them
+        if approved_only and (lock is None or any(p.shot_id not in lock.keyframes for p in plans)):
+            progress.stage("drawing keyframes")
+            make_keyframes(job, progress=QuietProgress())  # a held shot needs its keyframe
+        else:
+            job.keyframes = selected_keyframes(job)
+    return job
 
 
 def shot_conditioning(job: FilmJob, plan: ShotPlan, previous: Clip | None) -> tuple[Conditioning, str]:
     """The shot's conditioning bundle and cache key. A continuous shot is conditioned on
     the stored last frames of ``previous`` (the clip it continues)."""
-    cond = Conditioning(identities=_identities_for(plan, job.cast.identities))
+    cond = Conditioning(identities=identities_for(plan, job.cast.identities))
     if getattr(job.backend, "wants_speech", False) and job.lines:
         cond.speech = shot_speech(plan, job.lines)  # the picture is generated around the lines as spoken
+    keyframe = job.keyframes.get(plan.shot_id)
+    if keyframe is not None and not (plan.continuity == "continuous" and previous is not None):
+        cond.keyframe = keyframe  # a cut starts from its selected keyframe (a continuous shot: from the frames before)
     if plan.continuity == "continuous" and previous is not None:
         cond.previous_frames = job.store.tail_frames(previous)
         cond.previous_clip = previous.sha256
@@ -421,8 +396,12 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
+    approved = {sid for sid, k in job.lock.keyframes.items() if k.approved} if job.lock else set()
     for index in range(len(job.plans)):
-        outcome = produce_shot(job, index, previous)
+        if job.approved_only and job.plans[index].shot_id not in approved:
+            outcome = hold_shot(job, index)  # no video: its keyframe, held
+        else:
+            outcome = produce_shot(job, index, previous)
         job.plans[index] = outcome.plan
         outcomes.append(outcome)
         previous = outcome.clip
@@ -523,7 +502,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "video": video.describe(),
         "shots_total": len(plans),
         "shots_rendered": len(rendered),
-        "shots_cached": len(plans) - len(rendered),
+        "shots_cached": len(plans) - len(rendered) - sum(o.held for o in outcomes),
         "rendered": rendered,
         "corrupt_entries_replaced": len(store.corrupt),
         "takes": {sid: take for sid, (take, _seed) in takes.items() if take != 1},
@@ -547,10 +526,79 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "lockfile": str(lock.path) if lock else None,
         "likenesses": job.cast.provenance(),
         "identity_qa": checks,
+        **({"keyframes": {"shots": len(job.keyframes), "approved_only": job.approved_only,
+                          "held": [o.plan.shot_id for o in outcomes if o.held],
+                          "shots_with_video": sum(not o.held for o in outcomes)}}
+           if job.keyframes or job.approved_only else {}),
         "versions": {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()},
     }
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     return RenderResult(report=report, film=film, clips=clips, plans=plans)
+
+
+def hold_shot(job: FilmJob, index: int) -> ShotOutcome:
+    """Shot ``index`` as its keyframe held for the shot's length (an unapproved shot under
+    ``--approved-only``): no video generated; the still is encoded once into the store."""
+    plan = job.plans[index]
+    picture = job.keyframes.get(plan.shot_id)
+    if picture is None:
+        raise StudioError(f"shot {plan.shot_id} has no keyframe to hold",
+                          hint="draw the film's keyframes first: studio keyframes FILE")
+    hold = Hold(picture)
+    key = shot_key({"held": plan.key_data()}, {"keyframe": picture_digest(picture)}, hold.describe(),
+                   job.video.describe())
+    clip = job.store.get(key, verify=job.verify)
+    job.progress.shot_started(plan, clip is not None)
+    if clip is None:
+        clip = render_shot(hold, plan, Conditioning(), job.store, key, job.video, job.progress, film=job.film_id)
+    job.progress.shot_finished(plan, True)
+    return ShotOutcome(plan, clip, key, job.takes[plan.shot_id][0], rendered=False, frames_rendered=0, held=True)
+
+
+@dataclass
+class KeyframesResult:
+    shots: list[ShotKeyframe]
+    report: dict[str, Any]
+    storyboard: list[Path]
+
+
+def keyframes_for_film(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path, name: str,
+                       lockfile: Path | None, backend_name: str | None = None, audio: bool = True,
+                       new_takes: Sequence[str] = (), seed_override: int | None = None, qa: QASettings | None = None,
+                       model: KeyframeModel | None = None, progress: Progress | None = None) -> KeyframesResult:
+    """``studio keyframes``: plan the film as the render will (voices first: shots last as
+    long as their lines), draw every shot's keyframe (:func:`make_keyframes`), and write
+    ``keyframes.png`` (a storyboard of them) and ``keyframes-report.json`` into ``output_dir``."""
+    started = time.perf_counter()
+    store = ShotStore(cache_dir)
+    try:
+        job = prepare_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
+                           backend_name=backend_name, audio=audio, lockfile=lockfile, progress=progress, qa=qa)
+        job.progress.film_started(len(job.plans), len(job.plans))
+        shots = make_keyframes(job, new_takes=new_takes, seed_override=seed_override, model=model)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        boards = _keyframe_board(job, shots, output_dir / "keyframes.png")
+        report = keyframes_report(shots, time.perf_counter() - started)
+        report["storyboard"] = [str(b) for b in boards]
+        report["lockfile"] = str(lockfile) if lockfile else None
+        write_text(output_dir / "keyframes-report.json", json.dumps(report, indent=2) + "\n")
+    finally:
+        store.manifest.close()
+    return KeyframesResult(shots, report, boards)
+
+
+def _keyframe_board(job: FilmJob, shots: list[ShotKeyframe], path: Path) -> list[Path]:
+    """The keyframes as a storyboard contact sheet (flagged ones marked)."""
+    from studio.assemble.storyboard import StoryboardFrame, write_storyboard
+
+    plans = {p.shot_id: p for p in job.plans}
+    width, height = job.screenplay.size
+    frames = [StoryboardFrame(s.shot_id, plans[s.shot_id].scene_heading, plans[s.shot_id].size,
+                              plans[s.shot_id].move, plans[s.shot_id].continuity == "continuous",
+                              _caption(plans[s.shot_id]), s.keyframe.path,
+                              flagged=bool(s.check is not None and s.check.flagged))
+              for s in shots]
+    return write_storyboard(frames, job.screenplay.film.title, path, aspect=width / height)
 
 
 def _choose_takes(graph: SceneGraph, lock: Lockfile | None, store: ShotStore, film_id: str,

@@ -96,6 +96,7 @@ class WorkerSpec:
     backend_hash: str  # the driver's backend.describe(), hashed: workers must match it
     lines: dict[str, Any] = field(default_factory=dict)  # voiced lines (LineAudio, WAVs in the shared cache):
     # a backend that wants_speech generates shots around them, and their audio is in the shots' keys
+    keyframes: dict[str, Any] = field(default_factory=dict)  # keyframe-first: each shot's selected keyframe
 
 
 @dataclass
@@ -137,7 +138,7 @@ class ShotWorker:
             screenplay=spec.screenplay, output_dir=spec.cache_dir, name=spec.film_id, cache_dir=spec.cache_dir,
             store=store, backend=backend, video=spec.video, film_id=spec.film_id, lock=None, lines=dict(spec.lines),
             graph=None, plans=[None] * spec.shots, takes=dict(spec.takes), cast=spec.cast,  # type: ignore[arg-type]
-            progress=QuietProgress(), audio=False, verify=spec.verify, qa=spec.qa,
+            progress=QuietProgress(), audio=False, verify=spec.verify, qa=spec.qa, keyframes=dict(spec.keyframes),
         )
         self._corrupt_seen = 0
 
@@ -236,6 +237,7 @@ def _spec(job: FilmJob, options: dict[str, Any]) -> WorkerSpec:
         cache_dir=job.cache_dir, film_id=job.film_id, shots=len(job.plans), takes=dict(job.takes), cast=job.cast,
         verify=job.verify, qa=job.qa, backend_hash=canonical_hash(job.backend.describe()),
         lines=dict(job.lines) if getattr(job.backend, "wants_speech", False) else {},
+        keyframes=dict(job.keyframes),
     )
 
 

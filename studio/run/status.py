@@ -147,6 +147,10 @@ def _film_status(screenplay: Screenplay, store: ShotStore, *, cache_dir: Path, n
     job = FilmJob(screenplay=screenplay, output_dir=Path("."), name=name, cache_dir=cache_dir, store=store,
                   backend=backend, video=video, film_id=film_id, lock=lock, lines={}, graph=graph, plans=plans,
                   takes=takes, cast=cast, progress=QuietProgress(), audio=audio, verify=False, qa=QASettings())
+    if lock is not None and lock.keyframes:  # keyframe-first: each cut's key holds its selected keyframe
+        from studio.run.keyframes import selected_keyframes
+
+        job.keyframes = selected_keyframes(job, draw_missing=False)
 
     # 3. each shot's key, in story order (a continuous shot's key needs the clip before it)
     missing_set = set(missing)

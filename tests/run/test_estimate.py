@@ -252,3 +252,19 @@ def test_a_diffusion_forcing_take_is_estimated_window_by_window(plans):
     per_window = ref.seconds_for(97, shot.width, shot.height, 30)  # synchronous: 30 rows a window
     assert count >= 1 and shot.seconds <= count * per_window + 1e-6
     assert ref.seconds_for(97, 960, 544, 50) == pytest.approx(14 * 60)
+
+
+@pytest.mark.parametrize("backend, options, drawn_by", [
+    ("animatic", {}, False),
+    ("diffusers", {}, False),  # no keyframe model: the animatic draws them
+    ("diffusers", {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "my-sd"}, True),
+])
+def test_keyframe_time_is_counted_apart_from_video_time(plans, backend, options, drawn_by, tmp_path):
+    models = {"my-sd": {"family": "sd", "source": str(tmp_path), "options": {"steps": 30}}}
+    estimate = estimate_film(plans, backend=backend, options=options, models=models)
+    data = estimate.to_dict()
+    assert all(s.keyframe_seconds > 0 for s in estimate.shots)
+    assert data["keyframe_seconds"] == pytest.approx(sum(s.keyframe_seconds for s in estimate.shots), abs=1e-2)
+    assert data["video_seconds"] == data["total_seconds"]  # the video, without the keyframes
+    assert estimate.keyframe_seconds < estimate.video_seconds  # a still is cheap next to the video it starts
+    assert (data["keyframe_reference"] is not None) == drawn_by

@@ -109,6 +109,9 @@ class AnimaticBackend:
         """Yield exactly ``plan.frames`` frames, each a read-only, C-contiguous
         ``(plan.height, plan.width, 3)`` uint8 RGB array. Frames may repeat as the
         same object; copy one before changing it."""
+        if cond.keyframe is not None:
+            self._tell("keyframe", "the animatic draws a shot's first frame itself: a keyframe only marks the "
+                                   "shot's key (a new keyframe renders it again)")
         return _Shot(plan, cond, self.options, self._tell).frames()
 
     def _tell(self, key: str, message: str, level: int = logging.INFO) -> None:

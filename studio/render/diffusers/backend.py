@@ -490,7 +490,8 @@ class DiffusersBackend:
         return output
 
     def keyframe(self, plan: ShotPlan, cond: Conditioning, *, output_type: str = "pil") -> Any:
-        """The keyframe the keyframe model draws for ``plan`` (None without one)."""
+        """The keyframe the keyframe model draws for ``plan`` at the generation size (None
+        without one), from ``plan.seed``'s generator."""
         self.load()
         if self._keyframer is None:
             return None
@@ -557,7 +558,12 @@ class DiffusersBackend:
         if (history and shot.chunks[0].context == 0) or any(c.context == 0 for c in shot.chunks[1:]):
             self._tell("no-context", f"{self.options['model']} cannot continue from earlier frames: continuous "
                                      "shots and chunks start afresh (set i2v_model or vace_model)")
-        if keyframe and self._keyframer is not None and shot.chunks[0].context == 0 and self._video.takes_keyframe:
+        if keyframe and cond.keyframe is not None and shot.chunks[0].context == 0:
+            # keyframe-first (studio.run.keyframes): the selected keyframe, drawn and approved before, is used as
+            # given; never drawn again here
+            if self._video.takes_keyframe:
+                shot.keyframe = Image.fromarray(_resize(np.asarray(cond.keyframe, dtype=np.uint8), width, height))
+        elif keyframe and self._keyframer is not None and shot.chunks[0].context == 0 and self._video.takes_keyframe:
             started = time.perf_counter()
             shot.keyframe = self._draw_keyframe(shot)
             shot.keyframe_seconds = time.perf_counter() - started
