@@ -37,6 +37,7 @@ from PIL import Image
 
 from studio.cache.keyframes import Keyframe, KeyframeStore, keyframe_key
 from studio.cache.lockfile import LockedKeyframe, Lockfile
+from studio.cache.manifest import Take
 from studio.consistency.qa import ShotCheck, check_frames, read_check, write_check
 from studio.errors import StudioError
 from studio.render.backend import Backend, Conditioning
@@ -288,6 +289,27 @@ def approve(lock: Lockfile, shot_ids: Sequence[str], *, known: Sequence[str], un
             changed.append(sid)
     lock.save()
     return changed
+
+
+def select_keyframe_take(lock: Lockfile, takes: Sequence[Take], store: KeyframeStore, shot_id: str,
+                         take: int) -> LockedKeyframe:
+    """Select keyframe take ``take`` of ``shot_id`` (one of its recorded ``takes``, still
+    in ``store``) in ``lock`` and save it. The approval stays only when the take does not
+    change: a different picture is approved anew."""
+    recorded = {t.take: t for t in takes if t.shot_id == shot_id}
+    if take not in recorded:
+        raise StudioError(f"shot {shot_id} has no keyframe take {take}",
+                          hint=f"keyframe takes: {', '.join(map(str, sorted(recorded))) or 'none yet'}")
+    chosen = recorded[take]
+    keyframe = store.get(chosen.key) if chosen.key else None
+    if keyframe is None:
+        raise StudioError(f"keyframe take {take} of shot {shot_id} is no longer in the cache",
+                          hint=f"draw a new one: studio keyframes FILE --shot {shot_id}")
+    current = lock.keyframes.get(shot_id)
+    approved = bool(current and current.approved and current.take == take)
+    lock.keyframes[shot_id] = LockedKeyframe(take, chosen.seed, keyframe.key, keyframe.sha256, approved)
+    lock.save()
+    return lock.keyframes[shot_id]
 
 
 def _check_shots(job: FilmJob, shot_ids: Sequence[str]) -> None:

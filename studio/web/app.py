@@ -4,10 +4,12 @@
 Pages (GET): ``/`` storyboard, ``/player``, ``/graph``, ``/likeness``, ``/estimate``;
 fragments the pages swap in when a shot changes: ``/fragment/card/{shot}``,
 ``/fragment/board``, ``/fragment/takes/{shot}``. Live events: ``/api/events`` (SSE).
-Files: ``/clip/{key}.mp4`` and ``/thumb/{key}.jpg`` (the cache, by key), ``/out/...``
-(the output folder). Actions (POST, each needs the session token in the
+Files: ``/clip/{key}.mp4`` and ``/thumb/{key}.jpg`` (the cache, by key),
+``/keyframe/{shot}.png`` (the shot's selected keyframe, by the lockfile's key),
+``/out/...`` (the output folder). Actions (POST, each needs the session token in the
 ``X-Studio-Token`` header): ``/api/render``, ``/api/take``, ``/api/cast``,
-``/api/likeness/remove``.
+``/api/likeness/remove``; keyframes first: ``/api/keyframes`` (draw them, or a new take
+of some shots), ``/api/approve`` (or withdraw, ``undo``), ``/api/keyframe/take``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from studio import __version__
 from studio.errors import StudioError
 from studio.web import views
-from studio.web.safety import TOKEN_HEADER, WebError, allowed_hosts, cache_file, safe_path, token_ok
+from studio.web.safety import TOKEN_HEADER, WebError, allowed_hosts, cache_file, keyframe_file, safe_path, token_ok
 from studio.web.session import Studio
 
 HERE = Path(__file__).parent
@@ -67,7 +69,8 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
     def storyboard(request: Request) -> Response:
         status = studio.status()
         return page("storyboard.html", request, "storyboard",
-                    scenes=views.board(status, studio.current_screenplay()), summary=views.summary(studio))
+                    scenes=views.board(status, studio.current_screenplay(), studio.keyframes()),
+                    summary=views.summary(studio))
 
     def player(request: Request) -> Response:
         status = studio.status()
@@ -140,12 +143,14 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         previous = None
         for shot in status.shots:
             if shot.shot_id == shot_id:
-                return fragment("_card.html", c=views.card(shot, studio.current_screenplay(), previous))
+                return fragment("_card.html", c=views.card(shot, studio.current_screenplay(), previous,
+                                                           studio.keyframe(shot_id)))
             previous = shot.shot_id
         raise WebError(f"no shot {shot_id!r}", status=404)
 
     def board_fragment(request: Request) -> Response:
-        return fragment("_board.html", scenes=views.board(studio.status(), studio.current_screenplay()))
+        return fragment("_board.html", scenes=views.board(studio.status(), studio.current_screenplay(),
+                                                          studio.keyframes()))
 
     def summary_fragment(request: Request) -> Response:
         return fragment("_summary.html", summary=views.summary(studio))
@@ -205,6 +210,31 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         job = await run_in_threadpool(studio.remove_likeness, name)
         return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
 
+    async def api_keyframes(request: Request) -> Response:
+        body = await _json_body(request, studio)
+        shots = body.get("shots", [])
+        if not isinstance(shots, list) or not all(isinstance(s, str) for s in shots):
+            raise WebError("'shots' must be a list of shot ids (none: draw every shot's keyframe)")
+        job = await run_in_threadpool(studio.draw_keyframes, shots)
+        return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
+
+    async def api_approve(request: Request) -> Response:
+        body = await _json_body(request, studio)
+        shots, undo = body.get("shots"), body.get("undo", False)
+        if not isinstance(shots, list) or not shots or not all(isinstance(s, str) for s in shots) \
+                or not isinstance(undo, bool):
+            raise WebError("give 'shots' (a list of shot ids) and optionally 'undo' (true to withdraw the approval)")
+        job = await run_in_threadpool(studio.approve, shots, undo)
+        return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
+
+    async def api_keyframe_take(request: Request) -> Response:
+        body = await _json_body(request, studio)
+        shot, take = body.get("shot"), body.get("take")
+        if not isinstance(shot, str) or not isinstance(take, int) or isinstance(take, bool):
+            raise WebError("give 'shot' (a shot id) and 'take' (a keyframe take number)")
+        job = await run_in_threadpool(studio.select_keyframe_take, shot, take)
+        return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
+
     # -- files ----------------------------------------------------------------------------------
     async def clip(request: Request) -> Response:
         path = cache_file(studio.config.cache_dir, request.path_params["key"], ".mp4")
@@ -213,6 +243,14 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
     async def thumb(request: Request) -> Response:
         path = cache_file(studio.config.cache_dir, request.path_params["key"], ".thumb.jpg")
         return _secure(FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"}))
+
+    async def keyframe(request: Request) -> Response:
+        # by shot: the key is the lockfile's selection, never anything from the request
+        selected = await run_in_threadpool(studio.keyframe, request.path_params["shot"])
+        if selected is None or not selected.get("key"):
+            raise WebError("no keyframe for that shot", status=404)
+        path = keyframe_file(studio.config.cache_dir, selected["key"])
+        return _secure(FileResponse(path, media_type="image/png", headers={"Cache-Control": "max-age=3600"}))
 
     async def output(request: Request) -> Response:
         path = safe_path(studio.config.output_dir, request.path_params["path"])
@@ -243,8 +281,12 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         Route("/api/take", api_take, methods=["POST"]),
         Route("/api/cast", api_cast, methods=["POST"]),
         Route("/api/likeness/remove", api_remove_likeness, methods=["POST"]),
+        Route("/api/keyframes", api_keyframes, methods=["POST"]),
+        Route("/api/approve", api_approve, methods=["POST"]),
+        Route("/api/keyframe/take", api_keyframe_take, methods=["POST"]),
         Route("/clip/{key}.mp4", clip),
         Route("/thumb/{key}.jpg", thumb),
+        Route("/keyframe/{shot}.png", keyframe),
         Route("/out/{path:path}", output),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

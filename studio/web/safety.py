@@ -108,3 +108,11 @@ def cache_file(cache_root: Path, key: str, suffix: str) -> Path:
     if suffix not in (".mp4", ".thumb.jpg"):
         raise WebError("no such file", status=404)
     return safe_path(cache_root, f"clips/{key[:2]}/{key}{suffix}")
+
+
+def keyframe_file(cache_root: Path, key: str) -> Path:
+    """A keyframe's picture in the keyframe store by key: ``keyframes/<k[:2]>/<k>.png``
+    (see :mod:`studio.cache.keyframes`)."""
+    if not KEY_PATTERN.match(key):
+        raise WebError("not a cache key", status=404)
+    return safe_path(cache_root, f"keyframes/{key[:2]}/{key}.png")

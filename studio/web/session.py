@@ -28,7 +28,7 @@ from studio.errors import StudioError
 from studio.run.status import FilmStatus, ShotStatus, film_status
 from studio.screenplay.model import Screenplay
 from studio.web.events import EventHub, WebProgress
-from studio.web.safety import WebError, new_token
+from studio.web.safety import KEY_PATTERN, WebError, new_token
 
 log = logging.getLogger("studio.web")
 
@@ -62,7 +62,7 @@ class FilmConfig:
 @dataclass
 class Job:
     id: int
-    kind: str  # "render", "take", "remove-likeness"
+    kind: str  # "render", "take", "remove-likeness", "keyframes", "approve", "keyframe-take"
     label: str
     params: dict[str, Any]
     state: str = "queued"  # queued, running, done, failed
@@ -75,10 +75,10 @@ class Job:
                 "shots": list(self.params.get("shots", [])), "result": self.result}
 
 
-def card_version(shot: ShotStatus) -> str:
+def card_version(shot: ShotStatus, keyframe: dict[str, Any] | None = None) -> str:
     """What a storyboard card shows, hashed: the page refetches a card when it changes."""
     thumb = shot.thumb_clip.key if shot.thumb_clip else None
-    data = [shot.key, shot.take, shot.stale, shot.reason, thumb, shot.qa_score, shot.qa_flagged,
+    data = [keyframe, shot.key, shot.take, shot.stale, shot.reason, thumb, shot.qa_score, shot.qa_flagged,
             shot.plan.frames, shot.plan.size, shot.plan.move, shot.plan.subjects,
             [(line.speaker, line.text) for line in shot.plan.lines], shot.plan.action, shot.plan.description]
     return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()[:16]
@@ -94,6 +94,7 @@ class Studio:
         self.casting: dict[str, str] = {}  # character id -> likeness name, for this session
         self.jobs: list[Job] = []
         self._status: FilmStatus | None = None
+        self._keyframes: dict[str, dict[str, Any]] = {}  # shot id -> its selected keyframe (keyframe_view)
         self._screenplay: Screenplay | None = None
         self.error: str | None = None  # why the screenplay on disk cannot be used, if it cannot
         self._signature: str | None = None
@@ -162,6 +163,7 @@ class Studio:
                     self.hub.publish("status", self.status_event())
                 return changed
             self._status, self._screenplay, self.error = status, screenplay, None
+            self._keyframes = self._keyframe_view(status)
             event = self.status_event()
             signature = json.dumps(event, sort_keys=True)
             changed = signature != self._signature
@@ -173,7 +175,8 @@ class Studio:
     def status_event(self) -> dict[str, Any]:
         status = self._status
         shots = [] if status is None else [
-            {"shot": s.shot_id, "version": card_version(s), "stale": s.stale, "take": s.take, "reason": s.reason}
+            {"shot": s.shot_id, "version": card_version(s, self._keyframes.get(s.shot_id)), "stale": s.stale,
+             "take": s.take, "reason": s.reason, "keyframe": self._keyframes.get(s.shot_id)}
             for s in status.shots]
         cut = self.cut()
         return {"shots": shots, "stale": status.stale if status else [], "error": self.error,
@@ -205,6 +208,110 @@ class Studio:
             return out
         finally:
             manifest.close()
+
+    # -- keyframes (keyframes first: studio.run.keyframes) ---------------------------------------
+    def keyframe(self, shot_id: str) -> dict[str, Any] | None:
+        """The shot's selected keyframe as the card shows it (None: none drawn yet)."""
+        self.status()
+        with self._lock:
+            return self._keyframes.get(shot_id)
+
+    def keyframes(self) -> dict[str, dict[str, Any]]:
+        self.status()
+        with self._lock:
+            return dict(self._keyframes)
+
+    def _keyframe_view(self, status: FilmStatus) -> dict[str, dict[str, Any]]:
+        """Each shot's selected keyframe from the lockfile: take, approval, key (for the
+        picture's URL), whether the store still has it, and the takes recorded."""
+        from studio.cache.keyframes import KeyframeStore
+
+        lock = Lockfile.load(self.config.lockfile)
+        if not lock.keyframes:
+            return {}
+        manifest = Manifest(self.config.cache_dir)
+        try:
+            recorded: dict[str, list[int]] = {}
+            for take in manifest.keyframe_takes(self.config.film_id):
+                recorded.setdefault(take.shot_id, []).append(take.take)
+        finally:
+            manifest.close()
+        store = KeyframeStore(self.config.cache_dir)
+        known = {s.shot_id for s in status.shots}
+        view: dict[str, dict[str, Any]] = {}
+        for sid, locked in lock.keyframes.items():
+            if sid not in known:
+                continue
+            present = bool(locked.key and KEY_PATTERN.match(locked.key) and store.path(locked.key).is_file())
+            view[sid] = {"take": locked.take, "approved": locked.approved, "key": locked.key if present else None,
+                         "takes": sorted(set(recorded.get(sid, [])) | {locked.take})}
+        return view
+
+    def draw_keyframes(self, shots: list[str]) -> Job:
+        """Queue `studio keyframes`: every shot's selected keyframe (drawn when missing),
+        and a new keyframe take of each of ``shots``."""
+        self._known_shots(shots)
+        label = f"new keyframe of {', '.join(shots)}" if shots else "draw keyframes"
+        return self.submit("keyframes", label, shots=list(dict.fromkeys(shots)))
+
+    def approve(self, shots: list[str], undo: bool = False) -> Job:
+        """Queue `studio approve` (``undo``: withdraw the approval) for ``shots``."""
+        if not shots:
+            raise WebError("give 'shots': the shots to approve")
+        self._known_shots(shots)
+        drawn = self.keyframes()
+        missing = [s for s in shots if s not in drawn]
+        if missing:
+            raise WebError(f"shot {missing[0]} has no keyframe yet", status=409,
+                           hint="draw keyframes first (Draw keyframes, or studio keyframes FILE)")
+        verb = "withdraw approval of" if undo else "approve"
+        return self.submit("approve", f"{verb} {', '.join(shots)}", shots=list(dict.fromkeys(shots)), undo=undo)
+
+    def select_keyframe_take(self, shot_id: str, take: int) -> Job:
+        self._known_shots([shot_id])
+        current = self.keyframe(shot_id)
+        takes = current["takes"] if current else []
+        if take not in takes:
+            raise WebError(f"shot {shot_id} has no keyframe take {take}",
+                           hint=f"keyframe takes: {', '.join(map(str, takes)) or 'none yet'}")
+        return self.submit("keyframe-take", f"use keyframe take {take} of {shot_id}", shots=[shot_id], take=take)
+
+    def _known_shots(self, shots: list[str]) -> None:
+        known = {s.shot_id for s in self.status().shots}
+        unknown = [s for s in shots if s not in known]
+        if unknown:
+            raise WebError(f"no shot {unknown[0]!r} in the film", status=404,
+                           hint="shot ids are on the cards (and in `studio shots FILE`)")
+
+    def _run_keyframes(self, job: Job, progress: WebProgress) -> dict[str, Any]:
+        """The keyframe jobs, through the stage's own functions (they write the lockfile)."""
+        from studio.cache.keyframes import KeyframeStore
+        from studio.run.keyframes import approve, select_keyframe_take
+        from studio.run.local import keyframes_for_film
+
+        cfg = self.config
+        shots = list(job.params.get("shots", []))
+        if job.kind == "approve":
+            lock = Lockfile.load(cfg.lockfile)
+            known = [s.shot_id for s in self.status().shots]
+            changed = approve(lock, shots, known=known, undo=bool(job.params.get("undo")))
+            return {"changed": changed, "approved": sorted(s for s, k in lock.keyframes.items() if k.approved)}
+        if job.kind == "keyframe-take":
+            manifest = Manifest(cfg.cache_dir)
+            try:
+                takes = manifest.keyframe_takes(cfg.film_id, shots[0])
+            finally:
+                manifest.close()
+            lock = Lockfile.load(cfg.lockfile)
+            select_keyframe_take(lock, takes, KeyframeStore(cfg.cache_dir), shots[0], job.params["take"])
+            shots = []  # then as `studio keyframes`: the storyboard and report follow the selection
+        result = keyframes_for_film(self.screenplay(), cfg.output_dir, cache_dir=cfg.cache_dir, name=cfg.name,
+                                    lockfile=cfg.lockfile, backend_name=cfg.backend, audio=cfg.audio,
+                                    new_takes=shots, progress=progress)
+        report = result.report
+        return {"keyframes_drawn": report["keyframes_drawn"], "flagged": report["flagged"],
+                "takes": {s.shot_id: s.take for s in result.shots if s.shot_id in job.params.get("shots", [])},
+                "wall_seconds": report["wall_seconds"]}
 
     # -- casting ------------------------------------------------------------------------------
     def cast(self, character: str, likeness: str | None) -> None:
@@ -287,6 +394,8 @@ class Studio:
 
         cfg = self.config
         progress = WebProgress(self.hub, job.id)
+        if job.kind in ("keyframes", "approve", "keyframe-take"):
+            return self._run_keyframes(job, progress)
         if job.kind == "remove-likeness":
             from studio.consistency.likeness import LikenessStore
             from studio.run.identity import remove_likeness

@@ -22,7 +22,19 @@ def characters(screenplay: Screenplay, ids: tuple[str, ...] | list[str]) -> list
             for cid in ids]
 
 
-def card(shot: ShotStatus, screenplay: Screenplay, previous: str | None) -> dict[str, Any]:
+def keyframe(shot_id: str, selected: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The card's keyframe: its take, approval, the picture's URL (by shot: the server
+    looks the key up in the lockfile; the key in the query only busts the browser's
+    cache) and the other takes to pick from."""
+    if selected is None:
+        return None
+    key = selected.get("key")
+    return {"take": selected["take"], "approved": bool(selected["approved"]), "takes": list(selected["takes"]),
+            "url": f"/keyframe/{shot_id}.png?k={key[:16]}" if key else None}
+
+
+def card(shot: ShotStatus, screenplay: Screenplay, previous: str | None,
+         selected_keyframe: dict[str, Any] | None = None) -> dict[str, Any]:
     plan = shot.plan
     thumb = shot.thumb_clip
     if plan.lines:
@@ -39,7 +51,8 @@ def card(shot: ShotStatus, screenplay: Screenplay, previous: str | None) -> dict
         "take": shot.take,
         "stale": shot.stale,
         "reason": shot.reason,
-        "version": card_version(shot),
+        "version": card_version(shot, selected_keyframe),
+        "keyframe": keyframe(shot.shot_id, selected_keyframe),
         "thumb": f"/thumb/{thumb.key}.jpg" if thumb else None,
         "size": SIZE_ABBREVIATIONS.get(plan.size, plan.size),
         "size_name": plan.size,
@@ -54,8 +67,11 @@ def card(shot: ShotStatus, screenplay: Screenplay, previous: str | None) -> dict
     }
 
 
-def board(status: FilmStatus, screenplay: Screenplay) -> list[dict[str, Any]]:
-    """The storyboard: scenes in story order, each with its shots' cards."""
+def board(status: FilmStatus, screenplay: Screenplay,
+          keyframes: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The storyboard: scenes in story order, each with its shots' cards (and their
+    selected keyframes, :meth:`Studio.keyframes`)."""
+    keyframes = keyframes or {}
     scenes: list[dict[str, Any]] = []
     previous: str | None = None
     for shot in status.shots:
@@ -65,7 +81,7 @@ def board(status: FilmStatus, screenplay: Screenplay) -> list[dict[str, Any]]:
             scenes.append({"id": plan.scene_id, "heading": plan.scene_heading,
                            "characters": characters(screenplay, list(scene.characters) if scene else []),
                            "cards": [], "seconds": 0.0})
-        scenes[-1]["cards"].append(card(shot, screenplay, previous))
+        scenes[-1]["cards"].append(card(shot, screenplay, previous, keyframes.get(shot.shot_id)))
         scenes[-1]["seconds"] += plan.duration
         previous = shot.shot_id
     for scene in scenes:

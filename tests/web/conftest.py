@@ -53,6 +53,18 @@ def served(tmp_path_factory):
     running.stop()
 
 
+@pytest.fixture(scope="module")
+def served_keyframes(tmp_path_factory):
+    """(Running, screenplay path): a film of its own for the keyframe-first tests
+    (drawing keyframes puts them in every shot's key: the shots go stale)."""
+    from studio.web.server import start_background
+
+    path = make_film(tmp_path_factory.mktemp("web-keyframes"))
+    running = start_background(studio_for(path))
+    yield running, path
+    running.stop()
+
+
 def request(url: str, path: str, *, method: str = "GET", body: object = None, headers: dict | None = None,
             raw_path: bool = True) -> tuple[int, dict[str, str], bytes]:
     """One HTTP request with the path sent exactly as given (no client-side

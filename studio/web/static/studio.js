@@ -175,6 +175,7 @@
         el.classList.toggle("busy", job.state === "queued" || job.state === "running");
         const bar = el.querySelector(".progress");
         if (bar && (job.state === "done" || job.state === "failed")) bar.hidden = true;
+        if (job.state === "failed") el.querySelectorAll(".keyframe button, .keyframe select").forEach((b) => { b.disabled = false; });
       });
     }
     if (job.state === "failed") notice(job.label + " failed:\n" + job.error);
@@ -230,6 +231,19 @@
       }).catch(() => {});
     } else if (target.id === "render-stale") {
       render([], target).catch(() => {});
+    } else if (target.classList.contains("approve-keyframe")) {
+      // keyframes first: approve the shot's keyframe for video (or withdraw the approval)
+      target.disabled = true;
+      post("/api/approve", { shots: [target.dataset.shot], undo: target.dataset.undo === "true" })
+        .catch(() => { target.disabled = false; });
+    } else if (target.classList.contains("new-keyframe")) {
+      target.disabled = true;
+      post("/api/keyframes", { shots: [target.dataset.shot] })
+        .then(() => shotElements(target.dataset.shot).forEach((el) => el.classList.add("busy")))
+        .catch(() => { target.disabled = false; });
+    } else if (target.classList.contains("draw-keyframes")) {
+      target.disabled = true;
+      post("/api/keyframes", { shots: [] }).finally(() => { target.disabled = false; }).catch(() => {});
     } else if (target.classList.contains("use-take")) {
       target.disabled = true;
       post("/api/take", { shot: target.dataset.shot, take: Number(target.dataset.take) })
@@ -248,6 +262,11 @@
   document.addEventListener("change", (event) => {
     const target = event.target;
     if (target.classList.contains("select")) syncSelection();
+    if (target.classList.contains("keyframe-take-pick")) {
+      target.disabled = true;
+      post("/api/keyframe/take", { shot: target.dataset.shot, take: Number(target.value) })
+        .catch(() => { target.disabled = false; });
+    }
     if (target.classList.contains("cast")) {
       post("/api/cast", { character: target.dataset.character, likeness: target.value || null }).catch(() => {});
     }
