@@ -1,8 +1,9 @@
 """The web studio's state and actions, apart from HTTP: one film, its status, the
 session's casting, and a worker thread that runs renders one at a time.
 
-Renders, take selections and likeness removals all go through the worker (one
-queue, in order): they write the same cache, lockfile and output folder. The file
+Renders, take selections, likeness removals and the keyframe-first actions (draw
+keyframes, a new keyframe take, pick a keyframe take, approve) all go through the
+worker (one queue, in order): they write the same cache, lockfile and output folder. The file
 watcher and finished jobs refresh the status; each refresh that changes something is
 pushed to the pages as a ``status`` event.
 """

@@ -246,3 +246,62 @@ def test_the_other_pages_render(page, served):
         page.wait_for_selector(selector)
         assert time.monotonic() - started < 10
     assert "GPU-hours" in page.inner_text(".totals")
+
+
+def test_keyframes_first_on_the_storyboard(browser, served_keyframes):
+    """Draw the keyframes, approve a card's, ask for a new one and pick the old one back:
+    each updates the card in place (over the event stream) and the lockfile."""
+    running, path = served_keyframes
+    tab = browser.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    shot = "storm-02"
+    card = f'.card[data-shot="{shot}"]'
+
+    def locked():
+        return Lockfile.load(Lockfile.beside(path)).keyframes
+
+    try:
+        open_page(tab, running.url)
+        tab.evaluate("window.notReloaded = true")
+        assert "no keyframe yet" in tab.locator(f"{card} .keyframe").inner_text()
+        tab.locator("#draw-keyframes").click()
+        tab.wait_for_selector(f'{card} .keyframe[data-keyframe-take="1"]')
+        tab.wait_for_function(f"document.querySelectorAll('.keyframe[data-keyframe-take=\"1\"]').length === "
+                              f"{len(running.studio.status().shots)}")
+        picture = tab.locator(f"{card} img.keyframe-picture")
+        picture.evaluate("i => { i.loading = 'eager'; }")
+        tab.wait_for_function(f"(i => i.complete && i.naturalWidth > 0)(document.querySelector('{card} img.keyframe-picture'))")
+        first_src = picture.get_attribute("src")
+        assert tab.locator(f"{card} .keyframe-take").inner_text() == "keyframe take 1"
+        assert set(locked()) == {s.shot_id for s in running.studio.status().shots}
+
+        # approve: the card says so, the button turns into Undo, the lockfile records it
+        tab.locator(f"{card} button.approve-keyframe").click()
+        tab.wait_for_selector(f'{card} .keyframe[data-approved="true"]')
+        assert tab.locator(f"{card} .badge.approved").inner_text() == "approved"
+        assert tab.locator(f"{card} button.approve-keyframe").inner_text() == "Undo approval"
+        assert locked()[shot].approved and not any(k.approved for s, k in locked().items() if s != shot)
+
+        # a new keyframe: take 2, selected, no longer approved, another picture
+        tab.locator(f"{card} button.new-keyframe").click()
+        tab.wait_for_selector(f'{card} .keyframe[data-keyframe-take="2"]')
+        assert tab.locator(f"{card} .keyframe").get_attribute("data-approved") == "false"
+        assert tab.locator(f"{card} .badge.unapproved").inner_text() == "not approved"
+        assert tab.locator(f"{card} img.keyframe-picture").get_attribute("src") != first_src
+        assert locked()[shot].take == 2 and not locked()[shot].approved
+
+        # the stage keeps both takes: pick take 1 back, and approve it
+        tab.locator(f"{card} select.keyframe-take-pick").select_option("1")
+        tab.wait_for_selector(f'{card} .keyframe[data-keyframe-take="1"]')
+        assert tab.locator(f"{card} img.keyframe-picture").get_attribute("src") == first_src
+        tab.locator(f"{card} button.approve-keyframe").click()
+        tab.wait_for_selector(f'{card} .keyframe[data-approved="true"]')
+        assert locked()[shot].take == 1 and locked()[shot].approved
+        assert tab.evaluate("window.notReloaded") is True  # all of it in place
+        tab.locator(card).scroll_into_view_if_needed()
+        tab.screenshot(path=str(ARTIFACTS / "storyboard-keyframes.png"), full_page=False)
+    finally:
+        tab.close()
+    assert not errors, f"JavaScript errors: {errors}"
