@@ -70,6 +70,9 @@ GROUPS: dict[str, dict[str, Any]] = {
     "wan-vace": {"model": "wan2.1-t2v-1.3b", "vace_model": "wan2.1-vace-1.3b"},
     "ltx": {"model": "ltx-video-0.9.5"},
     "wan-i2v-keyframes": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "sd1.5"},
+    # the same, its keyframes drawn by FLUX.2 [klein] 4B (4 distilled steps, the characters' references as input
+    # images); only when named (--groups): the 14B image-to-video model dominates it
+    "wan-i2v-klein": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "flux2-klein-4b"},
     # Wan 2.2: TI2V-5B (text-to-video, then image-to-video from the same weights: one transformer in memory) and the
     # A14B pair (two 14B experts each: four transformers, about 107 GiB of bf16 weights); only when named (--groups)
     "wan22-ti2v": {"model": "wan2.2-ti2v-5b", "i2v_model": "wan2.2-ti2v-5b-i2v"},
@@ -86,7 +89,10 @@ GROUPS: dict[str, dict[str, Any]] = {
     "skyreels-df-14b": {"model": "skyreels-v2-df-14b-540p"},
 }
 #: what a run measures unless --groups says otherwise: the forecast puts ltx2-full alone near a 10-minute call
-DEFAULT_GROUPS = [g for g in GROUPS if g not in ("ltx2-full", "wan22-ti2v", "wan22-a14b", "skyreels-df-14b")]
+DEFAULT_GROUPS = [g for g in GROUPS if g not in ("ltx2-full", "wan22-ti2v", "wan22-a14b", "skyreels-df-14b",
+                                                  "wan-i2v-klein")]
+#: families of keyframe models: one still a cut, timed by their steps, not by video calls
+KEYFRAME_FAMILIES = ("sd", "flux2", "flux2-klein", "qwen-image-edit")
 #: registry entries the built-ins may not have (the keyframe model and its adapter)
 EXTRA_SPECS: dict[str, dict[str, Any]] = {
     "sd1.5": {"family": "sd", "source": "stable-diffusion-v1-5/stable-diffusion-v1-5", "dtype": "float16",
@@ -283,6 +289,8 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
         return b.diffusers_model(name, LTX2LatentUpsamplerModel, f"{name}/latent_upsampler.json", dtype)
     if name == "sd1.5":
         return _stable_diffusion(b, b.dtype(torch.float16))
+    if name == "flux2-klein-4b":
+        return _flux2_klein(b, name, dtype)
     if name in ("skyreels-v2-df-1.3b-540p", "skyreels-v2-df-14b-540p"):
         # the UMT5-XXL, Wan VAE and UniPC scheduler of Wan 2.1 (diffusers' convert_skyreelsv2_to_diffusers.py
         # converts Wan2.1_VAE.pth and takes google/umt5-xxl); the DF transformer from its own config
@@ -355,6 +363,24 @@ def _gemma_tokenizer() -> Any:
     from tests.render.diffusers.tiny import gemma_tokenizer
 
     return gemma_tokenizer()
+
+
+def _flux2_klein(b: Builder, name: str, dtype: Any) -> Any:
+    """FLUX.2 [klein] 4B, step-distilled, as black-forest-labs/FLUX.2-klein-4B holds it: the transformer of
+    diffusers' convert_flux2_to_diffusers.py (klein-4b), a Qwen3-4B text encoder, the FLUX.2 VAE; a small
+    in-memory tokenizer (its ids stay inside the real vocabulary)."""
+    import diffusers
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    from tests.render.diffusers.tiny_keyframes import qwen_tokenizer
+
+    transformer = b.diffusers_model(name, "Flux2Transformer2DModel", f"{name}/transformer.json", dtype)
+    vae = b.diffusers_model(name, "AutoencoderKLFlux2", f"{name}/vae.json", dtype)
+    text = config(f"{name}/text_encoder.json", b.tiny)
+    text_encoder = b.make(name, lambda: Qwen3ForCausalLM(Qwen3Config(**text)), dtype)
+    scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
+    return diffusers.Flux2KleinPipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder,
+                                        tokenizer=qwen_tokenizer(), transformer=transformer, is_distilled=True)
 
 
 def _stable_diffusion(b: Builder, dtype: Any) -> Any:
@@ -536,7 +562,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
             spec_options["steps"] = steps
         if tiny and spec.family == "skyreels-df":  # a take is one call: the tiny model's window instead
             spec_options.update(base_num_frames=TINY["wan_chunk"], overlap_history=5)  # (tests' tiny_skyreels.py)
-        if tiny and spec.family != "sd":
+        if tiny and spec.family not in KEYFRAME_FAMILIES:
             if spec.family != "skyreels-df":
                 spec_options["frames_per_chunk"] = TINY["ltx_chunk" if spec.family.startswith("ltx") else "wan_chunk"]
             if "resolution" in spec_options:
@@ -597,7 +623,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         step = clock.step_seconds(name)
         seconds = sum(c.seconds for c in calls)
         n_calls = len(calls)
-        if registry.get(name).family == "sd":
+        if registry.get(name).family in KEYFRAME_FAMILIES:
             n_calls = len(clock.steps.get(name, []))
             seconds = backend.stats.keyframe_seconds
         # steps run per generation, as counted: --steps, except where the recipe is an explicit timesteps

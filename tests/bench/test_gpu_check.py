@@ -57,6 +57,12 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     assert "| ltx |" in run.stdout
     # LTX-Video 0.9.8 13B distilled, through its two-pass recipe with the latent upsampler; then LTX-2
     assert list(report["groups"])[-5:] == ["ltx-0.9.8", "ltx2", "ltx2-full", "skyreels-df", "skyreels-df-14b"]
+    # FLUX.2 [klein] draws the keyframes of the image-to-video group that names it: its 4 distilled steps whole
+    klein = report["models"]["flux2-klein-4b"]
+    assert klein["group"] == "wan-i2v-klein" and klein["family"] == "flux2-klein"
+    assert [c["class"] for c in klein["components"]] == ["Flux2Transformer2DModel", "AutoencoderKLFlux2",
+                                                         "Qwen3ForCausalLM"]
+    assert klein["steps_run"] == klein["steps_recommended"] == 4 and klein["calls"] >= 1
     assert "| ltx-0.9.8 |" in run.stdout
     m = report["models"][DISTILLED]
     assert [c["class"] for c in m["components"]] == ["LTXVideoTransformer3DModel", "AutoencoderKLLTXVideo",
