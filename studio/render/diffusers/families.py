@@ -40,7 +40,7 @@ from PIL import Image
 
 from studio.errors import RenderError, StudioError
 from studio.models import ModelSpec, folder_digest, resolve_source
-from studio.render.diffusers.settings import FAMILIES
+from studio.render.diffusers.settings import FAMILIES, keyframe_recipe
 
 log = logging.getLogger("studio.render.diffusers")
 
@@ -749,9 +749,7 @@ class Keyframer:
         self.pipe = pipe
         self.family = spec.family
         family = FAMILIES[spec.family]
-        self.steps = int(spec.options.get("steps", family.steps))
-        self.guidance = float(spec.options.get("guidance", family.guidance))
-        self.call_options = dict(spec.options.get("call_options", {}) or {})
+        self.steps, self.guidance, self.call_options = keyframe_recipe(spec)
         self.has_adapter = has_adapter
         self.size_multiple = size_rule(pipe, family.size_multiple)
         self.name = spec.name

@@ -31,7 +31,7 @@ from PIL import Image
 
 from studio.errors import RenderError, StudioError
 from studio.models import ModelSpec
-from studio.render.diffusers.settings import FAMILIES
+from studio.render.diffusers.settings import FAMILIES, keyframe_recipe
 
 log = logging.getLogger("studio.render.diffusers")
 
@@ -52,9 +52,7 @@ class ReferenceKeyframer:
         self.pipe = pipe
         self.family = spec.family
         family = FAMILIES[spec.family]
-        self.steps = int(spec.options.get("steps", family.steps))
-        self.guidance = float(spec.options.get("guidance", family.guidance))
-        self.call_options = dict(spec.options.get("call_options", {}) or {})
+        self.steps, self.guidance, self.call_options = keyframe_recipe(spec)
         self.max_references = int(spec.options.get("max_references", MAX_REFERENCES[spec.family]))
         # the pipelines round a size down to vae_scale_factor * 2 (16 for the published VAEs): refuse instead
         self.size_multiple = max(int(family.size_multiple), 2 * int(getattr(pipe, "vae_scale_factor", 8)))

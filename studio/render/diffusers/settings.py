@@ -313,6 +313,13 @@ def resolve_roles(options: Mapping[str, Any], registry: Registry) -> Roles:
     return Roles("wan", keyframe=keyframe, ip_adapter=ip_adapter, **roles)
 
 
+def keyframe_recipe(spec: ModelSpec) -> tuple[int, float, dict[str, Any]]:
+    """A keyframe model's steps, guidance and extra call arguments: its options, else its family's."""
+    family = FAMILIES[spec.family]
+    return (int(spec.options.get("steps", family.steps)), float(spec.options.get("guidance", family.guidance)),
+            dict(spec.options.get("call_options", {}) or {}))
+
+
 def video_family(roles: Roles) -> Family:
     spec = roles.ltx or roles.forcing or roles.t2v or roles.vace or roles.i2v
     assert spec is not None
