@@ -168,6 +168,11 @@ def _open(spec: ModelSpec, where: str | Path, parts: Parts | None) -> Any:
     if spec.revision and not Path(str(where)).is_dir():
         kwargs["revision"] = spec.revision
     shared = parts.reuse(where, dtypes) if parts is not None else {}
+    if spec.family == "qwen-image-edit":
+        from studio.render.diffusers.keyframes import stills_processor
+
+        if (processor := stills_processor(spec, where)) is not None:
+            shared["processor"] = processor
     if shared:
         log.info("model %s reuses the loaded %s", spec.name, ", ".join(sorted(shared)))
     try:
@@ -224,11 +229,6 @@ def load_keyframer(spec: ModelSpec, where: str | Path, settings: LoadSettings,
                    ip_adapter: ModelSpec | None, adapters: Callable[[Any], None] | None = None) -> Any:
     """The keyframe pipeline with its IP-Adapter attached (when it has one), and ``adapters``
     (its LoRAs), all before it is placed."""
-
-    if spec.family == "qwen-image-edit":
-        from studio.render.diffusers.keyframes import require_torchvision
-
-        require_torchvision(spec)
 
     def attach(pipe: Any) -> None:
         if ip_adapter is not None:

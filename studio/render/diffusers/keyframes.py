@@ -24,6 +24,7 @@ drawn once. Generation sizes are multiples of 16 (the VAE's 8x times the 2x2 pat
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -84,14 +85,55 @@ class ReferenceKeyframer:
         return (output.images if output_type == "latent" else output.images[0]), len(images)
 
 
-def require_torchvision(spec: ModelSpec) -> None:
-    """Qwen-Image-Edit's ``Qwen2VLProcessor`` loads only with torchvision: transformers 5 checks
-    the class of its video processor, which exists only then."""
+def stills_processor(spec: ModelSpec, where: str | Path) -> Any | None:
+    """Qwen-Image-Edit's ``Qwen2VLProcessor`` for a machine without torchvision, else ``None``
+    (the pipeline then loads its own).
+
+    transformers 5 builds the processor's video processor, which needs torchvision, and checks
+    its class; the image processor has a PIL backend. An image edit never gives the processor a
+    video, so the processor is built here from the folder's tokenizer and image processor (PIL)
+    and a video processor that refuses video."""
     import importlib.util
 
-    if importlib.util.find_spec("torchvision") is None:
-        raise StudioError(f"keyframe model {spec.name!r} (Qwen-Image-Edit) needs torchvision for its Qwen2-VL "
-                          "processor", hint="pip install torchvision (the build matching your torch)")
+    if importlib.util.find_spec("torchvision") is not None:
+        return None
+    from transformers import AutoTokenizer, Qwen2VLImageProcessorPil
+
+    kwargs: dict[str, Any] = {"subfolder": "processor"}
+    if spec.revision and not Path(str(where)).is_dir():
+        kwargs["revision"] = spec.revision
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(where), **kwargs)
+        images = Qwen2VLImageProcessorPil.from_pretrained(str(where), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise StudioError(f"keyframe model {spec.name!r}: its Qwen2-VL processor did not load from {where}: "
+                          f"{str(exc).splitlines()[0]}",
+                          hint="the folder needs processor/ as QwenImageEditPlusPipeline.save_pretrained "
+                               "writes it") from None
+    return pictures_only_processor(tokenizer, images)
+
+
+def pictures_only_processor(tokenizer: Any, image_processor: Any) -> Any:
+    """A ``Qwen2VLProcessor`` over ``tokenizer`` and ``image_processor`` whose video processor
+    refuses video, built without torchvision."""
+    from transformers import Qwen2VLProcessor
+    from transformers.video_processing_utils import BaseVideoProcessor
+
+    class PicturesOnly(BaseVideoProcessor):
+        """Qwen-Image-Edit is given pictures, never video."""
+
+        def preprocess(self, *args: Any, **kwargs: Any) -> Any:
+            raise StudioError("a Qwen-Image-Edit keyframe model was given a video; it edits pictures",
+                              hint="install torchvision to give a Qwen2-VL processor video")
+
+    class PicturesProcessor(Qwen2VLProcessor):
+        def check_argument_for_proper_class(self, argument_name: str, argument: Any) -> Any:
+            # transformers names the video processor's class only when torchvision is there
+            if argument_name == "video_processor" and isinstance(argument, PicturesOnly):
+                return PicturesOnly
+            return super().check_argument_for_proper_class(argument_name, argument)
+
+    return PicturesProcessor(image_processor=image_processor, tokenizer=tokenizer, video_processor=PicturesOnly())
 
 
 def _at_least(image: Image.Image, side: int) -> Image.Image:

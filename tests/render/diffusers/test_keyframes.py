@@ -35,16 +35,9 @@ torch = pytest.importorskip("torch")
 KITCHEN = (20, 60, 200)  # the kitchen's reference picture: a blue that no character's reference has
 
 
-def _needs(family: str) -> None:
-    if family == "qwen-image-edit":
-        # transformers 5's Qwen2VLProcessor checks its video processor's class, which exists only with torchvision
-        pytest.importorskip("torchvision")
-
-
 @pytest.fixture(scope="module", params=sorted(tiny_keyframes.BUILDERS))
 def keyframe_model(request, tmp_path_factory) -> tuple[str, Path]:
     family = request.param
-    _needs(family)
     return family, tiny_keyframes.BUILDERS[family](tmp_path_factory.mktemp("tiny-keyframes") / family)
 
 
@@ -172,13 +165,24 @@ def test_keyframe_models_are_checked_and_the_built_ins_carry_their_cards_recipes
     assert BUILTIN["qwen-image-edit-2511"].options["call_options"] == {"guidance_scale": 1.0}
 
 
-def test_qwen_image_edit_without_torchvision_is_an_error_that_says_so(tmp_path, monkeypatch):
+def test_qwen_image_edit_loads_without_torchvision_and_refuses_video(tmp_path):
+    """transformers builds the Qwen2-VL processor's video processor with torchvision; studio builds
+    the processor from the folder's tokenizer and PIL image processor instead, and it still turns a
+    picture into the vision tokens the text encoder reads."""
     import importlib.util
 
     from studio.errors import StudioError
-    from studio.render.diffusers.families import LoadSettings, load_keyframer
+    from studio.render.diffusers.keyframes import stills_processor
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torchvision" else real(name, *a))
-    with pytest.raises(StudioError, match="torchvision"):
-        load_keyframer(BUILTIN["qwen-image-edit-2511"], tmp_path, LoadSettings(), None)
+    assert importlib.util.find_spec("torchvision") is None, "this machine has torchvision: nothing to show"
+    folder = tiny_keyframes.save_qwen_image_edit(tmp_path / "qwen")
+    processor = stills_processor(BUILTIN["qwen-image-edit-2511"], folder)
+    assert type(processor.image_processor).__name__ == "Qwen2VLImageProcessorPil"
+    picture = Image.fromarray(np.full((64, 64, 3), KITCHEN, np.uint8))
+    out = processor(text=["<|vision_start|><|image_pad|><|vision_end|>the kitchen"], images=[picture],
+                    padding=True, return_tensors="pt")
+    pad = processor.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    merged = int(out["image_grid_thw"][0].prod()) // processor.image_processor.merge_size ** 2
+    assert int((out["input_ids"][0] == pad).sum()) == merged > 1
+    with pytest.raises(StudioError, match="video"):
+        processor.video_processor(videos=[np.zeros((2, 32, 32, 3), np.uint8)])

@@ -19,6 +19,7 @@ give one ``torch_dtype=torch.bfloat16``); ``FlowMatchEulerDiscreteScheduler`` wi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,7 @@ def save_qwen_image_edit(folder: Path, seed: int = 0) -> Path:
     from transformers import (
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
-        Qwen2VLImageProcessor,
-        Qwen2VLProcessor,
+        Qwen2VLImageProcessorPil,
     )
 
     tokenizer = qwen_tokenizer()
@@ -124,13 +124,20 @@ def save_qwen_image_edit(folder: Path, seed: int = 0) -> Path:
         vision_end_token_id=ids["<|vision_end|>"],
     )
     text_encoder = Qwen2_5_VLForConditionalGeneration(config).eval()
-    processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(), tokenizer=qwen_tokenizer())
     # Qwen-Image's scheduler config (Qwen/Qwen-Image-Edit-2509 scheduler_config.json): exponential dynamic shifting
     scheduler = _flow_scheduler(max_shift=0.9, max_image_seq_len=8192, shift=1.0, shift_terminal=0.02,
                                 time_shift_type="exponential")
     pipe = QwenImageEditPlusPipeline(transformer=_half(transformer), vae=_half(vae), scheduler=scheduler,
-                                     text_encoder=_half(text_encoder), tokenizer=tokenizer, processor=processor)
+                                     text_encoder=_half(text_encoder), tokenizer=tokenizer, processor=None)
     pipe.save_pretrained(folder)
+    # the processor as the real repository holds it (processor/: the tokenizer and the image
+    # processor's config, model_index naming transformers' Qwen2VLProcessor), written part by part:
+    # transformers builds a Qwen2VLProcessor object only with torchvision
+    qwen_tokenizer().save_pretrained(folder / "processor")
+    Qwen2VLImageProcessorPil().save_pretrained(folder / "processor")
+    index = json.loads((folder / "model_index.json").read_text())
+    index["processor"] = ["transformers", "Qwen2VLProcessor"]
+    (folder / "model_index.json").write_text(json.dumps(index, indent=2))
     return folder
 
 
