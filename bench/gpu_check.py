@@ -73,6 +73,10 @@ GROUPS: dict[str, dict[str, Any]] = {
     # the same, its keyframes drawn by FLUX.2 [klein] 4B (4 distilled steps, the characters' references as input
     # images); only when named (--groups): the 14B image-to-video model dominates it
     "wan-i2v-klein": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "flux2-klein-4b"},
+    # the same with Qwen-Image-Edit-2511 (20B MMDiT, Qwen2.5-VL 7B: the references as Picture 1..3) and with FLUX.2
+    # [dev] (32B, Mistral Small 3.1 24B: about 60 and 105 GiB of bf16 weights beside the 14B); only when named
+    "wan-i2v-qwen-edit": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "qwen-image-edit-2511"},
+    "wan-i2v-flux2-dev": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "flux2-dev"},
     # Wan 2.2: TI2V-5B (text-to-video, then image-to-video from the same weights: one transformer in memory) and the
     # A14B pair (two 14B experts each: four transformers, about 107 GiB of bf16 weights); only when named (--groups)
     "wan22-ti2v": {"model": "wan2.2-ti2v-5b", "i2v_model": "wan2.2-ti2v-5b-i2v"},
@@ -90,9 +94,11 @@ GROUPS: dict[str, dict[str, Any]] = {
 }
 #: what a run measures unless --groups says otherwise: the forecast puts ltx2-full alone near a 10-minute call
 DEFAULT_GROUPS = [g for g in GROUPS if g not in ("ltx2-full", "wan22-ti2v", "wan22-a14b", "skyreels-df-14b",
-                                                  "wan-i2v-klein")]
+                                                  "wan-i2v-klein", "wan-i2v-qwen-edit", "wan-i2v-flux2-dev")]
 #: families of keyframe models: one still a cut, timed by their steps, not by video calls
 KEYFRAME_FAMILIES = ("sd", "flux2", "flux2-klein", "qwen-image-edit")
+#: keyframe families run at --steps and extrapolated to their recipe's (klein's 4 distilled steps run whole)
+KEYFRAME_AT_STEPS = ("sd", "flux2", "qwen-image-edit")
 #: registry entries the built-ins may not have (the keyframe model and its adapter)
 EXTRA_SPECS: dict[str, dict[str, Any]] = {
     "sd1.5": {"family": "sd", "source": "stable-diffusion-v1-5/stable-diffusion-v1-5", "dtype": "float16",
@@ -291,6 +297,10 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
         return _stable_diffusion(b, b.dtype(torch.float16))
     if name == "flux2-klein-4b":
         return _flux2_klein(b, name, dtype)
+    if name == "flux2-dev":
+        return _flux2_dev(b, name, dtype)
+    if name == "qwen-image-edit-2511":
+        return _qwen_image_edit(b, name, dtype)
     if name in ("skyreels-v2-df-1.3b-540p", "skyreels-v2-df-14b-540p"):
         # the UMT5-XXL, Wan VAE and UniPC scheduler of Wan 2.1 (diffusers' convert_skyreelsv2_to_diffusers.py
         # converts Wan2.1_VAE.pth and takes google/umt5-xxl); the DF transformer from its own config
@@ -381,6 +391,53 @@ def _flux2_klein(b: Builder, name: str, dtype: Any) -> Any:
     scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
     return diffusers.Flux2KleinPipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder,
                                         tokenizer=qwen_tokenizer(), transformer=transformer, is_distilled=True)
+
+
+def _flux2_dev(b: Builder, name: str, dtype: Any) -> Any:
+    """FLUX.2 [dev], guidance-distilled, as black-forest-labs/FLUX.2-dev holds it: the transformer of diffusers'
+    convert_flux2_to_diffusers.py (flux2-dev, 32B), the FLUX.2 VAE, Mistral Small 3.1 24B with its Pixtral vision
+    tower (``Mistral3ForConditionalGeneration``); the tests' in-memory tokenizer with the Mistral chat template
+    (its ids stay inside the real vocabulary), which studio also passes as the pipeline's tokenizer where
+    torchvision is missing."""
+    import diffusers
+    from transformers import Mistral3Config, Mistral3ForConditionalGeneration
+
+    from tests.render.diffusers.tiny_keyframes import mistral_tokenizer
+
+    transformer = b.diffusers_model(name, "Flux2Transformer2DModel", f"{name}/transformer.json", dtype)
+    vae = b.diffusers_model(name, "AutoencoderKLFlux2", f"{name}/vae.json", dtype)
+    text = config(f"{name}/text_encoder.json", b.tiny)
+    text_encoder = b.make(name, lambda: Mistral3ForConditionalGeneration(Mistral3Config(**text)), dtype)
+    scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
+    return diffusers.Flux2Pipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder,
+                                   tokenizer=mistral_tokenizer(), transformer=transformer)
+
+
+def _qwen_image_edit(b: Builder, name: str, dtype: Any) -> Any:
+    """Qwen-Image-Edit-2511 (``QwenImageEditPlusPipeline``) as Qwen/Qwen-Image-Edit-2511 holds it: the 20B MMDiT
+    (with 2511's ``zero_cond_t``), Qwen-Image's VAE, Qwen2.5-VL 7B with its vision tower as text encoder, and a
+    Qwen2-VL processor over the tests' in-memory Qwen tokenizer and the PIL image processor at Qwen2.5-VL's
+    preprocessor config (studio's ``pictures_only_processor``: no torchvision needed). The text encoder's
+    special-token ids are the tokenizer's (its ids stay inside the real vocabulary)."""
+    import diffusers
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2VLImageProcessorPil
+
+    from studio.render.diffusers.keyframes import pictures_only_processor
+    from tests.render.diffusers.tiny_keyframes import qwen_tokenizer
+
+    tokenizer = qwen_tokenizer()
+    ids = {key: tokenizer.convert_tokens_to_ids(token) for key, token in (
+        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
+        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
+    transformer = b.diffusers_model(name, "QwenImageTransformer2DModel", f"{name}/transformer.json", dtype)
+    vae = b.diffusers_model(name, "AutoencoderKLQwenImage", f"{name}/vae.json", dtype)
+    text = {**config(f"{name}/text_encoder.json", b.tiny), **ids}
+    text_encoder = b.make(name, lambda: Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(**text)), dtype)
+    processor = pictures_only_processor(tokenizer, Qwen2VLImageProcessorPil(
+        **config(f"{name}/image_processor.json", b.tiny)))
+    scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
+    return diffusers.QwenImageEditPlusPipeline(transformer=transformer, vae=vae, scheduler=scheduler,
+                                               text_encoder=text_encoder, tokenizer=tokenizer, processor=processor)
 
 
 def _stable_diffusion(b: Builder, dtype: Any) -> Any:
@@ -558,7 +615,7 @@ def run_group(group: str, options: dict[str, Any], *, tiny: bool, steps: int, de
         spec_options = dict(spec.options)
         spec_options["call_options"] = {**dict(spec_options.get("call_options", {}) or {}),
                                         "callback_on_step_end": clock.callback(name)}
-        if spec.family == "sd":
+        if spec.family in KEYFRAME_AT_STEPS:
             spec_options["steps"] = steps
         if tiny and spec.family == "skyreels-df":  # a take is one call: the tiny model's window instead
             spec_options.update(base_num_frames=TINY["wan_chunk"], overlap_history=5)  # (tests' tiny_skyreels.py)
