@@ -109,7 +109,11 @@ EXTRA_SPECS: dict[str, dict[str, Any]] = {
 }
 TINY = {"resolution": "64x32", "fps": 8, "wan_chunk": 17, "ltx_chunk": 25,
         # LTX-2's video VAE decodes with reflect padding, which needs 2 latent pixels a side: 128x64 (4 x 2)
-        "ltx2_resolution": "128x64"}
+        "ltx2_resolution": "128x64",
+        # QwenImageEditPlusPipeline's fixed input-picture areas (its module's VAE_IMAGE_SIZE 1024 x 1024 and
+        # CONDITION_IMAGE_SIZE 384 x 384), shrunk with the configs: a 1024 x 1024 picture through even the tiny VAE
+        # takes ~20 s on one core
+        "qwen_vae_area": 128 * 128, "qwen_condition_area": 56 * 56}
 #: the forecast's H200: sustained bf16 TFLOPS assumed (40% of its 989 dense peak), and a slow rate for writing
 #: random weights on the device (its HBM does ~4.8 TB/s)
 H200_TFLOPS = 400.0
@@ -436,6 +440,10 @@ def _qwen_image_edit(b: Builder, name: str, dtype: Any) -> Any:
     processor = pictures_only_processor(tokenizer, Qwen2VLImageProcessorPil(
         **config(f"{name}/image_processor.json", b.tiny)))
     scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
+    if b.tiny:  # --tiny only (its own process): the input pictures shrink with the configs; a real run keeps them
+        from diffusers.pipelines.qwenimage import pipeline_qwenimage_edit_plus as edit_plus
+
+        edit_plus.VAE_IMAGE_SIZE, edit_plus.CONDITION_IMAGE_SIZE = TINY["qwen_vae_area"], TINY["qwen_condition_area"]
     return diffusers.QwenImageEditPlusPipeline(transformer=transformer, vae=vae, scheduler=scheduler,
                                                text_encoder=text_encoder, tokenizer=tokenizer, processor=processor)
 
