@@ -168,10 +168,15 @@ def _open(spec: ModelSpec, where: str | Path, parts: Parts | None) -> Any:
     if spec.revision and not Path(str(where)).is_dir():
         kwargs["revision"] = spec.revision
     shared = parts.reuse(where, dtypes) if parts is not None else {}
-    if spec.family == "qwen-image-edit":
-        from studio.render.diffusers.keyframes import stills_processor
+    tokenizer = None
+    if spec.family in ("qwen-image-edit", "flux2"):  # their processors need torchvision: studio's stand in
+        from studio.render.diffusers.keyframes import stills_processor, text_tokenizer
 
-        if (processor := stills_processor(spec, where)) is not None:
+        if spec.family == "flux2" and (tokenizer := text_tokenizer(spec, where)) is not None:
+            # not passed in: diffusers checks a passed component against the class model_index names, and
+            # without torchvision transformers has only a placeholder for PixtralProcessor
+            shared["tokenizer"] = None
+        elif spec.family == "qwen-image-edit" and (processor := stills_processor(spec, where)) is not None:
             shared["processor"] = processor
     if shared:
         log.info("model %s reuses the loaded %s", spec.name, ", ".join(sorted(shared)))
@@ -181,6 +186,8 @@ def _open(spec: ModelSpec, where: str | Path, parts: Parts | None) -> Any:
         raise StudioError(f"model {spec.name!r} did not load as {family.pipeline} from {where}: "
                           f"{str(exc).splitlines()[0]}",
                           hint="check the model's family and that its folder was written by save_pretrained") from None
+    if tokenizer is not None:
+        pipe.register_modules(tokenizer=tokenizer)
     if parts is not None:
         parts.keep(where, dtypes, pipe)
     return pipe

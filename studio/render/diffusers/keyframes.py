@@ -113,6 +113,61 @@ def stills_processor(spec: ModelSpec, where: str | Path) -> Any | None:
     return pictures_only_processor(tokenizer, images)
 
 
+def text_tokenizer(spec: ModelSpec, where: str | Path) -> Any | None:
+    """FLUX.2 [dev]'s ``PixtralProcessor`` for a machine without torchvision, else ``None`` (the
+    pipeline then loads its own).
+
+    transformers builds a ``PixtralProcessor`` only with torchvision. FLUX.2 gives its text
+    encoder text alone (the reference pictures go through the VAE), and a processor's
+    ``apply_chat_template`` on text is its tokenizer's: the same template, rendered, then
+    tokenized without adding special tokens (the template starts with the BOS). So the tokenizer
+    folder's tokenizer with the processor's chat template stands in for it."""
+    import importlib.util
+
+    if importlib.util.find_spec("torchvision") is not None:
+        return None
+    from transformers import AutoTokenizer
+
+    kwargs: dict[str, Any] = {"subfolder": "tokenizer"}
+    if spec.revision and not Path(str(where)).is_dir():
+        kwargs["revision"] = spec.revision
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(where), **kwargs)
+    except (OSError, ValueError) as exc:
+        raise StudioError(f"keyframe model {spec.name!r}: its tokenizer did not load from {where}: "
+                          f"{str(exc).splitlines()[0]}",
+                          hint="the folder needs tokenizer/ as Flux2Pipeline.save_pretrained writes it") from None
+    if tokenizer.chat_template is None:
+        tokenizer.chat_template = _processor_chat_template(spec, where, kwargs)
+    return tokenizer
+
+
+def _processor_chat_template(spec: ModelSpec, where: str | Path, kwargs: dict[str, Any]) -> str:
+    """The chat template a processor keeps beside its tokenizer (chat_template.json, or
+    processor_config.json's ``chat_template``; transformers reads chat_template.jinja itself)."""
+    import json
+
+    for name in ("chat_template.json", "processor_config.json"):
+        if Path(str(where)).is_dir():
+            path = Path(str(where)) / kwargs["subfolder"] / name
+            if not path.is_file():
+                continue
+        else:
+            from huggingface_hub import hf_hub_download
+            from huggingface_hub.errors import EntryNotFoundError
+
+            try:
+                path = Path(hf_hub_download(str(where), name, subfolder=kwargs["subfolder"],
+                                            revision=kwargs.get("revision")))
+            except EntryNotFoundError:
+                continue
+        template = json.loads(path.read_text(encoding="utf-8")).get("chat_template")
+        if isinstance(template, str):
+            return template
+    raise StudioError(f"keyframe model {spec.name!r}: its tokenizer folder has no chat template",
+                      hint="install torchvision (its PixtralProcessor then loads as the repository gives it)")
+
+
 def pictures_only_processor(tokenizer: Any, image_processor: Any) -> Any:
     """A ``Qwen2VLProcessor`` over ``tokenizer`` and ``image_processor`` whose video processor
     refuses video, built without torchvision."""

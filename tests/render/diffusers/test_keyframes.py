@@ -186,3 +186,35 @@ def test_qwen_image_edit_loads_without_torchvision_and_refuses_video(tmp_path):
     assert int((out["input_ids"][0] == pad).sum()) == merged > 1
     with pytest.raises(StudioError, match="video"):
         processor.video_processor(videos=[np.zeros((2, 32, 32, 3), np.uint8)])
+
+
+@pytest.mark.parametrize("where", ["chat_template.jinja", "chat_template.json", "nowhere"])
+def test_flux2_dev_without_torchvision_tokenizes_with_its_processors_chat_template(tmp_path, where):
+    """FLUX.2 [dev]'s tokenizer folder is a PixtralProcessor's, which transformers builds only with
+    torchvision; studio loads its tokenizer with the processor's chat template (wherever the
+    processor kept it), so the text encoder reads the same system prompt and [INST] turn."""
+    import json
+
+    from studio.errors import StudioError
+    from studio.render.diffusers.keyframes import text_tokenizer
+
+    folder = tiny_keyframes.save_flux2_dev(tmp_path / "dev")
+    jinja = folder / "tokenizer" / "chat_template.jinja"
+    assert jinja.read_text(encoding="utf-8") == tiny_keyframes.MISTRAL_TEMPLATE
+    if where != "chat_template.jinja":
+        jinja.unlink()
+    if where == "chat_template.json":
+        (folder / "tokenizer" / where).write_text(json.dumps({"chat_template": tiny_keyframes.MISTRAL_TEMPLATE}))
+    if where == "nowhere":
+        with pytest.raises(StudioError, match="no chat template"):
+            text_tokenizer(BUILTIN["flux2-dev"], folder)
+        return
+    tokenizer = text_tokenizer(BUILTIN["flux2-dev"], folder)
+    messages = [[{"role": "system", "content": [{"type": "text", "text": "describe the image"}]},
+                 {"role": "user", "content": [{"type": "text", "text": "a woman in a green coat"}]}]]
+    ids = tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True, padding="max_length",
+                                        truncation=True, max_length=24)["input_ids"][0]
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    assert tokens[:6] == ["<s>", "[SYSTEM_PROMPT]", "describe", "the", "image", "[/SYSTEM_PROMPT]"]
+    assert tokens[6:13] == ["[INST]", "a", "woman", "in", "a", "green", "coat"] and tokens[13] == "[/INST]"
+    assert tokens.count("<s>") == 1 and set(tokens[14:]) == {"<pad>"}
