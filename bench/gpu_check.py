@@ -401,20 +401,21 @@ def _flux2_dev(b: Builder, name: str, dtype: Any) -> Any:
     """FLUX.2 [dev], guidance-distilled, as black-forest-labs/FLUX.2-dev holds it: the transformer of diffusers'
     convert_flux2_to_diffusers.py (flux2-dev, 32B), the FLUX.2 VAE, Mistral Small 3.1 24B with its Pixtral vision
     tower (``Mistral3ForConditionalGeneration``); the tests' in-memory tokenizer with the Mistral chat template
-    (its ids stay inside the real vocabulary), which studio also passes as the pipeline's tokenizer where
-    torchvision is missing."""
+    (what studio passes as the pipeline's tokenizer where torchvision is missing; its ids stay inside the real
+    vocabulary, its ``[IMG]`` the text encoder's image token)."""
     import diffusers
     from transformers import Mistral3Config, Mistral3ForConditionalGeneration
 
     from tests.render.diffusers.tiny_keyframes import mistral_tokenizer
 
+    tokenizer = mistral_tokenizer()
     transformer = b.diffusers_model(name, "Flux2Transformer2DModel", f"{name}/transformer.json", dtype)
     vae = b.diffusers_model(name, "AutoencoderKLFlux2", f"{name}/vae.json", dtype)
-    text = config(f"{name}/text_encoder.json", b.tiny)
+    text = {**config(f"{name}/text_encoder.json", b.tiny), "image_token_index": tokenizer.convert_tokens_to_ids("[IMG]")}
     text_encoder = b.make(name, lambda: Mistral3ForConditionalGeneration(Mistral3Config(**text)), dtype)
     scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
     return diffusers.Flux2Pipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder,
-                                   tokenizer=mistral_tokenizer(), transformer=transformer)
+                                   tokenizer=tokenizer, transformer=transformer)
 
 
 def _qwen_image_edit(b: Builder, name: str, dtype: Any) -> Any:

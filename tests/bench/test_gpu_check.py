@@ -20,6 +20,13 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = {"wan2.1-t2v-1.3b", "wan2.1-vace-1.3b", "wan2.1-i2v-14b-480p", "ltx-video-0.9.5", "sd1.5"}
 DISTILLED = "ltx-video-0.9.8-distilled"
 UPSAMPLER = "ltx-video-0.9.8-upsampler"
+#: keyframe models of the groups named only on demand: name, group, family, components, recommended steps
+KEYFRAMERS = [
+    ("qwen-image-edit-2511", "wan-i2v-qwen-edit", "qwen-image-edit",
+     ["QwenImageTransformer2DModel", "AutoencoderKLQwenImage", "Qwen2_5_VLForConditionalGeneration"], 40),
+    ("flux2-dev", "wan-i2v-flux2-dev", "flux2",
+     ["Flux2Transformer2DModel", "AutoencoderKLFlux2", "Mistral3ForConditionalGeneration"], 50),
+]
 LTX2_PARTS = ["LTX2VideoTransformer3DModel", "LTX2TextConnectors", "AutoencoderKLLTX2Video", "AutoencoderKLLTX2Audio",
               "LTX2Vocoder", "Gemma3ForConditionalGeneration"]
 
@@ -63,6 +70,13 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     assert [c["class"] for c in klein["components"]] == ["Flux2Transformer2DModel", "AutoencoderKLFlux2",
                                                          "Qwen3ForCausalLM"]
     assert klein["steps_run"] == klein["steps_recommended"] == 4 and klein["calls"] >= 1
+    # Qwen-Image-Edit-2511 and FLUX.2 [dev] likewise, at --steps, extrapolated to their recipes' 40 and 50
+    for name, group, family, parts, steps in KEYFRAMERS:
+        m = report["models"][name]
+        assert (m["group"], m["family"]) == (group, family), name
+        assert [c["class"] for c in m["components"]] == parts, name
+        assert m["steps_run"] == 2 and m["steps_recommended"] == steps and m["calls"] >= 1, name
+        assert 0 < m["seconds_per_step"] < 60 and 0 < m["seconds_per_film_second"] < 1000, name
     assert "| ltx-0.9.8 |" in run.stdout
     m = report["models"][DISTILLED]
     assert [c["class"] for c in m["components"]] == ["LTXVideoTransformer3DModel", "AutoencoderKLLTXVideo",
@@ -100,6 +114,27 @@ def test_gpu_check_counts_the_13b_on_the_meta_device(tmp_path):
     assert 30 < f["weights_gib"] < 139  # fits the H200's memory
     assert 0 < f["seconds"] < 480 and f["tflop"] > 0
     assert "ltx-0.9.8:" in run.stdout
+
+
+def test_gpu_check_counts_the_keyframe_models_on_the_meta_device(tmp_path):
+    """Qwen-Image-Edit-2511 and FLUX.2 [dev] at their real architectures: the 20B MMDiT with Qwen2.5-VL 7B (its
+    vision tower too), the 32B transformer with Mistral Small 3.1 24B; FLUX.2 [dev] beside the 14B image-to-video
+    model is more than an H200 holds."""
+    run, report = _gpu_check(tmp_path, "--count", "--groups", "wan-i2v-qwen-edit", "wan-i2v-flux2-dev")
+    billions = {}
+    for name, group, _, parts, _ in KEYFRAMERS:
+        components = report["forecast"][group]["models"][name]["components"]
+        assert [c["class"] for c in components] == parts and {c["dtype"] for c in components} == {"bfloat16"}
+        billions.update({c["class"]: c["params"] / 1e9 for c in components})
+    assert 20.3 < billions["QwenImageTransformer2DModel"] < 20.5
+    assert 8.2 < billions["Qwen2_5_VLForConditionalGeneration"] < 8.4  # 7.6B text model and its 0.67B vision tower
+    assert 0.1 < billions["AutoencoderKLQwenImage"] < 0.2
+    assert 32.1 < billions["Flux2Transformer2DModel"] < 32.3
+    assert 23.9 < billions["Mistral3ForConditionalGeneration"] < 24.1  # untied output head, Pixtral tower
+    assert 0.05 < billions["AutoencoderKLFlux2"] < 0.1
+    assert 90 < report["forecast"]["wan-i2v-qwen-edit"]["weights_gib"] < 139
+    assert report["forecast"]["wan-i2v-flux2-dev"]["weights_gib"] > 139
+    assert "wan-i2v-qwen-edit:" in run.stdout and "wan-i2v-flux2-dev:" in run.stdout
 
 
 def _ltx2_tiny_checks(report: dict) -> None:
