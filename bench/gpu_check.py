@@ -74,7 +74,7 @@ GROUPS: dict[str, dict[str, Any]] = {
     # images); only when named (--groups): the 14B image-to-video model dominates it
     "wan-i2v-klein": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "flux2-klein-4b"},
     # the same with Qwen-Image-Edit-2511 (20B MMDiT, Qwen2.5-VL 7B: the references as Picture 1..3) and with FLUX.2
-    # [dev] (32B, Mistral Small 3.1 24B: about 60 and 105 GiB of bf16 weights beside the 14B); only when named
+    # [dev] (32B, Mistral Small 3.1 24B): 54 and 105 GiB of bf16 weights beside the 14B; only when named
     "wan-i2v-qwen-edit": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "qwen-image-edit-2511"},
     "wan-i2v-flux2-dev": {"model": "wan2.1-i2v-14b-480p", "keyframe_model": "flux2-dev"},
     # Wan 2.2: TI2V-5B (text-to-video, then image-to-video from the same weights: one transformer in memory) and the
@@ -411,7 +411,8 @@ def _flux2_dev(b: Builder, name: str, dtype: Any) -> Any:
     tokenizer = mistral_tokenizer()
     transformer = b.diffusers_model(name, "Flux2Transformer2DModel", f"{name}/transformer.json", dtype)
     vae = b.diffusers_model(name, "AutoencoderKLFlux2", f"{name}/vae.json", dtype)
-    text = {**config(f"{name}/text_encoder.json", b.tiny), "image_token_index": tokenizer.convert_tokens_to_ids("[IMG]")}
+    text = {**config(f"{name}/text_encoder.json", b.tiny),
+            "image_token_index": tokenizer.convert_tokens_to_ids("[IMG]")}
     text_encoder = b.make(name, lambda: Mistral3ForConditionalGeneration(Mistral3Config(**text)), dtype)
     scheduler = diffusers.FlowMatchEulerDiscreteScheduler(**config(f"{name}/scheduler.json", b.tiny))
     return diffusers.Flux2Pipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder,
