@@ -55,7 +55,8 @@ def _mentions(text: str, screenplay: Screenplay, candidates: list[str]) -> list[
     found: list[tuple[int, str]] = []
     for cid in candidates:
         char = screenplay.character(cid)
-        names = {char.name, char.name.split()[0], char.name.split()[-1], cid}
+        words = char.name.split() or [cid]  # a validated name has a visible word; be safe anyway
+        names = {char.name, words[0], words[-1], cid}
         best = None
         for name in names:
             m = re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE)

@@ -262,6 +262,14 @@ def load_yaml(text: str | bytes, file: str = "<input>") -> tuple[Any, SourceMap]
     return data, source
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _construct(loader: GuardedLoader, node: Node, path: Path_, source: SourceMap, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise _Refused(
@@ -285,6 +293,12 @@ def _construct(loader: GuardedLoader, node: Node, path: Path_, source: SourceMap
             raise _Refused(f"cannot read value {node.value!r}", node.start_mark) from None
         if not isinstance(value, (str, int, float, bool, type(None))):
             value = node.value  # timestamps and the like stay as written
+        if isinstance(value, str) and not _encodable(value):
+            raise _Refused(
+                "the text holds a lone surrogate escape (such as \\udfff), which is not a character",
+                node.start_mark,
+                "write the character itself, or a pair of \\u escapes that make one",
+            )
         return value
     if isinstance(node, SequenceNode):
         return [
