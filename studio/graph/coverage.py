@@ -272,7 +272,8 @@ def plan_scene_shots(
         )
         line_no = 0
         if source is not None:
-            scene_index = screenplay.scenes.index(scene)
+            # by identity: pydantic's == compares whole scenes, quadratic over a long film
+            scene_index = next(i for i, s in enumerate(screenplay.scenes) if s is scene)
             if draft.spec_id is not None:
                 spec_index = [s.id for s in scene.shots or []].index(draft.spec_id)
                 line_no = source.locate(("scenes", scene_index, "shots", spec_index))[0]
