@@ -142,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     for tb in result["tracebacks"][:5]:
         print(tb)
+    if result["over_limit"]:
+        print(f"cases over {LIMIT_SECONDS:.0f} s: {result['over_limit'][:20]}")
     if not args.no_record:
         write_section("fuzz_screenplays", (
             "<!-- fuzz_screenplays -->\n## Mutated screenplays (`bench/fuzz_screenplays.py`)\n\n"
