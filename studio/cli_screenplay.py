@@ -22,6 +22,12 @@ from studio.cli_common import (
 from studio.errors import ScreenplayError, StudioError
 
 
+def print_json(value: object) -> None:
+    """Plain JSON on one line: rich's pretty printer takes minutes and gigabytes over
+    a feature's shot list."""
+    click.echo(json.dumps(value))
+
+
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -34,7 +40,7 @@ def check(file: str, as_json: bool, allow_outside_assets: bool) -> None:
         check_voices_or_raise(screenplay)
     except ScreenplayError as exc:
         if as_json:
-            out.print_json(json.dumps({"ok": False, "file": file, "problems": [p.to_dict() for p in exc.problems]}))
+            print_json({"ok": False, "file": file, "problems": [p.to_dict() for p in exc.problems]})
             raise SystemExit(1) from None
         raise
     summary = {
@@ -49,8 +55,8 @@ def check(file: str, as_json: bool, allow_outside_assets: bool) -> None:
     }
     warnings = screenplay.warnings
     if as_json:
-        out.print_json(json.dumps({"ok": True, "file": file, "summary": summary,
-                                   "problems": [p.to_dict() for p in warnings]}))
+        print_json({"ok": True, "file": file, "summary": summary,
+                    "problems": [p.to_dict() for p in warnings]})
         return
     print_problems(warnings)
     text = Text()
@@ -72,7 +78,7 @@ def shots(file: str, as_json: bool, allow_outside_assets: bool) -> None:
     if as_json:
         from dataclasses import asdict
 
-        out.print_json(json.dumps({"runtime_seconds": graph.runtime, "shots": [asdict(s) for s in graph.shots]}))
+        print_json({"runtime_seconds": graph.runtime, "shots": [asdict(s) for s in graph.shots]})
         return
     table = Table(title=f"{graph.screenplay.film.title}: {len(graph.shots)} shots, {minutes(graph.runtime)}",
                   title_justify="left", expand=False)
@@ -124,7 +130,7 @@ def prompts(file: str, as_json: bool, allow_outside_assets: bool) -> None:
     shots_ = [{"shot": plan.shot_id, "scene": plan.scene_id, "prompt": p.prompt, "negative": p.negative}
               for plan, p in film_prompts(screenplay)]
     if as_json:
-        out.print_json(json.dumps({"title": screenplay.film.title, "shots": shots_}))
+        print_json({"title": screenplay.film.title, "shots": shots_})
         return
     table = Table(title=f"{screenplay.film.title}: prompts of {len(shots_)} shots", title_justify="left",
                   show_lines=True)
@@ -146,7 +152,7 @@ def models(file: str | None, as_json: bool) -> None:
 
     rows = configured_models(load(file) if file else None)
     if as_json:
-        out.print_json(json.dumps({"models": rows}))
+        print_json({"models": rows})
         return
     table = Table(title="models", title_justify="left")
     for column in ("name", "family", "size", "dtype", "VRAM", "fps", "LoRAs", "source", "weights here", "used as"):

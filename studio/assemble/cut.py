@@ -13,6 +13,7 @@ from pathlib import Path
 
 from studio import __version__
 from studio.assemble.ffmpeg import escape_ffmetadata, run_ffmpeg
+from studio.assemble.text import mp4_tag
 from studio.atomic import atomic_output, write_text
 from studio.render.plan import canonical_hash
 
@@ -41,14 +42,14 @@ def film_metadata(title: str, backend: str, extra: dict[str, str] | None = None)
 def ffmetadata(metadata: dict[str, str], chapters: list[Chapter]) -> str:
     lines = [";FFMETADATA1"]
     for key, value in metadata.items():
-        lines.append(f"{escape_ffmetadata(key)}={escape_ffmetadata(value)}")
+        lines.append(f"{escape_ffmetadata(mp4_tag(key))}={escape_ffmetadata(mp4_tag(value))}")
     for chapter in chapters:
         lines += [
             "[CHAPTER]",
             "TIMEBASE=1/1000",
             f"START={round(chapter.start * 1000)}",
             f"END={round(chapter.end * 1000)}",
-            f"title={escape_ffmetadata(chapter.title)}",
+            f"title={escape_ffmetadata(mp4_tag(chapter.title))}",
         ]
     return "\n".join(lines) + "\n"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from studio.assemble.text import subtitle_text
 from studio.atomic import write_text
 from studio.render.plan import ShotPlan
 
@@ -38,17 +39,23 @@ def _stamp(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _one_line(text: str) -> str:
-    # a blank line ends a cue in both formats: never let user text contain one
-    return " ".join(text.split())
+def _shown(all_cues: list[Cue]) -> list[tuple[Cue, str, str]]:
+    """Each cue with its speaker and text as the formats may hold them (one line, no
+    control characters: see :mod:`studio.assemble.text`); a cue left with no text is
+    no cue at all."""
+    out = []
+    for cue in all_cues:
+        text = subtitle_text(cue.text)
+        if text:
+            out.append((cue, subtitle_text(cue.speaker), text))
+    return out
 
 
 def srt(all_cues: list[Cue]) -> str:
     blocks = []
-    for n, cue in enumerate(all_cues, start=1):
-        text = _one_line(cue.text)
+    for n, (cue, speaker, text) in enumerate(_shown(all_cues), start=1):
         if cue.off_screen:
-            text = f"{cue.speaker.upper()} (V.O.): {text}"
+            text = f"{speaker.upper() or '?'} (V.O.): {text}"
         blocks.append(f"{n}\n{_stamp(cue.start, ',')} --> {_stamp(cue.end, ',')}\n{text}\n")
     return "\n".join(blocks)
 
@@ -59,11 +66,9 @@ def _vtt_escape(text: str) -> str:
 
 def webvtt(all_cues: list[Cue]) -> str:
     blocks = ["WEBVTT\n"]
-    for cue in all_cues:
-        # "-->" inside a cue's text would confuse parsers
-        text = _vtt_escape(_one_line(cue.text)).replace("--&gt;", "→")
-        speaker = _vtt_escape(_one_line(cue.speaker)).replace("--&gt;", "→")
-        blocks.append(f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}\n<v {speaker}>{text}\n")
+    for cue, speaker, text in _shown(all_cues):
+        blocks.append(f"{_stamp(cue.start, '.')} --> {_stamp(cue.end, '.')}\n<v {_vtt_escape(speaker)}>"
+                      f"{_vtt_escape(text)}\n")
     return "\n".join(blocks)
 
 

@@ -113,7 +113,8 @@ class ShotStore:
             return None
         path = self.clip_path(key)
         tails = tuple(sorted(self._base(key).parent.glob(f"{key}.tail-*.png")))
-        if not path.is_file() or not tails or not self._thumb(key).is_file():
+        if not path.is_file() or not tails or not self._thumb(key).is_file() or not all(
+                _png_complete(t, full=verify) for t in tails):
             self._discard(key)
             return None
         stat = path.stat()
@@ -165,12 +166,62 @@ class ShotStore:
                     sound_path)
 
     def tail_frames(self, clip: Clip) -> list[np.ndarray]:
-        """The clip's stored last frames, oldest first."""
+        """The clip's stored last frames, oldest first. Frames that no longer decode make
+        the entry corrupt: it is removed and :class:`DamagedEntry` raised."""
         out = []
         for path in clip.tails:
-            with Image.open(path) as im:
-                out.append(np.asarray(im.convert("RGB")))
+            try:
+                with Image.open(path) as im:
+                    out.append(np.asarray(im.convert("RGB")))
+            except (OSError, ValueError, SyntaxError):  # PIL: truncated, unidentified or broken
+                self._discard(clip.key)
+                raise DamagedEntry([clip.shot_id], "its last frames") from None
         return out
+
+    def check_clips(self, clips: list[Clip]) -> None:
+        """Hash each clip in full against its recorded digest; remove every entry that
+        disagrees and raise :class:`DamagedEntry` naming their shots."""
+        damaged = []
+        for clip in clips:
+            if not clip.path.is_file() or file_sha256(clip.path) != clip.sha256:
+                self._discard(clip.key)
+                damaged.append(clip.shot_id)
+        if damaged:
+            raise DamagedEntry(damaged, "its clip")
+
+
+class DamagedEntry(RenderError):
+    """Cached shots whose files no longer match what was recorded (a flipped byte with
+    size and mtime kept, a truncated frame); their entries are already removed, so the
+    next attempt renders them anew."""
+
+    def __init__(self, shots: list[str], what: str) -> None:
+        self.shots = list(shots)
+        names = ", ".join(self.shots)
+        super().__init__(f"the cache entry of shot{'s' if len(shots) > 1 else ''} {names} was damaged "
+                         f"({what} no longer matches what was stored); it was removed",
+                         hint="run the same command again: the shot is rendered anew")
+
+
+_PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def _png_complete(path: Path, *, full: bool = False) -> bool:
+    """Whether the PNG at ``path`` is whole: it ends with its IEND chunk (a truncated
+    file does not); with ``full``, every chunk's CRC is checked too."""
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, os.SEEK_END) < len(_PNG_END):
+                return False
+            f.seek(-len(_PNG_END), os.SEEK_END)
+            if f.read() != _PNG_END:
+                return False
+        if full:
+            with Image.open(path) as im:
+                im.verify()
+    except (OSError, ValueError, SyntaxError):
+        return False
+    return True
 
 
 def write_shot_sound(path: Path, sound: ShotSound) -> Path:

@@ -55,7 +55,8 @@ def _mentions(text: str, screenplay: Screenplay, candidates: list[str]) -> list[
     found: list[tuple[int, str]] = []
     for cid in candidates:
         char = screenplay.character(cid)
-        names = {char.name, char.name.split()[0], char.name.split()[-1], cid}
+        words = char.name.split() or [cid]  # a validated name has a visible word; be safe anyway
+        names = {char.name, words[0], words[-1], cid}
         best = None
         for name in names:
             m = re.search(rf"\b{re.escape(name)}\b", text, re.IGNORECASE)
@@ -271,7 +272,8 @@ def plan_scene_shots(
         )
         line_no = 0
         if source is not None:
-            scene_index = screenplay.scenes.index(scene)
+            # by identity: pydantic's == compares whole scenes, quadratic over a long film
+            scene_index = next(i for i, s in enumerate(screenplay.scenes) if s is scene)
             if draft.spec_id is not None:
                 spec_index = [s.id for s in scene.shots or []].index(draft.spec_id)
                 line_no = source.locate(("scenes", scene_index, "shots", spec_index))[0]

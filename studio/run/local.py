@@ -17,6 +17,7 @@ import collections
 import errno
 import json
 import platform
+import re
 import resource
 import sqlite3
 import sys
@@ -41,7 +42,7 @@ from studio.audio.effects import ShotSoundAt
 from studio.audio.film import FilmSound, make_film_sound
 from studio.audio.speech import LineAudio, shot_speech, speech_seconds, synthesize_lines
 from studio.cache.lockfile import LockedShot, Lockfile
-from studio.cache.store import Clip, ShotStore, file_sha256, shot_key
+from studio.cache.store import Clip, DamagedEntry, ShotStore, shot_key
 from studio.consistency.cast import cast_film
 from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
@@ -113,6 +114,7 @@ def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: Sho
     middle = plan.frames // 2
     count = 0
     frames: Iterator[np.ndarray] = iter(backend.render(plan, cond))
+    _clean_shot_leftovers(store, key)
     with ClipWriter(store.clip_path(key), video) as writer:
         for frame in frames:
             writer.write(frame)
@@ -190,11 +192,19 @@ def render_film(
     store: ShotStore | None = None
     try:
         store = ShotStore(cache_dir)
-        return _render_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
-                            backend_name=backend_name, backend_options=backend_options, video=video,
-                            progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
-                            take_seed_override=take_seed_override, verify=verify, qa=qa,
-                            approved_only=approved_only)
+        for attempt in (1, 2):
+            try:
+                return _render_film(screenplay, output_dir, store=store, cache_dir=cache_dir, name=name,
+                                    backend_name=backend_name, backend_options=backend_options, video=video,
+                                    progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
+                                    take_seed_override=take_seed_override, verify=verify, qa=qa,
+                                    approved_only=approved_only)
+            except DamagedEntry as exc:
+                if attempt == 2:
+                    raise
+                # the damaged entries are gone: this pass renders those shots anew, the rest come cached
+                (progress or QuietProgress()).stage(f"{exc.args[0]}: rendering {', '.join(exc.shots)} again")
+        raise AssertionError("unreachable")
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
@@ -391,6 +401,7 @@ def qa_and_retake(job: FilmJob, plan: ShotPlan, cond: Conditioning, clip: Clip, 
 
 
 def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, **options: Any) -> RenderResult:
+    _clean_leftovers(output_dir)  # a killed run's temporary files, before this run writes its own
     job = prepare_film(screenplay, output_dir, store=store, **options)
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
@@ -454,11 +465,8 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         previous_report)
     if rebuilt:
         progress.stage("assembling the cut")
-        for clip in clips:  # the clips the cut is made of are checked in full
-            if file_sha256(clip.path) != clip.sha256:
-                raise RenderError(f"cached clip of shot {clip.shot_id} changed while rendering",
-                                  hint="run the same command again: it will be rendered anew")
-        _clean_leftovers(output_dir, name)
+        store.check_clips(clips)  # the clips the cut is made of are checked in full
+        _clean_leftovers(output_dir)
         film = assemble_cut([c.path for c in clips], store.root,
                             sound.aac if sound else silent_track(store.root, film_seconds),
                             stem.with_suffix(".mp4"), seconds=film_seconds, metadata=metadata, chapters=chapters)
@@ -657,12 +665,28 @@ def _outputs_intact(report: dict[str, Any]) -> bool:
     return all(Path(b).is_file() for b in boards)
 
 
-def _clean_leftovers(output_dir: Path, name: str) -> None:
-    """Temporary files a killed run left in the output folder (ours only)."""
-    for path in output_dir.glob(f".{name}*.part*"):
-        path.unlink(missing_ok=True)
-    for path in output_dir.glob(".storyboard*.part*"):
-        path.unlink(missing_ok=True)
+# what studio.atomic's temporary names look like: ".<final name>.<8 random>.part<suffix>"
+_PART = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part(\.[A-Za-z0-9]+)?$")
+
+
+def _clean_leftovers(output_dir: Path) -> None:
+    """Temporary files a killed run left in the output folder and its music folder (ours
+    only: the film's, the storyboard's and the stems' temporary names)."""
+    for folder in (output_dir, output_dir / "music"):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if _PART.match(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
+
+
+def _clean_shot_leftovers(store: ShotStore, key: str) -> None:
+    """A killed render's partial files of the shot ``key``, about to be rendered again."""
+    folder = store.clip_path(key).parent
+    if folder.is_dir():
+        for path in folder.glob(f".{key}.*"):
+            if _PART.match(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
 
 
 def _scene_seconds(plans: list[ShotPlan]) -> dict[str, float]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.errors import Problem, ScreenplayError
 from studio.screenplay.model import FORMAT_VERSION, Screenplay
-from studio.screenplay.safe_yaml import MAX_BYTES, SourceMap, load_yaml
+from studio.screenplay.reading import read_screenplay_bytes
+from studio.screenplay.safe_yaml import SourceMap, load_yaml
 from studio.screenplay.validate import resolve_asset, validate
 
 __all__ = [
@@ -45,21 +45,7 @@ def load_screenplay(path: str | Path, *, allow_outside: bool = False) -> Screenp
     ``allow_outside`` is set (the user said so on the command line).
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise ScreenplayError([Problem(f"{path} is a folder, not a screenplay", file=str(path))])
-        if size > MAX_BYTES:
-            raise ScreenplayError(
-                [Problem(f"file is {size} bytes, over the {MAX_BYTES} byte limit", file=str(path))]
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScreenplayError(
-            [Problem("no such file", file=str(path), hint="check the path, or create one with `studio new NAME`")]
-        ) from None
-    except OSError as exc:
-        raise ScreenplayError([Problem(f"cannot read the file: {exc.strerror}", file=str(path))]) from None
+    raw = read_screenplay_bytes(path)
     if path.suffix.lower() == ".fountain":
         from studio.screenplay.fountain_import import parse_fountain
 

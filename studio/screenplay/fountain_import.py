@@ -610,18 +610,9 @@ def import_fountain(raw: str | bytes, file: str = "<input>") -> FountainImport:
 def read_fountain(path: str | Path) -> FountainImport:
     """Read a Fountain file from disk and convert it (:func:`import_fountain`); a missing,
     unreadable or oversized file is a :class:`ScreenplayError` too."""
-    path = Path(path)
-    try:
-        if path.is_dir():
-            raise _fail(str(path), f"{path} is a folder, not a screenplay")
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise _fail(str(path), f"file is {size} bytes, over the {MAX_BYTES} byte limit")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise _fail(str(path), "no such file", "give the path of a .fountain screenplay") from None
-    except OSError as exc:
-        raise _fail(str(path), f"cannot read the file: {exc.strerror}") from None
+    from studio.screenplay.reading import read_screenplay_bytes
+
+    raw = read_screenplay_bytes(path)
     return import_fountain(raw, str(path))
 
 

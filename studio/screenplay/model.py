@@ -97,7 +97,7 @@ class RenderSettings(_Strict):
 
 
 class SoundSettings(_Strict):
-    loudness: float = Field(-23.0, ge=-36, le=-8, description="Integrated loudness target in LUFS: -23 (EBU R128) or -14 (web).")
+    loudness: float = Field(-23.0, strict=True, ge=-36, le=-8, description="Integrated loudness target in LUFS: -23 (EBU R128) or -14 (web).")
     music: Literal["midi", "model"] = Field(
         "midi", description="'midi': cues composed and played with FluidSynth; 'model': a music model from the registry."
     )
@@ -111,7 +111,7 @@ class SoundSettings(_Strict):
 
 class FilmSettings(_Strict):
     title: str = Field(min_length=1, max_length=200)
-    fps: int = Field(24, ge=1, le=120, description="Frames per second.")
+    fps: int = Field(24, strict=True, ge=1, le=120, description="Frames per second.")
     resolution: str = Field(
         "854x480",
         pattern=r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$",
@@ -119,8 +119,8 @@ class FilmSettings(_Strict):
     )
     look: str = Field("", max_length=2000, description="The visual style, in words (e.g. 'warm 35mm, soft contrast').")
     negative: str = Field("", max_length=2000, description="What the look avoids (generators use it as a negative prompt).")
-    seed: int = Field(0, ge=0, le=2**32 - 1, description="Base seed; every shot's seed derives from it.")
-    title_cards: bool = Field(False, description="Show each scene heading on a title card.")
+    seed: int = Field(0, strict=True, ge=0, le=2**32 - 1, description="Base seed; every shot's seed derives from it.")
+    title_cards: bool = Field(False, strict=True, description="Show each scene heading on a title card.")
     render: RenderSettings = Field(default_factory=RenderSettings)  # type: ignore[arg-type]
     sound: SoundSettings = Field(default_factory=SoundSettings)  # type: ignore[arg-type]
 
@@ -128,9 +128,9 @@ class FilmSettings(_Strict):
 class Voice(_Strict):
     engine: Literal["piper", "espeak-ng", "transformers"] = "piper"
     voice: str | None = Field(None, description="Engine voice name (e.g. 'en-us+m3' for espeak-ng).")
-    rate: float = Field(1.0, ge=0.5, le=2.0, description="Speaking rate, 1.0 = natural.")
-    pitch: float = Field(0.0, ge=-12, le=12, description="Pitch shift in semitones.")
-    seed: int | None = Field(None, ge=0, description="Seed for variation between takes.")
+    rate: float = Field(1.0, strict=True, ge=0.5, le=2.0, description="Speaking rate, 1.0 = natural.")
+    pitch: float = Field(0.0, strict=True, ge=-12, le=12, description="Pitch shift in semitones.")
+    seed: int | None = Field(None, strict=True, ge=0, description="Seed for variation between takes.")
 
 
 class LikenessPhotos(_Strict):
@@ -147,7 +147,7 @@ class CharacterLora(_Strict):
         description="A .safetensors file or a folder holding one, relative to the screenplay; or a Hugging Face "
         "hub id (org/name) with weight_name.",
     )
-    weight: float = Field(1.0, ge=-8, le=8, description="Its strength (1.0: as trained).")
+    weight: float = Field(1.0, strict=True, ge=-8, le=8, description="Its strength (1.0: as trained).")
     adapter_name: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="The name the pipeline knows it by (default: the character's id, numbered when it has several).",
@@ -183,7 +183,7 @@ class Location(_Strict):
     id: Id
     name: str = Field("", max_length=200)
     description: str = Field("", max_length=2000)
-    interior: bool | None = Field(None, description="Inside (true) or outside (false); read from headings when absent.")
+    interior: bool | None = Field(None, strict=True, description="Inside (true) or outside (false); read from headings when absent.")
     references: list[str] = Field(default_factory=list, description="Reference images, relative to the screenplay.")
 
 
@@ -240,7 +240,7 @@ Beat = Annotated[
 
 class MusicCue(_Strict):
     mood: str | None = Field(None, max_length=100, description="e.g. tense, tender, triumphant, eerie.")
-    tempo: int | None = Field(None, ge=30, le=240, description="Beats per minute.")
+    tempo: int | None = Field(None, strict=True, ge=30, le=240, description="Beats per minute.")
     key: str | None = Field(
         None,
         pattern=r"^[A-Ga-g](#|b)?( ?(major|minor|maj|min|m))?$",
@@ -254,7 +254,7 @@ class ShotSpec(_Strict):
     size: ShotSize
     move: CameraMove = CameraMove.static
     subjects: list[Id] = Field(default_factory=list, description="Characters the shot is on.")
-    duration: float | None = Field(None, gt=0, le=600, description="Seconds; grows to fit its dialogue.")
+    duration: float | None = Field(None, strict=True, gt=0, le=600, description="Seconds; grows to fit its dialogue.")
     continuity: Continuity = Continuity.cut
     description: str = Field("", max_length=2000)
     covers: list[Annotated[Union[Annotated[Id, Tag("ref:id")], Annotated[int, Field(ge=1), Tag("ref:number")]], Discriminator(

@@ -6,7 +6,8 @@ ask for billions of nodes (measured: 40 s for a merge-key bomb). This loader:
 * refuses merge keys (``<<``) at compose time, before anything expands;
 * accepts anchors and aliases but caps what they expand to (total nodes and depth),
   computed on the composed node graph in linear time;
-* caps file size and nesting depth;
+* caps file size, nesting depth and the number of values, counted while composing so
+  a long flat list stops at the cap at once instead of after the whole file;
 * refuses duplicate keys, non-string keys and every tag outside the YAML core schema;
 * returns plain Python data plus a map from each value's path to its line and column,
   so later validation can point at the exact place in the file.
@@ -18,13 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from studio.errors import Problem, ScreenplayError
 
 MAX_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 40
 MAX_EXPANDED_NODES = 200_000
+MAX_NODES = 100_000  # values written out in the file (a 90-minute feature has ~8,000; seven hours ~40,000)
 
 Path_ = tuple[str | int, ...]
 
@@ -48,12 +53,30 @@ class _Refused(Exception):
         self.hint = hint
 
 
-class GuardedLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses merge keys and over-deep documents while composing."""
+if yaml.__with_libyaml__:
+    from yaml.cyaml import CParser
+
+    class _Base(Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+        """libyaml scans and parses (fast, in C); composing stays in Python so it can be
+        guarded node by node."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+else:  # pragma: no cover - PyYAML without libyaml
+    _Base = yaml.SafeLoader  # type: ignore[misc,assignment]
+
+
+class GuardedLoader(_Base):
+    """A safe loader that refuses merge keys, over-deep and over-large documents while
+    composing."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._composed = 0
         # expanded depth and size of each composed node, aliases counted in full;
         # memoised by node identity, so checking costs one pass over the file
         self._expanded: dict[int, tuple[int, int]] = {}
@@ -67,6 +90,13 @@ class GuardedLoader(yaml.SafeLoader):
                     f"nesting deeper than {MAX_DEPTH} levels",
                     mark,
                     "a screenplay never needs this; flatten the structure",
+                )
+            self._composed += 1
+            if self._composed > MAX_NODES:
+                raise _Refused(
+                    f"the file holds more than {MAX_NODES} values (lists, keys and texts)",
+                    self.peek_event().start_mark,
+                    "a screenplay never needs this many; split the film into several screenplays",
                 )
             node = super().compose_node(parent, index)
         finally:
@@ -232,6 +262,14 @@ def load_yaml(text: str | bytes, file: str = "<input>") -> tuple[Any, SourceMap]
     return data, source
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _construct(loader: GuardedLoader, node: Node, path: Path_, source: SourceMap, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise _Refused(
@@ -255,6 +293,12 @@ def _construct(loader: GuardedLoader, node: Node, path: Path_, source: SourceMap
             raise _Refused(f"cannot read value {node.value!r}", node.start_mark) from None
         if not isinstance(value, (str, int, float, bool, type(None))):
             value = node.value  # timestamps and the like stay as written
+        if isinstance(value, str) and not _encodable(value):
+            raise _Refused(
+                "the text holds a lone surrogate escape (such as \\udfff), which is not a character",
+                node.start_mark,
+                "write the character itself, or a pair of \\u escapes that make one",
+            )
         return value
     if isinstance(node, SequenceNode):
         return [

@@ -283,8 +283,16 @@ def _meaning(checker: _Checker, base_dir: Path | None, allow_outside: bool) -> N
         if all(p.isdigit() for p in parts) and any(int(p) % 2 for p in parts):
             checker.add(("film", "resolution"), f"{resolution} has an odd side; H.264 needs even sizes",
                         "e.g. 854x480, 1280x720")
+        elif len(parts) == 2 and all(p.isdigit() for p in parts):
+            too_big = frame_size_problem(int(parts[0]), int(parts[1]))
+            if too_big:
+                checker.add(("film", "resolution"), too_big, "at most 8192x4320 (8K); e.g. 1920x1080, 3840x2160")
 
     for i, char in _items(data, "characters"):
+        name = char.get("name")
+        if isinstance(name, str) and name and not any(ch.isprintable() and not ch.isspace() for ch in name):
+            checker.add(("characters", i, "name"), f"the name {name!r} has no visible character",
+                        "write the character's name, e.g. 'Mara Vell'")
         for field, value in (("likeness", char.get("likeness")),):
             if isinstance(value, dict):
                 for j, photo in enumerate(value.get("photos") or []):
@@ -379,6 +387,29 @@ def _meaning(checker: _Checker, base_dir: Path | None, allow_outside: bool) -> N
                                 "list it in one shot's `covers`")
 
 
+# H.264 level 6.2 (ITU-T H.264 Table A-1), the highest level: a frame holds at most
+# 139,264 macroblocks of 16x16 pixels (8192x4320 is 138,240), and no side is longer than
+# sqrt(8 * MaxFS) macroblocks (Annex A.3.1), 16,880 pixels.
+H264_MAX_MACROBLOCKS = 139_264
+H264_MAX_SIDE = int((8 * H264_MAX_MACROBLOCKS) ** 0.5) * 16
+# what one frame may take as 8-bit RGB in memory while it is drawn and piped to the encoder
+FRAME_BYTES_BUDGET = 128 * 1024 * 1024
+
+
+def frame_size_problem(width: int, height: int) -> str:
+    """Why an H.264 encoder (and the renderer's memory) cannot take ``width`` x
+    ``height`` frames, or '' when it can."""
+    macroblocks = -(-width // 16) * -(-height // 16)
+    if max(width, height) > H264_MAX_SIDE:
+        return f"{width}x{height} has a side over {H264_MAX_SIDE} pixels, beyond H.264 (level 6.2)"
+    if macroblocks > H264_MAX_MACROBLOCKS:
+        return (f"{width}x{height} is {macroblocks} macroblocks a frame, beyond H.264 level 6.2 "
+                f"({H264_MAX_MACROBLOCKS})")
+    if width * height * 3 > FRAME_BYTES_BUDGET:
+        return f"{width}x{height} frames take over {FRAME_BYTES_BUDGET // 2**20} MiB each"
+    return ""
+
+
 def _asset(checker: _Checker, path: Path_, value: Any, base_dir: Path | None, allow_outside: bool, *,
            what: str = "assets", folder_ok: bool = False) -> None:
     if not isinstance(value, str) or base_dir is None:
@@ -435,7 +466,7 @@ def validate(
                     "start from `studio new NAME`")
         raise ScreenplayError(checker.problems, source.file)
     version = data.get("version")
-    if version is not None and version != 1:
+    if version is not None and (type(version) is not int or version != 1):
         checker.add(("version",), f"unsupported format version {_shown(version)}; this studio reads version 1",
                     "set `version: 1`")
         raise ScreenplayError(checker.problems, source.file)
