@@ -31,7 +31,18 @@ from starlette.staticfiles import StaticFiles
 from studio import __version__
 from studio.errors import StudioError
 from studio.web import views
-from studio.web.safety import TOKEN_HEADER, WebError, allowed_hosts, cache_file, keyframe_file, safe_path, token_ok
+from studio.web.safety import (
+    MAX_JSON_DEPTH,
+    TOKEN_HEADER,
+    WebError,
+    allowed_hosts,
+    cache_file,
+    json_too_deep,
+    keyframe_file,
+    origin_ok,
+    safe_path,
+    token_ok,
+)
 from studio.web.session import Studio
 
 HERE = Path(__file__).parent
@@ -294,16 +305,29 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
     return Starlette(routes=routes, middleware=middleware, exception_handlers={StudioError: web_error})
 
 
-async def _json_body(request: Request, studio: Studio) -> dict[str, Any]:
-    """The request's JSON object, after the token check (403 without the token)."""
+def _guard(request: Request, studio: Studio) -> None:
+    """A mutating request needs the session token (403 without it) and, from a
+    browser, the studio's own ``Origin`` (403 from another site's page)."""
     if not token_ok(studio.token, request.headers.get(TOKEN_HEADER)):
         raise WebError("missing or wrong session token", hint="reload the page: it carries the token", status=403)
+    if not origin_ok(request.headers.get("origin"), request.headers.get("host")):
+        raise WebError("refused: the request comes from another site's page (its Origin is not this studio)",
+                       hint="use the studio's own pages", status=403)
+
+
+async def _json_body(request: Request, studio: Studio) -> dict[str, Any]:
+    """The request's JSON object, after the token and Origin checks (403 without the
+    token): at most 64 KiB, nested at most MAX_JSON_DEPTH deep (400 beyond)."""
+    _guard(request, studio)
     raw = await request.body()
     if len(raw) > 64 * 1024:
         raise WebError("request too large", status=413)
+    if json_too_deep(raw):
+        raise WebError(f"the request body nests deeper than {MAX_JSON_DEPTH} levels",
+                       hint="send a flat JSON object, as the pages do")
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise WebError("the request body is not JSON") from None
     if not isinstance(body, dict):
         raise WebError("the request body must be a JSON object")

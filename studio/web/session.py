@@ -36,6 +36,7 @@ log = logging.getLogger("studio.web")
 WATCH_INTERVAL = 0.3  # seconds between looks at the screenplay and its lockfile
 SETTLE_INTERVAL = 0.08  # a changed file is read once it has held still this long (a save in progress)
 SETTLE_TRIES = 12  # ... but never waited on longer than about a second
+MAX_QUEUED = 32  # jobs waiting for the worker; beyond, a request is refused
 
 
 @dataclass
@@ -339,11 +340,20 @@ class Studio:
 
     # -- jobs -----------------------------------------------------------------------------------
     def submit(self, kind: str, label: str, **params: Any) -> Job:
+        """Queue a job. The same request as a job still waiting (same kind and
+        parameters: a double click, a page asking twice) is that job, not a new one;
+        more than MAX_QUEUED waiting jobs is a 429 (the queue runs one at a time)."""
         with self._lock:
+            for waiting in self.jobs:
+                if waiting.state == "queued" and waiting.kind == kind and waiting.params == params:
+                    return waiting
+            if sum(j.state == "queued" for j in self.jobs) >= MAX_QUEUED:
+                raise WebError(f"{MAX_QUEUED} jobs are already waiting", status=429,
+                               hint="wait for them to finish (the jobs list at the top of the page)")
             job = Job(self._next_id, kind, label, params)
             self._next_id += 1
             self.jobs.append(job)
-            del self.jobs[:-50]
+            del self.jobs[:-50]  # the waiting ones are the newest (one queue, in order): all kept
         self.hub.publish("job", job.to_dict())
         self._queue.put(job)
         return job
