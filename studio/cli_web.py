@@ -49,7 +49,7 @@ def serve(file: str, output: str | None, backend: str | None, resolution: str | 
     name = Path(file).stem
     studio = Studio(FilmConfig(file=Path(file), load=load, output_dir=Path(output) if output else Path("out") / name,
                                cache_dir=default_cache_dir(cache_dir), name=name, backend=backend,
-                               audio=not silent))
+                               audio=not silent, allow_outside=allow_outside_assets))
 
     def ready(url: str) -> None:
         text = Text()

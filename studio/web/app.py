@@ -32,6 +32,7 @@ from studio import __version__
 from studio.errors import StudioError
 from studio.web import views
 from studio.web.safety import (
+    BASE_HEADER,
     MAX_JSON_DEPTH,
     TOKEN_HEADER,
     WebError,
@@ -147,7 +148,19 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
                     backend=(result.backend if result else backend) or "animatic", model=model, gpus=gpus,
                     models=models)
 
+    def editor_page(request: Request) -> Response:
+        from studio.web.editor import mode_of
+
+        return page("editor.html", request, "editor", mode=mode_of(studio.config.file))
+
     # -- fragments ---------------------------------------------------------------------------
+    def scene_fragment(request: Request) -> Response:
+        scene_id = request.path_params["scene"]
+        for scene in views.board(studio.status(), studio.current_screenplay(), studio.keyframes()):
+            if scene["id"] == scene_id:
+                return fragment("_scene_cards.html", scene=scene)
+        raise WebError(f"no scene {scene_id!r} on the storyboard", status=404)
+
     def card_fragment(request: Request) -> Response:
         shot_id = request.path_params["shot"]
         status = studio.status()
@@ -246,6 +259,40 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         job = await run_in_threadpool(studio.select_keyframe_take, shot, take)
         return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
 
+    # -- the editor ---------------------------------------------------------------------------
+    async def api_source(request: Request) -> Response:
+        from studio.web.editor import mode_of, read_source
+
+        text, digest = await run_in_threadpool(read_source, studio.config.file)
+        return _secure(JSONResponse({"text": text, "digest": digest, "mode": mode_of(studio.config.file),
+                                     "file": studio.config.file.name}, headers={"Cache-Control": "no-store"}))
+
+    async def api_check(request: Request) -> Response:
+        from studio.web.editor import check_text
+
+        text = await _text_body(request, studio)
+        result = await run_in_threadpool(check_text, text, studio.config.file,
+                                         allow_outside=studio.config.allow_outside)
+        return _secure(JSONResponse(result))
+
+    async def api_save(request: Request) -> Response:
+        from studio.web.editor import ConflictError, save_text
+
+        text = await _text_body(request, studio)
+        base = request.headers.get(BASE_HEADER) or None
+        try:
+            digest = await run_in_threadpool(save_text, studio.config.file, text, base)
+        except ConflictError as exc:
+            return _secure(JSONResponse({"error": exc.message, "hint": exc.hint, "conflict": True,
+                                         "digest": exc.on_disk}, status_code=409))
+        await run_in_threadpool(studio.refresh)  # the storyboard now, as the watcher would a moment later
+        return _secure(JSONResponse({"digest": digest, "stale": studio.status().stale, "error": studio.error}))
+
+    def api_words(request: Request) -> Response:
+        from studio.web.editor import completion_words
+
+        return _secure(JSONResponse(completion_words()))
+
     # -- files ----------------------------------------------------------------------------------
     async def clip(request: Request) -> Response:
         path = cache_file(studio.config.cache_dir, request.path_params["key"], ".mp4")
@@ -282,7 +329,9 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         Route("/graph", graph),
         Route("/likeness", likeness),
         Route("/estimate", estimate),
+        Route("/editor", editor_page),
         Route("/fragment/card/{shot}", card_fragment),
+        Route("/fragment/scene/{scene}", scene_fragment),
         Route("/fragment/board", board_fragment),
         Route("/fragment/takes/{shot}", takes_fragment),
         Route("/fragment/summary", summary_fragment),
@@ -295,6 +344,10 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         Route("/api/keyframes", api_keyframes, methods=["POST"]),
         Route("/api/approve", api_approve, methods=["POST"]),
         Route("/api/keyframe/take", api_keyframe_take, methods=["POST"]),
+        Route("/api/source", api_source, methods=["GET"]),
+        Route("/api/source", api_save, methods=["POST"]),
+        Route("/api/check", api_check, methods=["POST"]),
+        Route("/api/editor/words", api_words),
         Route("/clip/{key}.mp4", clip),
         Route("/thumb/{key}.jpg", thumb),
         Route("/keyframe/{shot}.png", keyframe),
@@ -332,6 +385,25 @@ async def _json_body(request: Request, studio: Studio) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise WebError("the request body must be a JSON object")
     return body
+
+
+async def _text_body(request: Request, studio: Studio) -> str:
+    """The request's body as screenplay text (UTF-8), after the token and Origin
+    checks: read in pieces and refused (413) past the screenplay size limit."""
+    from studio.screenplay.safe_yaml import MAX_BYTES
+
+    _guard(request, studio)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise WebError(f"the screenplay is over the {MAX_BYTES} byte limit", status=413)
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebError("the text is not UTF-8") from None
 
 
 def _secure(response: Response) -> Response:

@@ -24,6 +24,7 @@ from pathlib import Path
 from studio.errors import StudioError
 
 TOKEN_HEADER = "X-Studio-Token"
+BASE_HEADER = "X-Studio-Base"  # a save: the digest of the file the editor loaded
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -51,6 +51,7 @@ class FilmConfig:
     name: str
     backend: str | None = None
     audio: bool = True
+    allow_outside: bool = False  # asset paths may leave the film's folder (--allow-outside-assets)
 
     @property
     def lockfile(self) -> Path:
