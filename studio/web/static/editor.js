@@ -93,11 +93,13 @@
 
   let checkSerial = 0;
   function check(text, update) {
+    if (ed.digest === null) { update([]); return; }  // nothing loaded yet
     const serial = ++checkSerial;
     send("/api/check", text).then(({ status, data }) => {
       if (serial !== checkSerial) return;  // a newer edit is being checked
       if (status !== 200) { say(data.error || "cannot check"); update([]); return; }
       ed.last = data;
+      ed.lastText = text;
       ed.checks += 1;
       showProblems(data);
       update(annotations(data));
