@@ -149,9 +149,12 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
                     models=models)
 
     def editor_page(request: Request) -> Response:
+        from studio.templates import available
         from studio.web.editor import mode_of
+        from studio.web.new_film import import_suffixes
 
-        return page("editor.html", request, "editor", mode=mode_of(studio.config.file))
+        return page("editor.html", request, "editor", mode=mode_of(studio.config.file), templates=available(),
+                    imports=import_suffixes())
 
     # -- fragments ---------------------------------------------------------------------------
     def scene_fragment(request: Request) -> Response:
@@ -288,6 +291,37 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         await run_in_threadpool(studio.refresh)  # the storyboard now, as the watcher would a moment later
         return _secure(JSONResponse({"digest": digest, "stale": studio.status().stale, "error": studio.error}))
 
+    async def api_new_template(request: Request) -> Response:
+        from studio.web.new_film import from_template
+
+        body = await _json_body(request, studio)
+        name, template = body.get("name"), body.get("template", "starter")
+        if not isinstance(name, str) or not name.strip() or not isinstance(template, str):
+            raise WebError("give 'name' (the film's title) and 'template'")
+        studio.check_idle()  # before anything is written
+        path = await run_in_threadpool(from_template, studio.config.file.parent, name, template,
+                                       overwrite=body.get("overwrite") is True)
+        return await _opened(path)
+
+    async def api_new_upload(request: Request) -> Response:
+        from studio.web.new_film import MAX_UPLOAD, from_upload, importer_for
+
+        params = request.query_params
+        filename = params.get("filename", "")
+        _guard(request, studio)
+        importer_for(filename)  # an unknown suffix is refused before the body is read
+        studio.check_idle()
+        raw = await _raw_body(request, studio, MAX_UPLOAD)
+        path = await run_in_threadpool(from_upload, studio.config.file.parent, filename, raw,
+                                       name=params.get("name", ""), overwrite=params.get("overwrite") == "1")
+        return await _opened(path)
+
+    async def _opened(path: Path) -> Response:
+        """The new screenplay is written: serve it (the Editor opens it)."""
+        await run_in_threadpool(studio.open_film, path)
+        return _secure(JSONResponse({"file": path.name, "editor": "/editor",
+                                     "title": studio.current_screenplay().film.title}))
+
     def api_words(request: Request) -> Response:
         from studio.web.editor import completion_words
 
@@ -348,6 +382,8 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         Route("/api/source", api_save, methods=["POST"]),
         Route("/api/check", api_check, methods=["POST"]),
         Route("/api/editor/words", api_words),
+        Route("/api/new/template", api_new_template, methods=["POST"]),
+        Route("/api/new/upload", api_new_upload, methods=["POST"]),
         Route("/clip/{key}.mp4", clip),
         Route("/thumb/{key}.jpg", thumb),
         Route("/keyframe/{shot}.png", keyframe),
@@ -387,21 +423,27 @@ async def _json_body(request: Request, studio: Studio) -> dict[str, Any]:
     return body
 
 
-async def _text_body(request: Request, studio: Studio) -> str:
-    """The request's body as screenplay text (UTF-8), after the token and Origin
-    checks: read in pieces and refused (413) past the screenplay size limit."""
-    from studio.screenplay.safe_yaml import MAX_BYTES
-
+async def _raw_body(request: Request, studio: Studio, limit: int) -> bytes:
+    """The request's body, after the token and Origin checks: read in pieces and
+    refused (413) past ``limit`` bytes."""
     _guard(request, studio)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BYTES:
-            raise WebError(f"the screenplay is over the {MAX_BYTES} byte limit", status=413)
+        if size > limit:
+            raise WebError(f"the file is over the {limit} byte limit", status=413)
         chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _text_body(request: Request, studio: Studio) -> str:
+    """The request's body as screenplay text (UTF-8), after the token and Origin
+    checks: refused (413) past the screenplay size limit."""
+    from studio.screenplay.safe_yaml import MAX_BYTES
+
     try:
-        return b"".join(chunks).decode("utf-8")
+        return (await _raw_body(request, studio, MAX_BYTES)).decode("utf-8")
     except UnicodeDecodeError:
         raise WebError("the text is not UTF-8") from None
 

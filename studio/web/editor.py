@@ -208,11 +208,30 @@ def save_text(path: Path, text: str, base: str | None) -> str:
     data = text.encode("utf-8")
     if len(data) > MAX_BYTES:
         raise WebError(f"the screenplay is {len(data)} bytes, over the {MAX_BYTES} byte limit", status=413)
+    target = save_target(path)
     on_disk = disk_digest(path)
     if on_disk != base:
         raise ConflictError(on_disk)
-    write_text(path, text)
+    write_text(target, text)
     return digest(data)
+
+
+def save_target(path: Path) -> Path:
+    """Where saving ``path`` writes. A screenplay that is a symbolic link stays one:
+    the save writes through to the file it points at, if that file is inside the
+    film's folder; a link out of the folder (or to no file) is refused, rather than
+    replaced by a plain file (the atomic rename would replace the link itself)."""
+    if not path.is_symlink():
+        return path
+    folder = path.parent.resolve()
+    target = path.resolve()
+    if not target.is_relative_to(folder):
+        raise WebError(f"{path.name} is a link to a file outside the film's folder: not saved", status=409,
+                       hint=f"edit {target.name} where it is, or replace the link with a copy of it")
+    if not target.is_file():
+        raise WebError(f"{path.name} is a link to {target.name}, which is not a plain file: not saved",
+                       status=409, hint="point the link at the screenplay file, or replace it with a copy")
+    return target
 
 
 class ConflictError(WebError):

@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,9 @@ class FilmConfig:
     backend: str | None = None
     audio: bool = True
     allow_outside: bool = False  # asset paths may leave the film's folder (--allow-outside-assets)
+    # how to load another screenplay with the same command-line options (a new film
+    # opened from the browser); None: as `studio check` reads it
+    loader: Callable[[Path], Callable[[], Screenplay]] | None = None
 
     @property
     def lockfile(self) -> Path:
@@ -60,6 +63,20 @@ class FilmConfig:
     @property
     def film_id(self) -> str:
         return str(Path(self.file).resolve())
+
+    def for_file(self, file: Path) -> FilmConfig:
+        """The same options serving another screenplay: its own name, and its own
+        output folder beside this one (``out/<name>``, as `studio serve` makes it)."""
+        if self.loader is not None:
+            load = self.loader(file)
+        else:
+            from studio.screenplay import load_screenplay
+
+            allow = self.allow_outside
+
+            def load() -> Screenplay:
+                return load_screenplay(file, allow_outside=allow)
+        return replace(self, file=file, load=load, name=file.stem, output_dir=self.output_dir.parent / file.stem)
 
 
 @dataclass
@@ -315,6 +332,30 @@ class Studio:
         return {"keyframes_drawn": report["keyframes_drawn"], "flagged": report["flagged"],
                 "takes": {s.shot_id: s.take for s in result.shots if s.shot_id in job.params.get("shots", [])},
                 "wall_seconds": report["wall_seconds"]}
+
+    def check_idle(self) -> None:
+        """Refuse (409) while a job is waiting or running: it works on this film's files."""
+        busy = [j for j in self.jobs if j.state in ("queued", "running")]
+        if busy:
+            raise WebError(f"{busy[0].label} is not finished", status=409,
+                           hint="wait for the jobs at the top of the page, then make the new film")
+
+    def open_film(self, file: Path) -> None:
+        """Serve another screenplay (a new film made from the browser). Refused while
+        a job is waiting or running (it works on this film's files); a screenplay
+        that does not load leaves this film served."""
+        config = self.config.for_file(file)
+        with self._lock:
+            self.check_idle()
+            previous = (self.config, self._status, self._screenplay, self._keyframes, self.error, self.casting)
+            self.config, self._status, self.casting = config, None, {}
+            try:
+                self.refresh(raise_errors=True)
+            except StudioError:
+                (self.config, self._status, self._screenplay, self._keyframes, self.error,
+                 self.casting) = previous
+                raise
+        log.info("now serving %s", file)
 
     # -- casting ------------------------------------------------------------------------------
     def cast(self, character: str, likeness: str | None) -> None:

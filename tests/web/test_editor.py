@@ -4,11 +4,14 @@ unsaved text, completion words, and saving only with the token over the version 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 
-from studio.web.editor import check_text, schema_keys
-from studio.web.safety import BASE_HEADER, TOKEN_HEADER
+import pytest
+
+from studio.web.editor import check_text, digest, save_text, schema_keys
+from studio.web.safety import BASE_HEADER, TOKEN_HEADER, WebError
 from tests.conftest import EXAMPLE
 from tests.web.conftest import request
 
@@ -135,3 +138,31 @@ def test_the_scene_fragment_shows_that_scenes_cards(served):
     assert [s.decode() for s in shots] == [s.shot_id for s in running.studio.status().shots
                                            if s.plan.scene_id == "climb"]
     assert request(running.url, "/fragment/scene/nope")[0] == 404
+
+
+def test_saving_a_linked_screenplay_writes_through_the_link_inside_the_folder(tmp_path):
+    real = tmp_path / "drafts" / "lamp-v2.yaml"
+    real.parent.mkdir()
+    real.write_text("version: 1\n", encoding="utf-8")
+    link = tmp_path / "lamp.yaml"
+    os.symlink(os.path.relpath(real, tmp_path), link)
+    new = save_text(link, "version: 1\n# edited\n", digest(b"version: 1\n"))
+    assert link.is_symlink() and real.read_text(encoding="utf-8") == "version: 1\n# edited\n"
+    assert new == digest(real.read_bytes())
+
+
+def test_saving_a_link_out_of_the_folder_is_refused_and_writes_nothing(tmp_path):
+    folder, outside = tmp_path / "film", tmp_path / "elsewhere.yaml"
+    folder.mkdir()
+    outside.write_text("version: 1\n", encoding="utf-8")
+    link = folder / "lamp.yaml"
+    os.symlink(outside, link)
+    with pytest.raises(WebError, match="outside the film's folder") as refused:
+        save_text(link, "version: 1\n# edited\n", digest(b"version: 1\n"))
+    assert refused.value.status == 409
+    assert link.is_symlink() and outside.read_text(encoding="utf-8") == "version: 1\n"
+    dangling = folder / "gone.yaml"
+    os.symlink(folder / "nothing.yaml", dangling)
+    with pytest.raises(WebError, match="not a plain file"):
+        save_text(dangling, "version: 1\n", None)
+    assert dangling.is_symlink() and not (folder / "nothing.yaml").exists()

@@ -264,6 +264,45 @@
   ed.cm.on("change", () => { if (stateLine.textContent.indexOf("edited") !== 0 && dirty()) say("edited"); });
   window.addEventListener("beforeunload", (event) => { if (dirty()) event.preventDefault(); });
 
+  // -- a new film: from a template, or an uploaded screenplay; then the Editor opens it ---------------
+  const newState = document.getElementById("new-state");
+  async function opened(response) {
+    let data = {};
+    try { data = await response.json(); } catch (e) { /* not JSON */ }
+    if (!response.ok) {
+      newState.textContent = "not made: " + (data.error || response.status) + (data.hint ? " (" + data.hint + ")" : "");
+      return;
+    }
+    newState.textContent = "made " + data.file + ": opening it…";
+    savedText = ed.cm.getValue();  // the new film replaces this one: no "leave the page?" question
+    window.location.assign(data.editor);
+  }
+  const overwrite = () => document.getElementById("new-overwrite").checked;
+  document.getElementById("new-template").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    if (dirty() && !window.confirm("Your edits here are not saved. Start a new film anyway?")) return;
+    newState.textContent = "making it…";
+    await opened(await fetch("/api/new/template", {
+      method: "POST", headers: { "Content-Type": "application/json", "X-Studio-Token": token },
+      body: JSON.stringify({ name: form.elements.name.value, template: form.elements.template.value,
+                             overwrite: overwrite() }),
+    }));
+  });
+  document.getElementById("new-upload").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const file = form.elements.file.files[0];
+    if (!file) return;
+    if (dirty() && !window.confirm("Your edits here are not saved. Import a new film anyway?")) return;
+    newState.textContent = "importing " + file.name + "…";
+    const query = new URLSearchParams({ filename: file.name, name: form.elements.name.value,
+                                        overwrite: overwrite() ? "1" : "0" });
+    await opened(await fetch("/api/new/upload?" + query.toString(), {
+      method: "POST", headers: { "Content-Type": "application/octet-stream", "X-Studio-Token": token }, body: file,
+    }));
+  });
+
   fetch("/api/editor/words").then((r) => r.json()).then((words) => { ed.words = words; });
   load();
 })();
