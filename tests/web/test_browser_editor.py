@@ -168,3 +168,52 @@ def test_the_editor_runs_under_the_policy(playwright, served_editor):  # noqa: F
     finally:
         strict.close()
     assert request(running.url, "/editor")[0] == 200
+
+
+@pytest.fixture
+def served_starter(tmp_path):
+    """A studio serving a starter film (nothing rendered): the New film test switches films."""
+    from studio.web.new_film import from_template
+    from studio.web.server import start_background
+
+    path = from_template(tmp_path, "First", "starter")
+    running = start_background(studio_for(path))
+    yield running, path
+    running.stop()
+
+
+def test_a_new_film_from_an_upload_and_from_a_template_opens_in_the_editor(browser, served_starter):  # noqa: F811
+    from tests.web.test_new_film import SCRIPT
+
+    running, path = served_starter
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(running.url + "editor")
+        page.wait_for_function("window.studioEditor && window.studioEditor.digest")
+        page.click("#new-film summary")
+        page.set_input_files("#new-upload input[type=file]",
+                             files=[{"name": "ferry.fountain", "mimeType": "text/plain", "buffer": SCRIPT}])
+        page.click("#new-upload button[type=submit]")
+        page.wait_for_function("document.querySelector('.brand .file').textContent === 'ferry.yaml' &&"
+                               " window.studioEditor && window.studioEditor.digest")
+        made = path.parent / "ferry.yaml"
+        assert page.evaluate("window.studioEditor.cm.getValue()") == made.read_text(encoding="utf-8")
+        assert "title: The Night Ferry" in made.read_text(encoding="utf-8")
+        # from the template, over a name that exists: refused until 'replace' is ticked
+        page.click("#new-film summary")
+        page.fill("#new-template input[name=name]", "First")
+        page.click("#new-template button[type=submit]")
+        page.wait_for_selector("#new-state:has-text('already exists')")
+        assert page.locator(".brand .file").inner_text() == "ferry.yaml"
+        page.fill("#new-template input[name=name]", "Second Film")
+        page.click("#new-template button[type=submit]")
+        page.wait_for_function("document.querySelector('.brand .file').textContent === 'second-film.yaml' &&"
+                               " window.studioEditor && window.studioEditor.digest")
+        assert page.locator(".brand .film").inner_text() == "Second Film"
+        assert running.studio.config.file == path.parent / "second-film.yaml"
+    finally:
+        page.close()
+    assert not errors, f"JavaScript errors: {errors}"
