@@ -91,11 +91,24 @@
     });
   }
 
+  // One check at a time: a pause in typing while one is on the server only notes the
+  // newest text, checked once that one answers (a feature takes about a second to
+  // check; a request per pause would queue on the server and each answer come later).
   let checkSerial = 0;
+  let inFlight = false;
+  let pending = null;
   function check(text, update) {
     if (ed.digest === null) { update([]); return; }  // nothing loaded yet
+    if (inFlight) { pending = [text, update]; return; }
+    inFlight = true;
+    ed.requests = (ed.requests || 0) + 1;
     const serial = ++checkSerial;
+    const next = () => {
+      inFlight = false;
+      if (pending) { const [t, u] = pending; pending = null; check(t, u); }
+    };
     send("/api/check", text).then(({ status, data }) => {
+      next();
       if (serial !== checkSerial) return;  // a newer edit is being checked
       if (status !== 200) { say(data.error || "cannot check"); update([]); return; }
       ed.last = data;
@@ -107,7 +120,7 @@
       say((dirty() ? "edited · " : "") + (errors ? errors + " problem" + (errors > 1 ? "s" : "") : "no problems") +
           " · checked in " + Math.round(data.seconds * 1000) + " ms");
       followCursor();
-    }).catch(() => update([]));
+    }).catch(() => { next(); update([]); });
   }
 
   // -- completion: schema keys, and ids where a field takes one -----------------------------------
