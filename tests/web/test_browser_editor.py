@@ -217,3 +217,23 @@ def test_a_new_film_from_an_upload_and_from_a_template_opens_in_the_editor(brows
     finally:
         page.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+def test_one_check_at_a_time_and_the_newest_text_checked_last(tab):
+    """Pauses in typing while a (slow) check is on the server send no more requests;
+    the text as it stands is checked once that check answers."""
+    # a feature-length check takes about a second: each answer held back 1.2 s in the page
+    # (the real server still answers it)
+    tab.evaluate("""(() => { const real = window.fetch;
+        window.fetch = (url, options) => String(url).includes('/api/check')
+            ? new Promise((done) => setTimeout(() => done(real(url, options)), 1200)) : real(url, options); })()""")
+    line = _line_of(tab, "  seed: 1907")
+    before = tab.evaluate("window.studioEditor.requests || 0")
+    _type_on_new_line(tab, line, "  ", "")
+    for key in "look2: x":
+        tab.keyboard.type(key)
+        tab.wait_for_timeout(350)  # longer than the 300 ms pause that asks for a check
+    tab.wait_for_function("window.studioEditor.lastText === window.studioEditor.cm.getValue()")
+    sent = tab.evaluate("window.studioEditor.requests") - before
+    assert 2 <= sent <= 4, sent  # not one a pause (there were 8)
+    assert tab.evaluate("window.studioEditor.last.problems.some(p => p.message.includes('look2'))")
