@@ -46,10 +46,14 @@ def serve(file: str, output: str | None, backend: str | None, resolution: str | 
     def load():  # type: ignore[no-untyped-def]
         return film_for(file, resolution, fps, loudness, allow_outside_assets, cast)
 
+    def loader(other: Path):  # type: ignore[no-untyped-def]
+        """A new film opened from the browser: the same options, without --cast (its ids are this film's)."""
+        return lambda: film_for(str(other), resolution, fps, loudness, allow_outside_assets, ())
+
     name = Path(file).stem
     studio = Studio(FilmConfig(file=Path(file), load=load, output_dir=Path(output) if output else Path("out") / name,
                                cache_dir=default_cache_dir(cache_dir), name=name, backend=backend,
-                               audio=not silent))
+                               audio=not silent, allow_outside=allow_outside_assets, loader=loader))
 
     def ready(url: str) -> None:
         text = Text()

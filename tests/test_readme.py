@@ -94,3 +94,14 @@ def test_the_gpu_section_says_how_lip_sync_works():
     for words in ("16 kHz", "64 mel bins", "hop 160", "audio VAE", "timestep 0", "cross-attention",
                   "dialogue stem", "`film.sound.effects: model`"):
         assert words in section, words
+
+
+def test_every_page_of_the_web_studio_is_described():
+    """Each tab in the web studio's navigation has its bold entry in the README."""
+    nav = (ROOT / "studio" / "web" / "templates" / "base.html").read_text(encoding="utf-8")
+    pages = re.findall(r'<a href="/[a-z]*" class="[^"]*">([^<]+)</a>', nav)
+    assert "Editor" in pages and "Storyboard" in pages
+    section = README.split("## The web studio", 1)[1].split("\n## ", 1)[0]
+    for name in pages:
+        assert f"- **{name}**" in section, f"the web studio's {name} page is not in the README"
+    assert "### The Editor" in section

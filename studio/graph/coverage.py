@@ -272,8 +272,11 @@ def plan_scene_shots(
         )
         line_no = 0
         if source is not None:
-            # by identity: pydantic's == compares whole scenes, quadratic over a long film
-            scene_index = next(i for i, s in enumerate(screenplay.scenes) if s is scene)
+            # by identity: list.index compares pydantic models field by field (O(scenes) deep
+            # comparisons a shot: half a second on a feature, in every editor check)
+            scene_index = next((i for i, s in enumerate(screenplay.scenes) if s is scene), None)
+            if scene_index is None:  # a copy of one of its scenes
+                scene_index = screenplay.scenes.index(scene)
             if draft.spec_id is not None:
                 spec_index = [s.id for s in scene.shots or []].index(draft.spec_id)
                 line_no = source.locate(("scenes", scene_index, "shots", spec_index))[0]

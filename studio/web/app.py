@@ -31,7 +31,19 @@ from starlette.staticfiles import StaticFiles
 from studio import __version__
 from studio.errors import StudioError
 from studio.web import views
-from studio.web.safety import TOKEN_HEADER, WebError, allowed_hosts, cache_file, keyframe_file, safe_path, token_ok
+from studio.web.safety import (
+    BASE_HEADER,
+    MAX_JSON_DEPTH,
+    TOKEN_HEADER,
+    WebError,
+    allowed_hosts,
+    cache_file,
+    json_too_deep,
+    keyframe_file,
+    origin_ok,
+    safe_path,
+    token_ok,
+)
 from studio.web.session import Studio
 
 HERE = Path(__file__).parent
@@ -136,7 +148,22 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
                     backend=(result.backend if result else backend) or "animatic", model=model, gpus=gpus,
                     models=models)
 
+    def editor_page(request: Request) -> Response:
+        from studio.templates import available
+        from studio.web.editor import mode_of
+        from studio.web.new_film import import_suffixes
+
+        return page("editor.html", request, "editor", mode=mode_of(studio.config.file), templates=available(),
+                    imports=import_suffixes())
+
     # -- fragments ---------------------------------------------------------------------------
+    def scene_fragment(request: Request) -> Response:
+        scene_id = request.path_params["scene"]
+        for scene in views.board(studio.status(), studio.current_screenplay(), studio.keyframes()):
+            if scene["id"] == scene_id:
+                return fragment("_scene_cards.html", scene=scene)
+        raise WebError(f"no scene {scene_id!r} on the storyboard", status=404)
+
     def card_fragment(request: Request) -> Response:
         shot_id = request.path_params["shot"]
         status = studio.status()
@@ -235,6 +262,71 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         job = await run_in_threadpool(studio.select_keyframe_take, shot, take)
         return _secure(JSONResponse({"job": job.to_dict()}, status_code=202))
 
+    # -- the editor ---------------------------------------------------------------------------
+    async def api_source(request: Request) -> Response:
+        from studio.web.editor import mode_of, read_source
+
+        text, digest = await run_in_threadpool(read_source, studio.config.file)
+        return _secure(JSONResponse({"text": text, "digest": digest, "mode": mode_of(studio.config.file),
+                                     "file": studio.config.file.name}, headers={"Cache-Control": "no-store"}))
+
+    async def api_check(request: Request) -> Response:
+        from studio.web.editor import check_text
+
+        text = await _text_body(request, studio)
+        result = await run_in_threadpool(check_text, text, studio.config.file,
+                                         allow_outside=studio.config.allow_outside)
+        return _secure(JSONResponse(result))
+
+    async def api_save(request: Request) -> Response:
+        from studio.web.editor import ConflictError, save_text
+
+        text = await _text_body(request, studio)
+        base = request.headers.get(BASE_HEADER) or None
+        try:
+            digest = await run_in_threadpool(save_text, studio.config.file, text, base)
+        except ConflictError as exc:
+            return _secure(JSONResponse({"error": exc.message, "hint": exc.hint, "conflict": True,
+                                         "digest": exc.on_disk}, status_code=409))
+        await run_in_threadpool(studio.refresh)  # the storyboard now, as the watcher would a moment later
+        return _secure(JSONResponse({"digest": digest, "stale": studio.status().stale, "error": studio.error}))
+
+    async def api_new_template(request: Request) -> Response:
+        from studio.web.new_film import from_template
+
+        body = await _json_body(request, studio)
+        name, template = body.get("name"), body.get("template", "starter")
+        if not isinstance(name, str) or not name.strip() or not isinstance(template, str):
+            raise WebError("give 'name' (the film's title) and 'template'")
+        studio.check_idle()  # before anything is written
+        path = await run_in_threadpool(from_template, studio.config.file.parent, name, template,
+                                       overwrite=body.get("overwrite") is True)
+        return await _opened(path)
+
+    async def api_new_upload(request: Request) -> Response:
+        from studio.web.new_film import MAX_UPLOAD, from_upload, importer_for
+
+        params = request.query_params
+        filename = params.get("filename", "")
+        _guard(request, studio)
+        importer_for(filename)  # an unknown suffix is refused before the body is read
+        studio.check_idle()
+        raw = await _raw_body(request, studio, MAX_UPLOAD)
+        path = await run_in_threadpool(from_upload, studio.config.file.parent, filename, raw,
+                                       name=params.get("name", ""), overwrite=params.get("overwrite") == "1")
+        return await _opened(path)
+
+    async def _opened(path: Path) -> Response:
+        """The new screenplay is written: serve it (the Editor opens it)."""
+        await run_in_threadpool(studio.open_film, path)
+        return _secure(JSONResponse({"file": path.name, "editor": "/editor",
+                                     "title": studio.current_screenplay().film.title}))
+
+    def api_words(request: Request) -> Response:
+        from studio.web.editor import completion_words
+
+        return _secure(JSONResponse(completion_words()))
+
     # -- files ----------------------------------------------------------------------------------
     async def clip(request: Request) -> Response:
         path = cache_file(studio.config.cache_dir, request.path_params["key"], ".mp4")
@@ -271,7 +363,9 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         Route("/graph", graph),
         Route("/likeness", likeness),
         Route("/estimate", estimate),
+        Route("/editor", editor_page),
         Route("/fragment/card/{shot}", card_fragment),
+        Route("/fragment/scene/{scene}", scene_fragment),
         Route("/fragment/board", board_fragment),
         Route("/fragment/takes/{shot}", takes_fragment),
         Route("/fragment/summary", summary_fragment),
@@ -284,6 +378,12 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
         Route("/api/keyframes", api_keyframes, methods=["POST"]),
         Route("/api/approve", api_approve, methods=["POST"]),
         Route("/api/keyframe/take", api_keyframe_take, methods=["POST"]),
+        Route("/api/source", api_source, methods=["GET"]),
+        Route("/api/source", api_save, methods=["POST"]),
+        Route("/api/check", api_check, methods=["POST"]),
+        Route("/api/editor/words", api_words),
+        Route("/api/new/template", api_new_template, methods=["POST"]),
+        Route("/api/new/upload", api_new_upload, methods=["POST"]),
         Route("/clip/{key}.mp4", clip),
         Route("/thumb/{key}.jpg", thumb),
         Route("/keyframe/{shot}.png", keyframe),
@@ -294,20 +394,58 @@ def create_app(studio: Studio, *, host: str = "127.0.0.1", allow_remote: bool = 
     return Starlette(routes=routes, middleware=middleware, exception_handlers={StudioError: web_error})
 
 
-async def _json_body(request: Request, studio: Studio) -> dict[str, Any]:
-    """The request's JSON object, after the token check (403 without the token)."""
+def _guard(request: Request, studio: Studio) -> None:
+    """A mutating request needs the session token (403 without it) and, from a
+    browser, the studio's own ``Origin`` (403 from another site's page)."""
     if not token_ok(studio.token, request.headers.get(TOKEN_HEADER)):
         raise WebError("missing or wrong session token", hint="reload the page: it carries the token", status=403)
+    if not origin_ok(request.headers.get("origin"), request.headers.get("host")):
+        raise WebError("refused: the request comes from another site's page (its Origin is not this studio)",
+                       hint="use the studio's own pages", status=403)
+
+
+async def _json_body(request: Request, studio: Studio) -> dict[str, Any]:
+    """The request's JSON object, after the token and Origin checks (403 without the
+    token): at most 64 KiB, nested at most MAX_JSON_DEPTH deep (400 beyond)."""
+    _guard(request, studio)
     raw = await request.body()
     if len(raw) > 64 * 1024:
         raise WebError("request too large", status=413)
+    if json_too_deep(raw):
+        raise WebError(f"the request body nests deeper than {MAX_JSON_DEPTH} levels",
+                       hint="send a flat JSON object, as the pages do")
     try:
         body = json.loads(raw or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):
         raise WebError("the request body is not JSON") from None
     if not isinstance(body, dict):
         raise WebError("the request body must be a JSON object")
     return body
+
+
+async def _raw_body(request: Request, studio: Studio, limit: int) -> bytes:
+    """The request's body, after the token and Origin checks: read in pieces and
+    refused (413) past ``limit`` bytes."""
+    _guard(request, studio)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise WebError(f"the file is over the {limit} byte limit", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _text_body(request: Request, studio: Studio) -> str:
+    """The request's body as screenplay text (UTF-8), after the token and Origin
+    checks: refused (413) past the screenplay size limit."""
+    from studio.screenplay.safe_yaml import MAX_BYTES
+
+    try:
+        return (await _raw_body(request, studio, MAX_BYTES)).decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebError("the text is not UTF-8") from None
 
 
 def _secure(response: Response) -> Response:

@@ -24,6 +24,7 @@ from pathlib import Path
 from studio.errors import StudioError
 
 TOKEN_HEADER = "X-Studio-Token"
+BASE_HEADER = "X-Studio-Base"  # a save: the digest of the file the editor loaded
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -116,3 +117,42 @@ def keyframe_file(cache_root: Path, key: str) -> Path:
     if not KEY_PATTERN.match(key):
         raise WebError("not a cache key", status=404)
     return safe_path(cache_root, f"keyframes/{key[:2]}/{key}.png")
+
+
+MAX_JSON_DEPTH = 32  # the API's bodies are flat objects; deeper is an attack on the parser
+
+
+def json_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``raw`` (JSON text) nests arrays and objects deeper than ``limit``:
+    counted in one pass over the bytes (strings skipped), before the parser recurses."""
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
+def origin_ok(origin: str | None, host: str | None) -> bool:
+    """A mutating request's ``Origin`` (sent by browsers) must be the studio's own:
+    ``http://<the Host it asked for>``. No ``Origin`` at all is a client that is not a
+    browser (curl, a script): the token alone guards it. ``null`` (a sandboxed frame,
+    a file: page) is refused."""
+    if origin is None:
+        return True
+    if not host:
+        return False
+    return origin.strip().lower() == f"http://{host.strip().lower()}"

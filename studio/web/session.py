@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ log = logging.getLogger("studio.web")
 WATCH_INTERVAL = 0.3  # seconds between looks at the screenplay and its lockfile
 SETTLE_INTERVAL = 0.08  # a changed file is read once it has held still this long (a save in progress)
 SETTLE_TRIES = 12  # ... but never waited on longer than about a second
+MAX_QUEUED = 32  # jobs waiting for the worker; beyond, a request is refused
 
 
 @dataclass
@@ -50,6 +51,10 @@ class FilmConfig:
     name: str
     backend: str | None = None
     audio: bool = True
+    allow_outside: bool = False  # asset paths may leave the film's folder (--allow-outside-assets)
+    # how to load another screenplay with the same command-line options (a new film
+    # opened from the browser); None: as `studio check` reads it
+    loader: Callable[[Path], Callable[[], Screenplay]] | None = None
 
     @property
     def lockfile(self) -> Path:
@@ -58,6 +63,20 @@ class FilmConfig:
     @property
     def film_id(self) -> str:
         return str(Path(self.file).resolve())
+
+    def for_file(self, file: Path) -> FilmConfig:
+        """The same options serving another screenplay: its own name, and its own
+        output folder beside this one (``out/<name>``, as `studio serve` makes it)."""
+        if self.loader is not None:
+            load = self.loader(file)
+        else:
+            from studio.screenplay import load_screenplay
+
+            allow = self.allow_outside
+
+            def load() -> Screenplay:
+                return load_screenplay(file, allow_outside=allow)
+        return replace(self, file=file, load=load, name=file.stem, output_dir=self.output_dir.parent / file.stem)
 
 
 @dataclass
@@ -314,6 +333,30 @@ class Studio:
                 "takes": {s.shot_id: s.take for s in result.shots if s.shot_id in job.params.get("shots", [])},
                 "wall_seconds": report["wall_seconds"]}
 
+    def check_idle(self) -> None:
+        """Refuse (409) while a job is waiting or running: it works on this film's files."""
+        busy = [j for j in self.jobs if j.state in ("queued", "running")]
+        if busy:
+            raise WebError(f"{busy[0].label} is not finished", status=409,
+                           hint="wait for the jobs at the top of the page, then make the new film")
+
+    def open_film(self, file: Path) -> None:
+        """Serve another screenplay (a new film made from the browser). Refused while
+        a job is waiting or running (it works on this film's files); a screenplay
+        that does not load leaves this film served."""
+        config = self.config.for_file(file)
+        with self._lock:
+            self.check_idle()
+            previous = (self.config, self._status, self._screenplay, self._keyframes, self.error, self.casting)
+            self.config, self._status, self.casting = config, None, {}
+            try:
+                self.refresh(raise_errors=True)
+            except StudioError:
+                (self.config, self._status, self._screenplay, self._keyframes, self.error,
+                 self.casting) = previous
+                raise
+        log.info("now serving %s", file)
+
     # -- casting ------------------------------------------------------------------------------
     def cast(self, character: str, likeness: str | None) -> None:
         """Cast ``character`` as an enrolled likeness for this session (None: as written)."""
@@ -339,11 +382,20 @@ class Studio:
 
     # -- jobs -----------------------------------------------------------------------------------
     def submit(self, kind: str, label: str, **params: Any) -> Job:
+        """Queue a job. The same request as a job still waiting (same kind and
+        parameters: a double click, a page asking twice) is that job, not a new one;
+        more than MAX_QUEUED waiting jobs is a 429 (the queue runs one at a time)."""
         with self._lock:
+            for waiting in self.jobs:
+                if waiting.state == "queued" and waiting.kind == kind and waiting.params == params:
+                    return waiting
+            if sum(j.state == "queued" for j in self.jobs) >= MAX_QUEUED:
+                raise WebError(f"{MAX_QUEUED} jobs are already waiting", status=429,
+                               hint="wait for them to finish (the jobs list at the top of the page)")
             job = Job(self._next_id, kind, label, params)
             self._next_id += 1
             self.jobs.append(job)
-            del self.jobs[:-50]
+            del self.jobs[:-50]  # the waiting ones are the newest (one queue, in order): all kept
         self.hub.publish("job", job.to_dict())
         self._queue.put(job)
         return job

@@ -209,3 +209,46 @@ def test_user_text_is_escaped_in_every_page(tmp_path):
         assert "&lt;script&gt;alert(&#39;title&#39;)&lt;/script&gt;" in body.decode()
     finally:
         running.stop()
+
+
+# -- bounded bodies, Origin -----------------------------------------------------------------------
+
+
+def test_a_deeply_nested_body_is_a_400_not_a_recursion_error(served):
+    running, _path = served
+    token = {TOKEN_HEADER: running.studio.token}
+    jobs_before = len(running.studio.jobs)
+    for deep in (b"[" * 30_000 + b"]" * 30_000, b'{"shots":' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+                 b'{"a":' * 10_000 + b"1" + b"}" * 10_000):
+        status, _h, payload = request(running.url, "/api/render", method="POST", body=deep, headers=token)
+        assert status == 400, payload
+        assert b"deeper than" in payload
+    # brackets inside strings are text, not depth
+    status, _h, payload = request(running.url, "/api/render", method="POST",
+                                  body=b'{"shots": ["' + b"[" * 100 + b'"]}', headers=token)
+    assert status == 400 and b"no shot" in payload
+    assert len(running.studio.jobs) == jobs_before
+
+
+def test_json_depth_is_counted_outside_strings():
+    from studio.web.safety import json_too_deep
+
+    assert not json_too_deep(b'{"a": [[1]]}', limit=3)
+    assert json_too_deep(b'{"a": [[[1]]]}', limit=3)
+    assert not json_too_deep(b'{"a": "[[[[\\"[[[["}', limit=1)
+
+
+def test_a_request_from_another_origin_is_refused_even_with_the_token(served):
+    running, _path = served
+    token = running.studio.token
+    host = running.url.split("//")[1].rstrip("/")
+    jobs_before = len(running.studio.jobs)
+    for origin in ("http://attacker.example", "null", f"https://{host}", "http://127.0.0.1:1"):
+        status, _h, payload = request(running.url, "/api/render", method="POST", body={"shots": ["storm-01"]},
+                                      headers={TOKEN_HEADER: token, "Origin": origin})
+        assert status == 403 and b"Origin" in payload, origin
+    assert len(running.studio.jobs) == jobs_before
+    status, _h, payload = request(running.url, "/api/render", method="POST", body={"shots": []},
+                                  headers={TOKEN_HEADER: token, "Origin": f"http://{host}"})
+    assert status == 202, payload
+    _wait_jobs_idle(running.studio)

@@ -77,6 +77,7 @@
       stale.classList.toggle("warn", status.stale.length > 0);
       stale.classList.toggle("ok", status.stale.length === 0);
     }
+    document.dispatchEvent(new CustomEvent("studio:status", { detail: status }));  // the editor's shot list
     if (page === "storyboard") await updateBoard(status);
     if (page === "player") await updatePlayer(status);
   }
