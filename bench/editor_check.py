@@ -155,14 +155,9 @@ def main(argv: list[str] | None = None) -> int:
             "What the Editor page waits for after a pause in typing: `/api/check` on the generated feature "
             "after a one-word edit (parse, validate, plan the shots; nothing written). Target: within 1 s.\n\n"
             + text + "\n\n"
-            "Where the time goes (the last four columns, medians): reading the YAML is most of it, and that is "
-            "PyYAML's pure-Python scanner and parser under `studio.screenplay.safe_yaml.GuardedLoader` "
-            "(a `yaml.SafeLoader`); libyaml's C parser produces the same events in the last column. What would "
-            "make it fast: the guarded loader composing its nodes from `yaml.CSafeLoader`'s (CParser) events "
-            "(`parse()`/`get_event()`), keeping its own checks (aliases and anchors refused at the event, depth "
-            "and node caps counted while composing, marks for line and column taken from each event's "
-            "`start_mark`), with the pure-Python parser kept where libyaml is missing. That change belongs to "
-            "`safe_yaml.py` (not made here).\n"
+            "Where the time goes (the last four columns, medians): reading the YAML (libyaml's C parser "
+            "under `studio.screenplay.safe_yaml.GuardedLoader`, which composes its nodes in Python to count and "
+            "cap them; libyaml's parse alone in the last column), validating, and planning the shots.\n"
             f"<!-- /{MARK} -->\n"))
     return 0 if all(r["http_worst_s"] <= TARGET_SECONDS for r in rows) else 1
 
