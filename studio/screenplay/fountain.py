@@ -174,8 +174,68 @@ def strip_markup(text: str) -> str:
     return text.translate(_RESTORE_TABLE)
 
 
-# Boneyard /* ... */ (any length) and notes [[ ... ]] (never across a blank line).
-_REMOVED = re.compile(r"/\*.*?\*/|\[\[(?:(?!\]\])(?!\n[ ]?\n)[^\x00])*?\]\]", re.DOTALL)
+_NOTE_BREAKS = ("\n\n", "\n \n", "\x00")  # what ends a note unclosed: a blank line (or a NUL)
+
+
+class _NextFinder:
+    """The next occurrence of any of some strings at or after a position, for positions
+    that only grow: each string's last answer is kept until the position passes it, so a
+    whole left-to-right scan costs one pass over the text per string."""
+
+    def __init__(self, text: str, needles: tuple[str, ...]) -> None:
+        self.text = text
+        self.found = {n: -2 for n in needles}  # -2: not looked up yet; -1: none left
+
+    def __call__(self, pos: int) -> int:
+        best = -1
+        for needle, at in self.found.items():
+            if at == -2 or (0 <= at < pos):
+                at = self.found[needle] = self.text.find(needle, pos)
+            if at >= 0 and (best < 0 or at < best):
+                best = at
+        return best
+
+
+def removed_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each boneyard ``/* ... */`` (any length) and note ``[[ ... ]]``
+    (closed before a blank line), left to right, as the spec reads them.
+
+    One pass with a forward-only search per marker: time grows with the text, never
+    with the number of openers (``[[`` repeated 40,000 times is read as fast as prose)."""
+    spans: list[tuple[int, int]] = []
+    bone_open, bone_close = _NextFinder(text, ("/*",)), _NextFinder(text, ("*/",))
+    note_open, note_close = _NextFinder(text, ("[[",)), _NextFinder(text, ("]]",))
+    note_break = _NextFinder(text, _NOTE_BREAKS)
+    bones_left = True  # once a '/*' finds no '*/', no later one can
+    notes_left = True
+    pos = 0
+    note_from = 0  # no note opens before this (it would cross a blank line)
+    while bones_left or notes_left:
+        b = bone_open(pos) if bones_left else -1
+        n = note_open(max(pos, note_from)) if notes_left else -1
+        if b < 0 and n < 0:
+            break
+        if b >= 0 and (n < 0 or b < n):
+            end = bone_close(b + 2)
+            if end < 0:
+                bones_left = False
+                continue
+            spans.append((b, end + 2))
+            pos = end + 2
+            continue
+        end = note_close(n + 2)
+        if end < 0:
+            notes_left = False
+            continue
+        stop = note_break(n + 2)
+        if 0 <= stop < end:  # a blank line first: no note opens before it (it would cross it)
+            note_from = max(n + 1, stop - 1)
+            continue
+        spans.append((n, end + 2))
+        pos = end + 2
+    return spans
+
+
 _PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
 _TIGHT = set(".,;:!?)") | {"", "\n"}
 
@@ -207,7 +267,7 @@ def _lines(text: str) -> list[_Line]:
     inside dialogue does not end the dialogue); page breaks become blank lines."""
     text = text.removeprefix("\ufeff")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    spans = [m.span() for m in _REMOVED.finditer(text)] if ("/*" in text or "[[" in text) else []
+    spans = removed_spans(text) if ("/*" in text or "[[" in text) else []
     out: list[_Line] = []
     offset = 0
     k = 0  # next span that may touch this line

@@ -84,6 +84,11 @@ MAX_EXTENSION = 20
 MAX_HEADING = 200
 MAX_NAME = 100
 MAX_TITLE = 200
+# A produced feature has 100 to 250 scenes and a few dozen speaking parts; a whole
+# season in one file stays well inside these. Past them the file is refused at once
+# (before parsing) instead of taking minutes and gigabytes.
+MAX_SCENES = 5000
+MAX_CHARACTERS = 2000
 
 # --------------------------------------------------------------------------- names and ids
 
@@ -248,6 +253,57 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+class NameFinder:
+    """Where known names stand in text as whole words, longest name first at each place.
+
+    Names are looked up by their first word, so the time grows with the text and not
+    with the number of names (one regex alternation of 50,000 names takes seconds to
+    compile and to run)."""
+
+    _WORD = re.compile(r"(?<![\w'’])\w+")
+    _END = re.compile(r"(?![\w’]|'\w)")
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.by_word: dict[str, list[tuple[str, str]]] = {}
+        odd: list[str] = []
+        for form, value in names.items():
+            m = re.match(r"\w+", form)
+            if m:
+                self.by_word.setdefault(m.group(), []).append((form, value))
+            else:
+                odd.append(form)
+        for forms in self.by_word.values():
+            forms.sort(key=lambda f: len(f[0]), reverse=True)
+        self.names = names
+        self.odd = (re.compile(r"(?<![\w'’])(" + "|".join(re.escape(n) for n in sorted(odd, key=len, reverse=True))
+                               + r")(?![\w’]|'\w)") if odd else None)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, value) of each name in ``text``, left to right, never overlapping."""
+        found: list[tuple[int, int, str]] = []
+        if self.odd is not None:
+            found = [(m.start(), m.end(), self.names[m.group(1)]) for m in self.odd.finditer(text)]
+        free = 0
+        for m in self._WORD.finditer(text):
+            start = m.start()
+            if start < free:
+                continue
+            for form, value in self.by_word.get(m.group(), ()):
+                end = start + len(form)
+                if text.startswith(form, start) and self._END.match(text, end):
+                    found.append((start, end, value))
+                    free = end
+                    break
+        if self.odd is not None:
+            found.sort()
+            kept: list[tuple[int, int, str]] = []
+            for hit in found:
+                if not kept or hit[0] >= kept[-1][1]:
+                    kept.append(hit)
+            found = kept
+        return found
+
+
 # --------------------------------------------------------------------------- the import
 
 
@@ -339,6 +395,9 @@ class _Builder:
         key = _name_key(name)
         char = self.characters.get(key)
         if char is None:
+            if len(self.characters) >= MAX_CHARACTERS:
+                raise _fail(self.file, f"more than {MAX_CHARACTERS} different characters speak: this is more than "
+                            "one screenplay", "split it into several films, one file each", where[0])
             shown = _clip(display_name(name), MAX_NAME)
             ident = _unique(slug(name), self.used_character_ids, f"character-{len(self.characters) + 1}")
             char = {"id": ident, "name": shown, "description": ""}
@@ -539,22 +598,17 @@ class _Builder:
             for form in (self.cues[key], char["name"]):
                 if len(form) >= 2 and any(c.isalpha() for c in form):
                     names.setdefault(form, char["id"])
-        pattern = (
-            re.compile(r"(?<![\w'’])(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                       + r")(?![\w’]|'\w)")
-            if names else None
-        )
+        finder = NameFinder(names)
         for scene in self.scenes:
-            present: list[str] = []
+            present: dict[str, None] = {}  # ordered, and O(1) to ask
             for beat in scene["beats"]:
                 if "speaker" in beat:
-                    if beat.get("extension") not in _OFF_SCREEN.values() and beat["speaker"] not in present:
-                        present.append(beat["speaker"])
-                elif "action" in beat and pattern is not None:
-                    for m in pattern.finditer(beat["action"]):
-                        if names[m.group(1)] not in present:
-                            present.append(names[m.group(1)])
-            scene["characters"] = present
+                    if beat.get("extension") not in _OFF_SCREEN.values():
+                        present.setdefault(beat["speaker"])
+                elif "action" in beat:
+                    for _, _, ident in finder.find(beat["action"]):
+                        present.setdefault(ident)
+            scene["characters"] = list(present)
 
     def _interiors(self) -> None:
         for key, loc in self.locations.items():
@@ -589,11 +643,19 @@ class _Builder:
                         pos[path + ("beats", j, name)] = at
 
 
+# what may be a scene heading, counted before parsing (an upper bound: enough for a limit)
+_HEADING_LINE = re.compile(r"^[ \t]*(?:\.(?=[^\s.])|(?:INT|EXT|EST|I/E|E/I)[./ \t])", re.MULTILINE | re.IGNORECASE)
+
+
 def import_fountain(raw: str | bytes, file: str = "<input>") -> FountainImport:
     """Convert Fountain text (or the bytes of a file) into studio data with a source
     map into the Fountain file. Raises :class:`ScreenplayError` for input that is not
     a Fountain screenplay (binary, empty, YAML, or nothing to film)."""
     text = decode_fountain(raw, file)
+    headings = sum(1 for _ in _HEADING_LINE.finditer(text))
+    if headings > MAX_SCENES:
+        raise _fail(file, f"{headings} scene headings, over the {MAX_SCENES} scenes one screenplay may hold",
+                    "split it into several films, one file each")
     doc = parse_fountain_text(text)
     if not any(isinstance(el, (Heading, Dialogue)) for el in doc.elements):
         what = "action" if any(isinstance(el, (Action, Lyrics)) for el in doc.elements) else "nothing"
