@@ -31,8 +31,9 @@ What it understands, and the choices it makes where the spec leaves room:
 * **Action**: everything else; ``!`` forces it. Centered text ``> THE END <`` is
   action.
 * **Sections** (``#``, ``##``, ...) and **synopses** (``= ...``) are kept as structure.
-* **Notes** ``[[...]]`` and the **boneyard** ``/* ... */`` are removed (both may span
-  lines; a note stops at a blank line); **page breaks** ``===`` are ignored;
+* **Notes** ``[[...]]`` and the **boneyard** ``/* ... */`` are removed from the text
+  (both may span lines; a note stops at a blank line); the notes are kept apart, with
+  their lines, so the import can keep them as comments; **page breaks** ``===`` are ignored;
   **emphasis** (``*italic*``, ``**bold**``, ``***both***``, ``_underline_``) is
   stripped and backslash escapes (``\\*``) give the character itself.
 * Tabs count as four spaces; leading spaces and tabs are ignored everywhere but in
@@ -137,6 +138,7 @@ Element = Heading | Action | Lyrics | Dialogue | Transition | Section | Synopsis
 class Document:
     title_page: list[TitleField] = field(default_factory=list)
     elements: list[Element] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line, text) of each [[note]], for comments
 
     def title(self) -> str:
         """The Title field, its lines joined ('BRICK & STEEL: FULL RETIRED'), or ''."""
@@ -260,7 +262,7 @@ class _Line:
         return self.text in ("", " ")
 
 
-def _lines(text: str) -> list[_Line]:
+def _lines(text: str, notes: list[tuple[int, str]] | None = None) -> list[_Line]:
     """The file's lines with notes and boneyard removed and original numbers kept.
 
     A line the removal leaves empty disappears entirely (so a note on its own line
@@ -280,6 +282,10 @@ def _lines(text: str) -> list[_Line]:
             pos = start
             while k < len(spans) and spans[k][0] <= end:
                 s, e = spans[k]
+                if notes is not None and s >= start and text.startswith("[[", s):
+                    words = " ".join(text[s + 2:e - 2].split())
+                    if words:
+                        notes.append((number, words))
                 if s > pos:
                     kept.append(text[pos:s])
                 if kept and text[e:e + 1] in _TIGHT:
@@ -546,9 +552,10 @@ def _in_dialogue(paragraph: list[_Line]) -> bool:
 def parse_fountain_text(text: str) -> Document:
     """Parse Fountain text (already decoded) into a :class:`Document`. Never raises
     for any text: anything that is not another element is action."""
-    lines = _lines(text)
+    notes: list[tuple[int, str]] = []
+    lines = _lines(text, notes)
     title_page, start = _title_page(lines)
-    doc = Document(title_page=title_page)
+    doc = Document(title_page=title_page, notes=notes)
     paragraph: list[_Line] = []
     for line in lines[start:]:
         if line.blank or (not line.stripped and not _in_dialogue(paragraph)):

@@ -51,6 +51,7 @@ character or two in a text file are dropped.
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 import unicodedata
@@ -84,6 +85,10 @@ MAX_EXTENSION = 20
 MAX_HEADING = 200
 MAX_NAME = 100
 MAX_TITLE = 200
+MAX_PERIOD = 100
+MAX_SYNOPSIS = 2000
+MAX_DESCRIPTION = 2000
+MAX_TITLE_VALUE = 1000
 # A produced feature has 100 to 250 scenes and a few dozen speaking parts; a whole
 # season in one file stays well inside these. Past them the file is refused at once
 # (before parsing) instead of taking minutes and gigabytes.
@@ -162,11 +167,26 @@ _SAME_TIME = re.compile(
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
+_NUMBER = r"(?:\d+|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|TEN|SOME|MANY|SEVERAL|A FEW)"
+# what says when a scene happens beyond the time of day: a year or an era, a story day, a jump
+_PERIOD = re.compile(
+    r"^(?:(?:(?:EARLY|LATE|MID|SUMMER|WINTER|SPRING|FALL|AUTUMN|CHRISTMAS)[\s-]+)?(?:1\d{3}|2\d{3})(?:['’]?S)?"
+    r"|(?:THE\s+)?[1-9]0['’]?S"
+    rf"|(?:DAY|NIGHT|WEEK|MONTH|YEAR)\s+{_NUMBER}"
+    rf"|{_NUMBER}\s+(?:YEARS?|MONTHS?|WEEKS?|DAYS?)\s+(?:LATER|EARLIER|AGO|BEFORE)"
+    r"|FLASHBACK|END FLASHBACK|PRESENT(?:\s+DAY)?|THE PAST|THE FUTURE|DREAM|FANTASY|MEMORY)$"
+)
+# the scene picks up where the previous one stopped (LATER alone is a jump, however small)
+_CONTINUES = re.compile(r"\b(?:CONTINUOUS|CONTINUING|MOMENTS? LATER|A MOMENT LATER|SECONDS LATER)\b")
+
+
 @dataclass
 class _Slug:
     interior: bool | None
     place: str  # location words as written, e.g. 'HOUSE - KITCHEN'
     time: str | None  # a TimeOfDay value, or None: the previous scene's
+    period: str | None = None  # '1973', 'DAY 2', 'FLASHBACK' as written
+    continues: bool = False  # CONTINUOUS, MOMENTS LATER
 
 
 def _time(words: str) -> str | None:
@@ -190,7 +210,13 @@ def parse_heading(text: str) -> _Slug:
         if "/" not in prefix:
             interior = {"INT": True, "EXT": False}.get(prefix)
         rest = rest[m.end():]
-    # asides such as (1973), [FLASHBACK] or (MOVING) do not change the place or the time
+    # asides such as (1973), [FLASHBACK] or (MOVING) do not change the place or the time;
+    # a period among them is the scene's period
+    period: str | None = None
+    for aside in _PARENS.finditer(rest):
+        words = " ".join(aside.group()[1:-1].split())
+        if _PERIOD.match(words.upper()):
+            period = period or words
     parts = [" ".join(_PARENS.sub(" ", p).split()) for p in _SEPARATOR.split(rest)]
     parts = [p for p in parts if p.strip(" -/")]
     if len(parts) == 1 and "-" in parts[0]:
@@ -198,18 +224,26 @@ def parse_heading(text: str) -> _Slug:
         if head.strip() and (_time(tail) or _SAME_TIME.search(tail.upper())) and len(tail.split()) <= 3:
             parts = [head.strip(), tail.strip()]
     time: str | None = None
+    period_time: str | None = None  # 'DAY 2' says day only when nothing else says a time
+    continues = False
     while len(parts) >= 2:  # 'BIG TOP - NIGHT - CONTINUOUS': both tail parts are time
-        said = _time(parts[-1])
-        if said is None and not _SAME_TIME.search(parts[-1].upper()):
+        tail = parts[-1].upper()
+        said = _time(tail)
+        if _PERIOD.match(tail):
+            period, period_time = parts[-1], period_time or said
+        elif said is None and not _SAME_TIME.search(tail):
             break
-        time = time or said
+        else:
+            time = time or said
+            continues = continues or bool(_CONTINUES.search(tail))
         parts = parts[:-1]
-    return _Slug(interior, " - ".join(parts).strip(" -"), time)
+    return _Slug(interior, " - ".join(parts).strip(" -"), time or period_time, period, continues)
 
 
 # --------------------------------------------------------------------------- dialogue
 
 _OFF_SCREEN = {"VO": "V.O.", "OS": "O.S.", "OC": "O.C."}
+_JOINT = re.compile(r"\s+(?:AND|&)\s+|\s*/\s*|\s*,\s*(?:AND\s+)?", re.IGNORECASE)
 _CONTINUED = re.compile(r"^CONT(?:['’]?D|INUED|INUING|\.)?$")
 
 
@@ -247,6 +281,29 @@ def _chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
     if text:
         out.append(text)
     return out
+
+
+# a run of words in capitals, as a character is introduced ('EDWARD BLOOM', "O'BRIEN", 'DR. SMITH')
+_CAPITALS = re.compile(r"(?<![\w'’])[A-Z0-9][A-Z0-9'’.\-]*(?:[ ]+[A-Z0-9][A-Z0-9'’.\-]*)*(?<!\.)(?![\w'’])")
+_SENTENCE_END = re.compile(r"(?<![A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr)\.)(?<!\bMrs\.)[.!?]+(?=\s|$)")
+
+
+def _sentence_rest(text: str, start: int) -> str:
+    """What follows a name up to the end of its sentence, without leading punctuation:
+    ', AGE 3, listens wide-eyed.' -> 'AGE 3, listens wide-eyed'."""
+    end = _SENTENCE_END.search(text, start)
+    rest = text[start:end.start() if end else len(text)]
+    rest = rest.lstrip(" ,;:–—-").strip()
+    rest = re.sub(r"^\(([^()]{1,40})\)", r"\1", rest)  # 'MARA (40s), in a raincoat' -> '40s, in a raincoat'
+    return rest if any(c.isalpha() or c.isdigit() for c in rest) else ""
+
+
+_SCENE_ORDER = ("id", "heading", "act", "location", "time", "period", "continues", "synopsis", "characters", "beats")
+
+
+def _ordered(scene: dict[str, Any]) -> dict[str, Any]:
+    """A scene's keys in the order a writer reads them."""
+    return {k: scene[k] for k in _SCENE_ORDER if k in scene} | scene
 
 
 def _clip(text: str, limit: int) -> str:
@@ -318,6 +375,8 @@ class FountainImport:
     trailing: list[str] = field(default_factory=list)
     pages: float = 0.0
     file: str = "<input>"
+    warnings: list[Problem] = field(default_factory=list)
+    introductions: dict[str, int] = field(default_factory=dict)  # character id -> line its description came from
 
     @property
     def dialogue_lines(self) -> int:
@@ -389,6 +448,11 @@ class _Builder:
         self.opening: list[tuple[dict[str, Any], dict[str, tuple[int, int]]]] = []  # beats before any heading
         self.used_character_ids: set[str] = set()
         self.used_location_ids: set[str] = set()
+        self.act: str | None = None  # a '#' section waiting for the next scene
+        self.opening_comments: list[str] = []
+        self.opening_act: str | None = None
+        self.warnings: list[Problem] = []
+        self.solo = {_name_key(el.name) for el in doc.elements if isinstance(el, Dialogue)}
 
     # -- gathering ---------------------------------------------------------
     def character(self, name: str, forced: bool, where: tuple[int, int]) -> str:
@@ -421,6 +485,9 @@ class _Builder:
     # -- beats ---------------------------------------------------------------
     def add_beat(self, beat: dict[str, Any], where: dict[str, tuple[int, int]]) -> None:
         if not self.scenes:
+            if not self.opening:  # structure above the cold open belongs to it
+                self.opening_comments, self.pending = self.pending, []
+                self.opening_act, self.act = self.act, None
             self.opening.append((beat, where))
         else:
             self.scenes[-1]["beats"].append(beat)
@@ -430,9 +497,27 @@ class _Builder:
         for piece in _chunks(text):
             self.add_beat({"action": piece}, {"": where})
 
+    def joint(self, el: Dialogue) -> list[str] | None:
+        """The speakers of a joint cue ('EDWARD AND WILL'): each one speaks alone somewhere
+        in the script; otherwise the cue is one character's name ('LOCK, STOCK')."""
+        if el.forced:
+            return None
+        names = [n.strip() for n in _JOINT.split(el.name)]
+        if len(names) < 2 or not all(names) or not all(_name_key(n) in self.solo for n in names):
+            return None
+        return names
+
     def dialogue(self, el: Dialogue) -> None:
+        names = self.joint(el)
+        if names is None:
+            self.speech(el, el.name, el.dual)
+            return
+        for k, name in enumerate(names):  # the same words from each, at the same time
+            self.speech(el, name, el.dual or k > 0)
+
+    def speech(self, el: Dialogue, name: str, overlaps: bool) -> None:
         cue_at = (el.line, el.column)
-        speaker = self.character(el.name, el.forced, cue_at)
+        speaker = self.character(name, el.forced, cue_at)
         extension = _extension(el.extensions)
         pieces: list[tuple[str | None, int, list[str], list[tuple[int, int]], bool]] = []
         paren: str | None = None
@@ -462,9 +547,10 @@ class _Builder:
         flush()
         if not pieces:
             if paren:  # 'EDWARD / (nods)': no words, only business
-                name = self.characters[_name_key(el.name)]["name"]
-                self.action(f"{name} {paren.rstrip('.')}.", cue_at)
+                shown = self.characters[_name_key(name)]["name"]
+                self.action(f"{shown} {paren.rstrip('.')}.", cue_at)
             return
+        first = True
         for paren_text, p_line, texts, ats, was_sung in pieces:
             if was_sung and not paren_text:
                 paren_text = "singing"
@@ -476,6 +562,9 @@ class _Builder:
                     where["parenthetical"] = (p_line, 1) if p_line else cue_at
                 if extension:
                     beat["extension"] = extension
+                if overlaps and first:
+                    beat["overlaps"] = True
+                first = False
                 self.add_beat(beat, where)
 
     # -- scenes ----------------------------------------------------------------
@@ -493,6 +582,12 @@ class _Builder:
         }
         if scene["heading"] is None:
             del scene["heading"]
+        if slug_.period:
+            scene["period"] = _clip(slug_.period, MAX_PERIOD)
+        if slug_.continues and self.scenes:
+            scene["continues"] = True
+        if self.act:
+            scene["act"], self.act = self.act, None
         self.scenes.append(scene)
         self.scene_numbers.append(el.number)
         self.scene_lines.append(at)
@@ -502,12 +597,17 @@ class _Builder:
             self.pending = []
 
     def structure(self, text: str, synopsis: bool, level: int = 1) -> None:
-        comment = f"= {text}" if synopsis else f"{'#' * level} {text}"
-        in_scene_head = self.scenes and not self.scenes[-1]["beats"] and not self.pending
+        """A '#' section is the act the next scene opens; a synopsis right below a heading
+        is that scene's synopsis; deeper sections and other synopses are comments."""
+        in_scene_head = self.scenes and not self.scenes[-1]["beats"] and not self.pending and not self.act
         if synopsis and in_scene_head:
-            self.comments.setdefault(len(self.scenes) - 1, []).append(comment)
+            scene = self.scenes[-1]
+            joined = f"{scene['synopsis']} {text}" if scene.get("synopsis") else text
+            scene["synopsis"] = _clip(joined, MAX_SYNOPSIS)
+        elif level == 1 and not synopsis and self.act is None and not self.pending:
+            self.act = _clip(text, MAX_HEADING)
         else:
-            self.pending.append(comment)
+            self.pending.append(f"= {text}" if synopsis else f"{'#' * level} {text}")
 
     # -- the whole film ----------------------------------------------------------
     def build(self, stem: str) -> FountainImport:
@@ -527,13 +627,22 @@ class _Builder:
                 self.structure(el.text, False, el.level)
             elif isinstance(el, Synopsis):
                 self.structure(el.text, True)
+        if self.act:
+            self.pending.append(f"# {self.act}")
         self._opening()
         self._ids()
         self._present()
         self._interiors()
+        introductions = self._introductions()
+        self.scenes = [_ordered(scene) for scene in self.scenes]
+        self._notes()
+        film: dict[str, Any] = {"title": self._title(stem)}
+        page = self._title_page()
+        if page:
+            film["title_page"] = page
         data: dict[str, Any] = {
             "version": 1,
-            "film": {"title": self._title(stem)},
+            "film": film,
             "characters": list(self.characters.values()),
             "locations": list(self.locations.values()),
             "scenes": self.scenes,
@@ -547,24 +656,90 @@ class _Builder:
             trailing=self.pending,
             pages=round(page_count(self.doc), 2),
             file=self.file,
+            warnings=self.warnings,
+            introductions=introductions,
         )
 
+    def _title_page(self) -> dict[str, str]:
+        """The title page's fields but the title, as written ('Credit': 'written by')."""
+        page: dict[str, str] = {}
+        for f in self.doc.title_page:
+            key = " ".join(f.key.split())[:40]
+            if key.lower() != "title" and f.value and key not in page:
+                page[key] = _clip(f.value, MAX_TITLE_VALUE)
+        return page
+
+    def _notes(self) -> None:
+        """[[Notes]] as comments above the scene they were written in."""
+        starts = [line for line, _ in self.scene_lines]
+        for line, text in self.doc.notes:
+            index = max(0, bisect.bisect_right(starts, line) - 1) if starts else 0
+            self.comments.setdefault(index, []).append(f"[[{text}]]")
+
     def _opening(self) -> None:
-        """Beats before the first heading open the first scene (or make the only one)."""
+        """Beats before the first heading: a cold open, its own scene at an unnamed place
+        (or the whole film, when a fragment has no heading at all)."""
         if not self.opening:
             return
-        if not self.scenes:
-            first_line = self.opening[0][1][""]
-            self.scenes.append({"id": "", "location": self.location("", None, first_line), "time": "day",
-                                "characters": [], "beats": []})
-            self.scene_numbers.append(None)
-            self.scene_lines.append(first_line)
-            self.beat_lines.append([])
-            if self.pending:
-                self.comments[0] = self.pending
-                self.pending = []
-        self.scenes[0]["beats"][:0] = [b for b, _ in self.opening]
-        self.beat_lines[0][:0] = [w for _, w in self.opening]
+        first_line = self.opening[0][1][""]
+        scene: dict[str, Any] = {"id": "", "location": self.location("", None, first_line), "time": "day",
+                                 "characters": [], "beats": [b for b, _ in self.opening]}
+        if self.opening_act:
+            scene["act"] = self.opening_act
+        fragment = not self.scenes
+        self.scenes.insert(0, scene)
+        self.scene_numbers.insert(0, None)
+        self.scene_lines.insert(0, first_line)
+        self.beat_lines.insert(0, [w for _, w in self.opening])
+        self.comments = {k + 1: v for k, v in self.comments.items()}
+        if self.opening_comments:
+            self.comments[0] = self.opening_comments
+        if fragment:
+            self.warnings.append(Problem(
+                message="no scene heading: the whole text is one scene at an unnamed location",
+                file=self.file, line=first_line[0], severity="warning",
+                hint="start each scene with a heading such as INT. KITCHEN - NIGHT"))
+
+    def _introductions(self) -> dict[str, int]:
+        """Each speaking character's description from their introduction: the first time
+        their name stands in capitals in an action line ('WILL BLOOM, AGE 3, listens
+        wide-eyed'), the rest of that sentence. Nothing is made up: a character never
+        introduced keeps an empty description. Returns character id -> line."""
+        wanted: dict[str, str] = {}  # a cue name's words in capitals -> name key
+        for key in self.characters:
+            cue = " ".join(self.cues[key].upper().split())
+            if len(cue) >= 2 and any(c.isalpha() for c in cue) and cue == self.cues[key].strip():
+                wanted.setdefault(cue, key)
+        found: dict[str, int] = {}
+        if not wanted:
+            return found
+        first_word: dict[str, list[str]] = {}
+        for cue in wanted:
+            m = re.match(r"[^\s]+", cue)
+            if m:
+                first_word.setdefault(m.group(), []).append(cue)
+        for cues in first_word.values():
+            cues.sort(key=len, reverse=True)
+        seen: set[str] = set()
+        for i, scene in enumerate(self.scenes):
+            for j, beat in enumerate(scene["beats"]):
+                if "action" not in beat or len(seen) == len(wanted):
+                    continue
+                text = beat["action"]
+                for run in _CAPITALS.finditer(text):
+                    words = run.group()
+                    cue = next((c for c in first_word.get(words.split()[0], ()) if words == c
+                                or words.startswith(c + " ")), None)
+                    key = wanted.get(cue) if cue else None
+                    if key is None or key in seen:
+                        continue
+                    seen.add(key)
+                    rest = _sentence_rest(text, run.end())
+                    if rest:
+                        char = self.characters[key]
+                        char["description"] = _clip(rest, MAX_DESCRIPTION)
+                        found[char["id"]] = self.beat_lines[i][j][""][0]
+        return found
 
     def _ids(self) -> None:
         """Scene numbers as ids where they are unique and valid ('#12A#' is s12a). In a
@@ -724,11 +899,20 @@ def to_yaml(imported: FountainImport) -> str:
         if key.lower() != "title" and value:
             head.append(_comment(f"{key}: {value}"))
     head += [
-        _comment("Character descriptions are empty: describe each one's appearance (every shot's prompt uses it)."),
+        _comment("A description marked 'imported' is the character's introduction in the script: edit it freely."),
+        _comment("An empty one had no introduction: describe the appearance (every shot's prompt uses it)."),
         _comment("Locations can take a description too; voices default to piper."),
     ]
     data = imported.data
-    out = ["\n".join(head), "", _dump({k: v for k, v in data.items() if k != "scenes"}).rstrip("\n"), "scenes:"]
+    out = ["\n".join(head), "", _dump({k: data[k] for k in ("version", "film")}).rstrip("\n"), "characters:"]
+    if not data["characters"]:
+        out[-1] = "characters: []"
+    for char in data["characters"]:
+        line = imported.introductions.get(char["id"])
+        if line:
+            out.append(_comment(f"description imported from the introduction on line {line}"))
+        out.append(_dump([char]).rstrip("\n"))
+    out += [_dump({"locations": data["locations"]}).rstrip("\n"), "scenes:"]
     for i, scene in enumerate(data["scenes"]):
         for comment in imported.comments.get(i, []):
             out.append(_comment(comment))
