@@ -55,6 +55,7 @@ import bisect
 import re
 import string
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,6 +296,7 @@ def _sentence_rest(text: str, start: int) -> str:
     rest = text[start:end.start() if end else len(text)]
     rest = rest.lstrip(" ,;:–—-").strip()
     rest = re.sub(r"^\(([^()]{1,40})\)", r"\1", rest)  # 'MARA (40s), in a raincoat' -> '40s, in a raincoat'
+    rest = re.sub(r"^AGE(?= \d)", "age", rest)  # 'WILL, AGE 3, listens' -> 'age 3, listens'
     return rest if any(c.isalpha() or c.isdigit() for c in rest) else ""
 
 
@@ -682,7 +684,8 @@ class _Builder:
         if not self.opening:
             return
         first_line = self.opening[0][1][""]
-        scene: dict[str, Any] = {"id": "", "location": self.location("", None, first_line), "time": "day",
+        scene: dict[str, Any] = {"id": "" if not self.scenes else "opening",
+                                 "location": self.location("", None, first_line), "time": "day",
                                  "characters": [], "beats": [b for b, _ in self.opening]}
         if self.opening_act:
             scene["act"] = self.opening_act
@@ -727,10 +730,13 @@ class _Builder:
                     continue
                 text = beat["action"]
                 for run in _CAPITALS.finditer(text):
-                    words = run.group()
-                    cue = next((c for c in first_word.get(words.split()[0], ()) if words == c
-                                or words.startswith(c + " ")), None)
-                    key = wanted.get(cue) if cue else None
+                    key = None
+                    tail = run.group()  # 'A STRANGER', 'EDWARD BLOOM': the name may start at any word
+                    while tail and key is None:
+                        cue = next((c for c in first_word.get(tail.split()[0], ()) if tail == c
+                                    or tail.startswith(c + " ")), None)
+                        key = wanted.get(cue) if cue else None
+                        tail = tail.partition(" ")[2].lstrip()
                     if key is None or key in seen:
                         continue
                     seen.add(key)
@@ -745,26 +751,27 @@ class _Builder:
         """Scene numbers as ids where they are unique and valid ('#12A#' is s12a). In a
         numbered script an unnumbered scene is named after the numbered one before it,
         the way inserted scenes are (s12a, s12b); otherwise scenes count up from s1."""
-        used: set[str] = set()
-        numbers = [n for n in self.scene_numbers if n]
+        used: set[str] = {s["id"] for s in self.scenes if s["id"]}  # a cold open is 'opening'
+        numbers = Counter(n for n in self.scene_numbers if n)
         for i, number in enumerate(self.scene_numbers):
-            if number and numbers.count(number) == 1:
+            if number and numbers[number] == 1:
                 ident = slug(number, 60)
                 ident = f"s{ident}" if ident[:1].isdigit() else ident
                 if ident and ident not in used:
                     self.scenes[i]["id"] = ident
                     used.add(ident)
         base = ""
+        opening = 1 if self.scenes and self.scenes[0]["id"] == "opening" else 0
         for i, scene in enumerate(self.scenes):
             if scene["id"]:
-                base = scene["id"]
+                base = scene["id"] if self.scene_numbers[i] else base
                 continue
             if base:
                 letters = (f"{base}{c}" for c in string.ascii_lowercase)
                 scene["id"] = next((x for x in letters if x not in used), None) or _unique(f"{base}-x", used, "s")
                 used.add(scene["id"])
             else:
-                scene["id"] = _unique(f"s{i + 1}", used, f"s{i + 1}")
+                scene["id"] = _unique(f"s{i + 1 - opening}", used, f"s{i + 1 - opening}")
 
     def _present(self) -> None:
         """Each scene's characters: on-screen speakers, then whoever its action names."""
@@ -869,7 +876,7 @@ def parse_fountain(raw: str | bytes, file: str = "<input>", *, base_dir: Path | 
     imported = import_fountain(raw, file)
     screenplay, warnings = validate(imported.data, imported.source, base_dir=base_dir, allow_outside=allow_outside)
     screenplay._source = imported.source
-    screenplay._warnings = warnings
+    screenplay._warnings = [*imported.warnings, *warnings]
     screenplay._base_dir = base_dir
     screenplay._allow_outside = allow_outside
     return screenplay
