@@ -97,6 +97,7 @@ class ShotPlan:
     transition_out: str | None = None
     # the location's reference images (resolved paths): a keyframe model that takes references sees the first
     location_references: tuple[str, ...] = ()
+    period: str = ""  # the scene's period ('1973', 'DAY 2'); prompts and cards show it
     # position in the film: not part of the cache key
     number: int = 0
     start_frame: int = 0
@@ -121,6 +122,8 @@ class ShotPlan:
             data["location_references"] = [file_hash(path) for path in self.location_references]
         else:
             data.pop("location_references")
+        if not self.period:  # absent without: keys stay as they were
+            data.pop("period")
         return data
 
     def key(self) -> str:
@@ -225,6 +228,7 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int 
         film_title=sp.film.title if index == 0 else None,
         transition_out=shot.transition,
         location_references=_location_references(sp, loc.references),
+        period=scene.period or "",
         number=shot.number,
         start_frame=start_frame,
     )
