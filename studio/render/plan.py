@@ -98,6 +98,7 @@ class ShotPlan:
     # the location's reference images (resolved paths): a keyframe model that takes references sees the first
     location_references: tuple[str, ...] = ()
     period: str = ""  # the scene's period ('1973', 'DAY 2'); prompts and cards show it
+    act: str = ""  # the act the scene opens ('ACT TWO'): a chapter title in the cut, not part of the key
     # position in the film: not part of the cache key
     number: int = 0
     start_frame: int = 0
@@ -124,6 +125,7 @@ class ShotPlan:
             data.pop("location_references")
         if not self.period:  # absent without: keys stay as they were
             data.pop("period")
+        data.pop("act")
         return data
 
     def key(self) -> str:
@@ -170,7 +172,8 @@ def scene_heading(screenplay: Screenplay, scene_id: str) -> str:
         return scene.heading
     loc = screenplay.location(scene.location)
     prefix = {True: "INT.", False: "EXT.", None: "INT./EXT."}[loc.interior]
-    return f"{prefix} {(loc.name or loc.id).upper()} - {TIME_WORDS.get(scene.time, scene.time.upper())}"
+    period = f" - {scene.period}" if scene.period else ""
+    return f"{prefix} {(loc.name or loc.id).upper()} - {TIME_WORDS.get(scene.time, scene.time.upper())}{period}"
 
 
 def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int | None = None,
@@ -229,6 +232,7 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int 
         transition_out=shot.transition,
         location_references=_location_references(sp, loc.references),
         period=scene.period or "",
+        act=scene.act or "",
         number=shot.number,
         start_frame=start_frame,
     )

@@ -673,7 +673,7 @@ def _scene_seconds(plans: list[ShotPlan]) -> dict[str, float]:
 
 
 def _chapters(plans: list[ShotPlan]) -> list[Chapter]:
-    """One chapter per scene, titled with its heading."""
+    """One chapter per scene, titled with its heading (and the act it opens: 'ACT TWO: INT. ...')."""
     chapters: list[Chapter] = []
     scene = None
     for plan in plans:
@@ -682,7 +682,7 @@ def _chapters(plans: list[ShotPlan]) -> list[Chapter]:
         if plan.scene_id == scene:
             chapters[-1] = Chapter(chapters[-1].title, chapters[-1].start, end)
         else:
-            chapters.append(Chapter(plan.scene_heading, start, end))
+            chapters.append(Chapter(f"{plan.act}: {plan.scene_heading}" if plan.act else plan.scene_heading, start, end))
         scene = plan.scene_id
     return chapters
 

@@ -173,3 +173,19 @@ def test_overlapping_speech_is_one_shot_with_both_speakers_starting_together():
     sandra, will = shot.lines
     assert will.start == sandra.start  # spoken at the same time
     assert shot.duration >= max(sandra.end, will.end)
+
+
+def test_acts_title_the_chapters_of_the_cut_and_the_period_is_in_the_plan():
+    from studio.graph.scene_graph import SceneGraph
+    from studio.render.plan import plan_film
+    from studio.run.local import _chapters
+
+    plans = plan_film(SceneGraph.from_screenplay(load_screenplay(RIVER)))
+    titles = [c.title for c in _chapters(plans)]
+    assert titles[1] == "ACT ONE: INT. WILL'S BEDROOM - NIGHT (1973)"
+    assert titles[-1] == "ACT TWO: INT. HOSPITAL ROOM - NIGHT - DAY 2"
+    assert titles[2] == "INT. HALLWAY - CONTINUOUS"
+    first = next(p for p in plans if p.scene_id == "s1")
+    assert first.period == "1973" and "period" in first.key_data() and "act" not in first.key_data()
+    plain = next(p for p in plans if p.scene_id == "s2")
+    assert "period" not in plain.key_data()  # keys of scenes without a period are as they were
