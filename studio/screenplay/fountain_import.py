@@ -10,7 +10,8 @@ point at the ``.fountain`` file. :func:`parse_fountain` validates it into a
 How Fountain maps onto the format:
 
 * the title page's Title is ``film.title`` (else the file name); the other fields
-  (Credit, Author, Draft date, ...) become comments at the top of the written YAML;
+  (Credit, Author, Draft date, ...) are ``film.title_page``, and comments at the top of
+  the written YAML;
 * each scene heading starts a scene: INT/EXT set the location's ``interior``
   (a place seen both inside and out, or only in EST., I/E or forced headings, leaves
   it to the headings), the words before the last `` - `` name the location
@@ -18,18 +19,24 @@ How Fountain maps onto the format:
   parenthesis such as "CAR (MOVING)" does not make a new place), and the time of day
   maps DAWN/SUNRISE, MORNING, DAY/NOON, AFTERNOON, DUSK/SUNSET/TWILIGHT, EVENING,
   NIGHT/MIDNIGHT onto the format's times; CONTINUOUS, LATER, MOMENTS LATER, SAME and
-  no time at all keep the previous scene's time (the first scene: day). A scene
+  no time at all keep the previous scene's time (the first scene: day). A period
+  ((1973), 1977, DAY 2, FLASHBACK) is the scene's ``period``; CONTINUOUS and MOMENTS
+  LATER make it ``continues``. A scene
   number (``#12#``) becomes the scene id (``s12``) when it is unique; in a numbered
   script an unnumbered scene after s12 is s12a, as inserted scenes are; otherwise
   scenes count s1, s2, ...;
 * characters are gathered from the cues and de-duplicated by name, whatever their
   extensions ("EDWARD" and "EDWARD (V.O.)" are one character); names in capitals
   are written in title case ("DR. SMITH" is "Dr. Smith"), forced names (``@McCLANE``)
-  as written. Descriptions are left empty for the writer to fill in;
+  as written. A character's ``description`` is their introduction: the first time the
+  cue's name stands in capitals in the action, the rest of that sentence; one never
+  introduced has none (nothing is made up). A joint cue (EDWARD AND WILL, each of whom
+  speaks alone somewhere) is the same line from each, overlapping;
 * a dialogue block becomes dialogue beats: a parenthetical before the first line
   applies to it, and a parenthetical between lines starts a new beat; the extension
   kept is the off-screen one (V.O., O.S., O.C.) first, else CONT'D, else the first
-  one that fits (20 characters). Dual dialogue keeps both speeches, in order. A cue
+  one that fits (20 characters). Dual dialogue keeps both speeches, in order, the second
+  one ``overlaps`` the first. A cue
   with only a parenthetical ("EDWARD / (nods)") is the action "Edward nods."; a
   parenthetical after the last line has nothing to direct and is dropped. Lines over
   the format's 5,000 characters are split between words into several beats;
@@ -37,16 +44,20 @@ How Fountain maps onto the format:
   lyrics on their own are an action beat framed by ♪;
 * transitions are transition beats; action, centered text included, is action;
   ``FADE IN:`` on its own is dropped (every film starts somewhere);
-* sections and synopses become comments above the next scene in the written YAML;
+* a level-one section (``# ACT ONE``) is the next scene's ``act``; a synopsis right below
+  a heading is the scene's ``synopsis``; other sections and synopses, and ``[[notes]]``,
+  become comments above a scene in the written YAML;
 * a scene's ``characters`` are its on-screen speakers and the characters its
   action names (their cue in capitals, or their name as written);
-* anything before the first scene heading opens the first scene; a screenplay with
-  dialogue but no scene heading at all is one scene at an unspecified location.
+* anything before the first scene heading is a cold open: a scene of its own, id
+  ``opening``, at an unspecified location; a screenplay with dialogue but no scene
+  heading at all is one scene at an unspecified location, with a warning.
 
 What is refused, with one :class:`ScreenplayError` naming the file and a fix: binary
 files, text that is not UTF-8, an empty file, a studio YAML screenplay, and text with
-neither a scene heading nor dialogue (prose, a bare title page). A stray control
-character or two in a text file are dropped.
+neither a scene heading nor dialogue (prose, a bare title page), and more than
+MAX_SCENES headings or MAX_CHARACTERS speakers (counted before the work that would
+grow with them). A stray control character or two in a text file are dropped.
 """
 
 from __future__ import annotations
