@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from studio.screenplay.fountain import _END_TRANSITIONS, _HEADING, _cue, _Line
+from studio.screenplay.fountain import _END_TRANSITIONS, _HEADING, Action, _cue, _Line, parse_fountain_text
 from studio.screenplay.fountain_import import _TIMES, display_name
 from studio.screenplay.model import ActionBeat, DialogueBeat, Scene, Screenplay, TransitionBeat
 
@@ -43,23 +43,26 @@ def _parenthetical(text: str) -> str:
 
 
 def _action(text: str) -> str:
+    """Action that reads back as this action: forced with '!' when Fountain would read
+    it as something else (a heading, a cue, a transition, FADE IN)."""
     escaped = _escape(text)
-    plain = escaped.strip()
-    reads_otherwise = (
-        plain == plain.upper() and any(c.isalpha() for c in plain)  # a cue, a transition, FADE IN
-        or bool(_HEADING.match(plain))
-        or plain.upper().startswith("FADE IN")
-    )
-    return "!" + escaped if reads_otherwise and not escaped.startswith("\\") else escaped
+    want = " ".join(text.split())
+    for candidate in (escaped, "!" + escaped):
+        elements = parse_fountain_text(candidate).elements
+        if len(elements) == 1 and isinstance(elements[0], Action) and elements[0].text == want:
+            return candidate
+    return "!" + escaped
 
 
 def _cue_text(name: str) -> str:
     """The character's cue: capitals, or forced with '@' when the name has lower case
     that capitals would lose (McKENNA)."""
     upper = " ".join(name.upper().split())
-    if display_name(upper) == name and _cue(_Line(1, upper)) is not None:
-        return upper
-    return "@" + " ".join(name.split())
+    written = upper if display_name(upper) == name else " ".join(name.split())
+    escaped = _MARKUP.sub(r"\\\1", written)
+    if written == upper and _cue(_Line(1, escaped)) == (upper, (), False, False):
+        return escaped  # the cue in capitals, as screenwriters write it
+    return "@" + escaped
 
 
 def _heading(scene: Scene, screenplay: Screenplay) -> str:
@@ -73,7 +76,7 @@ def _heading(scene: Scene, screenplay: Screenplay) -> str:
         if scene.continues:
             words.append("CONTINUOUS")
         heading = f"{side} {' - '.join(words)}"
-    text = " ".join(_escape(heading).split())
+    text = re.sub(r"\s*[\r\n]+\s*", " ", _escape(heading)).strip()  # one line; inner spacing as written
     forced = not _HEADING.match(heading) or heading.startswith(("\\", "."))
     number = scene.id[1:] if re.fullmatch(r"s\d[a-z0-9.\-]*", scene.id) else scene.id
     return f"{'.' if forced else ''}{text} #{number}#"

@@ -635,7 +635,8 @@ class _Builder:
                 if self.scenes:
                     self.add_beat({"transition": _clip(el.text, MAX_TRANSITION)}, {"": (el.line, el.column)})
             elif isinstance(el, Lyrics):
-                self.action(f"♪ {' / '.join(el.lines)} ♪", (el.line, el.column))
+                sung = " / ".join(" ".join(line.split()) for line in el.lines)
+                self.action(f"♪ {sung} ♪", (el.line, el.column))
             elif isinstance(el, Section):
                 self.structure(el.text, False, el.level)
             elif isinstance(el, Synopsis):

@@ -69,3 +69,17 @@ def test_random_bytes_never_crash_the_importer(raw: bytes):
     except StudioError:
         return
     validate(imported.data, imported.source)
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents)
+def test_whatever_imports_exports_to_fountain_that_imports_the_same(text: str):
+    from studio.screenplay.fountain_export import to_fountain
+    from studio.screenplay.fountain_import import parse_fountain
+
+    try:
+        screenplay = parse_fountain(text, "random.fountain")
+    except StudioError:
+        return
+    again = parse_fountain(to_fountain(screenplay), "random.fountain")
+    assert again.model_dump() == screenplay.model_dump()
