@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from studio.screenplay.fountain import _END_TRANSITIONS, _HEADING, Action, _cue, _Line, parse_fountain_text
+from studio.screenplay.fountain import _HEADING, Action, Transition, _cue, _Line, parse_fountain_text
 from studio.screenplay.fountain_import import _TIMES, display_name
 from studio.screenplay.model import ActionBeat, DialogueBeat, Scene, Screenplay, TransitionBeat
 
@@ -38,8 +38,18 @@ def _escape(text: str) -> str:
     return text
 
 
+def _one_line(text: str) -> str:
+    """Text on one line, its other spacing as written (the import keeps it)."""
+    return re.sub(r"\s*[\r\n\f\v\x1c-\x1e\x85\u2028\u2029]+\s*", " ", text).strip()
+
+
+def _unmarked(text: str) -> str:
+    """Markup characters escaped (``*``, ``_``, ``\\``)."""
+    return _MARKUP.sub(r"\\\1", text)
+
+
 def _parenthetical(text: str) -> str:
-    return "(" + " ".join(_MARKUP.sub(r"\\\1", text).split()) + ")"
+    return "(" + _one_line(_unmarked(text)) + ")"
 
 
 def _action(text: str) -> str:
@@ -57,8 +67,8 @@ def _action(text: str) -> str:
 def _cue_text(name: str) -> str:
     """The character's cue: capitals, or forced with '@' when the name has lower case
     that capitals would lose (McKENNA)."""
-    upper = " ".join(name.upper().split())
-    written = upper if display_name(upper) == name else " ".join(name.split())
+    upper = _one_line(name.upper())
+    written = upper if display_name(upper) == name else _one_line(name)
     escaped = _MARKUP.sub(r"\\\1", written)
     if written == upper and _cue(_Line(1, escaped)) == (upper, (), False, False):
         return escaped  # the cue in capitals, as screenwriters write it
@@ -86,9 +96,12 @@ def _beat(beat: ActionBeat | DialogueBeat | TransitionBeat, screenplay: Screenpl
     if isinstance(beat, ActionBeat):
         return _action(beat.action)
     if isinstance(beat, TransitionBeat):
-        text = " ".join(beat.transition.split())
-        as_is = text.endswith("TO:") and text == text.upper() or text in _END_TRANSITIONS
-        return text if as_is and text[:1] not in _LEADING else f">{text}"
+        text = _one_line(_unmarked(beat.transition))
+        for candidate in (text, ">" + text):  # as written when it reads as a transition, else forced
+            elements = parse_fountain_text(candidate).elements
+            if len(elements) == 1 and isinstance(elements[0], Transition) and elements[0].text == beat.transition:
+                return candidate
+        return ">" + text
     cue = _cue_text(screenplay.character(beat.speaker).name)
     if beat.extension:
         cue += f" ({beat.extension})"
@@ -123,11 +136,11 @@ def to_fountain(screenplay: Screenplay) -> str:
     for i, scene in enumerate(screenplay.scenes):
         blocks: list[str] = []
         if scene.act:
-            blocks.append(f"# {' '.join(scene.act.split())}")
+            blocks.append("# " + _one_line(_unmarked(scene.act)))
         if not _is_cold_open(scene, i):
             blocks.append(_heading(scene, screenplay))
             if scene.synopsis:
-                blocks.append(f"= {' '.join(scene.synopsis.split())}")
+                blocks.append("= " + _one_line(_unmarked(scene.synopsis)))
         for beat in scene.beats:
             if isinstance(beat, DialogueBeat):
                 waiting = [c for c in waiting if c.id != beat.speaker]
@@ -139,6 +152,12 @@ def to_fountain(screenplay: Screenplay) -> str:
             blocks.append(_beat(beat, screenplay))
         out.append("\n\n".join(blocks))
     return "\n\n".join(b for b in out if b) + "\n"
+
+
+def wrapped_in_parentheses(line: str) -> bool:
+    """A dialogue line Fountain cannot hold: it would read as a parenthetical."""
+    line = line.strip()
+    return line.startswith("(") and line.endswith(")")
 
 
 def left_out(screenplay: Screenplay) -> list[str]:
@@ -163,6 +182,8 @@ def left_out(screenplay: Screenplay) -> list[str]:
     silent = [c.id for c in screenplay.characters if c.id not in speakers]
     if silent:
         lost.append("characters who never speak (a Fountain character is a cue): " + ", ".join(silent))
+    if any(wrapped_in_parentheses(b.line) for s in screenplay.scenes for b in s.beats if isinstance(b, DialogueBeat)):
+        lost.append("dialogue lines wholly in parentheses (Fountain reads them as parentheticals)")
     if any(loc.description or loc.references for loc in screenplay.locations):
         lost.append("location descriptions and references")
     if any(scene.music for scene in screenplay.scenes):

@@ -140,6 +140,8 @@ def display_name(written: str) -> str:
                 out.append(part)
             elif k >= 2 and parts[k - 1] in "'’" and len(parts[k - 2]) > 1:
                 out.append(part.lower())  # "BOB'S" -> "Bob's", but "O'BRIEN" -> "O'Brien"
+            elif part[1:].lower().upper() != part[1:]:
+                out.append(part)  # capitals Unicode cannot give back from lower case ('İ'): as written
             else:
                 out.append(part[:1].upper() + part[1:].lower())
         return "".join(out)
