@@ -71,6 +71,7 @@ __all__ = ["FilmJob", "Progress", "QuietProgress", "RenderResult", "ShotOutcome"
            "render_film", "finish_film", "shot_conditioning"]
 _identities_for = identities_for  # the name tests and older callers use
 from studio.screenplay.model import Screenplay
+from studio.screenplay.title_page import credit_tags
 
 THUMB_WIDTH = 480
 ASSEMBLY_VERSION = 1  # bump when the cut or its side outputs change for the same inputs
@@ -440,7 +441,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
 
     # 5. the cut and its side outputs, unless they already are what these inputs make
     chapters = _chapters(plans)
-    metadata = film_metadata(screenplay.film.title, backend.name)
+    metadata = film_metadata(screenplay.film.title, backend.name, credit_tags(screenplay.film.title_page))
     metadata.update(job.cast.film_tags(metadata))
     cut_key = canonical_hash({
         "version": ASSEMBLY_VERSION, "studio": __version__, "ffmpeg": ffmpeg_version(),
