@@ -38,7 +38,7 @@ from studio.screenplay.fountain import (
     _cue,
     _Line,
 )
-from studio.screenplay.fountain_import import FountainImport, _Builder
+from studio.screenplay.fountain_import import MAX_SCENES, FountainImport, _Builder
 from studio.screenplay.model import Screenplay
 from studio.screenplay.safe_yaml import MAX_BYTES
 from studio.screenplay.validate import validate
@@ -246,6 +246,10 @@ def import_fdx(raw: bytes, file: str = "<input>") -> FountainImport:
     """Convert a Final Draft file's bytes into studio data with a source map into the
     file's lines. Raises :class:`ScreenplayError` for hostile or non-Final Draft input."""
     paragraphs = read_paragraphs(raw, file)
+    headings = sum(1 for p in paragraphs if p.type.lower() == "scene heading")
+    if headings > MAX_SCENES:
+        raise _fail(file, f"{headings} scene headings, over the {MAX_SCENES} scenes one screenplay may hold",
+                    hint="split it into several films, one file each")
     doc = Document(title_page=_title_page(paragraphs), elements=_elements(paragraphs))
     if not any(isinstance(el, (Heading, Dialogue)) for el in doc.elements):
         raise _fail(file, "no scene headings and no dialogue: nothing to film",

@@ -146,3 +146,15 @@ def test_the_cli_refuses_hostile_xml_without_a_traceback(tmp_path: Path):
         assert "document type declaration" in done.stdout + done.stderr
         assert "Traceback" not in done.stderr
     assert not (tmp_path / "laughs.yaml").exists()
+
+
+def test_too_many_scenes_are_refused_before_the_work_that_grows_with_them():
+    para = ('<Paragraph Type="Scene Heading"><Text>INT. ROOM {} - DAY</Text></Paragraph>'
+            '<Paragraph Type="Action"><Text>Something happens.</Text></Paragraph>')
+    raw = ('<?xml version="1.0"?><FinalDraft><Content>' + "".join(para.format(i) for i in range(40_000))
+           + "</Content></FinalDraft>").encode()
+    started = time.perf_counter()
+    with pytest.raises(ScreenplayError) as caught:
+        import_fdx(raw, "long.fdx")
+    assert time.perf_counter() - started < 2.0
+    assert "40000 scene headings, over the 5000" in str(caught.value)
