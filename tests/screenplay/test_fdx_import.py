@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from studio.errors import ScreenplayError
 from studio.screenplay import load_screenplay
@@ -158,3 +160,21 @@ def test_too_many_scenes_are_refused_before_the_work_that_grows_with_them():
         import_fdx(raw, "long.fdx")
     assert time.perf_counter() - started < 2.0
     assert "40000 scene headings, over the 5000" in str(caught.value)
+
+_FIXTURE_BYTES = FDX.read_bytes()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(_FIXTURE_BYTES) - 1), st.binary(min_size=0, max_size=8)), max_size=6),
+       st.integers(0, len(_FIXTURE_BYTES)))
+def test_mutated_final_draft_files_are_read_or_refused_never_crash(edits: list[tuple[int, bytes]], cut: int):
+    from studio.screenplay.validate import validate
+
+    raw = bytearray(_FIXTURE_BYTES[:max(cut, 1)] if cut < 200 else _FIXTURE_BYTES)
+    for at, new in edits:
+        raw[at:at + len(new)] = new
+    try:
+        imported = import_fdx(bytes(raw), "mutated.fdx")
+    except ScreenplayError:
+        return
+    validate(imported.data, imported.source)  # what imports always validates
