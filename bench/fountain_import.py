@@ -8,6 +8,8 @@ Generates a 90-minute feature and one long enough to run to 120 formatted pages
 * validation, and ``load_screenplay`` of the .fountain file from disk (all of the above);
 * writing the YAML (``studio import``) and, for comparison, loading that YAML;
 * planning the shot list (``SceneGraph``), with its runtime against the page count;
+* the Fountain export (``studio export``) and whether importing it gives the same
+  screenplay (round trip); how many introduced characters got their description;
 
 and ``studio check FILE.fountain`` as a fresh process (Python start-up included).
 Target: a 120-page feature imports (``load_screenplay``) in under a second.
@@ -43,7 +45,8 @@ from bench.record import machine
 from studio.graph.scene_graph import SceneGraph
 from studio.screenplay import load_screenplay
 from studio.screenplay.fountain import parse_fountain_text
-from studio.screenplay.fountain_import import import_fountain, to_yaml
+from studio.screenplay.fountain_export import to_fountain as export_fountain
+from studio.screenplay.fountain_import import import_fountain, parse_fountain, to_yaml
 from studio.screenplay.validate import validate
 
 MARK = "fountain"
@@ -85,6 +88,14 @@ def measure(label: str, minutes: float, folder: Path, repeat: int, seed: int = 0
     yaml_path.write_text(yaml_text, encoding="utf-8")
     load_yaml_s, _ = _median(lambda: load_screenplay(yaml_path), repeat)
     plan_s, graph = _median(lambda: SceneGraph.from_screenplay(screenplay), max(1, repeat // 2))
+    export_s, exported = _median(lambda: export_fountain(screenplay), repeat)
+    round_trip = parse_fountain(exported, str(path)).model_dump() == screenplay.model_dump()
+    # the generator introduces every speaking character but every tenth one (bench/generate_fountain.py)
+    got = {c["name"]: c["description"] for c in imported.data["characters"]}
+    written = [(k, c) for k, c in enumerate(data["characters"]) if c["name"] in got]
+    introduced = [c for k, c in written if k % 10 != 9]
+    described = sum(1 for c in introduced if got[c["name"]] == c["description"])
+    invented = sum(1 for k, c in written if k % 10 == 9 and got[c["name"]])
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "studio", "check", str(path)], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
@@ -99,6 +110,8 @@ def measure(label: str, minutes: float, folder: Path, repeat: int, seed: int = 0
         "spoken": sum(len(s.lines) for s in graph.shots), "runtime_min": graph.runtime / 60,
         "parse_s": parse_s, "import_s": import_s, "validate_s": validate_s, "load_s": load_s,
         "yaml_s": yaml_s, "load_yaml_s": load_yaml_s, "plan_s": plan_s, "check_s": check_s,
+        "export_s": export_s, "round_trip": round_trip, "introduced": len(introduced), "described": described,
+        "invented": invented,
     }
 
 
@@ -136,6 +149,7 @@ ROWS = (
     ("write the YAML (`studio import`)", "yaml_s", "with title page, sections and synopses as comments"),
     ("`load_screenplay` of that YAML", "load_yaml_s", "for comparison: the same film as YAML"),
     ("plan the shot list", "plan_s", "SceneGraph: coverage, continuity, runtime"),
+    ("export as Fountain (`studio export`)", "export_s", "the screenplay back in Fountain"),
     ("`studio check FILE.fountain`", "check_s", "a fresh process: Python start-up and imports included"),
 )
 
@@ -161,6 +175,9 @@ def markdown(results: list[dict[str, Any]], command: str, rendered: dict[str, An
     film = "| the film | " + " | ".join(
         f"{r['scenes']} scenes, {r['characters']} characters, {r['locations']} locations, {r['dialogue']} lines of "
         f"dialogue, {r['shots']} shots" for r in results) + " | |\n"
+    faithful = "| introductions, round trip | " + " | ".join(
+        f"{r['described']} of {r['introduced']} introduced described, {r['invented']} invented; round trip "
+        f"{'identical' if r['round_trip'] else 'DIFFERS'}" for r in results) + " | import, export, import |\n"
     runtime = "| planned runtime | " + " | ".join(
         f"{r['runtime_min']:.1f} min ({r['runtime_min'] / r['pages']:.2f} min a page)" for r in results
     ) + " | the page-a-minute rule says 1.00 |\n"
@@ -173,13 +190,27 @@ def markdown(results: list[dict[str, Any]], command: str, rendered: dict[str, An
 {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}, {machine()}. Command: `{command}`.
 Generated features written as Fountain by `bench/generate_fountain.py` (title page, act sections and
 synopses, numbered headings with CONTINUOUS/LATER, wrapped action and dialogue, cues with extensions,
-parentheticals, transitions, notes and boneyard). Times are medians in one process.
+parentheticals, transitions, notes and boneyard, character introductions). Times are medians in one process
+(load average {os.getloadavg()[0]:.1f} on the machine when the run ended: other work shares the cores).
 
-{head}{size}{film}{runtime}{body}
+{head}{size}{film}{faithful}{runtime}{body}
 The {long['pages']:.0f}-page feature imports, validated, in {long['load_s'] * 1000:.0f} ms: {verdict} the
 {TARGET_SECONDS:.0f}-second target ({ratio:.2f}x the time to load the same film as YAML). Every line of
 dialogue is in the shot list ({long['spoken']} of {long['dialogue']}).
 {render_note(rendered)}<!-- /{MARK} -->"""
+
+
+def _previous_render_note() -> str:
+    """The render line of the section now in BENCHMARKS.md (a run without --render keeps it, dated)."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(f"<!-- {MARK} -->"), text.find(f"<!-- /{MARK} -->")
+    section = text[start:end] if 0 <= start < end else ""
+    stamp = next((line.split(",")[0] for line in section.splitlines() if " UTC" in line), "")
+    for line in section.splitlines():
+        if line.startswith("`studio render` of the 90-minute"):
+            return line if "(measured " in line else f"{line} (measured {stamp}, before this run)"
+    return ""
 
 
 def write_section(section: str) -> None:
@@ -210,12 +241,20 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(name.replace("`", ""), *(f"{r[key] * 1000:.0f} ms" for r in results))
     table.add_row("planned runtime", *(f"{r['runtime_min']:.1f} min" for r in results))
     table.add_row("dialogue lines in the shot list", *(f"{r['spoken']} / {r['dialogue']}" for r in results))
+    table.add_row("introduced characters described", *(f"{r['described']} / {r['introduced']}" for r in results))
+    table.add_row("round trip (import, export, import)",
+                  *("identical" if r["round_trip"] else "DIFFERS" for r in results))
     Console().print(table)
     if rendered:
         print(render_note(rendered).strip())
     if not args.no_write:
+        if rendered is None:
+            rendered_note = _previous_render_note()
         command = "python " + " ".join([Path(sys.argv[0]).as_posix(), *(argv if argv is not None else sys.argv[1:])])
-        write_section(markdown(results, command, rendered))
+        section = markdown(results, command, rendered)
+        if rendered is None and rendered_note:
+            section = section.replace(f"<!-- /{MARK} -->", f"\n{rendered_note}\n<!-- /{MARK} -->")
+        write_section(section)
         print("wrote the fountain section of BENCHMARKS.md")
     return 0
 

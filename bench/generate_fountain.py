@@ -3,7 +3,9 @@
 The screenplay comes from ``bench/generate_feature.py`` (same arguments, same film);
 this module only writes it the way a screenwriter's Fountain file looks: a title page,
 act sections with synopses, numbered scene headings (``CONTINUOUS``/``LATER`` where the
-clock does not move), action wrapped at 60 columns, character cues with their
+clock does not move), each speaking character introduced by convention before their
+first line ("SAM, a paramedic in his sixties, ...": every tenth one is left without an
+introduction, as minor parts often are), action wrapped at 60 columns, character cues with their
 extensions, parentheticals, dialogue wrapped at 35 columns, transitions, and now and
 then a note and a boneyard passage (which the importer drops). Music cues and explicit
 shots have no Fountain form and are left out.
@@ -63,6 +65,8 @@ def to_fountain(data: dict[str, Any], *, author: str = "the studio bench generat
         "",
     ]
     acts = {round(share * len(scenes)): name for share, name in ACTS}
+    introduced: set[str] = set()
+    described = {c["id"]: c.get("description", "") for k, c in enumerate(data["characters"]) if k % 10 != 9}
     for i, scene in enumerate(scenes):
         if i in acts:
             out += [f"# {acts[i]}", "", f"= {len(scenes)} scenes in all; this act opens at scene {i + 1}.", ""]
@@ -76,6 +80,10 @@ def to_fountain(data: dict[str, Any], *, author: str = "the studio bench generat
                     lines[-1] += " [[check the continuity of the props here]]"
                 out += lines + [""]
             elif "speaker" in beat:
+                if beat["speaker"] not in introduced:
+                    introduced.add(beat["speaker"])
+                    if described.get(beat["speaker"]):
+                        out += _wrap(f"{names[beat['speaker']]}, {described[beat['speaker']]}.", ACTION_WIDTH) + [""]
                 cue = names[beat["speaker"]]
                 if beat.get("extension"):
                     cue += f" ({beat['extension']})"

@@ -1,5 +1,5 @@
 """The ``studio`` commands for writing and reading a screenplay: ``check``, ``shots``,
-``graph``, ``prompts``, ``models``, ``new``, ``schema`` and ``import``."""
+``graph``, ``prompts``, ``models``, ``new``, ``schema``, ``import`` and ``export``."""
 
 from __future__ import annotations
 
@@ -199,13 +199,20 @@ def schema(output: str | None) -> None:
               help="The YAML screenplay to write (default: FILE with .yaml; '-' prints it).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 def import_(file: str, output: str | None, force: bool) -> None:
-    """Convert a Fountain screenplay into a studio YAML screenplay (checked before it is written)."""
+    """Convert a Fountain (.fountain) or Final Draft (.fdx) screenplay into a studio YAML
+    screenplay (checked before it is written)."""
     from studio.screenplay.fountain_import import read_fountain, to_yaml
     from studio.screenplay.validate import validate
 
     path = Path(file)
-    imported = read_fountain(path)
-    validate(imported.data, imported.source, base_dir=path.parent)
+    if path.suffix.lower() == ".fdx":
+        from studio.screenplay.fdx_import import read_fdx
+
+        imported = read_fdx(path)
+    else:
+        imported = read_fountain(path)
+    _, warnings = validate(imported.data, imported.source, base_dir=path.parent)
+    print_problems([*imported.warnings, *warnings])
     text = to_yaml(imported)
     if output == "-":
         click.echo(text, nl=False)
@@ -217,9 +224,39 @@ def import_(file: str, output: str | None, force: bool) -> None:
 
     write_text(target, text)
     data = imported.data
+    described = sum(1 for c in data["characters"] if c["description"])
     out.print(Text(f"imported {file} into {target}: {data['film']['title']}: {len(data['scenes'])} scenes, "
-                   f"{len(data['characters'])} characters, {len(data['locations'])} locations, "
-                   f"{imported.dialogue_lines} lines, {imported.pages:.0f} pages"), soft_wrap=True)
+                   f"{len(data['characters'])} characters ({described} described by their introduction), "
+                   f"{len(data['locations'])} locations, {imported.dialogue_lines} lines, "
+                   f"{imported.pages:.0f} pages"), soft_wrap=True)
 
 
-COMMANDS = [check, shots, graph, prompts, models, new, schema, import_]
+@click.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The Fountain file to write ('-' prints it).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
+@allow_outside_option
+def export(file: str, output: str, force: bool, allow_outside_assets: bool) -> None:
+    """Write a screenplay as Fountain (importing it back gives the same screenplay)."""
+    from studio.screenplay.fountain_export import left_out, to_fountain
+
+    screenplay = load(file, allow_outside_assets)
+    text = to_fountain(screenplay)
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    if target.suffix.lower() != ".fountain":
+        raise StudioError(f"{target}: the export is Fountain", hint="name the output FILE.fountain")
+    if target.exists() and not force:
+        raise StudioError(f"{target} already exists", hint="pass --force to replace it, or -o another name")
+    from studio.atomic import write_text
+
+    write_text(target, text)
+    out.print(Text(f"exported {file} to {target}: {len(screenplay.scenes)} scenes"), soft_wrap=True)
+    for what in left_out(screenplay):
+        out.print(Text(f"  not in Fountain (kept in {file}): {what}", style="yellow"), soft_wrap=True)
+
+
+COMMANDS = [check, shots, graph, prompts, models, new, schema, import_, export]

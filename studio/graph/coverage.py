@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from studio.graph.shots import LINE_GAP, LINE_LEAD_IN, LINE_TAIL, Line, Shot, speech_seconds
 from studio.screenplay.model import ActionBeat, DialogueBeat, Scene, Screenplay, ShotSpec, TransitionBeat
@@ -121,7 +121,8 @@ def _dialogue_drafts(run: list[tuple[int, DialogueBeat]], present: list[str]) ->
     """Shot/reverse-shot over a run of consecutive dialogue beats."""
     turns: list[list[tuple[int, DialogueBeat]]] = []
     for number, beat in run:
-        if turns and turns[-1][-1][1].speaker == beat.speaker:
+        # a line spoken over the one before (dual dialogue, a joint cue) shares its shot
+        if turns and (turns[-1][-1][1].speaker == beat.speaker or beat.overlaps):
             turns[-1].append((number, beat))
         else:
             turns.append([(number, beat)])
@@ -137,6 +138,12 @@ def _dialogue_drafts(run: list[tuple[int, DialogueBeat]], present: list[str]) ->
         listeners = [c for c in voices + present if c != speaker]
         listener = next(iter(dict.fromkeys(listeners)), None)
         move = "dolly-in" if emotional else "static"
+        together = tuple(dict.fromkeys(b.speaker for _, b in turn if not b.off_screen))
+        if len(together) >= 2:  # overlapping speech: every speaker in frame
+            size, subjects = ("two-shot" if len(together) == 2 else "medium-wide"), together[:4]
+            seen.update(together)
+            drafts.append(_Draft(size, move, subjects, [n for n, _ in turn], dialogue=turn))
+            continue
         if turn[0][1].off_screen:
             subjects = tuple(c for c in present if c != speaker)[:2]
             size = "medium" if subjects else "wide"
@@ -247,9 +254,11 @@ def plan_scene_shots(
             lid = line_id(scene, n)
             rate = screenplay.character(beat.speaker).voice.rate
             seconds = speech.get(lid) or speech_seconds(beat.line, beat.parenthetical, rate)
+            # an overlapping line starts with the line it is spoken over
+            start = lines[-1].start if beat.overlaps and lines else t
             lines.append(Line(lid, beat.speaker, beat.line, beat.parenthetical, beat.off_screen, n,
-                              seconds, round(t, 3), round(t + seconds, 3)))
-            t += seconds + LINE_GAP
+                              seconds, round(start, 3), round(start + seconds, 3)))
+            t = max(t, start + seconds + LINE_GAP)
         spoken = round(t - LINE_GAP + LINE_TAIL, 3) if lines else 0.0
         if draft.fixed_duration is not None:
             estimate = draft.fixed_duration
@@ -320,6 +329,9 @@ def plan_shots(screenplay: Screenplay, speech: Mapping[str, float] | None = None
             first_number=len(shots) + 1,
             speech=speech,
         )
+        if scene.continues and scene_shots and shots and scene.location == previous_location and not scene.shots:
+            # CONTINUOUS at the same place: no cut in time or space, one take across the scenes
+            scene_shots[0] = replace(scene_shots[0], continuity="continuous")
         shots += scene_shots
         previous_location = scene.location
     _check_ids(shots, screenplay)

@@ -20,6 +20,7 @@ from studio.graph.coverage import present_characters
 from studio.graph.scene_graph import SceneGraph
 from studio.graph.shots import Shot
 from studio.screenplay.model import Screenplay
+from studio.screenplay.title_page import opening_credit
 
 TIME_WORDS = {
     "dawn": "DAWN", "morning": "MORNING", "day": "DAY", "afternoon": "AFTERNOON",
@@ -97,6 +98,9 @@ class ShotPlan:
     transition_out: str | None = None
     # the location's reference images (resolved paths): a keyframe model that takes references sees the first
     location_references: tuple[str, ...] = ()
+    period: str = ""  # the scene's period ('1973', 'DAY 2'); prompts and cards show it
+    act: str = ""  # the act the scene opens ('ACT TWO'): a chapter title in the cut, not part of the key
+    film_credit: str = ""  # under the film's title on the first shot: 'Written by Ada Quill'
     # position in the film: not part of the cache key
     number: int = 0
     start_frame: int = 0
@@ -121,6 +125,11 @@ class ShotPlan:
             data["location_references"] = [file_hash(path) for path in self.location_references]
         else:
             data.pop("location_references")
+        if not self.period:  # absent without: keys stay as they were
+            data.pop("period")
+        data.pop("act")
+        if not self.film_credit:  # absent without: keys stay as they were
+            data.pop("film_credit")
         return data
 
     def key(self) -> str:
@@ -167,7 +176,8 @@ def scene_heading(screenplay: Screenplay, scene_id: str) -> str:
         return scene.heading
     loc = screenplay.location(scene.location)
     prefix = {True: "INT.", False: "EXT.", None: "INT./EXT."}[loc.interior]
-    return f"{prefix} {(loc.name or loc.id).upper()} - {TIME_WORDS.get(scene.time, scene.time.upper())}"
+    period = f" - {scene.period}" if scene.period else ""
+    return f"{prefix} {(loc.name or loc.id).upper()} - {TIME_WORDS.get(scene.time, scene.time.upper())}{period}"
 
 
 def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int | None = None,
@@ -223,8 +233,11 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int 
         continues=continues,
         title_card=scene_heading(sp, shot.scene) if sp.film.title_cards and first_in_scene else None,
         film_title=sp.film.title if index == 0 else None,
+        film_credit=opening_credit(sp.film.title_page) if index == 0 else "",
         transition_out=shot.transition,
         location_references=_location_references(sp, loc.references),
+        period=scene.period or "",
+        act=scene.act or "",
         number=shot.number,
         start_frame=start_frame,
     )

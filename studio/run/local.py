@@ -72,6 +72,7 @@ __all__ = ["FilmJob", "Progress", "QuietProgress", "RenderResult", "ShotOutcome"
            "render_film", "finish_film", "shot_conditioning"]
 _identities_for = identities_for  # the name tests and older callers use
 from studio.screenplay.model import Screenplay
+from studio.screenplay.title_page import credit_tags
 
 THUMB_WIDTH = 480
 ASSEMBLY_VERSION = 1  # bump when the cut or its side outputs change for the same inputs
@@ -451,7 +452,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
 
     # 5. the cut and its side outputs, unless they already are what these inputs make
     chapters = _chapters(plans)
-    metadata = film_metadata(screenplay.film.title, backend.name)
+    metadata = film_metadata(screenplay.film.title, backend.name, credit_tags(screenplay.film.title_page))
     metadata.update(job.cast.film_tags(metadata))
     cut_key = canonical_hash({
         "version": ASSEMBLY_VERSION, "studio": __version__, "ffmpeg": ffmpeg_version(),
@@ -697,7 +698,7 @@ def _scene_seconds(plans: list[ShotPlan]) -> dict[str, float]:
 
 
 def _chapters(plans: list[ShotPlan]) -> list[Chapter]:
-    """One chapter per scene, titled with its heading."""
+    """One chapter per scene, titled with its heading (and the act it opens: 'ACT TWO: INT. ...')."""
     chapters: list[Chapter] = []
     scene = None
     for plan in plans:
@@ -706,7 +707,7 @@ def _chapters(plans: list[ShotPlan]) -> list[Chapter]:
         if plan.scene_id == scene:
             chapters[-1] = Chapter(chapters[-1].title, chapters[-1].start, end)
         else:
-            chapters.append(Chapter(plan.scene_heading, start, end))
+            chapters.append(Chapter(f"{plan.act}: {plan.scene_heading}" if plan.act else plan.scene_heading, start, end))
         scene = plan.scene_id
     return chapters
 

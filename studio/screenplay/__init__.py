@@ -38,8 +38,8 @@ def parse_screenplay(
 
 def load_screenplay(path: str | Path, *, allow_outside: bool = False) -> Screenplay:
     """Read, parse and validate a screenplay file: YAML, or Fountain when the name
-    ends in ``.fountain`` (converted, then validated the same way; problems point at
-    the Fountain file's lines).
+    ends in ``.fountain``, or Final Draft when it ends in ``.fdx`` (converted, then
+    validated the same way; problems point at the file's lines).
 
     Asset paths resolve relative to the file's folder and may not leave it unless
     ``allow_outside`` is set (the user said so on the command line).
@@ -50,4 +50,8 @@ def load_screenplay(path: str | Path, *, allow_outside: bool = False) -> Screenp
         from studio.screenplay.fountain_import import parse_fountain
 
         return parse_fountain(raw, str(path), base_dir=path.parent, allow_outside=allow_outside)
+    if path.suffix.lower() == ".fdx":
+        from studio.screenplay.fdx_import import parse_fdx
+
+        return parse_fdx(raw, str(path), base_dir=path.parent, allow_outside=allow_outside)
     return parse_screenplay(raw, str(path), base_dir=path.parent, allow_outside=allow_outside)

@@ -31,8 +31,9 @@ What it understands, and the choices it makes where the spec leaves room:
 * **Action**: everything else; ``!`` forces it. Centered text ``> THE END <`` is
   action.
 * **Sections** (``#``, ``##``, ...) and **synopses** (``= ...``) are kept as structure.
-* **Notes** ``[[...]]`` and the **boneyard** ``/* ... */`` are removed (both may span
-  lines; a note stops at a blank line); **page breaks** ``===`` are ignored;
+* **Notes** ``[[...]]`` and the **boneyard** ``/* ... */`` are removed from the text
+  (both may span lines; a note stops at a blank line); the notes are kept apart, with
+  their lines, so the import can keep them as comments; **page breaks** ``===`` are ignored;
   **emphasis** (``*italic*``, ``**bold**``, ``***both***``, ``_underline_``) is
   stripped and backslash escapes (``\\*``) give the character itself.
 * Tabs count as four spaces; leading spaces and tabs are ignored everywhere but in
@@ -137,6 +138,7 @@ Element = Heading | Action | Lyrics | Dialogue | Transition | Section | Synopsis
 class Document:
     title_page: list[TitleField] = field(default_factory=list)
     elements: list[Element] = field(default_factory=list)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (line, text) of each [[note]], for comments
 
     def title(self) -> str:
         """The Title field, its lines joined ('BRICK & STEEL: FULL RETIRED'), or ''."""
@@ -174,8 +176,68 @@ def strip_markup(text: str) -> str:
     return text.translate(_RESTORE_TABLE)
 
 
-# Boneyard /* ... */ (any length) and notes [[ ... ]] (never across a blank line).
-_REMOVED = re.compile(r"/\*.*?\*/|\[\[(?:(?!\]\])(?!\n[ ]?\n)[^\x00])*?\]\]", re.DOTALL)
+_NOTE_BREAKS = ("\n\n", "\n \n", "\x00")  # what ends a note unclosed: a blank line (or a NUL)
+
+
+class _NextFinder:
+    """The next occurrence of any of some strings at or after a position, for positions
+    that only grow: each string's last answer is kept until the position passes it, so a
+    whole left-to-right scan costs one pass over the text per string."""
+
+    def __init__(self, text: str, needles: tuple[str, ...]) -> None:
+        self.text = text
+        self.found = {n: -2 for n in needles}  # -2: not looked up yet; -1: none left
+
+    def __call__(self, pos: int) -> int:
+        best = -1
+        for needle, at in self.found.items():
+            if at == -2 or (0 <= at < pos):
+                at = self.found[needle] = self.text.find(needle, pos)
+            if at >= 0 and (best < 0 or at < best):
+                best = at
+        return best
+
+
+def removed_spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) of each boneyard ``/* ... */`` (any length) and note ``[[ ... ]]``
+    (closed before a blank line), left to right, as the spec reads them.
+
+    One pass with a forward-only search per marker: time grows with the text, never
+    with the number of openers (``[[`` repeated 40,000 times is read as fast as prose)."""
+    spans: list[tuple[int, int]] = []
+    bone_open, bone_close = _NextFinder(text, ("/*",)), _NextFinder(text, ("*/",))
+    note_open, note_close = _NextFinder(text, ("[[",)), _NextFinder(text, ("]]",))
+    note_break = _NextFinder(text, _NOTE_BREAKS)
+    bones_left = True  # once a '/*' finds no '*/', no later one can
+    notes_left = True
+    pos = 0
+    note_from = 0  # no note opens before this (it would cross a blank line)
+    while bones_left or notes_left:
+        b = bone_open(pos) if bones_left else -1
+        n = note_open(max(pos, note_from)) if notes_left else -1
+        if b < 0 and n < 0:
+            break
+        if b >= 0 and (n < 0 or b < n):
+            end = bone_close(b + 2)
+            if end < 0:
+                bones_left = False
+                continue
+            spans.append((b, end + 2))
+            pos = end + 2
+            continue
+        end = note_close(n + 2)
+        if end < 0:
+            notes_left = False
+            continue
+        stop = note_break(n + 2)
+        if 0 <= stop < end:  # a blank line first: no note opens before it (it would cross it)
+            note_from = max(n + 1, stop - 1)
+            continue
+        spans.append((n, end + 2))
+        pos = end + 2
+    return spans
+
+
 _PAGE_BREAK = re.compile(r"^\s*={3,}\s*$")
 _TIGHT = set(".,;:!?)") | {"", "\n"}
 
@@ -200,14 +262,14 @@ class _Line:
         return self.text in ("", " ")
 
 
-def _lines(text: str) -> list[_Line]:
+def _lines(text: str, notes: list[tuple[int, str]] | None = None) -> list[_Line]:
     """The file's lines with notes and boneyard removed and original numbers kept.
 
     A line the removal leaves empty disappears entirely (so a note on its own line
     inside dialogue does not end the dialogue); page breaks become blank lines."""
     text = text.removeprefix("\ufeff")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    spans = [m.span() for m in _REMOVED.finditer(text)] if ("/*" in text or "[[" in text) else []
+    spans = removed_spans(text) if ("/*" in text or "[[" in text) else []
     out: list[_Line] = []
     offset = 0
     k = 0  # next span that may touch this line
@@ -220,6 +282,10 @@ def _lines(text: str) -> list[_Line]:
             pos = start
             while k < len(spans) and spans[k][0] <= end:
                 s, e = spans[k]
+                if notes is not None and s >= start and text.startswith("[[", s):
+                    words = " ".join(text[s + 2:e - 2].split())
+                    if words:
+                        notes.append((number, words))
                 if s > pos:
                     kept.append(text[pos:s])
                 if kept and text[e:e + 1] in _TIGHT:
@@ -486,9 +552,10 @@ def _in_dialogue(paragraph: list[_Line]) -> bool:
 def parse_fountain_text(text: str) -> Document:
     """Parse Fountain text (already decoded) into a :class:`Document`. Never raises
     for any text: anything that is not another element is action."""
-    lines = _lines(text)
+    notes: list[tuple[int, str]] = []
+    lines = _lines(text, notes)
     title_page, start = _title_page(lines)
-    doc = Document(title_page=title_page)
+    doc = Document(title_page=title_page, notes=notes)
     paragraph: list[_Line] = []
     for line in lines[start:]:
         if line.blank or (not line.stripped and not _in_dialogue(paragraph)):

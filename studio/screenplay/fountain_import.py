@@ -10,7 +10,8 @@ point at the ``.fountain`` file. :func:`parse_fountain` validates it into a
 How Fountain maps onto the format:
 
 * the title page's Title is ``film.title`` (else the file name); the other fields
-  (Credit, Author, Draft date, ...) become comments at the top of the written YAML;
+  (Credit, Author, Draft date, ...) are ``film.title_page``, and comments at the top of
+  the written YAML;
 * each scene heading starts a scene: INT/EXT set the location's ``interior``
   (a place seen both inside and out, or only in EST., I/E or forced headings, leaves
   it to the headings), the words before the last `` - `` name the location
@@ -18,18 +19,24 @@ How Fountain maps onto the format:
   parenthesis such as "CAR (MOVING)" does not make a new place), and the time of day
   maps DAWN/SUNRISE, MORNING, DAY/NOON, AFTERNOON, DUSK/SUNSET/TWILIGHT, EVENING,
   NIGHT/MIDNIGHT onto the format's times; CONTINUOUS, LATER, MOMENTS LATER, SAME and
-  no time at all keep the previous scene's time (the first scene: day). A scene
+  no time at all keep the previous scene's time (the first scene: day). A period
+  ((1973), 1977, DAY 2, FLASHBACK) is the scene's ``period``; CONTINUOUS and MOMENTS
+  LATER make it ``continues``. A scene
   number (``#12#``) becomes the scene id (``s12``) when it is unique; in a numbered
   script an unnumbered scene after s12 is s12a, as inserted scenes are; otherwise
   scenes count s1, s2, ...;
 * characters are gathered from the cues and de-duplicated by name, whatever their
   extensions ("EDWARD" and "EDWARD (V.O.)" are one character); names in capitals
   are written in title case ("DR. SMITH" is "Dr. Smith"), forced names (``@McCLANE``)
-  as written. Descriptions are left empty for the writer to fill in;
+  as written. A character's ``description`` is their introduction: the first time the
+  cue's name stands in capitals in the action, the rest of that sentence; one never
+  introduced has none (nothing is made up). A joint cue (EDWARD AND WILL, each of whom
+  speaks alone somewhere) is the same line from each, overlapping;
 * a dialogue block becomes dialogue beats: a parenthetical before the first line
   applies to it, and a parenthetical between lines starts a new beat; the extension
   kept is the off-screen one (V.O., O.S., O.C.) first, else CONT'D, else the first
-  one that fits (20 characters). Dual dialogue keeps both speeches, in order. A cue
+  one that fits (20 characters). Dual dialogue keeps both speeches, in order, the second
+  one ``overlaps`` the first. A cue
   with only a parenthetical ("EDWARD / (nods)") is the action "Edward nods."; a
   parenthetical after the last line has nothing to direct and is dropped. Lines over
   the format's 5,000 characters are split between words into several beats;
@@ -37,23 +44,29 @@ How Fountain maps onto the format:
   lyrics on their own are an action beat framed by ♪;
 * transitions are transition beats; action, centered text included, is action;
   ``FADE IN:`` on its own is dropped (every film starts somewhere);
-* sections and synopses become comments above the next scene in the written YAML;
+* a level-one section (``# ACT ONE``) is the next scene's ``act``; a synopsis right below
+  a heading is the scene's ``synopsis``; other sections and synopses, and ``[[notes]]``,
+  become comments above a scene in the written YAML;
 * a scene's ``characters`` are its on-screen speakers and the characters its
   action names (their cue in capitals, or their name as written);
-* anything before the first scene heading opens the first scene; a screenplay with
-  dialogue but no scene heading at all is one scene at an unspecified location.
+* anything before the first scene heading is a cold open: a scene of its own, id
+  ``opening``, at an unspecified location; a screenplay with dialogue but no scene
+  heading at all is one scene at an unspecified location, with a warning.
 
 What is refused, with one :class:`ScreenplayError` naming the file and a fix: binary
 files, text that is not UTF-8, an empty file, a studio YAML screenplay, and text with
-neither a scene heading nor dialogue (prose, a bare title page). A stray control
-character or two in a text file are dropped.
+neither a scene heading nor dialogue (prose, a bare title page), and more than
+MAX_SCENES headings or MAX_CHARACTERS speakers (counted before the work that would
+grow with them). A stray control character or two in a text file are dropped.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import string
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +97,15 @@ MAX_EXTENSION = 20
 MAX_HEADING = 200
 MAX_NAME = 100
 MAX_TITLE = 200
+MAX_PERIOD = 100
+MAX_SYNOPSIS = 2000
+MAX_DESCRIPTION = 2000
+MAX_TITLE_VALUE = 1000
+# A produced feature has 100 to 250 scenes and a few dozen speaking parts; a whole
+# season in one file stays well inside these. Past them the file is refused at once
+# (before parsing) instead of taking minutes and gigabytes.
+MAX_SCENES = 5000
+MAX_CHARACTERS = 2000
 
 # --------------------------------------------------------------------------- names and ids
 
@@ -118,6 +140,8 @@ def display_name(written: str) -> str:
                 out.append(part)
             elif k >= 2 and parts[k - 1] in "'’" and len(parts[k - 2]) > 1:
                 out.append(part.lower())  # "BOB'S" -> "Bob's", but "O'BRIEN" -> "O'Brien"
+            elif part[1:].lower().upper() != part[1:]:
+                out.append(part)  # capitals Unicode cannot give back from lower case ('İ'): as written
             else:
                 out.append(part[:1].upper() + part[1:].lower())
         return "".join(out)
@@ -157,11 +181,26 @@ _SAME_TIME = re.compile(
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
+_NUMBER = r"(?:\d+|ONE|TWO|THREE|FOUR|FIVE|SIX|SEVEN|EIGHT|NINE|TEN|SOME|MANY|SEVERAL|A FEW)"
+# what says when a scene happens beyond the time of day: a year or an era, a story day, a jump
+_PERIOD = re.compile(
+    r"^(?:(?:(?:EARLY|LATE|MID|SUMMER|WINTER|SPRING|FALL|AUTUMN|CHRISTMAS)[\s-]+)?(?:1\d{3}|2\d{3})(?:['’]?S)?"
+    r"|(?:THE\s+)?[1-9]0['’]?S"
+    rf"|(?:DAY|NIGHT|WEEK|MONTH|YEAR)\s+{_NUMBER}"
+    rf"|{_NUMBER}\s+(?:YEARS?|MONTHS?|WEEKS?|DAYS?)\s+(?:LATER|EARLIER|AGO|BEFORE)"
+    r"|FLASHBACK|END FLASHBACK|PRESENT(?:\s+DAY)?|THE PAST|THE FUTURE|DREAM|FANTASY|MEMORY)$"
+)
+# the scene picks up where the previous one stopped (LATER alone is a jump, however small)
+_CONTINUES = re.compile(r"\b(?:CONTINUOUS|CONTINUING|MOMENTS? LATER|A MOMENT LATER|SECONDS LATER)\b")
+
+
 @dataclass
 class _Slug:
     interior: bool | None
     place: str  # location words as written, e.g. 'HOUSE - KITCHEN'
     time: str | None  # a TimeOfDay value, or None: the previous scene's
+    period: str | None = None  # '1973', 'DAY 2', 'FLASHBACK' as written
+    continues: bool = False  # CONTINUOUS, MOMENTS LATER
 
 
 def _time(words: str) -> str | None:
@@ -185,7 +224,13 @@ def parse_heading(text: str) -> _Slug:
         if "/" not in prefix:
             interior = {"INT": True, "EXT": False}.get(prefix)
         rest = rest[m.end():]
-    # asides such as (1973), [FLASHBACK] or (MOVING) do not change the place or the time
+    # asides such as (1973), [FLASHBACK] or (MOVING) do not change the place or the time;
+    # a period among them is the scene's period
+    period: str | None = None
+    for aside in _PARENS.finditer(rest):
+        words = " ".join(aside.group()[1:-1].split())
+        if _PERIOD.match(words.upper()):
+            period = period or words
     parts = [" ".join(_PARENS.sub(" ", p).split()) for p in _SEPARATOR.split(rest)]
     parts = [p for p in parts if p.strip(" -/")]
     if len(parts) == 1 and "-" in parts[0]:
@@ -193,18 +238,26 @@ def parse_heading(text: str) -> _Slug:
         if head.strip() and (_time(tail) or _SAME_TIME.search(tail.upper())) and len(tail.split()) <= 3:
             parts = [head.strip(), tail.strip()]
     time: str | None = None
+    period_time: str | None = None  # 'DAY 2' says day only when nothing else says a time
+    continues = False
     while len(parts) >= 2:  # 'BIG TOP - NIGHT - CONTINUOUS': both tail parts are time
-        said = _time(parts[-1])
-        if said is None and not _SAME_TIME.search(parts[-1].upper()):
+        tail = parts[-1].upper()
+        said = _time(tail)
+        if _PERIOD.match(tail):
+            period, period_time = parts[-1], period_time or said
+        elif said is None and not _SAME_TIME.search(tail):
             break
-        time = time or said
+        else:
+            time = time or said
+            continues = continues or bool(_CONTINUES.search(tail))
         parts = parts[:-1]
-    return _Slug(interior, " - ".join(parts).strip(" -"), time)
+    return _Slug(interior, " - ".join(parts).strip(" -"), time or period_time, period, continues)
 
 
 # --------------------------------------------------------------------------- dialogue
 
 _OFF_SCREEN = {"VO": "V.O.", "OS": "O.S.", "OC": "O.C."}
+_JOINT = re.compile(r"\s+(?:AND|&)\s+|\s*/\s*|\s*,\s*(?:AND\s+)?", re.IGNORECASE)
 _CONTINUED = re.compile(r"^CONT(?:['’]?D|INUED|INUING|\.)?$")
 
 
@@ -244,8 +297,83 @@ def _chunks(text: str, limit: int = MAX_TEXT) -> list[str]:
     return out
 
 
+# a run of words in capitals, as a character is introduced ('EDWARD BLOOM', "O'BRIEN", 'DR. SMITH')
+_CAPITALS = re.compile(r"(?<![\w'’])[A-Z0-9][A-Z0-9'’.\-]*(?:[ ]+[A-Z0-9][A-Z0-9'’.\-]*)*(?<!\.)(?![\w'’])")
+_SENTENCE_END = re.compile(r"(?<![A-Z]\.)(?<!\b(?:Mr|Ms|Dr|St|Jr|Sr)\.)(?<!\bMrs\.)[.!?]+(?=\s|$)")
+
+
+def _sentence_rest(text: str, start: int) -> str:
+    """What follows a name up to the end of its sentence, without leading punctuation:
+    ', AGE 3, listens wide-eyed.' -> 'AGE 3, listens wide-eyed'."""
+    end = _SENTENCE_END.search(text, start)
+    rest = text[start:end.start() if end else len(text)]
+    rest = rest.lstrip(" ,;:–—-").strip()
+    rest = re.sub(r"^\(([^()]{1,40})\)", r"\1", rest)  # 'MARA (40s), in a raincoat' -> '40s, in a raincoat'
+    rest = re.sub(r"^AGE(?= \d)", "age", rest)  # 'WILL, AGE 3, listens' -> 'age 3, listens'
+    return rest if any(c.isalpha() or c.isdigit() for c in rest) else ""
+
+
+_SCENE_ORDER = ("id", "heading", "act", "location", "time", "period", "continues", "synopsis", "characters", "beats")
+
+
+def _ordered(scene: dict[str, Any]) -> dict[str, Any]:
+    """A scene's keys in the order a writer reads them."""
+    return {k: scene[k] for k in _SCENE_ORDER if k in scene} | scene
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+class NameFinder:
+    """Where known names stand in text as whole words, longest name first at each place.
+
+    Names are looked up by their first word, so the time grows with the text and not
+    with the number of names (one regex alternation of 50,000 names takes seconds to
+    compile and to run)."""
+
+    _WORD = re.compile(r"(?<![\w'’])\w+")
+    _END = re.compile(r"(?![\w’]|'\w)")
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.by_word: dict[str, list[tuple[str, str]]] = {}
+        odd: list[str] = []
+        for form, value in names.items():
+            m = re.match(r"\w+", form)
+            if m:
+                self.by_word.setdefault(m.group(), []).append((form, value))
+            else:
+                odd.append(form)
+        for forms in self.by_word.values():
+            forms.sort(key=lambda f: len(f[0]), reverse=True)
+        self.names = names
+        self.odd = (re.compile(r"(?<![\w'’])(" + "|".join(re.escape(n) for n in sorted(odd, key=len, reverse=True))
+                               + r")(?![\w’]|'\w)") if odd else None)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, value) of each name in ``text``, left to right, never overlapping."""
+        found: list[tuple[int, int, str]] = []
+        if self.odd is not None:
+            found = [(m.start(), m.end(), self.names[m.group(1)]) for m in self.odd.finditer(text)]
+        free = 0
+        for m in self._WORD.finditer(text):
+            start = m.start()
+            if start < free:
+                continue
+            for form, value in self.by_word.get(m.group(), ()):
+                end = start + len(form)
+                if text.startswith(form, start) and self._END.match(text, end):
+                    found.append((start, end, value))
+                    free = end
+                    break
+        if self.odd is not None:
+            found.sort()
+            kept: list[tuple[int, int, str]] = []
+            for hit in found:
+                if not kept or hit[0] >= kept[-1][1]:
+                    kept.append(hit)
+            found = kept
+        return found
 
 
 # --------------------------------------------------------------------------- the import
@@ -262,6 +390,8 @@ class FountainImport:
     trailing: list[str] = field(default_factory=list)
     pages: float = 0.0
     file: str = "<input>"
+    warnings: list[Problem] = field(default_factory=list)
+    introductions: dict[str, int] = field(default_factory=dict)  # character id -> line its description came from
 
     @property
     def dialogue_lines(self) -> int:
@@ -333,12 +463,20 @@ class _Builder:
         self.opening: list[tuple[dict[str, Any], dict[str, tuple[int, int]]]] = []  # beats before any heading
         self.used_character_ids: set[str] = set()
         self.used_location_ids: set[str] = set()
+        self.act: str | None = None  # a '#' section waiting for the next scene
+        self.opening_comments: list[str] = []
+        self.opening_act: str | None = None
+        self.warnings: list[Problem] = []
+        self.solo = {_name_key(el.name) for el in doc.elements if isinstance(el, Dialogue)}
 
     # -- gathering ---------------------------------------------------------
     def character(self, name: str, forced: bool, where: tuple[int, int]) -> str:
         key = _name_key(name)
         char = self.characters.get(key)
         if char is None:
+            if len(self.characters) >= MAX_CHARACTERS:
+                raise _fail(self.file, f"more than {MAX_CHARACTERS} different characters speak: this is more than "
+                            "one screenplay", "split it into several films, one file each", where[0])
             shown = _clip(display_name(name), MAX_NAME)
             ident = _unique(slug(name), self.used_character_ids, f"character-{len(self.characters) + 1}")
             char = {"id": ident, "name": shown, "description": ""}
@@ -362,6 +500,9 @@ class _Builder:
     # -- beats ---------------------------------------------------------------
     def add_beat(self, beat: dict[str, Any], where: dict[str, tuple[int, int]]) -> None:
         if not self.scenes:
+            if not self.opening:  # structure above the cold open belongs to it
+                self.opening_comments, self.pending = self.pending, []
+                self.opening_act, self.act = self.act, None
             self.opening.append((beat, where))
         else:
             self.scenes[-1]["beats"].append(beat)
@@ -371,9 +512,27 @@ class _Builder:
         for piece in _chunks(text):
             self.add_beat({"action": piece}, {"": where})
 
+    def joint(self, el: Dialogue) -> list[str] | None:
+        """The speakers of a joint cue ('EDWARD AND WILL'): each one speaks alone somewhere
+        in the script; otherwise the cue is one character's name ('LOCK, STOCK')."""
+        if el.forced:
+            return None
+        names = [n.strip() for n in _JOINT.split(el.name)]
+        if len(names) < 2 or not all(names) or not all(_name_key(n) in self.solo for n in names):
+            return None
+        return names
+
     def dialogue(self, el: Dialogue) -> None:
+        names = self.joint(el)
+        if names is None:
+            self.speech(el, el.name, el.dual)
+            return
+        for k, name in enumerate(names):  # the same words from each, at the same time
+            self.speech(el, name, el.dual or k > 0)
+
+    def speech(self, el: Dialogue, name: str, overlaps: bool) -> None:
         cue_at = (el.line, el.column)
-        speaker = self.character(el.name, el.forced, cue_at)
+        speaker = self.character(name, el.forced, cue_at)
         extension = _extension(el.extensions)
         pieces: list[tuple[str | None, int, list[str], list[tuple[int, int]], bool]] = []
         paren: str | None = None
@@ -403,9 +562,10 @@ class _Builder:
         flush()
         if not pieces:
             if paren:  # 'EDWARD / (nods)': no words, only business
-                name = self.characters[_name_key(el.name)]["name"]
-                self.action(f"{name} {paren.rstrip('.')}.", cue_at)
+                shown = self.characters[_name_key(name)]["name"]
+                self.action(f"{shown} {paren.rstrip('.')}.", cue_at)
             return
+        first = True
         for paren_text, p_line, texts, ats, was_sung in pieces:
             if was_sung and not paren_text:
                 paren_text = "singing"
@@ -417,6 +577,9 @@ class _Builder:
                     where["parenthetical"] = (p_line, 1) if p_line else cue_at
                 if extension:
                     beat["extension"] = extension
+                if overlaps and first:
+                    beat["overlaps"] = True
+                first = False
                 self.add_beat(beat, where)
 
     # -- scenes ----------------------------------------------------------------
@@ -434,6 +597,12 @@ class _Builder:
         }
         if scene["heading"] is None:
             del scene["heading"]
+        if slug_.period:
+            scene["period"] = _clip(slug_.period, MAX_PERIOD)
+        if slug_.continues and self.scenes:
+            scene["continues"] = True
+        if self.act:
+            scene["act"], self.act = self.act, None
         self.scenes.append(scene)
         self.scene_numbers.append(el.number)
         self.scene_lines.append(at)
@@ -443,12 +612,17 @@ class _Builder:
             self.pending = []
 
     def structure(self, text: str, synopsis: bool, level: int = 1) -> None:
-        comment = f"= {text}" if synopsis else f"{'#' * level} {text}"
-        in_scene_head = self.scenes and not self.scenes[-1]["beats"] and not self.pending
+        """A '#' section is the act the next scene opens; a synopsis right below a heading
+        is that scene's synopsis; deeper sections and other synopses are comments."""
+        in_scene_head = self.scenes and not self.scenes[-1]["beats"] and not self.pending and not self.act
         if synopsis and in_scene_head:
-            self.comments.setdefault(len(self.scenes) - 1, []).append(comment)
+            scene = self.scenes[-1]
+            joined = f"{scene['synopsis']} {text}" if scene.get("synopsis") else text
+            scene["synopsis"] = _clip(joined, MAX_SYNOPSIS)
+        elif level == 1 and not synopsis and self.act is None and not self.pending:
+            self.act = _clip(text, MAX_HEADING)
         else:
-            self.pending.append(comment)
+            self.pending.append(f"= {text}" if synopsis else f"{'#' * level} {text}")
 
     # -- the whole film ----------------------------------------------------------
     def build(self, stem: str) -> FountainImport:
@@ -463,18 +637,28 @@ class _Builder:
                 if self.scenes:
                     self.add_beat({"transition": _clip(el.text, MAX_TRANSITION)}, {"": (el.line, el.column)})
             elif isinstance(el, Lyrics):
-                self.action(f"♪ {' / '.join(el.lines)} ♪", (el.line, el.column))
+                sung = " / ".join(" ".join(line.split()) for line in el.lines)
+                self.action(f"♪ {sung} ♪", (el.line, el.column))
             elif isinstance(el, Section):
                 self.structure(el.text, False, el.level)
             elif isinstance(el, Synopsis):
                 self.structure(el.text, True)
+        if self.act:
+            self.pending.append(f"# {self.act}")
         self._opening()
         self._ids()
         self._present()
         self._interiors()
+        introductions = self._introductions()
+        self.scenes = [_ordered(scene) for scene in self.scenes]
+        self._notes()
+        film: dict[str, Any] = {"title": self._title(stem)}
+        page = self._title_page()
+        if page:
+            film["title_page"] = page
         data: dict[str, Any] = {
             "version": 1,
-            "film": {"title": self._title(stem)},
+            "film": film,
             "characters": list(self.characters.values()),
             "locations": list(self.locations.values()),
             "scenes": self.scenes,
@@ -488,49 +672,120 @@ class _Builder:
             trailing=self.pending,
             pages=round(page_count(self.doc), 2),
             file=self.file,
+            warnings=self.warnings,
+            introductions=introductions,
         )
 
+    def _title_page(self) -> dict[str, str]:
+        """The title page's fields but the title, as written ('Credit': 'written by')."""
+        page: dict[str, str] = {}
+        for f in self.doc.title_page:
+            key = " ".join(f.key.split())[:40]
+            if key.lower() != "title" and f.value and key not in page:
+                page[key] = _clip(f.value, MAX_TITLE_VALUE)
+        return page
+
+    def _notes(self) -> None:
+        """[[Notes]] as comments above the scene they were written in."""
+        starts = [line for line, _ in self.scene_lines]
+        for line, text in self.doc.notes:
+            index = max(0, bisect.bisect_right(starts, line) - 1) if starts else 0
+            self.comments.setdefault(index, []).append(f"[[{text}]]")
+
     def _opening(self) -> None:
-        """Beats before the first heading open the first scene (or make the only one)."""
+        """Beats before the first heading: a cold open, its own scene at an unnamed place
+        (or the whole film, when a fragment has no heading at all)."""
         if not self.opening:
             return
-        if not self.scenes:
-            first_line = self.opening[0][1][""]
-            self.scenes.append({"id": "", "location": self.location("", None, first_line), "time": "day",
-                                "characters": [], "beats": []})
-            self.scene_numbers.append(None)
-            self.scene_lines.append(first_line)
-            self.beat_lines.append([])
-            if self.pending:
-                self.comments[0] = self.pending
-                self.pending = []
-        self.scenes[0]["beats"][:0] = [b for b, _ in self.opening]
-        self.beat_lines[0][:0] = [w for _, w in self.opening]
+        first_line = self.opening[0][1][""]
+        scene: dict[str, Any] = {"id": "" if not self.scenes else "opening",
+                                 "location": self.location("", None, first_line), "time": "day",
+                                 "characters": [], "beats": [b for b, _ in self.opening]}
+        if self.opening_act:
+            scene["act"] = self.opening_act
+        fragment = not self.scenes
+        self.scenes.insert(0, scene)
+        self.scene_numbers.insert(0, None)
+        self.scene_lines.insert(0, first_line)
+        self.beat_lines.insert(0, [w for _, w in self.opening])
+        self.comments = {k + 1: v for k, v in self.comments.items()}
+        if self.opening_comments:
+            self.comments[0] = self.opening_comments
+        if fragment:
+            self.warnings.append(Problem(
+                message="no scene heading: the whole text is one scene at an unnamed location",
+                file=self.file, line=first_line[0], severity="warning",
+                hint="start each scene with a heading such as INT. KITCHEN - NIGHT"))
+
+    def _introductions(self) -> dict[str, int]:
+        """Each speaking character's description from their introduction: the first time
+        their name stands in capitals in an action line ('WILL BLOOM, AGE 3, listens
+        wide-eyed'), the rest of that sentence. Nothing is made up: a character never
+        introduced keeps an empty description. Returns character id -> line."""
+        wanted: dict[str, str] = {}  # a cue name's words in capitals -> name key
+        for key in self.characters:
+            cue = " ".join(self.cues[key].upper().split())
+            if len(cue) >= 2 and any(c.isalpha() for c in cue) and cue == self.cues[key].strip():
+                wanted.setdefault(cue, key)
+        found: dict[str, int] = {}
+        if not wanted:
+            return found
+        first_word: dict[str, list[str]] = {}
+        for cue in wanted:
+            m = re.match(r"[^\s]+", cue)
+            if m:
+                first_word.setdefault(m.group(), []).append(cue)
+        for cues in first_word.values():
+            cues.sort(key=len, reverse=True)
+        seen: set[str] = set()
+        for i, scene in enumerate(self.scenes):
+            for j, beat in enumerate(scene["beats"]):
+                if "action" not in beat or len(seen) == len(wanted):
+                    continue
+                text = beat["action"]
+                for run in _CAPITALS.finditer(text):
+                    key = None
+                    tail = run.group()  # 'A STRANGER', 'EDWARD BLOOM': the name may start at any word
+                    while tail and key is None:
+                        cue = next((c for c in first_word.get(tail.split()[0], ()) if tail == c
+                                    or tail.startswith(c + " ")), None)
+                        key = wanted.get(cue) if cue else None
+                        tail = tail.partition(" ")[2].lstrip()
+                    if key is None or key in seen:
+                        continue
+                    seen.add(key)
+                    rest = _sentence_rest(text, run.end())
+                    if rest:
+                        char = self.characters[key]
+                        char["description"] = _clip(rest, MAX_DESCRIPTION)
+                        found[char["id"]] = self.beat_lines[i][j][""][0]
+        return found
 
     def _ids(self) -> None:
         """Scene numbers as ids where they are unique and valid ('#12A#' is s12a). In a
         numbered script an unnumbered scene is named after the numbered one before it,
         the way inserted scenes are (s12a, s12b); otherwise scenes count up from s1."""
-        used: set[str] = set()
-        numbers = [n for n in self.scene_numbers if n]
+        used: set[str] = {s["id"] for s in self.scenes if s["id"]}  # a cold open is 'opening'
+        numbers = Counter(n for n in self.scene_numbers if n)
         for i, number in enumerate(self.scene_numbers):
-            if number and numbers.count(number) == 1:
+            if number and numbers[number] == 1:
                 ident = slug(number, 60)
                 ident = f"s{ident}" if ident[:1].isdigit() else ident
                 if ident and ident not in used:
                     self.scenes[i]["id"] = ident
                     used.add(ident)
         base = ""
+        opening = 1 if self.scenes and self.scenes[0]["id"] == "opening" else 0
         for i, scene in enumerate(self.scenes):
             if scene["id"]:
-                base = scene["id"]
+                base = scene["id"] if self.scene_numbers[i] else base
                 continue
             if base:
                 letters = (f"{base}{c}" for c in string.ascii_lowercase)
                 scene["id"] = next((x for x in letters if x not in used), None) or _unique(f"{base}-x", used, "s")
                 used.add(scene["id"])
             else:
-                scene["id"] = _unique(f"s{i + 1}", used, f"s{i + 1}")
+                scene["id"] = _unique(f"s{i + 1 - opening}", used, f"s{i + 1 - opening}")
 
     def _present(self) -> None:
         """Each scene's characters: on-screen speakers, then whoever its action names."""
@@ -539,22 +794,17 @@ class _Builder:
             for form in (self.cues[key], char["name"]):
                 if len(form) >= 2 and any(c.isalpha() for c in form):
                     names.setdefault(form, char["id"])
-        pattern = (
-            re.compile(r"(?<![\w'’])(" + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                       + r")(?![\w’]|'\w)")
-            if names else None
-        )
+        finder = NameFinder(names)
         for scene in self.scenes:
-            present: list[str] = []
+            present: dict[str, None] = {}  # ordered, and O(1) to ask
             for beat in scene["beats"]:
                 if "speaker" in beat:
-                    if beat.get("extension") not in _OFF_SCREEN.values() and beat["speaker"] not in present:
-                        present.append(beat["speaker"])
-                elif "action" in beat and pattern is not None:
-                    for m in pattern.finditer(beat["action"]):
-                        if names[m.group(1)] not in present:
-                            present.append(names[m.group(1)])
-            scene["characters"] = present
+                    if beat.get("extension") not in _OFF_SCREEN.values():
+                        present.setdefault(beat["speaker"])
+                elif "action" in beat:
+                    for _, _, ident in finder.find(beat["action"]):
+                        present.setdefault(ident)
+            scene["characters"] = list(present)
 
     def _interiors(self) -> None:
         for key, loc in self.locations.items():
@@ -589,11 +839,19 @@ class _Builder:
                         pos[path + ("beats", j, name)] = at
 
 
+# what may be a scene heading, counted before parsing (an upper bound: enough for a limit)
+_HEADING_LINE = re.compile(r"^[ \t]*(?:\.(?=[^\s.])|(?:INT|EXT|EST|I/E|E/I)[./ \t])", re.MULTILINE | re.IGNORECASE)
+
+
 def import_fountain(raw: str | bytes, file: str = "<input>") -> FountainImport:
     """Convert Fountain text (or the bytes of a file) into studio data with a source
     map into the Fountain file. Raises :class:`ScreenplayError` for input that is not
     a Fountain screenplay (binary, empty, YAML, or nothing to film)."""
     text = decode_fountain(raw, file)
+    headings = sum(1 for _ in _HEADING_LINE.finditer(text))
+    if headings > MAX_SCENES:
+        raise _fail(file, f"{headings} scene headings, over the {MAX_SCENES} scenes one screenplay may hold",
+                    "split it into several films, one file each")
     doc = parse_fountain_text(text)
     if not any(isinstance(el, (Heading, Dialogue)) for el in doc.elements):
         what = "action" if any(isinstance(el, (Action, Lyrics)) for el in doc.elements) else "nothing"
@@ -623,7 +881,7 @@ def parse_fountain(raw: str | bytes, file: str = "<input>", *, base_dir: Path | 
     imported = import_fountain(raw, file)
     screenplay, warnings = validate(imported.data, imported.source, base_dir=base_dir, allow_outside=allow_outside)
     screenplay._source = imported.source
-    screenplay._warnings = warnings
+    screenplay._warnings = [*imported.warnings, *warnings]
     screenplay._base_dir = base_dir
     screenplay._allow_outside = allow_outside
     return screenplay
@@ -653,11 +911,20 @@ def to_yaml(imported: FountainImport) -> str:
         if key.lower() != "title" and value:
             head.append(_comment(f"{key}: {value}"))
     head += [
-        _comment("Character descriptions are empty: describe each one's appearance (every shot's prompt uses it)."),
+        _comment("A description marked 'imported' is the character's introduction in the script: edit it freely."),
+        _comment("An empty one had no introduction: describe the appearance (every shot's prompt uses it)."),
         _comment("Locations can take a description too; voices default to piper."),
     ]
     data = imported.data
-    out = ["\n".join(head), "", _dump({k: v for k, v in data.items() if k != "scenes"}).rstrip("\n"), "scenes:"]
+    out = ["\n".join(head), "", _dump({k: data[k] for k in ("version", "film")}).rstrip("\n"), "characters:"]
+    if not data["characters"]:
+        out[-1] = "characters: []"
+    for char in data["characters"]:
+        line = imported.introductions.get(char["id"])
+        if line:
+            out.append(_comment(f"description imported from the introduction on line {line}"))
+        out.append(_dump([char]).rstrip("\n"))
+    out += [_dump({"locations": data["locations"]}).rstrip("\n"), "scenes:"]
     for i, scene in enumerate(data["scenes"]):
         for comment in imported.comments.get(i, []):
             out.append(_comment(comment))

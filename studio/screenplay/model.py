@@ -121,6 +121,11 @@ class FilmSettings(_Strict):
     negative: str = Field("", max_length=2000, description="What the look avoids (generators use it as a negative prompt).")
     seed: int = Field(0, strict=True, ge=0, le=2**32 - 1, description="Base seed; every shot's seed derives from it.")
     title_cards: bool = Field(False, strict=True, description="Show each scene heading on a title card.")
+    title_page: dict[Annotated[str, Field(min_length=1, max_length=40)], Annotated[str, Field(max_length=1000)]] = Field(
+        default_factory=dict,
+        description="The screenplay's title page beyond the title: Credit, Author, Source, Draft date, Contact, ... "
+        "(`studio import` fills it from Fountain and Final Draft).",
+    )
     render: RenderSettings = Field(default_factory=RenderSettings)  # type: ignore[arg-type]
     sound: SoundSettings = Field(default_factory=SoundSettings)  # type: ignore[arg-type]
 
@@ -200,6 +205,10 @@ class DialogueBeat(_Strict):
     extension: str | None = Field(
         None, max_length=20, description="Screenplay extension: 'V.O.' or 'O.S.' (heard, not seen), 'CONT'D'."
     )
+    overlaps: bool = Field(
+        False, strict=True, description="Spoken over the line before it, at the same time (dual dialogue, a joint cue): "
+        "both speakers are framed."
+    )
     id: Id | None = None
 
     @property
@@ -272,6 +281,17 @@ class Scene(_Strict):
     heading: str | None = Field(None, max_length=200, description="e.g. 'EXT. LIGHTHOUSE - DUSK'; written for you when absent.")
     location: Id
     time: TimeOfDay = TimeOfDay.day
+    period: str | None = Field(
+        None, max_length=100, description="When the scene happens beyond the time of day: a year or era ('1973'), "
+        "'DAY 2', 'FLASHBACK'. Prompts and cards use it."
+    )
+    continues: bool = Field(
+        False, strict=True, description="The scene continues the previous one without a jump in time (CONTINUOUS, MOMENTS "
+        "LATER): at the same location its first shot picks up the previous scene's last shot."
+    )
+    act: str | None = Field(None, max_length=200, description="The act or sequence the scene opens (a chapter of the cut).")
+    synopsis: str | None = Field(None, max_length=2000, description="What the scene is for, in the writer's words "
+                                 "(a note; nothing is filmed from it).")
     characters: list[Id] = Field(default_factory=list, description="Characters present in the scene.")
     beats: list[Beat] = Field(default_factory=list)
     music: MusicCue | None = None

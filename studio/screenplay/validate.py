@@ -269,8 +269,13 @@ def _meaning(checker: _Checker, base_dir: Path | None, allow_outside: bool) -> N
     _ids(checker, ("scenes",), _items(data, "scenes"), "scene")
     shot_ids: dict[str, Path_] = {}
 
+    known_sets: dict[int, frozenset[str]] = {}  # a set per id list: lookups stay O(1) in a long film
+
     def need(path: Path_, value: Any, known: list[str], what: str, context: str) -> None:
-        if isinstance(value, str) and value not in known:
+        ids = known_sets.get(id(known))
+        if ids is None:
+            ids = known_sets[id(known)] = frozenset(known)
+        if isinstance(value, str) and value not in ids:
             hint = suggest(value, known) or (
                 f"define it under {what}s" if not known else f"known {what}s: {', '.join(known[:8])}"
             )

@@ -34,9 +34,12 @@ def scene(data: dict[str, Any], ident: str) -> dict[str, Any]:
 
 def test_the_night_ferry_imports_as_a_writer_means_it():
     data = data_of(FERRY)
-    assert data["film"] == {"title": "The Night Ferry: a short film"}
+    assert data["film"] == {"title": "The Night Ferry: a short film", "title_page": {
+        "Credit": "Written by", "Author": "A. Writer", "Source": "an original screenplay for the studio test suite",
+        "Draft date": "1 March 2026", "Contact": "writer@example.com, +1 555 0100"}}
     assert data["characters"] == [
-        {"id": "mara", "name": "Mara", "description": ""},
+        # her introduction: 'MARA (40s), in a yellow raincoat, waits by a bollard.'
+        {"id": "mara", "name": "Mara", "description": "40s, in a yellow raincoat, waits by a bollard"},
         {"id": "theo", "name": "Theo", "description": ""},  # THEO, THEO (O.S.), THEO (CONT'D), THEO (V.O.)
         {"id": "mckenna", "name": "McKENNA", "description": ""},  # forced with @, case kept
     ]
@@ -69,7 +72,7 @@ def test_dialogue_parentheticals_extensions_and_dual_dialogue():
     ]
     assert s2["beats"][1:7] == [
         {"speaker": "theo", "line": "Where will you go?"},
-        {"speaker": "mara", "line": "Anywhere but here."},  # dual dialogue: both kept, in order
+        {"speaker": "mara", "line": "Anywhere but here.", "overlaps": True},  # dual dialogue: over Theo's line
         {"speaker": "theo", "line": "Take me with you.", "parenthetical": "quietly, not looking at her"},
         {"action": "Mara nods."},  # a cue with only a parenthetical is business, not speech
         {"action": "♪ Row, row, row your boat / gently down the stream ♪"},  # lyrics on their own
@@ -170,7 +173,9 @@ def test_scene_numbers_become_ids_only_when_unique():
 
 def test_opening_before_the_first_heading_and_a_film_with_no_heading():
     data = import_fountain("Title: T\n\nA cold open.\n\nINT. HOUSE - DAY\n\nInside.\n").data
-    assert data["scenes"][0]["beats"] == [{"action": "A cold open."}, {"action": "Inside."}]
+    # a cold open is its own scene, at an unnamed place, before the first heading's
+    assert [s["beats"] for s in data["scenes"]] == [[{"action": "A cold open."}], [{"action": "Inside."}]]
+    assert data["scenes"][0]["location"] == "unspecified" and data["scenes"][1]["location"] == "house"
     data = import_fountain("MARA\nHello?\n\nTHEO\nHi.\n", "two-voices.fountain").data
     assert data["film"]["title"] == "Two voices"  # from the file name
     assert data["locations"] == [{"id": "unspecified", "name": "Unspecified"}]
@@ -246,10 +251,12 @@ def test_written_yaml_keeps_title_page_sections_and_synopses_as_comments():
     text = to_yaml(import_fountain(FERRY.read_bytes(), str(FERRY)))
     lines = text.splitlines()
     assert "# Author: A. Writer" in lines and "# Contact: writer@example.com, +1 555 0100" in lines
-    at = lines.index("- id: s1")
-    assert lines[at - 2: at] == ["# # ACT ONE", "# = Mara waits for a ferry that may never come."]
-    at = lines.index("- id: s2")
-    assert lines[at - 2: at] == ["# ## The crossing", "# = They talk at last."]
+    at = lines.index("- id: s1")  # '# ACT ONE' is the scene's act; the synopsis above it and the note stay
+    assert lines[at - 2: at] == ["# = Mara waits for a ferry that may never come.", "# [[check: is the sign legible?]]"]
+    assert lines[at + 2] == "  act: ACT ONE"
+    at = lines.index("- id: s2")  # a deeper section stays a comment; a synopsis below a heading is the scene's
+    assert lines[at - 1] == "# ## The crossing"
+    assert "  synopsis: They talk at last." in lines[at:at + 8]
 
 
 def test_a_stray_control_character_is_dropped_not_fatal():

@@ -199,7 +199,7 @@ class _Shot:
         # titles fit in the shot: on a short shot they fade out before the cut
         fit = max(plan.duration - 1 / plan.fps, 0.8)
         if plan.film_title:
-            card = film_title(plan.film_title, self.w, self.h)
+            card = film_title(plan.film_title, self.w, self.h, plan.film_credit)
             card.end = min(card.end, fit)
             out.append(card)
         if plan.title_card:

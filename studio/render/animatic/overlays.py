@@ -248,9 +248,9 @@ def title_card(heading: str, width: int, height: int, start: float = 0.0) -> Tim
     return Timed(start, start + TITLE_CARD_SECONDS, _overlay_from_rgba(img, pos), 0.3, 0.4)
 
 
-def film_title(title: str, width: int, height: int) -> Timed:
-    """The film's title over a darkened first shot, with a small "AI-generated
-    animatic" label: the first ~3 s of the film."""
+def film_title(title: str, width: int, height: int, credit: str = "") -> Timed:
+    """The film's title over a darkened first shot, the ``credit`` ('Written by Ada
+    Quill') under its rule, and a small "AI-generated animatic" label: the first ~3 s."""
     text = clean_text(title)
     size = max(16, round(height * 0.1))
     f = font(size, True)
@@ -268,6 +268,12 @@ def film_title(title: str, width: int, height: int) -> Timed:
     ry = round(height * 0.44 + size * 0.62)
     d.rectangle(((width - rule_w) / 2, ry, (width + rule_w) / 2, ry + max(2, round(height * 0.005))),
                 fill=(240, 180, 80, 255))
+    if credit:
+        byline = clean_text(credit)
+        cf = font(max(10, round(size * 0.36)))
+        while cf.getlength(byline) > width * 0.84 and cf.size > 9:
+            cf = font(cf.size - 1)
+        d.text(((width - cf.getlength(byline)) / 2, ry + size * 0.45), byline, font=cf, fill=(236, 230, 216, 240))
     small = font(max(9, round(height * 0.027)))
     label = "AI-generated animatic"
     lw = small.getlength(label)

@@ -4,7 +4,8 @@ A prompt reads like a cinematographer's note, in a fixed order (models weigh the
 start of a prompt most):
 
 1. the shot size and who it holds ("Medium close-up of Mara"), or the object of an insert;
-2. where and when: interior/exterior, the location's description, the light of the time of day;
+2. where and when: interior/exterior, the location's description, the light of the time of day,
+   the scene's period ("in 1973");
 3. each character on screen by their canonical appearance (the identity's prompt
    fragment, the same words in every shot), after the trigger words of its LoRAs;
 4. what happens: the action, the shot's description, who speaks and how;
@@ -135,7 +136,8 @@ def _place(plan: ShotPlan) -> str:
     where = " ".join((plan.location_description or plan.location_name).split()).rstrip(".")
     side = {True: "interior, ", False: "exterior, ", None: ""}[plan.interior]
     light = LIGHT.get(plan.time_of_day, plan.time_of_day)
-    return f"{side}{where}, {light}"
+    when = f", in {plan.period}" if plan.period else ""
+    return f"{side}{where}, {light}{when}"
 
 
 def _appearance(plan: ShotPlan, cid: str, identities: Mapping[str, Identity]) -> str:
