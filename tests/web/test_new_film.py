@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -94,11 +95,22 @@ def test_the_importer_is_chosen_by_suffix_and_an_unknown_one_names_the_known(tmp
             importer_for(name)
         assert refused.value.status == 400
         assert all(suffix in refused.value.message for suffix in import_suffixes())
-    if ".fdx" not in import_suffixes():  # Final Draft: once its importer is installed, it is one of them
-        with pytest.raises(WebError, match=r"cannot import \.fdx: the studio reads \.fountain"):
-            from_upload(tmp_path, "draft.fdx", b"<FinalDraft/>")
-    else:
-        assert importer_for("draft.fdx").__name__ == "import_fdx"
+    assert importer_for("draft.fdx").__name__ == "import_fdx"
+
+
+def test_a_final_draft_upload_becomes_a_film_and_a_hostile_one_writes_nothing(tmp_path):
+    from studio.screenplay import load_screenplay
+
+    fixture = Path(__file__).parents[1] / "screenplay" / "fixtures" / "river-years.fdx"
+    path = from_upload(tmp_path, "river-years.fdx", fixture.read_bytes())
+    assert path == tmp_path / "river-years.yaml"
+    screenplay = load_screenplay(path)
+    assert screenplay.scenes and screenplay.characters
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+              b"<FinalDraft><Content><Paragraph><Text>&lol2;</Text></Paragraph></Content></FinalDraft>")
+    with pytest.raises(ScreenplayError, match="DOCTYPE"):
+        from_upload(tmp_path, "laughs.fdx", laughs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["river-years.yaml"]
 
 
 @pytest.fixture
