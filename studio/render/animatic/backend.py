@@ -31,7 +31,9 @@ from PIL import Image, ImageChops
 
 from studio.errors import StudioError
 from studio.graph.export import SIZE_ABBREVIATIONS
+from studio.render.animatic.acting import NEUTRAL, FaceState, blink_frames, expression_at, expression_of
 from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
+from studio.render.animatic.lipsync import mouth_track, text_track
 from studio.render.animatic.overlays import (
     FILM_TITLE_SECONDS,
     TITLE_CARD_SECONDS,
@@ -52,7 +54,7 @@ from studio.render.plan import ShotPlan
 
 log = logging.getLogger("studio.render.animatic")
 
-VERSION = "1.1"  # bump whenever the pixels for the same plan change
+VERSION = "1.2"  # bump whenever the pixels for the same plan change
 
 #: option -> (type, default, help)
 OPTIONS: dict[str, tuple[type, Any, str]] = {
@@ -60,6 +62,7 @@ OPTIONS: dict[str, tuple[type, Any, str]] = {
     "grain": (bool, False, "add a soft, moving film grain"),
     "guides": (bool, False, "draw action/title-safe frames and thirds"),
     "slate": (bool, False, "label each shot with its id, size and move (top right)"),
+    "acting": (bool, True, "lip-sync from the speech, expressions, blinks and listeners (off: a plain board)"),
     "quality": (str, "good", "draft, good or high: how much larger than the frame the stage is drawn"),
 }
 #: quality -> (supersampling of every canvas (drawn that many times larger, then reduced),
@@ -68,7 +71,8 @@ QUALITY = {"draft": (1, 1.0), "good": (2, 1.0), "high": (3, 1.25)}
 MAX_CANVAS_PIXELS = 16_000_000  # drawn pixels per canvas; a long zoom is split into several
 SEGMENT_RATIO = 1.6  # the widest window of a canvas over its tightest
 BLEND_SECONDS = 0.5  # a continuous shot dissolves from the previous frame over this
-MOUTH_HZ = 6.0  # open/close cycles per second while a line plays
+MOUTH_HZ = 6.0  # open/close cycles per second while a line plays (acting off)
+SMALL_FACE_PIXELS = 14  # a head shorter than this on screen only opens and closes its mouth
 CACHE_FRAMES = 8  # composed frames kept for reuse (a speaking close-up alternates two)
 
 
@@ -101,6 +105,11 @@ class AnimaticBackend:
     def __init__(self, options: dict[str, Any] | None = None) -> None:
         self.options = check_options(dict(options or {}))
         self._told: set[str] = set()
+
+    @property
+    def wants_speech(self) -> bool:
+        """Acting reads each shot's mouths from the lines as they were spoken."""
+        return bool(self.options["acting"])
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "options": dict(sorted(self.options.items()))}
@@ -159,6 +168,9 @@ class _Shot:
         self.speakers = {p.cid for p in self.comp.figures}
         self.overlays = self._overlays()
         self.fixed: list[Overlay] = self._fixed_overlays()
+        self.acting = bool(options["acting"]) and self.comp.kind != "insert"
+        if self.acting:
+            self._prepare_acting()
 
     # ------------------------------------------------------------ set-up
 
@@ -278,6 +290,50 @@ class _Shot:
 
     # ------------------------------------------------------------ frames
 
+    def _prepare_acting(self) -> None:
+        """Per-frame mouths (from the shot's speech, else the lines' letters),
+        each figure's lines' expressions, blinks and listeners' nods."""
+        plan, n, fps = self.plan, int(self.plan.frames), self.fps
+        speech = self.cond.speech
+        if speech is not None and len(speech.samples):
+            self.mouths = mouth_track(speech.samples, speech.sample_rate, fps, n, speech.spans)
+        else:
+            self.mouths = text_track([(ln.start, ln.end, ln.text) for ln in plan.lines if not ln.off_screen], fps, n)
+        front = [p for p in self.comp.figures if not p.back]
+        self.expressions = {p.cid: [(ln.start, ln.end, expression_of(ln.parenthetical, ln.text))
+                                    for ln in plan.lines if ln.speaker == p.cid] for p in front}
+        close = plan.size in ("close-up", "extreme-close-up", "medium-close-up")
+        self.blinks = {p.cid: blink_frames(plan.seed, p.cid, n, fps, close) for p in front}
+        self.nods: dict[str, set[int]] = {p.cid: set() for p in front}
+        for ln in plan.lines:
+            if ln.end - ln.start < 1.5:
+                continue
+            mid = int((ln.start + (ln.end - ln.start) * 0.55) * fps)
+            for p in front:
+                if p.cid != ln.speaker:  # a listener nods once through a longer line
+                    self.nods[p.cid].update(range(mid, mid + max(2, round(0.3 * fps))))
+        self.front = front
+
+    def _acts(self, i: int, speaker: str | None, win: Window) -> tuple[tuple[str, FaceState], ...]:
+        """What each face does on frame ``i`` (only those not at rest)."""
+        t = i / self.fps
+        out = []
+        small = False
+        for p in self.front:
+            look = self.comp.looks[p.cid]
+            head_px = look.height * 0.152 * p.scale / win.h * self.h
+            small = head_px < SMALL_FACE_PIXELS
+            mouth = self.mouths[i] if p.cid == speaker else "rest"
+            if small:  # too small to read a face: the mouth opens and closes, nothing else
+                act = FaceState(mouth="open" if mouth in ("open", "wide", "round") else "rest")
+            else:
+                expr, k = expression_at(t, self.expressions[p.cid])
+                act = FaceState(mouth=mouth, expression=expr, strength=k, blink=i in self.blinks[p.cid],
+                                nod=1.0 if i in self.nods[p.cid] else 0.0)
+            if act != NEUTRAL:
+                out.append((p.cid, act))
+        return tuple(sorted(out, key=lambda a: a[0]))
+
     def _speaker(self, t: float) -> tuple[str | None, bool]:
         """Who is marked speaking at ``t`` seconds, and whether their mouth is open."""
         for line in self.plan.lines:
@@ -367,7 +423,7 @@ class _Shot:
             seg = segments[seg_index]
             win = windows[i]
             speaker, mouth = self._speaker(t)
-            variant = (speaker, mouth)
+            variant = (speaker, self._acts(i, speaker, win) if self.acting else mouth)
             live = tuple((k, round(o.alpha(t) * 64)) for k, o in enumerate(self.overlays) if o.alpha(t) > 0)
             blend = round(i / blend_n * 256) if i < blend_n else 256
             key = (seg_index, None if still else (win.cx, win.cy, win.h), variant, live,

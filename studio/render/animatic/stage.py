@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageFilter
 
+from studio.render.animatic.acting import NEUTRAL, FaceState
 from studio.render.animatic.backdrop import draw_backdrop
 from studio.render.animatic.camera import Window
 from studio.render.animatic.figures import CharacterLook, FigureGeometry, character_look, draw_figure, figure_extent
@@ -25,6 +26,7 @@ from studio.render.animatic.pen import Pen
 from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
 from studio.render.plan import ShotPlan
 
+MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
 SPACING = 1.3  # metres between neighbouring characters on the stage
 CLOSE_SIZES = ("medium-wide", "medium", "medium-close-up", "close-up", "extreme-close-up", "two-shot")
 
@@ -288,9 +290,9 @@ class Canvas:
             backdrop = soften(backdrop, radius)
         self.backdrop = backdrop  # full resolution, for speakers' patches
         base = backdrop.copy()
-        self._draw_layer(Pen(base, x0, y1, hi), None, False)
+        self._draw_layer(Pen(base, x0, y1, hi), None, {})
         self.base = comp.look.image(base.reduce(k) if k > 1 else base)
-        self._variants: dict[tuple[str, bool], Image.Image] = {}
+        self._variants: dict[tuple, Image.Image] = {}
 
     @property
     def size(self) -> tuple[int, int]:
@@ -306,7 +308,7 @@ class Canvas:
         by1 = (self.y1 - y0) * self.scale
         return max(0.0, bx0), max(0.0, by0), min(float(w), bx1), min(float(h), by1)
 
-    def _draw_layer(self, pen: Pen, speaker: str | None, mouth_open: bool) -> None:
+    def _draw_layer(self, pen: Pen, speaker: str | None, acts: dict[str, FaceState]) -> None:
         comp = self.comp
         if comp.kind == "insert":
             draw_object(pen, comp.focus or "", comp.palette)
@@ -317,17 +319,27 @@ class Canvas:
         for p in comp.figures:
             rim = _rim_colour(comp, p) if p.cid == speaker else None
             draw_figure(pen, comp.looks[p.cid], p.x, p.y, scale=p.scale, back=p.back, gaze=p.gaze,
-                        mouth_open=mouth_open and p.cid == speaker, face=None if p.back else self.faces.get(p.cid),
-                        dim=p.dim, rim=rim)
+                        face=None if p.back else self.faces.get(p.cid), dim=p.dim, rim=rim,
+                        act=acts.get(p.cid, NEUTRAL))
 
-    def variant(self, speaker: str | None, mouth_open: bool) -> Image.Image:
-        """The (reduced) canvas with ``speaker`` marked: lit, mouth open or closed."""
-        placement = next((p for p in self.comp.figures if p.cid == speaker), None)
-        if placement is None:
+    def variant(self, speaker: str | None, acts: bool | tuple[tuple[str, FaceState], ...] = ()) -> Image.Image:
+        """The (reduced) canvas with ``speaker`` marked (lit) and the faces in ``acts``
+        (``(cid, FaceState)`` pairs; a figure not named rests). ``True`` / ``False`` for
+        ``acts`` is the speaker's mouth open or at rest."""
+        if isinstance(acts, bool):
+            acts = ((speaker, FaceState(mouth="open")),) if acts and speaker else ()
+        placements = {p.cid: p for p in self.comp.figures}
+        acts = tuple((cid, a) for cid, a in acts if cid in placements and a != NEUTRAL)
+        lit = placements.get(speaker) if speaker else None
+        if lit is None and not acts:
             return self.base
-        key = (placement.cid, mouth_open)
+        key = (lit.cid if lit else None, acts)
         if key not in self._variants:
-            x0, y0, x1, y1 = _light_extent(self.comp, placement)
+            boxes = [_light_extent(self.comp, lit)] if lit else []
+            boxes += [_grown(self.comp, figure_extent(self.comp.looks[cid], placements[cid].x, placements[cid].y,
+                                                      placements[cid].scale)) for cid, _ in acts]
+            x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+            x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
             w, h = self.base.size
             k = self.k
             # the patch in reduced pixels, then exactly k times that on the backdrop
@@ -337,9 +349,11 @@ class Canvas:
             if box[2] > box[0] and box[3] > box[1]:
                 hi_box = tuple(v * k for v in box)
                 patch = self.backdrop.crop(hi_box)
-                self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]), placement.cid,
-                                 mouth_open)
+                self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
+                                 lit.cid if lit else None, dict(acts))
                 img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
+            if len(self._variants) >= MAX_VARIANTS:
+                self._variants.pop(next(iter(self._variants)))
             self._variants[key] = img
         return self._variants[key]
 
@@ -360,7 +374,12 @@ def _light_extent(comp: Composition, p: Placement) -> tuple[float, float, float,
     g = FigureGeometry.of(look, p.scale)
     x0, y0, x1, y1 = figure_extent(look, p.x, p.y, p.scale)
     gx0, gy0, gx1, gy1 = p.x - g.height * 0.55, p.y - g.height * 0.1, p.x + g.height * 0.55, p.y + g.height * 1.25
-    box = [min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1)]
+    return _grown(comp, (min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1)))
+
+
+def _grown(comp: Composition, start: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """``start`` grown over every figure it overlaps, so they redraw whole."""
+    box = list(start)
     changed = True
     while changed:  # grow over figures that overlap the patch, so they redraw whole
         changed = False
