@@ -306,12 +306,15 @@ def test_off_screen_line_names_its_speaker_and_marks_no_one():
 def test_speaker_is_marked_and_mouth_moves():
     base = small(shot("storm-09"), lines=(), frames=24)
     line = PlannedLine("x", "theo", "Theo", "Gran?", None, False, 0.0, base.duration)
-    talking = frames(dataclasses.replace(base, lines=(line,)), subtitles=False)
-    silent = frames(base, subtitles=False)
+    talking = frames(dataclasses.replace(base, lines=(line,)), subtitles=False, acting=False)
+    silent = frames(base, subtitles=False, acting=False)
     assert talking[0].tobytes() != silent[0].tobytes()  # lit and marked
-    # the mouth alternates about six times a second
+    # a plain board: the mouth alternates about six times a second
     assert talking[0].tobytes() != talking[2].tobytes()
     assert talking[0].tobytes() == talking[4].tobytes()
+    # acting (no audio here): the mouth follows the line's letters, and rests at its end
+    acted = frames(dataclasses.replace(base, lines=(line,)), subtitles=False)
+    assert len({f.tobytes() for f in acted}) >= 3
 
 
 # --------------------------------------------------------------------------- titles
