@@ -39,6 +39,7 @@ class FaceState:
     quarters so a shot has few distinct faces to draw)."""
 
     mouth: str = "rest"
+    level: float = 1.0  # how far an open mouth opens (0..1, in quarters): the voice's loudness
     expression: str = "neutral"
     strength: float = 1.0
     blink: bool = False

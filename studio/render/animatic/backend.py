@@ -33,7 +33,7 @@ from studio.errors import StudioError
 from studio.graph.export import SIZE_ABBREVIATIONS
 from studio.render.animatic.acting import NEUTRAL, FaceState, blink_frames, expression_at, expression_of
 from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
-from studio.render.animatic.lipsync import mouth_track, text_track
+from studio.render.animatic.lipsync import mouth_levels, mouth_track, text_track
 from studio.render.animatic.overlays import (
     FILM_TITLE_SECONDS,
     TITLE_CARD_SECONDS,
@@ -296,9 +296,13 @@ class _Shot:
         plan, n, fps = self.plan, int(self.plan.frames), self.fps
         speech = self.cond.speech
         if speech is not None and len(speech.samples):
-            self.mouths = mouth_track(speech.samples, speech.sample_rate, fps, n, speech.spans)
+            texts = [next((ln.text for ln in plan.lines if abs(ln.start - a) < 1.5 / fps), None)
+                     for a, _ in speech.spans]
+            self.mouths = mouth_track(speech.samples, speech.sample_rate, fps, n, speech.spans, texts)
+            self.levels = mouth_levels(speech.samples, speech.sample_rate, fps, n)
         else:
             self.mouths = text_track([(ln.start, ln.end, ln.text) for ln in plan.lines if not ln.off_screen], fps, n)
+            self.levels = [1.0] * n
         front = [p for p in self.comp.figures if not p.back]
         self.expressions = {p.cid: [(ln.start, ln.end, expression_of(ln.parenthetical, ln.text))
                                     for ln in plan.lines if ln.speaker == p.cid] for p in front}
@@ -328,7 +332,8 @@ class _Shot:
                 act = FaceState(mouth="open" if mouth in ("open", "wide", "round") else "rest")
             else:
                 expr, k = expression_at(t, self.expressions[p.cid])
-                act = FaceState(mouth=mouth, expression=expr, strength=k, blink=i in self.blinks[p.cid],
+                level = self.levels[i] if mouth in ("teeth", "round", "open", "wide") else 1.0
+                act = FaceState(mouth=mouth, level=level, expression=expr, strength=k, blink=i in self.blinks[p.cid],
                                 nod=1.0 if i in self.nods[p.cid] else 0.0)
             if act != NEUTRAL:
                 out.append((p.cid, act))

@@ -561,12 +561,12 @@ def _features(pen: Pen, look: CharacterLook, fx: float, hy: float, hw: float, hh
         for s in (-1, 1):
             pen.ellipse(fx + s * hw * 0.52, hy - hh * 0.28, hw * 0.17, hh * 0.08, (*c((232, 120, 110)), 46))
     my = hy - hh * 0.52
-    _mouth(pen, fx, my, hw, hh, skin, act.mouth, corners, open_k, big, c)
+    _mouth(pen, fx, my, hw, hh, skin, act.mouth, corners, open_k * (0.25 + 0.75 * act.level), big, c)
     if look.beard:
         pen.poly([(fx - hw * 0.82, hy - hh * 0.15), (fx - hw * 0.3, my + hh * 0.02), (fx + hw * 0.3, my + hh * 0.02),
                   (fx + hw * 0.82, hy - hh * 0.15), (fx + hw * 0.55, hy - hh * 0.85), (fx, hy - hh * 1.02),
                   (fx - hw * 0.55, hy - hh * 0.85)], (*hair, 235))
-        _mouth(pen, fx, my, hw, hh, skin, act.mouth, corners, open_k, big, c)
+        _mouth(pen, fx, my, hw, hh, skin, act.mouth, corners, open_k * (0.25 + 0.75 * act.level), big, c)
     if look.glasses:
         frame = c((60, 60, 66))
         for s in (-1, 1):

@@ -18,6 +18,9 @@ Both hold every shape at least :data:`MIN_HOLD` frames.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +31,8 @@ OPENING: dict[str, float] = {"rest": 0.0, "closed": 0.0, "teeth": 0.2, "round": 
 MIN_HOLD = 2  # frames: a shape shorter than this is merged into a neighbour
 SILENCE_DB = -30.0  # below the shot's speech level: a pause, the mouth rests
 WINDOW_SECONDS = 0.042  # the spectrum's window around each frame's middle
+NASAL = 20.0  # nasal / voice-bar energy over the formants' above which the lips are closed
+ROUND = 0.08  # second formant band over the first's below which the lips round
 BANDS = {"low": (60.0, 350.0), "f1": (350.0, 1100.0), "f2": (1100.0, 3400.0), "hiss": (3400.0, 11000.0)}
 
 
@@ -61,13 +66,15 @@ def envelope(samples: np.ndarray, rate: int, fps: float, frames: int) -> np.ndar
 
 
 def mouth_track(samples: np.ndarray, rate: int, fps: float, frames: int,
-                spans: Sequence[tuple[float, float]]) -> list[str]:
+                spans: Sequence[tuple[float, float]], texts: Sequence[str | None] = ()) -> list[str]:
     """A mouth shape per frame for a shot's speech (``samples`` mono at ``rate``,
-    ``spans`` the lines' ``(start, end)`` seconds). Frames outside every span rest."""
+    ``spans`` the lines' ``(start, end)`` seconds, ``texts`` their words when known).
+    Frames outside every span rest. A line's words place its bilabials (closed) and
+    f/v (teeth) by espeak-ng's phoneme timing stretched over the line's voiced audio
+    (:func:`phoneme_marks`)."""
     bands = frame_bands(samples, rate, fps, frames)
     total = sum(bands.values())
     level = 10 * np.log10(total)
-    formant = 10 * np.log10(bands["f1"] + bands["f2"])
     t = (np.arange(frames) + 0.5) / fps
     inside = np.zeros(frames, dtype=bool)
     for a, b in spans:
@@ -85,21 +92,86 @@ def mouth_track(samples: np.ndarray, rate: int, fps: float, frames: int,
         if bands["hiss"][i] > 1.5 * (voiced + bands["low"][i]):
             shapes.append("teeth")
             continue
-        if bands["low"][i] > 6.0 * voiced:  # a murmur through the nose or behind closed lips
+        if bands["low"][i] > NASAL * voiced and rel < -6.0:  # a murmur through the nose or behind closed lips
             shapes.append("closed")
             continue
-        amount = (formant[i] - ref - SILENCE_DB * 0.85) / (-SILENCE_DB * 0.75)
-        if amount < 0.22:
+        amount = (rel - SILENCE_DB) / -SILENCE_DB
+        if amount < 0.2:
             shapes.append("closed")
-        elif bands["f2"][i] < 0.12 * bands["f1"][i] and amount < 0.9:
-            shapes.append("round")
-        elif amount < 0.4:
+        elif amount < 0.42:
             shapes.append("teeth")
-        elif amount < 0.75:
+        elif bands["f2"][i] < ROUND * bands["f1"][i] and amount < 0.85:
+            shapes.append("round")
+        elif amount < 0.72:
             shapes.append("open")
         else:
             shapes.append("wide")
+    for (a, b), text in zip(spans, texts):
+        if not text:
+            continue
+        for i, shape in phoneme_marks(text, samples, rate, a, b, fps).items():
+            if 0 <= i < frames and shapes[i] != "rest":
+                shapes[i] = shape
     return hold(shapes)
+
+
+#: espeak-ng phoneme mnemonics -> the mouth shape they force
+PHONEME_SHAPES = {"m": "closed", "b": "closed", "p": "closed", "f": "teeth", "v": "teeth"}
+MARK_SECONDS = 0.04  # a forced shape covers this much of its phoneme (at most)
+
+
+def phoneme_marks(text: str, samples: np.ndarray, rate: int, start: float, end: float,
+                  fps: float) -> dict[int, str]:
+    """Frames (of the shot) forced to a shape by the line's phonemes: espeak-ng speaks
+    ``text`` (en-us) and its phonemes' times are stretched from its voiced stretch onto
+    the voiced stretch of ``samples[start:end]``. Empty when libespeak-ng is missing."""
+    try:
+        events, audio, own_rate = espeak_phonemes(text, "en-us", 175)
+    except (OSError, AttributeError):
+        return {}
+    own = _voiced(audio, own_rate)
+    a, b = int(start * rate), int(end * rate)
+    line = _voiced(np.asarray(samples[a:b]), rate)
+    if own is None or line is None or own[1] <= own[0]:
+        return {}
+    k = (line[1] - line[0]) / (own[1] - own[0])
+    out: dict[int, str] = {}
+    for n, (t, ph) in enumerate(events):
+        shape = PHONEME_SHAPES.get(ph)
+        if shape is None:
+            continue
+        nxt = events[n + 1][0] if n + 1 < len(events) else t + MARK_SECONDS
+        t0 = start + line[0] + (t - own[0]) * k
+        t1 = start + line[0] + (min(nxt, t + MARK_SECONDS) - own[0]) * k
+        for i in range(int(t0 * fps), int(np.ceil(t1 * fps))):
+            if shape == "closed" or i not in out:
+                out[i] = shape
+    return out
+
+
+def _voiced(x: np.ndarray, rate: int) -> tuple[float, float] | None:
+    """The seconds from the first to the last sound within 35 dB of the loudest (10 ms steps)."""
+    hop = max(1, rate // 100)
+    n = len(x) // hop
+    if n == 0:
+        return None
+    level = 10 * np.log10((np.asarray(x[:n * hop], float).reshape(n, hop) ** 2).mean(axis=1) + 1e-12)
+    on = np.nonzero(level > level.max() - 35.0)[0]
+    if len(on) == 0:
+        return None
+    return on[0] * hop / rate, (on[-1] + 1) * hop / rate
+
+
+def mouth_levels(samples: np.ndarray, rate: int, fps: float, frames: int) -> list[float]:
+    """How loud each frame is against the shot's speech (0 at :data:`SILENCE_DB`, 1 at
+    its level), in quarters: an open mouth opens further the louder the voice."""
+    env = envelope(samples, rate, fps, frames)
+    voiced = env[env > -100]
+    if not len(voiced):
+        return [0.0] * frames
+    ref = float(np.percentile(voiced, 95))
+    amount = np.clip((env - ref - SILENCE_DB) / -SILENCE_DB, 0.0, 1.0)
+    return [round(float(a) * 4) / 4 for a in amount]
 
 
 _LETTERS = {**{c: "open" for c in "aei"}, **{c: "round" for c in "ouwq"}, **{c: "closed" for c in "mbp"},
@@ -145,3 +217,62 @@ def hold(shapes: list[str]) -> list[str]:
                 out[i:j] = [out[j]] * (j - i)
         i = j
     return out
+
+
+# --------------------------------------------------------------------------- espeak-ng's phoneme timing
+
+BILABIALS = ("m", "b", "p")
+_LOCK = threading.Lock()
+
+
+class _Event(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
+
+
+_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
+_PHONEME_EVENT = 7
+
+
+_ESPEAK: list = []
+
+
+def _espeak() -> tuple[ctypes.CDLL, int]:
+    """libespeak-ng, initialised once per process (synchronous, with phoneme events)."""
+    if not _ESPEAK:
+        lib = ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
+        _ESPEAK.extend([lib, int(lib.espeak_Initialize(2, 0, None, 1))])
+    return _ESPEAK[0], _ESPEAK[1]
+
+
+def espeak_phonemes(text: str, voice: str, words_per_minute: int) -> tuple[list[tuple[float, str]], np.ndarray, int]:
+    """espeak-ng's phonemes for ``text`` with their start (seconds), the audio it made
+    and its sample rate, through libespeak-ng's phoneme events (the command line has no
+    timings without mbrola). Text goes in as text, never as SSML or phoneme input."""
+    events: list[tuple[float, str]] = []
+    chunks: list[np.ndarray] = []
+    with _LOCK:
+        lib, rate = _espeak()
+
+        def on_synth(wav, count, ev):  # noqa: ANN001, ANN202
+            if count > 0:
+                chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).astype(np.float32) / 32768.0)
+            k = 0
+            while ev[k].type != 0:
+                if ev[k].type == _PHONEME_EVENT:
+                    events.append((ev[k].audio_position / 1000.0, ev[k].id.split(b"\0")[0].decode("ascii", "replace")))
+                k += 1
+            return 0
+
+        cb = _CALLBACK(on_synth)
+        lib.espeak_SetSynthCallback(cb)
+        lib.espeak_SetVoiceByName(voice.split("+")[0].encode())
+        lib.espeak_SetParameter(1, int(words_per_minute), 0)
+        raw = " ".join(text.split()).replace("[[", "[ [").encode("utf-8")
+        lib.espeak_Synth(raw, len(raw) + 1, 0, 1, 0, 1, None, None)
+        lib.espeak_Synchronize()
+    audio = np.concatenate(chunks) if chunks else np.zeros(1, np.float32)
+    return events, audio, int(rate)
+
+
