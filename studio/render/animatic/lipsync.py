@@ -96,9 +96,9 @@ def mouth_track(samples: np.ndarray, rate: int, fps: float, frames: int,
             shapes.append("closed")
             continue
         amount = (rel - SILENCE_DB) / -SILENCE_DB
-        if amount < 0.2:
+        if amount < 0.15:
             shapes.append("closed")
-        elif amount < 0.42:
+        elif amount < 0.35:
             shapes.append("teeth")
         elif bands["f2"][i] < ROUND * bands["f1"][i] and amount < 0.85:
             shapes.append("round")

@@ -210,3 +210,60 @@ def _env(x: np.ndarray, rate: int, step: float) -> np.ndarray:
         return np.zeros(1)
     frames = np.asarray(x[:n * hop], float).reshape(n, hop)
     return np.log10((frames ** 2).mean(axis=1) + 1e-8)
+
+
+# --------------------------------------------------------------------------- a whole film
+
+
+def encode_decode(frames: Sequence[np.ndarray], fps: int, path: str) -> list[np.ndarray]:
+    """``frames`` written to an H.264 clip at ``path`` (as studio stores shots: yuv420p)
+    and decoded back: what a viewer of the clip sees."""
+    from studio.assemble.ffmpeg import ffmpeg_exe
+
+    h, w = frames[0].shape[:2]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "rawvideo",
+           "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(int(fps)), "-i", "pipe:0", "-c:v", "libx264",
+           "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", str(path)]
+    subprocess.run(cmd, input=b"".join(np.ascontiguousarray(f).tobytes() for f in frames), check=True,
+                   capture_output=True)
+    return decode_clip(path, w, h)
+
+
+def film_lipsync(screenplay, cache_dir, work_dir, *, size: tuple[int, int] | None = None,  # noqa: ANN001
+                 options: dict | None = None) -> list[ShotLipSync]:
+    """Speak ``screenplay``'s lines (cached under ``cache_dir``), render every shot with an
+    on-screen line with the animatic (``size`` overrides the film's frame size), pass it
+    through an H.264 clip in ``work_dir`` and measure it. espeak-ng lines are checked at
+    their bilabials."""
+    import dataclasses
+    from pathlib import Path
+
+    from studio.audio.speech import dialogue_lines, read_wav, shot_speech, speech_seconds, synthesize_lines
+    from studio.graph.scene_graph import SceneGraph
+    from studio.render.animatic.backend import AnimaticBackend
+    from studio.render.plan import plan_film
+
+    lines = synthesize_lines(screenplay, Path(cache_dir))
+    spoken = {d.line_id: d for d in dialogue_lines(screenplay)}
+    plans = plan_film(SceneGraph.from_screenplay(screenplay, speech_seconds(lines)))
+    backend = AnimaticBackend({"subtitles": False, **(options or {})})
+    out: list[ShotLipSync] = []
+    for plan in plans:
+        if not any(not ln.off_screen for ln in plan.lines):
+            continue
+        if size is not None:
+            plan = dataclasses.replace(plan, width=size[0], height=size[1])
+        speech = shot_speech(plan, lines)
+        if speech is None:
+            continue
+        cond = Conditioning(speech=speech)
+        frames = encode_decode(list(backend.render(plan, cond)), plan.fps, str(Path(work_dir) / f"{plan.shot_id}.mp4"))
+        marks: dict[str, list[float]] = {}
+        for ln in plan.lines:
+            d = spoken.get(ln.id)
+            if d is not None and d.voice.engine == "espeak-ng" and ln.id in lines:
+                wav = read_wav(lines[ln.id].path)
+                wpm = round(175 * d.voice.rate * d.delivery.rate)
+                marks[ln.id] = bilabial_times(ln.text, d.voice.voice or "en-us", wpm, wav.samples, wav.sample_rate)
+        out.append(shot_lipsync(plan, frames, speech, marks, cond))
+    return out
