@@ -588,7 +588,7 @@ def _mouth(pen: Pen, fx: float, my: float, hw: float, hh: float, skin: RGB, mout
         w = w * (1 + 0.25 * max(0.0, corners))
         pen.ellipse(fx, my, hw * w, hh * h, inside)
         if big and mouth in ("teeth", "open", "wide"):
-            pen.rect(fx - hw * w * 0.6, my + hh * h * 0.45, fx + hw * w * 0.6, my + hh * h * 0.9,
+            pen.rect(fx - hw * w * 0.55, my + hh * h * 0.6, fx + hw * w * 0.55, my + hh * h * 0.92,
                      c((240, 236, 230)))
         pen.ellipse(fx, my, hw * w, hh * h, None, outline=lip, width=hh * 0.02)
     elif mouth == "closed":  # lips pressed together

@@ -98,8 +98,6 @@ def mouth_track(samples: np.ndarray, rate: int, fps: float, frames: int,
         amount = (rel - SILENCE_DB) / -SILENCE_DB
         if amount < 0.15:
             shapes.append("closed")
-        elif amount < 0.35:
-            shapes.append("teeth")
         elif bands["f2"][i] < ROUND * bands["f1"][i] and amount < 0.85:
             shapes.append("round")
         elif amount < 0.72:
@@ -196,25 +194,33 @@ def text_track(lines: Sequence[tuple[float, float, str]], fps: float, frames: in
 
 
 def hold(shapes: list[str]) -> list[str]:
-    """``shapes`` with every run shorter than :data:`MIN_HOLD` frames merged into the
-    run before it (a closed lip always wins: a bilabial is never smoothed away)."""
+    """``shapes`` with every run at least :data:`MIN_HOLD` frames long: a closed lip
+    (a bilabial) is never smoothed away but widened forward; any other short run takes
+    the shape before it (at the start, the one after)."""
     out = list(shapes)
+    n = len(out)
     i = 0
-    while i < len(out):
+    while i < n:
+        if out[i] != "closed":
+            i += 1
+            continue
         j = i
-        while j < len(out) and out[j] == out[i]:
+        while j < n and out[j] == "closed":
             j += 1
-        if j - i < MIN_HOLD:
-            if out[i] == "closed":  # widen a closure into its neighbour instead
-                k = j if j < len(out) else i - 1
-                if 0 <= k < len(out):
-                    out[k] = "closed"
-                i = j + 1
-                continue
-            elif i > 0:
-                out[i:j] = [out[i - 1]] * (j - i)
-            elif j < len(out):
-                out[i:j] = [out[j]] * (j - i)
+        while j - i < MIN_HOLD and j < n:
+            out[j] = "closed"
+            j += 1
+        if j - i < MIN_HOLD and i > 0:
+            out[i - 1] = "closed"
+        i = j
+    i = 0
+    while i < n:
+        j = i
+        while j < n and out[j] == out[i]:
+            j += 1
+        if j - i < MIN_HOLD and out[i] != "closed":
+            fill = out[i - 1] if i > 0 else (out[j] if j < n else out[i])
+            out[i:j] = [fill] * (j - i)
         i = j
     return out
 
