@@ -44,6 +44,7 @@ class FaceState:
     strength: float = 1.0
     blink: bool = False
     nod: float = 0.0  # a listener's nod: how far the head dips (0..1)
+    step: float = 0.0  # metres along x from the figure's mark (walking in or out, see blocking)
 
 
 NEUTRAL = FaceState()

@@ -24,6 +24,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,9 @@ from PIL import Image, ImageChops
 from studio.errors import StudioError
 from studio.graph.export import SIZE_ABBREVIATIONS
 from studio.render.animatic.acting import NEUTRAL, FaceState, blink_frames, expression_at, expression_of
+from studio.render.animatic.blocking import movements, walk_offset
 from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
+from studio.render.animatic.figures import FigureGeometry
 from studio.render.animatic.lipsync import mouth_levels, mouth_track, text_track
 from studio.render.animatic.overlays import (
     FILM_TITLE_SECONDS,
@@ -62,6 +65,7 @@ OPTIONS: dict[str, tuple[type, Any, str]] = {
     "grain": (bool, False, "add a soft, moving film grain"),
     "guides": (bool, False, "draw action/title-safe frames and thirds"),
     "slate": (bool, False, "label each shot with its id, size and move (top right)"),
+    "blocking": (bool, True, "stage what the action says: characters walk in and out of shots"),
     "acting": (bool, True, "lip-sync from the speech, expressions, blinks and listeners (off: a plain board)"),
     "quality": (str, "good", "draft, good or high: how much larger than the frame the stage is drawn"),
 }
@@ -171,6 +175,7 @@ class _Shot:
         self.acting = bool(options["acting"]) and self.comp.kind != "insert"
         if self.acting:
             self._prepare_acting()
+        self.walks = self._walks() if options["blocking"] and self.comp.kind != "insert" else {}
 
     # ------------------------------------------------------------ set-up
 
@@ -286,9 +291,27 @@ class _Shot:
 
     def _canvas(self, seg: _Segment) -> Canvas:
         return Canvas(self.comp, seg.rect, seg.scale, self.faces, size=seg.size,
-                      oversample=QUALITY[self.options["quality"]][0])
+                      oversample=QUALITY[self.options["quality"]][0], walkers=frozenset(self.walks))
 
     # ------------------------------------------------------------ frames
+
+    def _walks(self) -> dict[str, tuple[str, float]]:
+        """Who walks in or out of this shot (the action says so): ``{cid: (kind,
+        outside)}``, ``outside`` the signed metres from their mark to beyond the frame's
+        edge on their side of the stage."""
+        plan = self.plan
+        names = {m.id: m.name for m in plan.present}
+        win = self.setup.window
+        half = win.h * self.aspect / 2 * 1.12  # the camera may drift: a little beyond the edge
+        out: dict[str, tuple[str, float]] = {}
+        for move in movements(plan.action, names):
+            p = next((q for q in self.comp.figures if q.cid == move.cid and not q.back), None)
+            if p is None:
+                continue
+            side = -1.0 if p.x < win.cx or (p.x == win.cx and p.x < 0) else 1.0
+            reach = FigureGeometry.of(self.comp.looks[p.cid], p.scale).shoulder_w * 1.8 + 0.1
+            out[p.cid] = (move.kind, side * (abs(win.cx + side * half - p.x) + reach))
+        return out
 
     def _prepare_acting(self) -> None:
         """Per-frame mouths (from the shot's speech, else the lines' letters),
@@ -338,6 +361,16 @@ class _Shot:
             if act != NEUTRAL:
                 out.append((p.cid, act))
         return tuple(sorted(out, key=lambda a: a[0]))
+
+    def _walking(self, acts: Any, t: float, speaker: str | None, mouth: bool) -> tuple[tuple[str, FaceState], ...]:
+        """``acts`` (or the plain board's open mouth) with every walker where they are at ``t``."""
+        if isinstance(acts, bool):
+            acts = ((speaker, FaceState(mouth="open")),) if mouth and speaker else ()
+        faces = dict(acts)
+        for cid, (kind, outside) in self.walks.items():
+            step = round(walk_offset(kind, t, self.plan.duration, outside), 3)
+            faces[cid] = replace(faces.get(cid, NEUTRAL), step=step)
+        return tuple(sorted(faces.items(), key=lambda a: a[0]))
 
     def _speaker(self, t: float) -> tuple[str | None, bool]:
         """Who is marked speaking at ``t`` seconds, and whether their mouth is open."""
@@ -429,6 +462,8 @@ class _Shot:
             win = windows[i]
             speaker, mouth = self._speaker(t)
             variant = (speaker, self._acts(i, speaker, win) if self.acting else mouth)
+            if self.walks:
+                variant = (speaker, self._walking(variant[1], t, speaker, mouth))
             live = tuple((k, round(o.alpha(t) * 64)) for k, o in enumerate(self.overlays) if o.alpha(t) > 0)
             blend = round(i / blend_n * 256) if i < blend_n else 256
             key = (seg_index, None if still else (win.cx, win.cy, win.h), variant, live,

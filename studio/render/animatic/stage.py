@@ -27,6 +27,7 @@ from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
 from studio.render.plan import ShotPlan
 
 MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
+LEAD_ROOM = 0.16  # a single figure sits off centre, looking into the frame: it keeps its side of the scene
 SPACING = 1.3  # metres between neighbouring characters on the stage
 CLOSE_SIZES = ("medium-wide", "medium", "medium-close-up", "close-up", "extreme-close-up", "two-shot")
 
@@ -238,7 +239,7 @@ def _setup(plan: ShotPlan, size: str, subjects: tuple[str, ...]) -> ShotSetup:
     if size in ("close-up", "extreme-close-up", "medium-close-up") and len(people) > 1 and not subj:
         people = people[:1]
     members = [(xs[c], looks[c]) for c in people]
-    lead = _gaze(people[0], xs) * 0.06 if len(people) == 1 else 0.0
+    lead = _gaze(people[0], xs) * LEAD_ROOM if len(people) == 1 else 0.0
     win = _people_window(size, members, aspect, lead)
     g = FigureGeometry.of(looks[people[0]])
     anchor = (sum(xs[c] for c in people) / len(people), g.eye_y)
@@ -270,7 +271,8 @@ class Canvas:
     """
 
     def __init__(self, comp: Composition, rect: tuple[float, float, float, float], scale: float,
-                 faces: dict[str, Image.Image], size: tuple[int, int] | None = None, oversample: int = 1) -> None:
+                 faces: dict[str, Image.Image], size: tuple[int, int] | None = None, oversample: int = 1,
+                 walkers: frozenset[str] = frozenset()) -> None:
         x0, y0, x1, y1 = rect
         self.comp = comp
         self.scale = scale
@@ -278,6 +280,7 @@ class Canvas:
         self.x0, self.y1 = x0, y1
         width, height = size or (max(2, math.ceil((x1 - x0) * scale)), max(2, math.ceil((y1 - y0) * scale)))
         self.faces = faces
+        self.walkers = walkers  # figures left off the base, drawn (where they are) in every variant
         hi = scale * k
         backdrop = Image.new("RGB", (width * k, height * k), comp.palette.wall)
         pen = Pen(backdrop, x0, y1, hi)
@@ -317,8 +320,11 @@ class Canvas:
             if p.cid == speaker:
                 _speaker_light(pen, comp, p)
         for p in comp.figures:
+            if p.cid in self.walkers and p.cid not in acts:
+                continue
             rim = _rim_colour(comp, p) if p.cid == speaker else None
-            draw_figure(pen, comp.looks[p.cid], p.x, p.y, scale=p.scale, back=p.back, gaze=p.gaze,
+            step = acts[p.cid].step if p.cid in acts else 0.0
+            draw_figure(pen, comp.looks[p.cid], p.x + step, p.y, scale=p.scale, back=p.back, gaze=p.gaze,
                         face=None if p.back else self.faces.get(p.cid), dim=p.dim, rim=rim,
                         act=acts.get(p.cid, NEUTRAL))
 
@@ -329,15 +335,18 @@ class Canvas:
         if isinstance(acts, bool):
             acts = ((speaker, FaceState(mouth="open")),) if acts and speaker else ()
         placements = {p.cid: p for p in self.comp.figures}
-        acts = tuple((cid, a) for cid, a in acts if cid in placements and a != NEUTRAL)
+        acts = tuple((cid, a) for cid, a in acts if cid in placements and (a != NEUTRAL or cid in self.walkers))
         lit = placements.get(speaker) if speaker else None
         if lit is None and not acts:
             return self.base
         key = (lit.cid if lit else None, acts)
         if key not in self._variants:
             boxes = [_light_extent(self.comp, lit)] if lit else []
-            boxes += [_grown(self.comp, figure_extent(self.comp.looks[cid], placements[cid].x, placements[cid].y,
-                                                      placements[cid].scale)) for cid, _ in acts]
+            for cid, a in acts:
+                q = placements[cid]
+                e0 = figure_extent(self.comp.looks[cid], q.x, q.y, q.scale)
+                e1 = figure_extent(self.comp.looks[cid], q.x + a.step, q.y, q.scale)
+                boxes.append(_grown(self.comp, (min(e0[0], e1[0]), e0[1], max(e0[2], e1[2]), e0[3])))
             x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
             x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
             w, h = self.base.size
