@@ -35,6 +35,7 @@ from studio.graph.export import SIZE_ABBREVIATIONS
 from studio.render.animatic.acting import NEUTRAL, FaceState, blink_frames, expression_at, expression_of
 from studio.render.animatic.blocking import movements, walk_offset
 from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
+from studio.render.animatic.cast_face import speaking_face
 from studio.render.animatic.figures import FigureGeometry
 from studio.render.animatic.lipsync import mouth_levels, mouth_track, text_track
 from studio.render.animatic.overlays import (
@@ -201,7 +202,8 @@ class _Shot:
                 continue
             if ident.face:
                 try:
-                    faces[p.cid] = _load_face(ident.face)
+                    image = _load_face(ident.face)
+                    faces[p.cid] = speaking_face(ident.face, image) if self.options["acting"] else image
                 except (OSError, ValueError) as e:
                     self.tell(f"face:{ident.face}", f"animatic: cannot read face image {ident.face} ({e}); "
                                                     f"drawing {p.cid}'s face instead", logging.WARNING)

@@ -491,7 +491,10 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
     pen.ellipse(hx, hy, hw, hh, skin)
     fx = hx + gaze * hw * 0.16  # the face turns a little toward its gaze
     if face is not None:
-        pen.paste_disc(face, hx, hy - hh * 0.02, hw * 0.98, jaw=0.08 * OPENING.get(act.mouth, 0.0))
+        if hasattr(face, "posed"):  # a cast face that speaks (see cast_face)
+            pen.paste_disc(face.posed(act), hx, hy - hh * 0.02, hw * 0.98)
+        else:
+            pen.paste_disc(face, hx, hy - hh * 0.02, hw * 0.98, jaw=0.08 * OPENING.get(act.mouth, 0.0))
     else:
         _features(pen, look, fx, hy, hw, hh, skin, hair, gaze, act, c)
     _hair_front(pen, look, hx, hy, hw, hh, hair, gaze, with_face=face is not None)
