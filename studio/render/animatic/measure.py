@@ -81,6 +81,19 @@ def mouth_box(plan: ShotPlan, cond: Conditioning, cid: str, frame: int) -> tuple
 
     mouth = px(fx - hw * 0.32, my - hh * 0.3, fx + hw * 0.32, my + hh * 0.18)
     face = px(fx - hw * 0.75, my - hh * 0.3, fx + hw * 0.75, my + hh * 0.6)
+    cast = shot.faces.get(cid)
+    points = getattr(cast, "points", None)
+    if points is not None:  # a cast face: its mouth is where its landmarks put it on the pasted disc
+        from studio.render.animatic.cast_face import WORK_SIZE
+
+        r, cy = hw * 0.98, p.y + g.head_cy - hh * 0.02
+        lips = points[48:68]
+        (u0, v0), (u1, v1) = lips.min(axis=0), lips.max(axis=0)
+        tall = v1 - v0
+        wx = lambda u: p.x + (u / WORK_SIZE - 0.5) * 2 * r  # noqa: E731
+        wy = lambda v: cy - (v / WORK_SIZE - 0.5) * 2 * r  # noqa: E731
+        mouth = px(wx(u0), wy(v1 + 1.6 * tall), wx(u1), wy(v0))
+        face = px(wx(u0 - tall), wy(v1 + 1.6 * tall), wx(u1 + tall), wy(v0 - 2.5 * tall))
     if face[0] < 0 or face[1] < 0 or face[2] > plan.width or face[3] > plan.height:
         return None
     return mouth, face, hh * sy
@@ -90,11 +103,13 @@ _SHOTS: dict[int, object] = {}
 
 
 def _cached_shot(plan: ShotPlan, cond: Conditioning, make):  # noqa: ANN001, ANN202
-    key = id(plan)
+    key = (id(plan), id(cond))
     if key not in _SHOTS or _SHOTS[key][0] is not plan:  # type: ignore[index]
         _SHOTS.clear()
-        _SHOTS[key] = (plan, make(plan, cond, {"acting": True, "subtitles": False, "grain": False, "guides": False,
-                                               "slate": False, "quality": "draft"}, lambda *a, **k: None))
+        from studio.render.animatic.backend import check_options
+
+        _SHOTS[key] = (plan, make(plan, cond, check_options({"subtitles": False, "quality": "draft"}),
+                                  lambda *a, **k: None))
     return _SHOTS[key][1]  # type: ignore[index]
 
 
@@ -111,7 +126,8 @@ def opening(frame: np.ndarray, mouth: tuple[int, int, int, int], face: tuple[int
 
 
 def shot_lipsync(plan: ShotPlan, frames: Sequence[np.ndarray], speech: ShotSpeech,
-                 bilabials: dict[str, Sequence[float]] | None = None, cond: Conditioning | None = None) -> ShotLipSync:
+                 bilabials: dict[str, Sequence[float]] | None = None, cond: Conditioning | None = None,
+                 speakers: set[str] | None = None) -> ShotLipSync:
     """Measure one shot: ``frames`` as rendered (decoded), ``speech`` its dialogue track,
     ``bilabials`` the seconds (from each line's start) of bilabials per line id."""
     cond = cond or Conditioning(speech=speech)
@@ -122,7 +138,7 @@ def shot_lipsync(plan: ShotPlan, frames: Sequence[np.ndarray], speech: ShotSpeec
     rel = env - ref
     silent = rel < SILENT_DB
     for line in plan.lines:
-        if line.off_screen:
+        if line.off_screen or (speakers is not None and line.speaker not in speakers):
             continue
         first, last = max(0, math.ceil(line.start * plan.fps)), min(n, int(line.end * plan.fps))
         # pauses: runs of silent frames inside the line, long enough, not at its edges
@@ -230,11 +246,13 @@ def encode_decode(frames: Sequence[np.ndarray], fps: int, path: str) -> list[np.
 
 
 def film_lipsync(screenplay, cache_dir, work_dir, *, size: tuple[int, int] | None = None,  # noqa: ANN001
-                 options: dict | None = None) -> list[ShotLipSync]:
+                 options: dict | None = None, identities: dict | None = None,
+                 speakers: set[str] | None = None) -> list[ShotLipSync]:
     """Speak ``screenplay``'s lines (cached under ``cache_dir``), render every shot with an
     on-screen line with the animatic (``size`` overrides the film's frame size), pass it
     through an H.264 clip in ``work_dir`` and measure it. espeak-ng lines are checked at
-    their bilabials."""
+    their bilabials. ``identities`` (character id -> Identity) casts faces; ``speakers``
+    limits the measure to shots where one of them speaks on screen."""
     import dataclasses
     from pathlib import Path
 
@@ -249,14 +267,15 @@ def film_lipsync(screenplay, cache_dir, work_dir, *, size: tuple[int, int] | Non
     backend = AnimaticBackend({"subtitles": False, **(options or {})})
     out: list[ShotLipSync] = []
     for plan in plans:
-        if not any(not ln.off_screen for ln in plan.lines):
+        if not any(not ln.off_screen and (speakers is None or ln.speaker in speakers) for ln in plan.lines):
             continue
         if size is not None:
             plan = dataclasses.replace(plan, width=size[0], height=size[1])
         speech = shot_speech(plan, lines)
         if speech is None:
             continue
-        cond = Conditioning(speech=speech)
+        present = {m.id for m in plan.present}
+        cond = Conditioning(identities={c: i for c, i in (identities or {}).items() if c in present}, speech=speech)
         frames = encode_decode(list(backend.render(plan, cond)), plan.fps, str(Path(work_dir) / f"{plan.shot_id}.mp4"))
         marks: dict[str, list[float]] = {}
         for ln in plan.lines:
@@ -265,5 +284,5 @@ def film_lipsync(screenplay, cache_dir, work_dir, *, size: tuple[int, int] | Non
                 wav = read_wav(lines[ln.id].path)
                 wpm = round(175 * d.voice.rate * d.delivery.rate)
                 marks[ln.id] = bilabial_times(ln.text, d.voice.voice or "en-us", wpm, wav.samples, wav.sample_rate)
-        out.append(shot_lipsync(plan, frames, speech, marks, cond))
+        out.append(shot_lipsync(plan, frames, speech, marks, cond, speakers))
     return out
