@@ -52,6 +52,7 @@ from studio.render.animatic.overlays import (
     title_card,
     vignette,
 )
+from studio.render.animatic.palette import figure_light
 from studio.render.animatic.stage import Canvas, Composition, ShotSetup, setup_shot
 from studio.render.backend import Conditioning
 from studio.render.plan import ShotPlan
@@ -148,6 +149,14 @@ def _load_face(path: str) -> Image.Image:
     return im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
 
 
+def _lit(image: Image.Image, key: tuple[float, float, float]) -> Image.Image:
+    """``image`` under the figures' light ``key`` (per-channel multipliers; alpha kept)."""
+    bands = list(image.split())
+    for k in range(3):
+        bands[k] = bands[k].point(lambda v, m=key[k]: min(255, round(v * m)))
+    return Image.merge(image.mode, bands)
+
+
 class _Segment:
     """A run of frames ``[first, last]`` drawn from one canvas."""
 
@@ -203,7 +212,11 @@ class _Shot:
             if ident.face:
                 try:
                     image = _load_face(ident.face)
-                    faces[p.cid] = speaking_face(ident.face, image) if self.options["acting"] else image
+                    if self.options["acting"]:  # the face takes the light the figures stand in, and speaks
+                        key = figure_light(self.plan.time_of_day, self.comp.palette.interior)
+                        faces[p.cid] = speaking_face(ident.face, _lit(image, key), key)
+                    else:
+                        faces[p.cid] = image
                 except (OSError, ValueError) as e:
                     self.tell(f"face:{ident.face}", f"animatic: cannot read face image {ident.face} ({e}); "
                                                     f"drawing {p.cid}'s face instead", logging.WARNING)

@@ -205,14 +205,14 @@ def _jaw_drop(img: Image.Image, jaw: float) -> Image.Image:
     return out
 
 
-def speaking_face(path: str, image: Image.Image) -> SpeakingFace:
-    """The :class:`SpeakingFace` of the face file ``path`` (loaded as ``image``),
-    kept across shots while the file is unchanged."""
+def speaking_face(path: str, image: Image.Image, light: tuple[float, ...] = (1.0, 1.0, 1.0)) -> SpeakingFace:
+    """The :class:`SpeakingFace` of the face file ``path`` (loaded, under ``light``, as
+    ``image``), kept across shots while the file is unchanged."""
     try:
         st = Path(path).stat()
-        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+        key = (str(Path(path).resolve()), st.st_mtime_ns, st.st_size, tuple(light))
     except OSError:
-        key = (path, 0, 0)
+        key = (path, 0, 0, tuple(light))
     with _LOCK:
         face = _FACES.get(key)
     if face is None:
