@@ -78,7 +78,7 @@ MAX_CANVAS_PIXELS = 16_000_000  # drawn pixels per canvas; a long zoom is split 
 SEGMENT_RATIO = 1.6  # the widest window of a canvas over its tightest
 BLEND_SECONDS = 0.5  # a continuous shot dissolves from the previous frame over this
 MOUTH_HZ = 6.0  # open/close cycles per second while a line plays (acting off)
-SMALL_FACE_PIXELS = 14  # a head shorter than this on screen only opens and closes its mouth
+SMALL_FACE_PIXELS = 24  # a head shorter than this on screen only opens and closes its mouth (no blinks, no faces)
 CACHE_FRAMES = 8  # composed frames kept for reuse (a speaking close-up alternates two)
 
 

@@ -296,6 +296,7 @@ class Canvas:
         self._draw_layer(Pen(base, x0, y1, hi), None, {})
         self.base = comp.look.image(base.reduce(k) if k > 1 else base)
         self._variants: dict[tuple, Image.Image] = {}
+        self._grounds: dict[tuple, Image.Image] = {}  # full-resolution backdrop patches with a speaker's light
 
     @property
     def size(self) -> tuple[int, int]:
@@ -311,13 +312,13 @@ class Canvas:
         by1 = (self.y1 - y0) * self.scale
         return max(0.0, bx0), max(0.0, by0), min(float(w), bx1), min(float(h), by1)
 
-    def _draw_layer(self, pen: Pen, speaker: str | None, acts: dict[str, FaceState]) -> None:
+    def _draw_layer(self, pen: Pen, speaker: str | None, acts: dict[str, FaceState], light: bool = True) -> None:
         comp = self.comp
         if comp.kind == "insert":
             draw_object(pen, comp.focus or "", comp.palette)
             return
         for p in comp.figures:
-            if p.cid == speaker:
+            if p.cid == speaker and light:
                 _speaker_light(pen, comp, p)
         for p in comp.figures:
             if p.cid in self.walkers and p.cid not in acts:
@@ -357,9 +358,20 @@ class Canvas:
             img = self.base.copy()
             if box[2] > box[0] and box[3] > box[1]:
                 hi_box = tuple(v * k for v in box)
-                patch = self.backdrop.crop(hi_box)
+                # the backdrop with the speaker's light is the same for every face they make
+                lit_key = (lit.cid if lit else None, hi_box)
+                ground = self._grounds.get(lit_key)
+                if ground is None:
+                    ground = self.backdrop.crop(hi_box)
+                    if lit is not None:
+                        _speaker_light(Pen(ground, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
+                                       self.comp, lit)
+                    if len(self._grounds) >= 4:
+                        self._grounds.pop(next(iter(self._grounds)))
+                    self._grounds[lit_key] = ground
+                patch = ground.copy()
                 self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
-                                 lit.cid if lit else None, dict(acts))
+                                 lit.cid if lit else None, dict(acts), light=False)
                 img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
             if len(self._variants) >= MAX_VARIANTS:
                 self._variants.pop(next(iter(self._variants)))
