@@ -45,6 +45,7 @@ class FaceState:
     blink: bool = False
     nod: float = 0.0  # a listener's nod: how far the head dips (0..1)
     step: float = 0.0  # metres along x from the figure's mark (walking in or out, see blocking)
+    gaze: float | None = None  # where the eyes turn (-1..1) when not where the figure faces: to the speaker
 
 
 NEUTRAL = FaceState()

@@ -355,6 +355,7 @@ class _Shot:
                 if p.cid != ln.speaker:  # a listener nods once through a longer line
                     self.nods[p.cid].update(range(mid, mid + max(2, round(0.3 * fps))))
         self.front = front
+        self._placed = {p.cid: p for p in self.comp.figures}
 
     def _acts(self, i: int, speaker: str | None, win: Window) -> tuple[tuple[str, FaceState], ...]:
         """What each face does on frame ``i`` (only those not at rest)."""
@@ -366,13 +367,19 @@ class _Shot:
             head_px = look.height * 0.152 * p.scale / win.h * self.h
             small = head_px < SMALL_FACE_PIXELS
             mouth = self.mouths[i] if p.cid == speaker else "rest"
+            gaze = None
+            talker = self._placed.get(speaker) if speaker else None
+            if talker is not None and talker is not p and abs(talker.x - p.x) > 1e-6:
+                # a listener looks at whoever speaks (the placement looks at the group)
+                toward = max(-1.0, min(1.0, (talker.x - p.x) / 1.3)) * 0.75
+                gaze = toward if abs(toward - p.gaze) > 0.05 else None
             if small:  # too small to read a face: the mouth opens and closes, nothing else
-                act = FaceState(mouth="open" if mouth in ("open", "wide", "round") else "rest")
+                act = FaceState(mouth="open" if mouth in ("open", "wide", "round") else "rest", gaze=gaze)
             else:
                 expr, k = expression_at(t, self.expressions[p.cid])
                 level = self.levels[i] if mouth in ("teeth", "round", "open", "wide") else 1.0
                 act = FaceState(mouth=mouth, level=level, expression=expr, strength=k, blink=i in self.blinks[p.cid],
-                                nod=1.0 if i in self.nods[p.cid] else 0.0)
+                                nod=1.0 if i in self.nods[p.cid] else 0.0, gaze=gaze)
             if act != NEUTRAL:
                 out.append((p.cid, act))
         return tuple(sorted(out, key=lambda a: a[0]))

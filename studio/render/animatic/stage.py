@@ -325,7 +325,8 @@ class Canvas:
                 continue
             rim = _rim_colour(comp, p) if p.cid == speaker else None
             step = acts[p.cid].step if p.cid in acts else 0.0
-            draw_figure(pen, comp.looks[p.cid], p.x + step, p.y, scale=p.scale, back=p.back, gaze=p.gaze,
+            look_to = acts[p.cid].gaze if p.cid in acts and acts[p.cid].gaze is not None else p.gaze
+            draw_figure(pen, comp.looks[p.cid], p.x + step, p.y, scale=p.scale, back=p.back, gaze=look_to,
                         face=None if p.back else self.faces.get(p.cid), dim=p.dim, rim=rim,
                         act=acts.get(p.cid, NEUTRAL))
 
