@@ -330,6 +330,27 @@ class Canvas:
                         face=None if p.back else self.faces.get(p.cid), dim=p.dim, rim=rim,
                         act=acts.get(p.cid, NEUTRAL))
 
+    def _patched(self, under: Image.Image, boxes: list[tuple[float, float, float, float]], lit: Placement | None,
+                 acts: dict[str, FaceState]) -> Image.Image:
+        """``under`` with the world ``boxes`` redrawn: backdrop, the speaker's light, every
+        figure (with ``acts``), reduced and through the look, pasted back."""
+        img = under.copy()
+        w, h = self.base.size
+        k = self.k
+        for x0, y0, x1, y1 in boxes:
+            box = (max(0, math.floor((x0 - self.x0) * self.scale)), max(0, math.floor((self.y1 - y1) * self.scale)),
+                   min(w, math.ceil((x1 - self.x0) * self.scale)), min(h, math.ceil((self.y1 - y0) * self.scale)))
+            if box[2] <= box[0] or box[3] <= box[1]:
+                continue
+            hi_box = tuple(v * k for v in box)
+            patch = self.backdrop.crop(hi_box)
+            pen = Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1])
+            self._draw_layer(pen, lit.cid if lit else None, acts)
+            img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
+        if len(self._variants) >= MAX_VARIANTS:
+            self._variants.pop(next(iter(self._variants)))
+        return img
+
     def variant(self, speaker: str | None, acts: bool | tuple[tuple[str, FaceState], ...] = ()) -> Image.Image:
         """The (reduced) canvas with ``speaker`` marked (lit) and the faces in ``acts``
         (``(cid, FaceState)`` pairs; a figure not named rests). ``True`` / ``False`` for
@@ -342,6 +363,11 @@ class Canvas:
         if lit is None and not acts:
             return self.base
         key = (lit.cid if lit else None, acts)
+        if key not in self._variants and acts and not self.walkers:
+            # only faces change: redraw just the heads over the speaker's lit (resting) canvas
+            under = self.variant(speaker, ())
+            heads = [_head_extent(self.comp, placements[cid]) for cid, _ in acts]
+            self._variants[key] = self._patched(under, heads, lit, dict(acts))
         if key not in self._variants:
             boxes = [_light_extent(self.comp, lit)] if lit else []
             for cid, a in acts:
@@ -378,6 +404,13 @@ class Canvas:
                 self._variants.pop(next(iter(self._variants)))
             self._variants[key] = img
         return self._variants[key]
+
+
+def _head_extent(comp: Composition, p: Placement) -> tuple[float, float, float, float]:
+    """The world box a face can change (features, a nod, a blink, eyes turning)."""
+    g = FigureGeometry.of(comp.looks[p.cid], p.scale)
+    cy = p.y + g.head_cy
+    return p.x - g.head_w * 0.8, cy - g.head_h * 0.72, p.x + g.head_w * 0.8, cy + g.head_h * 0.62
 
 
 def soften(img: Image.Image, radius: float) -> Image.Image:
