@@ -18,10 +18,11 @@ Both hold every shape at least :data:`MIN_HOLD` frames.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import threading
+import json
+import subprocess
+import sys
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -124,10 +125,9 @@ def phoneme_marks(text: str, samples: np.ndarray, rate: int, start: float, end: 
     ``text`` (en-us) and its phonemes' times are stretched from its voiced stretch onto
     the voiced stretch of ``samples[start:end]``. Empty when libespeak-ng is missing."""
     try:
-        events, audio, own_rate = espeak_phonemes(text, "en-us", 175)
-    except (OSError, AttributeError):
+        events, own = _timing(text)
+    except (OSError, ValueError):
         return {}
-    own = _voiced(audio, own_rate)
     a, b = int(start * rate), int(end * rate)
     line = _voiced(np.asarray(samples[a:b]), rate)
     if own is None or line is None or own[1] <= own[0]:
@@ -228,57 +228,68 @@ def hold(shapes: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- espeak-ng's phoneme timing
 
 BILABIALS = ("m", "b", "p")
-_LOCK = threading.Lock()
 
-
-class _Event(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
+# libespeak-ng keeps state from one synthesis to the next (the same text comes out a few
+# samples and milliseconds different each time), so every line is timed by a fresh
+# process: the same text always gets the same timing, whatever was rendered before.
+_CHILD = r"""
+import ctypes, ctypes.util, json, sys
+req = json.loads(sys.stdin.buffer.readline())
+lib = ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
+class Ev(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("uid", ctypes.c_uint), ("text_position", ctypes.c_int),
                 ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
                 ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
-
-
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
-_PHONEME_EVENT = 7
-
-
-_ESPEAK: list = []
-
-
-def _espeak() -> tuple[ctypes.CDLL, int]:
-    """libespeak-ng, initialised once per process (synchronous, with phoneme events)."""
-    if not _ESPEAK:
-        lib = ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
-        _ESPEAK.extend([lib, int(lib.espeak_Initialize(2, 0, None, 1))])
-    return _ESPEAK[0], _ESPEAK[1]
+rate = lib.espeak_Initialize(2, 0, None, 1)
+events, chunks = [], []
+def on_synth(wav, count, ev):
+    if count > 0:
+        chunks.append(ctypes.string_at(wav, count * 2))
+    k = 0
+    while ev[k].type != 0:
+        if ev[k].type == 7:
+            events.append([ev[k].audio_position, ev[k].id.split(b"\0")[0].decode("ascii", "replace")])
+        k += 1
+    return 0
+cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(Ev))(on_synth)
+lib.espeak_SetSynthCallback(cb)
+lib.espeak_SetVoiceByName(req["voice"].encode())
+lib.espeak_SetParameter(1, int(req["wpm"]), 0)
+raw = req["text"].encode("utf-8")
+lib.espeak_Synth(raw, len(raw) + 1, 0, 1, 0, 1, None, None)
+lib.espeak_Synchronize()
+out = sys.stdout.buffer
+out.write((json.dumps({"rate": rate, "events": events}) + "\n").encode())
+out.write(b"".join(chunks))
+out.flush()
+"""
 
 
 def espeak_phonemes(text: str, voice: str, words_per_minute: int) -> tuple[list[tuple[float, str]], np.ndarray, int]:
     """espeak-ng's phonemes for ``text`` with their start (seconds), the audio it made
     and its sample rate, through libespeak-ng's phoneme events (the command line has no
-    timings without mbrola). Text goes in as text, never as SSML or phoneme input."""
-    events: list[tuple[float, str]] = []
-    chunks: list[np.ndarray] = []
-    with _LOCK:
-        lib, rate = _espeak()
+    timings without mbrola), in a fresh process. Text goes in as text (JSON on standard
+    input), never as SSML, phoneme input or an argument. OSError when it cannot run."""
+    request = {"text": " ".join(text.split()).replace("[[", "[ ["), "voice": voice.split("+")[0],
+               "wpm": int(words_per_minute)}
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _CHILD], input=(json.dumps(request) + "\n").encode(),
+                              capture_output=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired as e:
+        raise OSError(f"espeak-ng phoneme timing timed out: {e}") from None
+    head, _, body = done.stdout.partition(b"\n")
+    if done.returncode != 0 or not head:
+        raise OSError(f"espeak-ng phoneme timing failed: {done.stderr.decode('utf-8', 'replace')[-300:]}")
+    info = json.loads(head)
+    audio = np.frombuffer(body[:len(body) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    events = [(pos / 1000.0, str(name)) for pos, name in info["events"]]
+    return events, (audio if len(audio) else np.zeros(1, np.float32)), int(info["rate"])
 
-        def on_synth(wav, count, ev):  # noqa: ANN001, ANN202
-            if count > 0:
-                chunks.append(np.ctypeslib.as_array(wav, shape=(count,)).astype(np.float32) / 32768.0)
-            k = 0
-            while ev[k].type != 0:
-                if ev[k].type == _PHONEME_EVENT:
-                    events.append((ev[k].audio_position / 1000.0, ev[k].id.split(b"\0")[0].decode("ascii", "replace")))
-                k += 1
-            return 0
 
-        cb = _CALLBACK(on_synth)
-        lib.espeak_SetSynthCallback(cb)
-        lib.espeak_SetVoiceByName(voice.split("+")[0].encode())
-        lib.espeak_SetParameter(1, int(words_per_minute), 0)
-        raw = " ".join(text.split()).replace("[[", "[ [").encode("utf-8")
-        lib.espeak_Synth(raw, len(raw) + 1, 0, 1, 0, 1, None, None)
-        lib.espeak_Synchronize()
-    audio = np.concatenate(chunks) if chunks else np.zeros(1, np.float32)
-    return events, audio, int(rate)
+@lru_cache(maxsize=4096)
+def _timing(text: str) -> tuple[tuple[tuple[float, str], ...], tuple[float, float] | None]:
+    """A line's phonemes (en-us, 175 words a minute) and espeak-ng's voiced stretch."""
+    events, audio, rate = espeak_phonemes(text, "en-us", 175)
+    return tuple(events), _voiced(audio, rate)
 
 
