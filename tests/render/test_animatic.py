@@ -306,12 +306,15 @@ def test_off_screen_line_names_its_speaker_and_marks_no_one():
 def test_speaker_is_marked_and_mouth_moves():
     base = small(shot("storm-09"), lines=(), frames=24)
     line = PlannedLine("x", "theo", "Theo", "Gran?", None, False, 0.0, base.duration)
-    talking = frames(dataclasses.replace(base, lines=(line,)), subtitles=False)
-    silent = frames(base, subtitles=False)
+    talking = frames(dataclasses.replace(base, lines=(line,)), subtitles=False, acting=False)
+    silent = frames(base, subtitles=False, acting=False)
     assert talking[0].tobytes() != silent[0].tobytes()  # lit and marked
-    # the mouth alternates about six times a second
+    # a plain board: the mouth alternates about six times a second
     assert talking[0].tobytes() != talking[2].tobytes()
     assert talking[0].tobytes() == talking[4].tobytes()
+    # acting (no audio here): the mouth follows the line's letters, and rests at its end
+    acted = frames(dataclasses.replace(base, lines=(line,)), subtitles=False)
+    assert len({f.tobytes() for f in acted}) >= 3
 
 
 # --------------------------------------------------------------------------- titles
@@ -392,21 +395,29 @@ def test_face_image_is_composited_onto_the_head(tmp_path: Path):
     img.save(face)
     plan = small(shot("climb-4"), lines=(), frames=1)
     ident = Identity("theo", "a young man", 1, face=str(face))
-    with_face = frames(plan, Conditioning(identities={"theo": ident}))[0]
-    without = frames(plan)[0]
+    with_face = frames(plan, Conditioning(identities={"theo": ident}), acting=False)[0]
+    without = frames(plan, acting=False)[0]
     assert near(with_face, (255, 0, 255), 40) > 0.08
     assert near(without, (255, 0, 255), 40) == 0.0
+    # acting, the face takes the light the figures stand in
+    from studio.render.animatic.palette import figure_light
+    from studio.render.animatic.stage import setup_shot
+
+    key = figure_light(plan.time_of_day, setup_shot(plan).composition.palette.interior)
+    acted = frames(plan, Conditioning(identities={"theo": ident}))[0]
+    assert near(acted, (round(255 * key[0]), 0, round(255 * key[2])), 40) > 0.08
     # a face with transparency keeps it: its clear corners show the drawn head
     clear = tmp_path / "clear.png"
     rgba = Image.new("RGBA", (100, 100), (0, 255, 0, 0))
     ImageDraw.Draw(rgba).ellipse((30, 30, 70, 70), fill=(255, 0, 255, 255))
     rgba.save(clear)
-    small_face = frames(plan, Conditioning(identities={"theo": Identity("theo", "", 1, face=str(clear))}))[0]
+    small_face = frames(plan, Conditioning(identities={"theo": Identity("theo", "", 1, face=str(clear))}),
+                        acting=False)[0]
     assert 0 < near(small_face, (255, 0, 255), 40) < near(with_face, (255, 0, 255), 40)
     assert near(small_face, (0, 255, 0), 60) == 0.0
     # a missing face file is not fatal: the drawn face is used
     missing = Identity("theo", "a young man", 1, face=str(tmp_path / "nope.png"))
-    assert frames(plan, Conditioning(identities={"theo": missing}))[0].tobytes() == without.tobytes()
+    assert frames(plan, Conditioning(identities={"theo": missing}), acting=False)[0].tobytes() == without.tobytes()
 
 
 # --------------------------------------------------------------------------- options

@@ -24,6 +24,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,12 @@ from PIL import Image, ImageChops
 
 from studio.errors import StudioError
 from studio.graph.export import SIZE_ABBREVIATIONS
+from studio.render.animatic.acting import NEUTRAL, FaceState, blink_frames, expression_at, expression_of
+from studio.render.animatic.blocking import movements, walk_offset
 from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
+from studio.render.animatic.cast_face import speaking_face
+from studio.render.animatic.figures import FigureGeometry
+from studio.render.animatic.lipsync import mouth_levels, mouth_track, text_track
 from studio.render.animatic.overlays import (
     FILM_TITLE_SECONDS,
     TITLE_CARD_SECONDS,
@@ -46,13 +52,14 @@ from studio.render.animatic.overlays import (
     title_card,
     vignette,
 )
+from studio.render.animatic.palette import figure_light
 from studio.render.animatic.stage import Canvas, Composition, ShotSetup, setup_shot
 from studio.render.backend import Conditioning
 from studio.render.plan import ShotPlan
 
 log = logging.getLogger("studio.render.animatic")
 
-VERSION = "1.1"  # bump whenever the pixels for the same plan change
+VERSION = "1.2"  # bump whenever the pixels for the same plan change
 
 #: option -> (type, default, help)
 OPTIONS: dict[str, tuple[type, Any, str]] = {
@@ -60,6 +67,8 @@ OPTIONS: dict[str, tuple[type, Any, str]] = {
     "grain": (bool, False, "add a soft, moving film grain"),
     "guides": (bool, False, "draw action/title-safe frames and thirds"),
     "slate": (bool, False, "label each shot with its id, size and move (top right)"),
+    "blocking": (bool, True, "stage what the action says: characters walk in and out of shots"),
+    "acting": (bool, True, "lip-sync from the speech, expressions, blinks and listeners (off: a plain board)"),
     "quality": (str, "good", "draft, good or high: how much larger than the frame the stage is drawn"),
 }
 #: quality -> (supersampling of every canvas (drawn that many times larger, then reduced),
@@ -68,7 +77,8 @@ QUALITY = {"draft": (1, 1.0), "good": (2, 1.0), "high": (3, 1.25)}
 MAX_CANVAS_PIXELS = 16_000_000  # drawn pixels per canvas; a long zoom is split into several
 SEGMENT_RATIO = 1.6  # the widest window of a canvas over its tightest
 BLEND_SECONDS = 0.5  # a continuous shot dissolves from the previous frame over this
-MOUTH_HZ = 6.0  # open/close cycles per second while a line plays
+MOUTH_HZ = 6.0  # open/close cycles per second while a line plays (acting off)
+SMALL_FACE_PIXELS = 24  # a head shorter than this on screen only opens and closes its mouth (no blinks, no faces)
 CACHE_FRAMES = 8  # composed frames kept for reuse (a speaking close-up alternates two)
 
 
@@ -102,6 +112,11 @@ class AnimaticBackend:
         self.options = check_options(dict(options or {}))
         self._told: set[str] = set()
 
+    @property
+    def wants_speech(self) -> bool:
+        """Acting reads each shot's mouths from the lines as they were spoken."""
+        return bool(self.options["acting"])
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "options": dict(sorted(self.options.items()))}
 
@@ -134,6 +149,14 @@ def _load_face(path: str) -> Image.Image:
     return im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
 
 
+def _lit(image: Image.Image, key: tuple[float, float, float]) -> Image.Image:
+    """``image`` under the figures' light ``key`` (per-channel multipliers; alpha kept)."""
+    bands = list(image.split())
+    for k in range(3):
+        bands[k] = bands[k].point(lambda v, m=key[k]: min(255, round(v * m)))
+    return Image.merge(image.mode, bands)
+
+
 class _Segment:
     """A run of frames ``[first, last]`` drawn from one canvas."""
 
@@ -159,6 +182,10 @@ class _Shot:
         self.speakers = {p.cid for p in self.comp.figures}
         self.overlays = self._overlays()
         self.fixed: list[Overlay] = self._fixed_overlays()
+        self.acting = bool(options["acting"]) and self.comp.kind != "insert"
+        if self.acting:
+            self._prepare_acting()
+        self.walks = self._walks() if options["blocking"] and self.comp.kind != "insert" else {}
 
     # ------------------------------------------------------------ set-up
 
@@ -184,7 +211,12 @@ class _Shot:
                 continue
             if ident.face:
                 try:
-                    faces[p.cid] = _load_face(ident.face)
+                    image = _load_face(ident.face)
+                    if self.options["acting"]:  # the face takes the light the figures stand in, and speaks
+                        key = figure_light(self.plan.time_of_day, self.comp.palette.interior)
+                        faces[p.cid] = speaking_face(ident.face, _lit(image, key), key)
+                    else:
+                        faces[p.cid] = image
                 except (OSError, ValueError) as e:
                     self.tell(f"face:{ident.face}", f"animatic: cannot read face image {ident.face} ({e}); "
                                                     f"drawing {p.cid}'s face instead", logging.WARNING)
@@ -274,9 +306,93 @@ class _Shot:
 
     def _canvas(self, seg: _Segment) -> Canvas:
         return Canvas(self.comp, seg.rect, seg.scale, self.faces, size=seg.size,
-                      oversample=QUALITY[self.options["quality"]][0])
+                      oversample=QUALITY[self.options["quality"]][0], walkers=frozenset(self.walks))
 
     # ------------------------------------------------------------ frames
+
+    def _walks(self) -> dict[str, tuple[str, float]]:
+        """Who walks in or out of this shot (the action says so): ``{cid: (kind,
+        outside)}``, ``outside`` the signed metres from their mark to beyond the frame's
+        edge on their side of the stage."""
+        plan = self.plan
+        names = {m.id: m.name for m in plan.present}
+        win = self.setup.window
+        half = win.h * self.aspect / 2 * 1.12  # the camera may drift: a little beyond the edge
+        out: dict[str, tuple[str, float]] = {}
+        for move in movements(plan.action, names):
+            p = next((q for q in self.comp.figures if q.cid == move.cid and not q.back), None)
+            if p is None:
+                continue
+            side = -1.0 if p.x < win.cx or (p.x == win.cx and p.x < 0) else 1.0
+            reach = FigureGeometry.of(self.comp.looks[p.cid], p.scale).shoulder_w * 1.8 + 0.1
+            out[p.cid] = (move.kind, side * (abs(win.cx + side * half - p.x) + reach))
+        return out
+
+    def _prepare_acting(self) -> None:
+        """Per-frame mouths (from the shot's speech, else the lines' letters),
+        each figure's lines' expressions, blinks and listeners' nods."""
+        plan, n, fps = self.plan, int(self.plan.frames), self.fps
+        speech = self.cond.speech
+        if speech is not None and len(speech.samples):
+            texts = [next((ln.text for ln in plan.lines if abs(ln.start - a) < 1.5 / fps), None)
+                     for a, _ in speech.spans]
+            self.mouths = mouth_track(speech.samples, speech.sample_rate, fps, n, speech.spans, texts)
+            self.levels = mouth_levels(speech.samples, speech.sample_rate, fps, n)
+        else:
+            self.mouths = text_track([(ln.start, ln.end, ln.text) for ln in plan.lines if not ln.off_screen], fps, n)
+            self.levels = [1.0] * n
+        front = [p for p in self.comp.figures if not p.back]
+        self.expressions = {p.cid: [(ln.start, ln.end, expression_of(ln.parenthetical, ln.text))
+                                    for ln in plan.lines if ln.speaker == p.cid] for p in front}
+        close = plan.size in ("close-up", "extreme-close-up", "medium-close-up")
+        self.blinks = {p.cid: blink_frames(plan.seed, p.cid, n, fps, close) for p in front}
+        self.nods: dict[str, set[int]] = {p.cid: set() for p in front}
+        for ln in plan.lines:
+            if ln.end - ln.start < 1.5:
+                continue
+            mid = int((ln.start + (ln.end - ln.start) * 0.55) * fps)
+            for p in front:
+                if p.cid != ln.speaker:  # a listener nods once through a longer line
+                    self.nods[p.cid].update(range(mid, mid + max(2, round(0.3 * fps))))
+        self.front = front
+        self._placed = {p.cid: p for p in self.comp.figures}
+
+    def _acts(self, i: int, speaker: str | None, win: Window) -> tuple[tuple[str, FaceState], ...]:
+        """What each face does on frame ``i`` (only those not at rest)."""
+        t = i / self.fps
+        out = []
+        small = False
+        for p in self.front:
+            look = self.comp.looks[p.cid]
+            head_px = look.height * 0.152 * p.scale / win.h * self.h
+            small = head_px < SMALL_FACE_PIXELS
+            mouth = self.mouths[i] if p.cid == speaker else "rest"
+            gaze = None
+            talker = self._placed.get(speaker) if speaker else None
+            if talker is not None and talker is not p and abs(talker.x - p.x) > 1e-6:
+                # a listener looks at whoever speaks (the placement looks at the group)
+                toward = max(-1.0, min(1.0, (talker.x - p.x) / 1.3)) * 0.75
+                gaze = toward if abs(toward - p.gaze) > 0.05 else None
+            if small:  # too small to read a face: the mouth opens and closes, nothing else
+                act = FaceState(mouth="open" if mouth in ("open", "wide", "round") else "rest", gaze=gaze)
+            else:
+                expr, k = expression_at(t, self.expressions[p.cid])
+                level = self.levels[i] if mouth in ("teeth", "round", "open", "wide") else 1.0
+                act = FaceState(mouth=mouth, level=level, expression=expr, strength=k, blink=i in self.blinks[p.cid],
+                                nod=1.0 if i in self.nods[p.cid] else 0.0, gaze=gaze)
+            if act != NEUTRAL:
+                out.append((p.cid, act))
+        return tuple(sorted(out, key=lambda a: a[0]))
+
+    def _walking(self, acts: Any, t: float, speaker: str | None, mouth: bool) -> tuple[tuple[str, FaceState], ...]:
+        """``acts`` (or the plain board's open mouth) with every walker where they are at ``t``."""
+        if isinstance(acts, bool):
+            acts = ((speaker, FaceState(mouth="open")),) if mouth and speaker else ()
+        faces = dict(acts)
+        for cid, (kind, outside) in self.walks.items():
+            step = round(walk_offset(kind, t, self.plan.duration, outside), 3)
+            faces[cid] = replace(faces.get(cid, NEUTRAL), step=step)
+        return tuple(sorted(faces.items(), key=lambda a: a[0]))
 
     def _speaker(self, t: float) -> tuple[str | None, bool]:
         """Who is marked speaking at ``t`` seconds, and whether their mouth is open."""
@@ -367,7 +483,9 @@ class _Shot:
             seg = segments[seg_index]
             win = windows[i]
             speaker, mouth = self._speaker(t)
-            variant = (speaker, mouth)
+            variant = (speaker, self._acts(i, speaker, win) if self.acting else mouth)
+            if self.walks:
+                variant = (speaker, self._walking(variant[1], t, speaker, mouth))
             live = tuple((k, round(o.alpha(t) * 64)) for k, o in enumerate(self.overlays) if o.alpha(t) > 0)
             blend = round(i / blend_n * 256) if i < blend_n else 256
             key = (seg_index, None if still else (win.cx, win.cy, win.h), variant, live,

@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from PIL import Image
 
 from studio.graph.export import character_colour
+from studio.render.animatic.acting import NEUTRAL, FaceState
+from studio.render.animatic.lipsync import OPENING
 from studio.render.animatic.palette import (
     COLOUR_WORDS,
     RGB,
@@ -307,11 +309,15 @@ def figure_extent(look: CharacterLook, x: float, y: float, scale: float = 1.0) -
 
 def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: float = 1.0, back: bool = False,
                 gaze: float = 0.0, mouth_open: bool = False, face: Image.Image | None = None,
-                dim: float = 1.0, rim: RGB | None = None) -> None:
+                dim: float = 1.0, rim: RGB | None = None, act: FaceState | None = None) -> None:
     """Draw ``look`` standing with feet at ``(x, y)``. ``gaze`` (-1..1) turns the face
     toward screen left/right; ``dim`` (0..1) darkens everything (a silhouette in the
     foreground); ``face`` is a face image composited onto the head (front view);
-    ``rim`` outlines head and shoulders with a light of that colour (the speaker)."""
+    ``rim`` outlines head and shoulders with a light of that colour (the speaker);
+    ``act`` is what the face does (mouth shape, expression, blink), else a resting
+    face with the mouth open or not by ``mouth_open``."""
+    if act is None:
+        act = FaceState(mouth="open") if mouth_open else NEUTRAL
     g = FigureGeometry.of(look, scale)
     if not pen.visible(*figure_extent(look, x, y, scale)):
         return
@@ -352,7 +358,7 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
         pen.ellipse(sx + s * 0.01 * h, y + h * 0.022, leg_w * 0.72, h * 0.024, c(look.shoes))
 
     # back hair (behind the head and shoulders)
-    hx, hy = x, y + g.head_cy
+    hx, hy = x, y + g.head_cy - act.nod * g.head_h * 0.05
     hw, hh = g.head_w / 2, g.head_h / 2
     if rim is not None:
         e = max(g.head_h * 0.022, 1.2 / pen.scale)
@@ -485,16 +491,40 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
     pen.ellipse(hx, hy, hw, hh, skin)
     fx = hx + gaze * hw * 0.16  # the face turns a little toward its gaze
     if face is not None:
-        pen.paste_disc(face, hx, hy - hh * 0.02, hw * 0.98, jaw=0.06 if mouth_open else 0.0)
+        if hasattr(face, "posed"):  # a cast face that speaks (see cast_face)
+            pen.paste_disc(face.posed(act), hx, hy - hh * 0.02, hw * 0.98)
+        else:
+            pen.paste_disc(face, hx, hy - hh * 0.02, hw * 0.98, jaw=0.08 * OPENING.get(act.mouth, 0.0))
     else:
-        _features(pen, look, fx, hy, hw, hh, skin, hair, gaze, mouth_open, c)
+        _features(pen, look, fx, hy, hw, hh, skin, hair, gaze, act, c)
     _hair_front(pen, look, hx, hy, hw, hh, hair, gaze, with_face=face is not None)
     if look.hat:
         _hat(pen, look, hx, hy, hw, hh, c(look.hat))
 
 
+#: expression -> (inner brow raise, outer brow raise, brow lift, eye opening, mouth corners (+ up), mouth opening)
+#: in head half-heights except the two scales
+EXPRESSION_SHAPES: dict[str, tuple[float, float, float, float, float, float]] = {
+    "neutral": (0.0, 0.0, 0.0, 1.0, 0.0, 1.0),
+    "angry": (-0.09, 0.04, -0.03, 0.7, -0.5, 1.0),
+    "sad": (0.09, -0.05, 0.0, 0.8, -0.8, 0.8),
+    "afraid": (0.1, 0.03, 0.05, 1.35, -0.3, 1.0),
+    "happy": (0.02, 0.03, 0.02, 0.85, 1.0, 1.0),
+    "surprised": (0.07, 0.07, 0.09, 1.4, 0.0, 1.2),
+    "whispering": (0.03, 0.0, 0.0, 0.9, 0.0, 0.5),
+    "shouting": (-0.06, 0.05, -0.01, 1.1, -0.2, 1.3),
+}
+#: mouth shape -> (half-width, half-height) of the open mouth in head half-widths / half-heights
+MOUTH_SIZES: dict[str, tuple[float, float]] = {"teeth": (0.2, 0.04), "round": (0.11, 0.085), "open": (0.19, 0.09),
+                                               "wide": (0.22, 0.125)}
+
+
 def _features(pen: Pen, look: CharacterLook, fx: float, hy: float, hw: float, hh: float, skin: RGB, hair: RGB,
-              gaze: float, mouth_open: bool, c) -> None:  # noqa: ANN001
+              gaze: float, act: FaceState, c) -> None:  # noqa: ANN001
+    base = EXPRESSION_SHAPES["neutral"]
+    shape = EXPRESSION_SHAPES.get(act.expression, base)
+    k = act.strength
+    inner, outer, lift, eye_k, corners, open_k = (b + (v - b) * k for b, v in zip(base, shape))
     dark = c((40, 30, 34))
     eye_y = hy + hh * 0.02
     ex = hw * 0.38
@@ -502,19 +532,25 @@ def _features(pen: Pen, look: CharacterLook, fx: float, hy: float, hw: float, hh
     big = pen.m(hw) > 14  # enough pixels for whites, irises and lids
     for s in (-1, 1):
         cx = fx + s * ex
-        if big:
-            pen.ellipse(cx, eye_y, hw * 0.17, hh * 0.075, white)
-            pen.ellipse(cx + gaze * hw * 0.07, eye_y - hh * 0.005, hw * 0.095, hh * 0.068, c((70, 56, 44)))
-            pen.ellipse(cx + gaze * hw * 0.08, eye_y - hh * 0.005, hw * 0.05, hh * 0.04, dark)
+        if act.blink:
+            pen.ellipse(cx, eye_y, hw * 0.19, hh * 0.09, shade(skin, 0.95))
+            pen.arc(cx, eye_y + hh * 0.03, hw * 0.17, hh * 0.06, 25, 155, shade(skin, 0.45), hh * 0.022)
+        elif big:
+            pen.ellipse(cx, eye_y, hw * 0.17, hh * 0.075 * eye_k, white)
+            pen.ellipse(cx + gaze * hw * 0.07, eye_y - hh * 0.005, hw * 0.095, hh * 0.068 * min(1.0, eye_k),
+                        c((70, 56, 44)))
+            pen.ellipse(cx + gaze * hw * 0.08, eye_y - hh * 0.005, hw * 0.05, hh * 0.04 * min(1.0, eye_k), dark)
             pen.ellipse(cx + gaze * hw * 0.08 + hw * 0.03, eye_y + hh * 0.02, hw * 0.018, hh * 0.014, white)
-            pen.arc(cx, eye_y, hw * 0.18, hh * 0.085, 190, 350, shade(skin, 0.6), hh * 0.016)
+            pen.arc(cx, eye_y, hw * 0.18, hh * 0.085 * eye_k, 190, 350, shade(skin, 0.6), hh * 0.016)
         else:
-            pen.ellipse(cx + gaze * hw * 0.05, eye_y, hw * 0.1, hh * 0.07, dark)
-        # brows
+            pen.ellipse(cx + gaze * hw * 0.05, eye_y, hw * 0.1, hh * 0.07 * eye_k, dark)
+        # brows: the inner end rises in sorrow and fear, falls in anger
         brow = shade(hair, 0.8) if sum(hair) < 600 else shade(hair, 0.72)
         bx = cx + s * hw * 0.02
-        pen.line([(bx - hw * 0.17, eye_y + hh * (0.16 if s > 0 else 0.19)),
-                  (bx + hw * 0.17, eye_y + hh * (0.19 if s > 0 else 0.16))], brow, hh * 0.035)
+        y_in = eye_y + hh * (0.16 + lift + inner)
+        y_out = eye_y + hh * (0.19 + lift + outer)
+        left, right = (y_in, y_out) if s > 0 else (y_out, y_in)
+        pen.line([(bx - hw * 0.17, left), (bx + hw * 0.17, right)], brow, hh * 0.035)
         if look.age == "old" and big:
             pen.arc(cx, eye_y - hh * 0.09, hw * 0.14, hh * 0.05, 20, 160, shade(skin, 0.8), hh * 0.01)
     # nose: a soft shadow on the side away from the light, and the nostrils' curve
@@ -527,25 +563,45 @@ def _features(pen: Pen, look: CharacterLook, fx: float, hy: float, hw: float, hh
     if big:
         for s in (-1, 1):
             pen.ellipse(fx + s * hw * 0.52, hy - hh * 0.28, hw * 0.17, hh * 0.08, (*c((232, 120, 110)), 46))
-    # mouth
     my = hy - hh * 0.52
-    lip = c(mix(skin, (170, 60, 70), 0.55))
-    if mouth_open:
-        pen.ellipse(fx, my, hw * 0.19, hh * 0.1, c((74, 26, 34)))
-        if big:
-            pen.rect(fx - hw * 0.11, my + hh * 0.045, fx + hw * 0.11, my + hh * 0.075, c((240, 236, 230)))
-    else:
-        pen.arc(fx, my + hh * 0.06, hw * 0.24, hh * 0.09, 25, 155, lip, hh * 0.032)
+    _mouth(pen, fx, my, hw, hh, skin, act.mouth, corners, open_k * (0.25 + 0.75 * act.level), big, c)
     if look.beard:
         pen.poly([(fx - hw * 0.82, hy - hh * 0.15), (fx - hw * 0.3, my + hh * 0.02), (fx + hw * 0.3, my + hh * 0.02),
                   (fx + hw * 0.82, hy - hh * 0.15), (fx + hw * 0.55, hy - hh * 0.85), (fx, hy - hh * 1.02),
                   (fx - hw * 0.55, hy - hh * 0.85)], (*hair, 235))
-        pen.ellipse(fx, my, hw * 0.2, hh * (0.1 if mouth_open else 0.05), c((74, 26, 34)) if mouth_open else lip)
+        _mouth(pen, fx, my, hw, hh, skin, act.mouth, corners, open_k * (0.25 + 0.75 * act.level), big, c)
     if look.glasses:
         frame = c((60, 60, 66))
         for s in (-1, 1):
             pen.ellipse(fx + s * ex, eye_y, hw * 0.25, hh * 0.15, None, outline=frame, width=hh * 0.022)
         pen.line([(fx - ex + hw * 0.25, eye_y + hh * 0.02), (fx + ex - hw * 0.25, eye_y + hh * 0.02)], frame, hh * 0.02)
+
+
+def _mouth(pen: Pen, fx: float, my: float, hw: float, hh: float, skin: RGB, mouth: str, corners: float,
+           open_k: float, big: bool, c) -> None:  # noqa: ANN001
+    """A mouth shape (see :mod:`~studio.render.animatic.lipsync`) centred at ``(fx, my)``:
+    ``corners`` > 0 lifts its corners (a smile), < 0 drops them; ``open_k`` scales how
+    far it opens (a whisper barely parts the lips, a shout opens wide)."""
+    lip = c(mix(skin, (170, 60, 70), 0.55))
+    inside = c(mix(shade(skin, 0.22), (70, 10, 25), 0.5))
+    size = MOUTH_SIZES.get(mouth)
+    if size is not None:
+        w, h = size
+        h = h * open_k
+        w = w * (1 + 0.25 * max(0.0, corners))
+        pen.ellipse(fx, my, hw * w, hh * h, inside)
+        if big and mouth in ("teeth", "open", "wide"):
+            pen.rect(fx - hw * w * 0.55, my + hh * h * 0.6, fx + hw * w * 0.55, my + hh * h * 0.92,
+                     c((240, 236, 230)))
+        pen.ellipse(fx, my, hw * w, hh * h, None, outline=lip, width=hh * 0.02)
+    elif mouth == "closed":  # lips pressed together
+        pen.line([(fx - hw * 0.2, my + hh * 0.01), (fx + hw * 0.2, my + hh * 0.01)], lip, hh * 0.045)
+    elif corners >= 0:  # at rest: a slight smile, wider and deeper when happy
+        pen.arc(fx, my + hh * (0.06 + 0.05 * corners), hw * (0.24 + 0.06 * corners), hh * (0.09 + 0.06 * corners),
+                25, 155, lip, hh * 0.032)
+    else:  # the corners drop
+        pen.arc(fx, my - hh * (0.05 - 0.05 * corners), hw * 0.24, hh * (0.06 - 0.04 * corners), 205, 335, lip,
+                hh * 0.032)
 
 
 def _hair_front(pen: Pen, look: CharacterLook, hx: float, hy: float, hw: float, hh: float, hair: RGB, gaze: float,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from PIL import Image, ImageFilter
 
+from studio.render.animatic.acting import NEUTRAL, FaceState
 from studio.render.animatic.backdrop import draw_backdrop
 from studio.render.animatic.camera import Window
 from studio.render.animatic.figures import CharacterLook, FigureGeometry, character_look, draw_figure, figure_extent
@@ -25,6 +26,8 @@ from studio.render.animatic.pen import Pen
 from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
 from studio.render.plan import ShotPlan
 
+MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
+LEAD_ROOM = 0.16  # a single figure sits off centre, looking into the frame: it keeps its side of the scene
 SPACING = 1.3  # metres between neighbouring characters on the stage
 CLOSE_SIZES = ("medium-wide", "medium", "medium-close-up", "close-up", "extreme-close-up", "two-shot")
 
@@ -236,7 +239,7 @@ def _setup(plan: ShotPlan, size: str, subjects: tuple[str, ...]) -> ShotSetup:
     if size in ("close-up", "extreme-close-up", "medium-close-up") and len(people) > 1 and not subj:
         people = people[:1]
     members = [(xs[c], looks[c]) for c in people]
-    lead = _gaze(people[0], xs) * 0.06 if len(people) == 1 else 0.0
+    lead = _gaze(people[0], xs) * LEAD_ROOM if len(people) == 1 else 0.0
     win = _people_window(size, members, aspect, lead)
     g = FigureGeometry.of(looks[people[0]])
     anchor = (sum(xs[c] for c in people) / len(people), g.eye_y)
@@ -268,7 +271,8 @@ class Canvas:
     """
 
     def __init__(self, comp: Composition, rect: tuple[float, float, float, float], scale: float,
-                 faces: dict[str, Image.Image], size: tuple[int, int] | None = None, oversample: int = 1) -> None:
+                 faces: dict[str, Image.Image], size: tuple[int, int] | None = None, oversample: int = 1,
+                 walkers: frozenset[str] = frozenset()) -> None:
         x0, y0, x1, y1 = rect
         self.comp = comp
         self.scale = scale
@@ -276,6 +280,7 @@ class Canvas:
         self.x0, self.y1 = x0, y1
         width, height = size or (max(2, math.ceil((x1 - x0) * scale)), max(2, math.ceil((y1 - y0) * scale)))
         self.faces = faces
+        self.walkers = walkers  # figures left off the base, drawn (where they are) in every variant
         hi = scale * k
         backdrop = Image.new("RGB", (width * k, height * k), comp.palette.wall)
         pen = Pen(backdrop, x0, y1, hi)
@@ -288,9 +293,10 @@ class Canvas:
             backdrop = soften(backdrop, radius)
         self.backdrop = backdrop  # full resolution, for speakers' patches
         base = backdrop.copy()
-        self._draw_layer(Pen(base, x0, y1, hi), None, False)
+        self._draw_layer(Pen(base, x0, y1, hi), None, {})
         self.base = comp.look.image(base.reduce(k) if k > 1 else base)
-        self._variants: dict[tuple[str, bool], Image.Image] = {}
+        self._variants: dict[tuple, Image.Image] = {}
+        self._grounds: dict[tuple, Image.Image] = {}  # full-resolution backdrop patches with a speaker's light
 
     @property
     def size(self) -> tuple[int, int]:
@@ -306,28 +312,71 @@ class Canvas:
         by1 = (self.y1 - y0) * self.scale
         return max(0.0, bx0), max(0.0, by0), min(float(w), bx1), min(float(h), by1)
 
-    def _draw_layer(self, pen: Pen, speaker: str | None, mouth_open: bool) -> None:
+    def _draw_layer(self, pen: Pen, speaker: str | None, acts: dict[str, FaceState], light: bool = True) -> None:
         comp = self.comp
         if comp.kind == "insert":
             draw_object(pen, comp.focus or "", comp.palette)
             return
         for p in comp.figures:
-            if p.cid == speaker:
+            if p.cid == speaker and light:
                 _speaker_light(pen, comp, p)
         for p in comp.figures:
+            if p.cid in self.walkers and p.cid not in acts:
+                continue
             rim = _rim_colour(comp, p) if p.cid == speaker else None
-            draw_figure(pen, comp.looks[p.cid], p.x, p.y, scale=p.scale, back=p.back, gaze=p.gaze,
-                        mouth_open=mouth_open and p.cid == speaker, face=None if p.back else self.faces.get(p.cid),
-                        dim=p.dim, rim=rim)
+            step = acts[p.cid].step if p.cid in acts else 0.0
+            look_to = acts[p.cid].gaze if p.cid in acts and acts[p.cid].gaze is not None else p.gaze
+            draw_figure(pen, comp.looks[p.cid], p.x + step, p.y, scale=p.scale, back=p.back, gaze=look_to,
+                        face=None if p.back else self.faces.get(p.cid), dim=p.dim, rim=rim,
+                        act=acts.get(p.cid, NEUTRAL))
 
-    def variant(self, speaker: str | None, mouth_open: bool) -> Image.Image:
-        """The (reduced) canvas with ``speaker`` marked: lit, mouth open or closed."""
-        placement = next((p for p in self.comp.figures if p.cid == speaker), None)
-        if placement is None:
+    def _patched(self, under: Image.Image, boxes: list[tuple[float, float, float, float]], lit: Placement | None,
+                 acts: dict[str, FaceState]) -> Image.Image:
+        """``under`` with the world ``boxes`` redrawn: backdrop, the speaker's light, every
+        figure (with ``acts``), reduced and through the look, pasted back."""
+        img = under.copy()
+        w, h = self.base.size
+        k = self.k
+        for x0, y0, x1, y1 in boxes:
+            box = (max(0, math.floor((x0 - self.x0) * self.scale)), max(0, math.floor((self.y1 - y1) * self.scale)),
+                   min(w, math.ceil((x1 - self.x0) * self.scale)), min(h, math.ceil((self.y1 - y0) * self.scale)))
+            if box[2] <= box[0] or box[3] <= box[1]:
+                continue
+            hi_box = tuple(v * k for v in box)
+            patch = self.backdrop.crop(hi_box)
+            pen = Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1])
+            self._draw_layer(pen, lit.cid if lit else None, acts)
+            img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
+        if len(self._variants) >= MAX_VARIANTS:
+            self._variants.pop(next(iter(self._variants)))
+        return img
+
+    def variant(self, speaker: str | None, acts: bool | tuple[tuple[str, FaceState], ...] = ()) -> Image.Image:
+        """The (reduced) canvas with ``speaker`` marked (lit) and the faces in ``acts``
+        (``(cid, FaceState)`` pairs; a figure not named rests). ``True`` / ``False`` for
+        ``acts`` is the speaker's mouth open or at rest."""
+        if isinstance(acts, bool):
+            acts = ((speaker, FaceState(mouth="open")),) if acts and speaker else ()
+        placements = {p.cid: p for p in self.comp.figures}
+        acts = tuple((cid, a) for cid, a in acts if cid in placements and (a != NEUTRAL or cid in self.walkers))
+        lit = placements.get(speaker) if speaker else None
+        if lit is None and not acts:
             return self.base
-        key = (placement.cid, mouth_open)
+        key = (lit.cid if lit else None, acts)
+        if key not in self._variants and acts and not self.walkers:
+            # only faces change: redraw just the heads over the speaker's lit (resting) canvas
+            under = self.variant(speaker, ())
+            heads = [_head_extent(self.comp, placements[cid]) for cid, _ in acts]
+            self._variants[key] = self._patched(under, heads, lit, dict(acts))
         if key not in self._variants:
-            x0, y0, x1, y1 = _light_extent(self.comp, placement)
+            boxes = [_light_extent(self.comp, lit)] if lit else []
+            for cid, a in acts:
+                q = placements[cid]
+                e0 = figure_extent(self.comp.looks[cid], q.x, q.y, q.scale)
+                e1 = figure_extent(self.comp.looks[cid], q.x + a.step, q.y, q.scale)
+                boxes.append(_grown(self.comp, (min(e0[0], e1[0]), e0[1], max(e0[2], e1[2]), e0[3])))
+            x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+            x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
             w, h = self.base.size
             k = self.k
             # the patch in reduced pixels, then exactly k times that on the backdrop
@@ -336,12 +385,32 @@ class Canvas:
             img = self.base.copy()
             if box[2] > box[0] and box[3] > box[1]:
                 hi_box = tuple(v * k for v in box)
-                patch = self.backdrop.crop(hi_box)
-                self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]), placement.cid,
-                                 mouth_open)
+                # the backdrop with the speaker's light is the same for every face they make
+                lit_key = (lit.cid if lit else None, hi_box)
+                ground = self._grounds.get(lit_key)
+                if ground is None:
+                    ground = self.backdrop.crop(hi_box)
+                    if lit is not None:
+                        _speaker_light(Pen(ground, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
+                                       self.comp, lit)
+                    if len(self._grounds) >= 4:
+                        self._grounds.pop(next(iter(self._grounds)))
+                    self._grounds[lit_key] = ground
+                patch = ground.copy()
+                self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
+                                 lit.cid if lit else None, dict(acts), light=False)
                 img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
+            if len(self._variants) >= MAX_VARIANTS:
+                self._variants.pop(next(iter(self._variants)))
             self._variants[key] = img
         return self._variants[key]
+
+
+def _head_extent(comp: Composition, p: Placement) -> tuple[float, float, float, float]:
+    """The world box a face can change (features, a nod, a blink, eyes turning)."""
+    g = FigureGeometry.of(comp.looks[p.cid], p.scale)
+    cy = p.y + g.head_cy
+    return p.x - g.head_w * 0.8, cy - g.head_h * 0.72, p.x + g.head_w * 0.8, cy + g.head_h * 0.62
 
 
 def soften(img: Image.Image, radius: float) -> Image.Image:
@@ -360,7 +429,12 @@ def _light_extent(comp: Composition, p: Placement) -> tuple[float, float, float,
     g = FigureGeometry.of(look, p.scale)
     x0, y0, x1, y1 = figure_extent(look, p.x, p.y, p.scale)
     gx0, gy0, gx1, gy1 = p.x - g.height * 0.55, p.y - g.height * 0.1, p.x + g.height * 0.55, p.y + g.height * 1.25
-    box = [min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1)]
+    return _grown(comp, (min(x0, gx0), min(y0, gy0), max(x1, gx1), max(y1, gy1)))
+
+
+def _grown(comp: Composition, start: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """``start`` grown over every figure it overlaps, so they redraw whole."""
+    box = list(start)
     changed = True
     while changed:  # grow over figures that overlap the patch, so they redraw whole
         changed = False

@@ -1,0 +1,295 @@
+"""Mouth shapes from the speech: what a speaker's mouth does on each frame.
+
+The shapes are the Preston Blair / Rhubarb set, reduced to what a flat figure can
+show: ``rest`` (silence, lips together, relaxed), ``closed`` (m, b, p: lips pressed),
+``teeth`` (f, v, s and other fricatives: lips parted over the teeth), ``round``
+(o, u, w), ``open`` and ``wide`` (open vowels, by loudness).
+
+:func:`mouth_track` reads them from the audio that was spoken for the shot (the
+:class:`~studio.render.backend.ShotSpeech` track, already placed at each line's start):
+per frame, the spectrum of the ~40 ms around the frame's middle splits into a nasal
+/ voice-bar band (under 350 Hz), the first and second formant bands and a fricative
+band. Silence and pauses rest; a murmur with no formant energy (an m, the closure of
+a b or p) closes; hiss over voice shows the teeth; a weak second formant against the
+first rounds; the rest opens by loudness. :func:`text_track` is the fallback when no
+audio was made (``--no-audio``): the line's letters spread over its time.
+Both hold every shape at least :data:`MIN_HOLD` frames.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+SHAPES = ("rest", "closed", "teeth", "round", "open", "wide")
+#: how far each shape opens the mouth (0 = lips together, 1 = widest)
+OPENING: dict[str, float] = {"rest": 0.0, "closed": 0.0, "teeth": 0.2, "round": 0.45, "open": 0.7, "wide": 1.0}
+MIN_HOLD = 2  # frames: a shape shorter than this is merged into a neighbour
+SILENCE_DB = -30.0  # below the shot's speech level: a pause, the mouth rests
+WINDOW_SECONDS = 0.042  # the spectrum's window around each frame's middle
+NASAL = 20.0  # nasal / voice-bar energy over the formants' above which the lips are closed
+ROUND = 0.08  # second formant band over the first's below which the lips round
+BANDS = {"low": (60.0, 350.0), "f1": (350.0, 1100.0), "f2": (1100.0, 3400.0), "hiss": (3400.0, 11000.0)}
+
+
+def frame_bands(samples: np.ndarray, rate: int, fps: float, frames: int) -> dict[str, np.ndarray]:
+    """Energy per band (:data:`BANDS`) for each frame, from a Hann-windowed spectrum
+    of :data:`WINDOW_SECONDS` around the frame's middle (``(i + 0.5) / fps`` s)."""
+    x = np.asarray(samples, dtype=np.float32)
+    n = int(round(WINDOW_SECONDS * rate))
+    n += n % 2
+    window = np.hanning(n).astype(np.float32)
+    freqs = np.fft.rfftfreq(n, 1.0 / rate)
+    padded = np.concatenate([np.zeros(n, np.float32), x, np.zeros(n, np.float32)])
+    starts = np.round((np.arange(frames) + 0.5) / fps * rate).astype(np.int64) - n // 2 + n
+    starts = np.clip(starts, 0, len(padded) - n)
+    chunks = padded[starts[:, None] + np.arange(n)[None, :]] * window
+    power = np.abs(np.fft.rfft(chunks, axis=1)) ** 2
+    return {name: power[:, (freqs >= lo) & (freqs < hi)].sum(axis=1) + 1e-12 for name, (lo, hi) in BANDS.items()}
+
+
+def envelope(samples: np.ndarray, rate: int, fps: float, frames: int) -> np.ndarray:
+    """The speech envelope: each frame's level in dB (RMS over one frame's time
+    around its middle); the measure's reference, independent of the shapes."""
+    x = np.asarray(samples, dtype=np.float64)
+    half = max(1, int(round(rate / fps / 2)))
+    out = np.empty(frames)
+    for i in range(frames):
+        c = int(round((i + 0.5) / fps * rate))
+        seg = x[max(0, c - half):c + half]
+        out[i] = 10 * np.log10(float(np.mean(seg * seg)) + 1e-12) if len(seg) else -120.0
+    return out
+
+
+def mouth_track(samples: np.ndarray, rate: int, fps: float, frames: int,
+                spans: Sequence[tuple[float, float]], texts: Sequence[str | None] = ()) -> list[str]:
+    """A mouth shape per frame for a shot's speech (``samples`` mono at ``rate``,
+    ``spans`` the lines' ``(start, end)`` seconds, ``texts`` their words when known).
+    Frames outside every span rest. A line's words place its bilabials (closed) and
+    f/v (teeth) by espeak-ng's phoneme timing stretched over the line's voiced audio
+    (:func:`phoneme_marks`)."""
+    bands = frame_bands(samples, rate, fps, frames)
+    total = sum(bands.values())
+    level = 10 * np.log10(total)
+    t = (np.arange(frames) + 0.5) / fps
+    inside = np.zeros(frames, dtype=bool)
+    for a, b in spans:
+        inside |= (t >= a) & (t < b)
+    if not inside.any():
+        return ["rest"] * frames
+    ref = float(np.percentile(level[inside], 95))
+    shapes: list[str] = []
+    for i in range(frames):
+        rel = level[i] - ref
+        if not inside[i] or rel < SILENCE_DB:
+            shapes.append("rest")
+            continue
+        voiced = bands["f1"][i] + bands["f2"][i]
+        if bands["hiss"][i] > 1.5 * (voiced + bands["low"][i]):
+            shapes.append("teeth")
+            continue
+        if bands["low"][i] > NASAL * voiced and rel < -6.0:  # a murmur through the nose or behind closed lips
+            shapes.append("closed")
+            continue
+        amount = (rel - SILENCE_DB) / -SILENCE_DB
+        if amount < 0.15:
+            shapes.append("closed")
+        elif bands["f2"][i] < ROUND * bands["f1"][i] and amount < 0.85:
+            shapes.append("round")
+        elif amount < 0.72:
+            shapes.append("open")
+        else:
+            shapes.append("wide")
+    for (a, b), text in zip(spans, texts):
+        if not text:
+            continue
+        for i, shape in phoneme_marks(text, samples, rate, a, b, fps).items():
+            if 0 <= i < frames and shapes[i] != "rest":
+                shapes[i] = shape
+    return hold(shapes)
+
+
+#: espeak-ng phoneme mnemonics -> the mouth shape they force
+PHONEME_SHAPES = {"m": "closed", "b": "closed", "p": "closed", "f": "teeth", "v": "teeth"}
+MARK_SECONDS = 0.04  # a forced shape covers this much of its phoneme (at most)
+
+
+def phoneme_marks(text: str, samples: np.ndarray, rate: int, start: float, end: float,
+                  fps: float) -> dict[int, str]:
+    """Frames (of the shot) forced to a shape by the line's phonemes: espeak-ng speaks
+    ``text`` (en-us) and its phonemes' times are stretched from its voiced stretch onto
+    the voiced stretch of ``samples[start:end]``. Empty when libespeak-ng is missing."""
+    try:
+        events, own = _timing(text)
+    except (OSError, ValueError):
+        return {}
+    a, b = int(start * rate), int(end * rate)
+    line = _voiced(np.asarray(samples[a:b]), rate)
+    if own is None or line is None or own[1] <= own[0]:
+        return {}
+    k = (line[1] - line[0]) / (own[1] - own[0])
+    out: dict[int, str] = {}
+    for n, (t, ph) in enumerate(events):
+        shape = PHONEME_SHAPES.get(ph)
+        if shape is None:
+            continue
+        nxt = events[n + 1][0] if n + 1 < len(events) else t + MARK_SECONDS
+        t0 = start + line[0] + (t - own[0]) * k
+        t1 = start + line[0] + (min(nxt, t + MARK_SECONDS) - own[0]) * k
+        for i in range(int(t0 * fps), int(np.ceil(t1 * fps))):
+            if shape == "closed" or i not in out:
+                out[i] = shape
+    return out
+
+
+def _voiced(x: np.ndarray, rate: int) -> tuple[float, float] | None:
+    """The seconds from the first to the last sound within 35 dB of the loudest (10 ms steps)."""
+    hop = max(1, rate // 100)
+    n = len(x) // hop
+    if n == 0:
+        return None
+    level = 10 * np.log10((np.asarray(x[:n * hop], float).reshape(n, hop) ** 2).mean(axis=1) + 1e-12)
+    on = np.nonzero(level > level.max() - 35.0)[0]
+    if len(on) == 0:
+        return None
+    return on[0] * hop / rate, (on[-1] + 1) * hop / rate
+
+
+def mouth_levels(samples: np.ndarray, rate: int, fps: float, frames: int) -> list[float]:
+    """How loud each frame is against the shot's speech (0 at :data:`SILENCE_DB`, 1 at
+    its level), in quarters: an open mouth opens further the louder the voice."""
+    env = envelope(samples, rate, fps, frames)
+    voiced = env[env > -100]
+    if not len(voiced):
+        return [0.0] * frames
+    ref = float(np.percentile(voiced, 95))
+    amount = np.clip((env - ref - SILENCE_DB) / -SILENCE_DB, 0.0, 1.0)
+    return [round(float(a) * 4) / 4 for a in amount]
+
+
+_LETTERS = {**{c: "open" for c in "aei"}, **{c: "round" for c in "ouwq"}, **{c: "closed" for c in "mbp"},
+            **{c: "teeth" for c in "fvsztcjx"}, "y": "open", "h": "open"}
+
+
+def text_track(lines: Sequence[tuple[float, float, str]], fps: float, frames: int) -> list[str]:
+    """Mouth shapes from the lines' letters alone (``(start, end, text)``), each line's
+    letters spread evenly over its time (the last 0.1 s rests)."""
+    shapes = ["rest"] * frames
+    for start, end, text in lines:
+        letters = [c for c in text.lower() if c.isalpha() or c in " ,.;:!?-"]
+        speak = max(end - start - 0.1, 1e-3)
+        if not letters:
+            continue
+        for i in range(max(0, int(start * fps)), min(frames, int(np.ceil(end * fps)))):
+            u = ((i + 0.5) / fps - start) / speak
+            if 0 <= u < 1:
+                c = letters[min(len(letters) - 1, int(u * len(letters)))]
+                shapes[i] = _LETTERS.get(c, "rest" if not c.isalpha() else "teeth")
+    return hold(shapes)
+
+
+def hold(shapes: list[str]) -> list[str]:
+    """``shapes`` with every run at least :data:`MIN_HOLD` frames long: a closed lip
+    (a bilabial) is never smoothed away but widened forward; any other short run takes
+    the shape before it (at the start, the one after)."""
+    out = list(shapes)
+    n = len(out)
+    i = 0
+    while i < n:
+        if out[i] != "closed":
+            i += 1
+            continue
+        j = i
+        while j < n and out[j] == "closed":
+            j += 1
+        while j - i < MIN_HOLD and j < n:
+            out[j] = "closed"
+            j += 1
+        if j - i < MIN_HOLD and i > 0:
+            out[i - 1] = "closed"
+        i = j
+    i = 0
+    while i < n:
+        j = i
+        while j < n and out[j] == out[i]:
+            j += 1
+        if j - i < MIN_HOLD and out[i] != "closed":
+            fill = out[i - 1] if i > 0 else (out[j] if j < n else out[i])
+            out[i:j] = [fill] * (j - i)
+        i = j
+    return out
+
+
+# --------------------------------------------------------------------------- espeak-ng's phoneme timing
+
+BILABIALS = ("m", "b", "p")
+
+# libespeak-ng keeps state from one synthesis to the next (the same text comes out a few
+# samples and milliseconds different each time), so every line is timed by a fresh
+# process: the same text always gets the same timing, whatever was rendered before.
+_CHILD = r"""
+import ctypes, ctypes.util, json, sys
+req = json.loads(sys.stdin.buffer.readline())
+lib = ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
+class Ev(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("uid", ctypes.c_uint), ("text_position", ctypes.c_int),
+                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
+                ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
+rate = lib.espeak_Initialize(2, 0, None, 1)
+events, chunks = [], []
+def on_synth(wav, count, ev):
+    if count > 0:
+        chunks.append(ctypes.string_at(wav, count * 2))
+    k = 0
+    while ev[k].type != 0:
+        if ev[k].type == 7:
+            events.append([ev[k].audio_position, ev[k].id.split(b"\0")[0].decode("ascii", "replace")])
+        k += 1
+    return 0
+cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(Ev))(on_synth)
+lib.espeak_SetSynthCallback(cb)
+lib.espeak_SetVoiceByName(req["voice"].encode())
+lib.espeak_SetParameter(1, int(req["wpm"]), 0)
+raw = req["text"].encode("utf-8")
+lib.espeak_Synth(raw, len(raw) + 1, 0, 1, 0, 1, None, None)
+lib.espeak_Synchronize()
+out = sys.stdout.buffer
+out.write((json.dumps({"rate": rate, "events": events}) + "\n").encode())
+out.write(b"".join(chunks))
+out.flush()
+"""
+
+
+def espeak_phonemes(text: str, voice: str, words_per_minute: int) -> tuple[list[tuple[float, str]], np.ndarray, int]:
+    """espeak-ng's phonemes for ``text`` with their start (seconds), the audio it made
+    and its sample rate, through libespeak-ng's phoneme events (the command line has no
+    timings without mbrola), in a fresh process. Text goes in as text (JSON on standard
+    input), never as SSML, phoneme input or an argument. OSError when it cannot run."""
+    request = {"text": " ".join(text.split()).replace("[[", "[ ["), "voice": voice.split("+")[0],
+               "wpm": int(words_per_minute)}
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _CHILD], input=(json.dumps(request) + "\n").encode(),
+                              capture_output=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired as e:
+        raise OSError(f"espeak-ng phoneme timing timed out: {e}") from None
+    head, _, body = done.stdout.partition(b"\n")
+    if done.returncode != 0 or not head:
+        raise OSError(f"espeak-ng phoneme timing failed: {done.stderr.decode('utf-8', 'replace')[-300:]}")
+    info = json.loads(head)
+    audio = np.frombuffer(body[:len(body) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    events = [(pos / 1000.0, str(name)) for pos, name in info["events"]]
+    return events, (audio if len(audio) else np.zeros(1, np.float32)), int(info["rate"])
+
+
+@lru_cache(maxsize=4096)
+def _timing(text: str) -> tuple[tuple[tuple[float, str], ...], tuple[float, float] | None]:
+    """A line's phonemes (en-us, 175 words a minute) and espeak-ng's voiced stretch."""
+    events, audio, rate = espeak_phonemes(text, "en-us", 175)
+    return tuple(events), _voiced(audio, rate)
+
+
