@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.assemble.encode import VideoSettings
-from studio.audio.speech import cache_path, dialogue_lines, speech_key, wav_seconds
+from studio.audio.speech import LineAudio, cache_path, dialogue_lines, speech_key, wav_seconds
 from studio.audio.tts import get_engine
 from studio.audio.voices import check_voices
 from studio.cache.lockfile import Lockfile
@@ -99,23 +99,31 @@ def cached_speech(screenplay: Screenplay, cache_dir: Path) -> tuple[dict[str, fl
     use, looked up by the same key :func:`~studio.audio.speech.synthesize_lines` gives
     them, without speaking any. Unknown voices are a :class:`ScreenplayError`, as in a
     render."""
+    lines, missing = cached_lines(screenplay, cache_dir)
+    return {line_id: audio.seconds for line_id, audio in lines.items()}, missing
+
+
+def cached_lines(screenplay: Screenplay, cache_dir: Path) -> tuple[dict[str, LineAudio], list[str]]:
+    """:func:`cached_speech` with each cached line's :class:`~studio.audio.speech.LineAudio`
+    (a backend that ``wants_speech`` has the lines' audio in its shots' keys)."""
     problems = [p for p in check_voices(screenplay) if p.severity == "error"]
     if problems:
         raise ScreenplayError(problems, screenplay.source.file if screenplay.source else None)
-    seconds: dict[str, float] = {}
+    lines: dict[str, LineAudio] = {}
     missing: list[str] = []
     versions: dict[str, str] = {}
     for line in dialogue_lines(screenplay):
         name = line.voice.engine
         if name not in versions:
             versions[name] = get_engine(name).version
-        path = cache_path(cache_dir, speech_key(name, versions[name], line.voice, line.delivery, line.text))
+        key = speech_key(name, versions[name], line.voice, line.delivery, line.text)
+        path = cache_path(cache_dir, key)
         length = wav_seconds(path) if path.is_file() else None
         if length is None:
             missing.append(line.line_id)
         else:
-            seconds[line.line_id] = round(float(length), 6)
-    return seconds, missing
+            lines[line.line_id] = LineAudio(line.line_id, line.speaker, path, round(float(length), 6), key, False)
+    return lines, missing
 
 
 def film_status(screenplay: Screenplay, *, cache_dir: Path, name: str, backend_name: str | None = None,
@@ -139,13 +147,14 @@ def _film_status(screenplay: Screenplay, store: ShotStore, *, cache_dir: Path, n
     backend, video, film_id, lock = film_settings(screenplay, name, backend_name, backend_options, video, lockfile)
 
     # 2. voices from the cache only, then the plans they time
-    speech, missing = cached_speech(screenplay, cache_dir) if audio else ({}, [])
+    spoken, missing = cached_lines(screenplay, cache_dir) if audio else ({}, [])
+    speech = {line_id: line.seconds for line_id, line in spoken.items()}
     graph = SceneGraph.from_screenplay(screenplay, speech)
     takes = _choose_takes(graph, lock, store, film_id, (), None, screenplay.film.seed)
     plans = plan_film(graph, seeds={sid: seed for sid, (_take, seed) in takes.items()})
     cast = cast_film(screenplay, cache_dir=cache_dir, film_id=film_id)
     job = FilmJob(screenplay=screenplay, output_dir=Path("."), name=name, cache_dir=cache_dir, store=store,
-                  backend=backend, video=video, film_id=film_id, lock=lock, lines={}, graph=graph, plans=plans,
+                  backend=backend, video=video, film_id=film_id, lock=lock, lines=spoken, graph=graph, plans=plans,
                   takes=takes, cast=cast, progress=QuietProgress(), audio=audio, verify=False, qa=QASettings())
     if lock is not None and lock.keyframes:  # keyframe-first: each cut's key holds its selected keyframe
         from studio.run.keyframes import selected_keyframes
