@@ -384,6 +384,9 @@ class Canvas:
         if lit is None and not acts:
             return self.base
         key = (lit.cid if lit else None, acts)
+        moved = dict(acts).get(lit.cid) if lit is not None else None
+        if moved is not None and moved.step:  # the light goes with a speaker who walks
+            lit = replace(lit, x=lit.x + moved.step)
         if key not in self._variants and acts and not self.walkers:
             # only faces change: redraw just the heads over the speaker's lit (resting) canvas
             under = self.variant(speaker, ())
@@ -408,7 +411,7 @@ class Canvas:
             if box[2] > box[0] and box[3] > box[1]:
                 hi_box = tuple(v * k for v in box)
                 # the backdrop with the speaker's light is the same for every face they make
-                lit_key = (lit.cid if lit else None, hi_box)
+                lit_key = (lit.cid if lit else None, lit.x if lit else None, hi_box)
                 ground = self._grounds.get(lit_key)
                 if ground is None:
                     ground = self.backdrop.crop(hi_box)
