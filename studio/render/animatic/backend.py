@@ -68,7 +68,7 @@ from studio.render.staging import changes
 
 log = logging.getLogger("studio.render.animatic")
 
-VERSION = "1.2"  # bump whenever the pixels for the same plan change
+VERSION = "1.3"  # bump whenever the pixels for the same plan change
 
 #: option -> (type, default, help)
 OPTIONS: dict[str, tuple[type, Any, str]] = {

@@ -195,8 +195,9 @@ def text_track(lines: Sequence[tuple[float, float, str]], fps: float, frames: in
 
 def hold(shapes: list[str]) -> list[str]:
     """``shapes`` with every run at least :data:`MIN_HOLD` frames long: a closed lip
-    (a bilabial) is never smoothed away but widened forward; any other short run takes
-    the shape before it (at the start, the one after)."""
+    (a bilabial) is never smoothed away but widened forward; short runs of other shapes
+    that together hold long enough become the most open of them; any other short run
+    takes the shape before it (at the start, the one after)."""
     out = list(shapes)
     n = len(out)
     i = 0
@@ -219,6 +220,22 @@ def hold(shapes: list[str]) -> list[str]:
         while j < n and out[j] == out[i]:
             j += 1
         if j - i < MIN_HOLD and out[i] != "closed":
+            # a flicker of short, different shapes between two holds (e.g. the vowel
+            # between two bilabials) is one shape, the most open of them, when together
+            # they last long enough; else it takes the shape before it (at the start, after)
+            k = j
+            while k < n and out[k] != "closed":
+                m = k
+                while m < n and out[m] == out[k]:
+                    m += 1
+                if m - k >= MIN_HOLD:
+                    break
+                k = m
+            if k - i >= MIN_HOLD and out[i] != "rest":
+                fill = max(out[i:k], key=lambda shape: (OPENING.get(shape, 0.0), shape))
+                out[i:k] = [fill] * (k - i)
+                i = k
+                continue
             fill = out[i - 1] if i > 0 else (out[j] if j < n else out[i])
             out[i:j] = [fill] * (j - i)
         i = j
