@@ -196,7 +196,8 @@ def text_track(lines: Sequence[tuple[float, float, str]], fps: float, frames: in
 def hold(shapes: list[str]) -> list[str]:
     """``shapes`` with every run at least :data:`MIN_HOLD` frames long: a closed lip
     (a bilabial) is never smoothed away but widened forward; short runs of other shapes
-    that together hold long enough become the most open of them; any other short run
+    between two closed lips that together hold long enough become the most open of
+    them; any other short run
     takes the shape before it (at the start, the one after)."""
     out = list(shapes)
     n = len(out)
@@ -220,9 +221,9 @@ def hold(shapes: list[str]) -> list[str]:
         while j < n and out[j] == out[i]:
             j += 1
         if j - i < MIN_HOLD and out[i] != "closed":
-            # a flicker of short, different shapes between two holds (e.g. the vowel
-            # between two bilabials) is one shape, the most open of them, when together
-            # they last long enough; else it takes the shape before it (at the start, after)
+            # a flicker of short, different shapes between two closed lips (the vowel of
+            # "Bob") is one shape, the most open of them, when together they last long
+            # enough; else it takes the shape before it (at the start, the one after)
             k = j
             while k < n and out[k] != "closed":
                 m = k
@@ -231,7 +232,8 @@ def hold(shapes: list[str]) -> list[str]:
                 if m - k >= MIN_HOLD:
                     break
                 k = m
-            if k - i >= MIN_HOLD and out[i] != "rest":
+            between = i > 0 and out[i - 1] == "closed" and k < n and out[k] == "closed"
+            if between and k - i >= MIN_HOLD and out[i] != "rest":
                 fill = max(out[i:k], key=lambda shape: (OPENING.get(shape, 0.0), shape))
                 out[i:k] = [fill] * (k - i)
                 i = k
