@@ -19,7 +19,8 @@ from typing import Any
 from studio.graph.coverage import present_characters
 from studio.graph.scene_graph import SceneGraph
 from studio.graph.shots import Shot
-from studio.screenplay.model import Screenplay
+from studio.render.staging import Pose, changes, staged
+from studio.screenplay.model import ActionBeat, Screenplay
 from studio.screenplay.title_page import opening_credit
 
 TIME_WORDS = {
@@ -30,14 +31,18 @@ TIME_WORDS = {
 
 @dataclass(frozen=True)
 class CastMember:
-    """A character as a shot needs it. ``slot`` is the character's stable place on the
-    scene's stage (0, 1, 2, ... in the scene's order of characters)."""
+    """A character as a shot needs it. ``slot`` is the character's place on the scene's
+    stage (0, 1, 2, ... in the scene's order of characters until the action has someone
+    cross to the other side); ``seated`` and ``away`` are their pose as the shot opens,
+    from what the scene's earlier action says (see :mod:`studio.render.staging`)."""
 
     id: str
     name: str
     description: str
     slot: int
     likeness: str | None = None
+    seated: bool = False
+    away: bool = False  # their back to the camera
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,10 @@ class ShotPlan:
         if not self.period:  # absent without: keys stay as they were
             data.pop("period")
         data.pop("act")
+        for member in data["present"]:  # a pose only when staged: keys stay as they were
+            for pose in ("seated", "away"):
+                if not member[pose]:
+                    member.pop(pose)
         if not self.film_credit:  # absent without: keys stay as they were
             data.pop("film_credit")
         return data
@@ -188,10 +197,11 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int 
     scene = next(s for s in sp.scenes if s.id == shot.scene)
     loc = sp.location(scene.location)
     width, height = sp.size
+    order, poses = scene_staging(sp, scene, min(shot.beats) if shot.beats else 1)
     present = tuple(
-        CastMember(cid, sp.character(cid).name, sp.character(cid).description, slot,
-                   _likeness_name(sp, cid))
-        for slot, cid in enumerate(present_characters(scene))
+        CastMember(cid, sp.character(cid).name, sp.character(cid).description, order.index(cid),
+                   _likeness_name(sp, cid), poses.get(cid, Pose()).seated, poses.get(cid, Pose()).away)
+        for cid in present_characters(scene)
     )
     continues = None
     index = graph.shots.index(shot)
@@ -241,6 +251,18 @@ def plan_shot(graph: SceneGraph, shot: Shot, *, start_frame: int = 0, seed: int 
         number=shot.number,
         start_frame=start_frame,
     )
+
+
+def scene_staging(sp: Screenplay, scene: Any, before: int) -> tuple[list[str], dict[str, Pose]]:
+    """The stage order (left to right) and poses of ``scene``'s characters before its
+    beat ``before`` (1-based): what the action beats before it say they did."""
+    order = list(present_characters(scene))
+    names = {cid: sp.character(cid).name for cid in order}
+    poses: dict[str, Pose] = {}
+    for beat in scene.beats[:max(0, before - 1)]:
+        if isinstance(beat, ActionBeat):
+            order, poses = staged(order, poses, changes(beat.action, names))
+    return order, poses
 
 
 def _location_references(sp: Screenplay, references: list[str]) -> tuple[str, ...]:

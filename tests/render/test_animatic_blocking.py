@@ -98,3 +98,137 @@ def test_an_entrance_comes_in_from_outside_the_frame() -> None:
 @pytest.mark.parametrize("option", ["acting", "blocking"])
 def test_plain_board_options(option: str) -> None:
     assert AnimaticBackend({option: False}).describe()["options"][option] is False
+
+
+SCENE = """\
+version: 1
+film: {title: Cross, fps: 24, resolution: 320x180, seed: 5, render: {backend: animatic}}
+characters:
+  - {id: mara, name: Mara, description: "a lighthouse keeper in her sixties, silver hair in a braid, oilskin coat"}
+  - {id: theo, name: Theo, description: "her grandson, seventeen, curly dark hair, yellow raincoat"}
+locations:
+  - {id: room, name: Lamp Room, description: "the lamp room of a lighthouse, glass on every side", interior: true}
+scenes:
+  - id: watch
+    heading: INT. LAMP ROOM - NIGHT
+    location: room
+    time: night
+    characters: [mara, theo]
+    beats:
+      - {speaker: mara, line: "The lamp has to burn all night."}
+      - {speaker: theo, line: "Then I will stay up with you."}
+      - action: Mara crosses to the window.
+      - {speaker: mara, line: "Look how far the light goes."}
+      - {speaker: theo, line: "All the way to the rocks."}
+      - {speaker: mara, line: "And past them."}
+      - action: Theo sits on the bench.
+      - {speaker: theo, line: "I can see the boats from here."}
+"""
+
+
+def _scene(tmp_path: Path) -> list[ShotPlan]:
+    (tmp_path / "cross.yaml").write_text(SCENE, encoding="utf-8")
+    return plan_film(SceneGraph.from_screenplay(load_screenplay(tmp_path / "cross.yaml")))
+
+
+def _marked_x(plan: ShotPlan, cid: str, frame: int) -> float | None:
+    """``cid``'s place across the frame (0..1) on ``frame`` of the whole shot, from pixels:
+    the centroid of what their speaking mark changes."""
+    render = AnimaticBackend({"subtitles": False, "acting": False})
+    line = PlannedLine("probe", cid, cid, "...", None, False, 0.0, plan.duration)
+    quiet = np.asarray(list(render.render(dataclasses.replace(plan, lines=()), Conditioning()))[frame], np.float32)
+    marked = np.asarray(list(render.render(dataclasses.replace(plan, lines=(line,)), Conditioning()))[frame],
+                        np.float32)
+    diff = np.abs(marked - quiet).sum(axis=2)
+    if (diff > 80).sum() < 10:
+        return None
+    return float(np.nonzero(diff > 80)[1].mean()) / diff.shape[1]
+
+
+def test_a_cross_changes_sides_from_then_on(tmp_path: Path) -> None:
+    plans = [p for p in _scene(tmp_path) if p.size != "insert"]
+    crossing = next(p for p in plans if "crosses" in p.action)
+    plan = dataclasses.replace(crossing, continuity="cut", continues=None, title_card=None, film_title=None)
+    # in the crossing shot she walks from Theo's left to his right
+    first = _marked_x(plan, "mara", 0), _marked_x(plan, "theo", 0)
+    last = _marked_x(plan, "mara", plan.frames - 1), _marked_x(plan, "theo", plan.frames - 1)
+    assert None not in first + last, (first, last)
+    assert first[0] < first[1] and last[0] > last[1], (first, last)
+    # and every shot of the scene keeps the sides: Mara left before the cross, right after it
+    before, after = plans[:plans.index(crossing)], plans[plans.index(crossing) + 1:]
+    measured = {"before": 0, "after": 0}
+    for group, shots, mara_left in (("before", before, True), ("after", after, False)):
+        for p in shots:
+            for cid in ("mara", "theo"):
+                x = screen_x(p, cid)
+                if x is None or abs(x - 0.5) < 0.02:
+                    continue
+                assert (x < 0.5) == (mara_left if cid == "mara" else not mara_left), (p.shot_id, cid, x)
+                measured[group] += 1
+    assert measured["before"] >= 2 and measured["after"] >= 4, measured
+
+
+def _skin_pixels(frame: np.ndarray, colour: tuple[int, int, int], rows: slice | None = None) -> np.ndarray:
+    """Where ``frame`` has (about) ``colour``: a mask."""
+    f = np.asarray(frame, np.int16)[rows or slice(None)]
+    return (np.abs(f - np.array(colour, np.int16)).max(axis=2) <= 6)
+
+
+def test_a_seat_lowers_the_figure_into_a_chair_and_stays_for_the_scene(tmp_path: Path) -> None:
+    from studio.render.animatic.stage import scene_looks
+
+    plans = _scene(tmp_path)
+    sits = next(p for p in plans if "sits" in p.action)
+    later = [p for p in plans[plans.index(sits) + 1:] if p.size != "insert"]
+    assert later and all(p.member("theo").seated for p in later)
+    assert not any(m.seated for p in plans[:plans.index(sits) + 1] for m in p.present)
+    plan = dataclasses.replace(sits, continuity="cut", continues=None, title_card=None, film_title=None,
+                               move="static", lines=(), frames=48)
+    skin = scene_looks(plan)["theo"].skin
+    frames = list(AnimaticBackend({"subtitles": False}).render(plan, Conditioning()))
+    standing, seated = _skin_pixels(frames[0], skin), _skin_pixels(frames[-1], skin)
+    assert standing.sum() > 20 and seated.sum() > 20
+    top = lambda m: int(np.nonzero(m.any(axis=1))[0].min())  # noqa: E731  the forehead's row
+    drop = top(seated) - top(standing)
+    head = np.nonzero(standing.any(axis=1))[0]
+    assert drop > 0.1 * plan.height, drop  # well down: hips onto a seat at knee height
+    # a chair stands there (wood beside the seated figure), which was not in the unstaged shot
+    plain = list(AnimaticBackend({"subtitles": False, "blocking": False}).render(plan, Conditioning()))
+    wood = lambda f: _skin_pixels(f, (118, 82, 54)).sum() + _skin_pixels(f, (132, 92, 60)).sum()  # noqa: E731
+    assert wood(frames[-1]) > wood(plain[-1]) + 20
+    assert head.size  # Theo's face was in frame to measure
+    # a later shot of the scene opens with him seated: his forehead sits lower than if he stood
+    shot = next(p for p in later if p.size in ("medium", "medium-wide", "two-shot", "wide", "full")
+                or "theo" in p.subjects)
+    shot = dataclasses.replace(shot, continuity="cut", continues=None, title_card=None, film_title=None, lines=(),
+                               frames=2)
+    stood = dataclasses.replace(shot, present=tuple(dataclasses.replace(m, seated=False) for m in shot.present))
+    a = list(AnimaticBackend({"subtitles": False}).render(shot, Conditioning()))[-1]
+    b = list(AnimaticBackend({"subtitles": False}).render(stood, Conditioning()))[-1]
+    assert wood(a) > wood(b) + 10
+    assert a.tobytes() != b.tobytes()
+
+
+def test_a_turn_away_shows_the_back_and_a_turn_to_someone_the_face() -> None:
+    from studio.render.animatic.stage import scene_looks
+
+    plan = next(p for p in _plans() if p.shot_id == "storm-09")
+    plan = dataclasses.replace(plan, width=320, height=180, frames=48, continuity="cut", continues=None,
+                               title_card=None, film_title=None, lines=(), move="static")
+    skin = scene_looks(plan)["theo"].skin
+    rows = slice(0, plan.height * 2 // 5)  # heads, above the hands
+
+    def face(action: str, seated_away: bool = False) -> tuple[int, int]:
+        p = dataclasses.replace(plan, action=action, present=tuple(
+            dataclasses.replace(m, away=seated_away and m.id == "theo") for m in plan.present))
+        frames = list(AnimaticBackend({"subtitles": False}).render(p, Conditioning()))
+        right = slice(plan.width // 2, None)
+        return (int(_skin_pixels(frames[0], skin, rows)[:, right].sum()),
+                int(_skin_pixels(frames[-1], skin, rows)[:, right].sum()))
+
+    start, end = face("Theo turns away.")
+    assert start > 40 and end < 0.3 * start, (start, end)
+    start, end = face("Theo turns to Mara.", seated_away=True)  # he had his back to us
+    assert end > 40 and start < 0.3 * end, (start, end)
+    start, end = face("Theo looks at the sea.")  # not a turn we stage: he stays as he is
+    assert start == end and start > 40

@@ -62,9 +62,8 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 def test_mouth_follows_the_speech_in_decoded_frames(measured: tuple) -> None:
     total = summarise(measured)
     assert total["frames"] > 100
-    # the r >= 0.6 is over the example film's lines (bench/lipsync.py: 0.63 at
-    # 854x480); this small film's three lines are measured at a quarter of the pixels
-    assert total["r"] >= 0.55, total
+    # the r >= 0.6, here on a small film's three lines at a quarter of the pixels
+    assert total["r"] >= 0.6, total
     assert total["pause_frames"] >= 5 and total["pause_closed"] >= 0.9, total
     assert total["bilabial_frames"] >= 6 and total["bilabial_closed"] >= 0.85, total
 
@@ -96,6 +95,8 @@ def test_shapes_hold_two_frames_and_rest_in_silence() -> None:
         i = j
     assert min(runs) >= MIN_HOLD
     assert hold(["open"] * 3 + ["closed"] + ["open"] * 3).count("closed") == 2  # a bilabial is kept, widened
+    # the vowel between two bilabials ("Bob") stays open: a flicker of shapes is one shape, not a closed lip
+    assert hold(["closed"] * 2 + ["wide", "round"] + ["closed"] * 2) == ["closed"] * 2 + ["wide"] * 2 + ["closed"] * 2
 
 
 def test_off_screen_line_moves_no_mouth() -> None:

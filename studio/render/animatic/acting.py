@@ -46,6 +46,10 @@ class FaceState:
     nod: float = 0.0  # a listener's nod: how far the head dips (0..1)
     step: float = 0.0  # metres along x from the figure's mark (walking in or out, see blocking)
     gaze: float | None = None  # where the eyes turn (-1..1) when not where the figure faces: to the speaker
+    seat: float | None = None  # how far seated (0..1) when the action stages it; None: as placed
+    back: bool | None = None  # their back to us (a turn away); None: as placed
+    chair: bool = False  # a chair stands where they are (they sit or stand in this shot)
+    arm: float = 0.0  # a gesture: how far the arm toward their gaze is raised (0..1, in quarters)
 
 
 NEUTRAL = FaceState()
@@ -100,3 +104,47 @@ def blink_frames(seed: int, cid: str, frames: int, fps: float, close_up: bool) -
         lo, hi = BLINK_EVERY
         t += lo + (hi - lo) * unit(stable_int("blink", cid, seed), str(k))
     return frozenset(out)
+
+
+GESTURE_RISE = 0.2  # seconds: the arm comes up before the emphasised word
+GESTURE_HOLD = 0.35  # and stays up from its start
+GESTURE_FALL = 0.3  # then comes down
+
+
+def emphasised(text: str) -> list[int]:
+    """Character offsets (in ``text`` with its whitespace collapsed, as it is spoken)
+    of the words a line stresses: in CAPITALS (two letters or more, not when most of
+    the line is in capitals: that is shouting), between ``*`` or ``_``, or ending in
+    ``!``. At most one per word."""
+    spoken = " ".join(text.split())
+    words = [(m.start(), m.group()) for m in re.finditer(r"\S+", spoken)]
+    letters = [w for _, w in words if re.search(r"[A-Za-z]{2,}", w)]
+    caps = [w for w in letters if re.sub(r"[^A-Za-z]", "", w).isupper()]
+    shouting = len(caps) * 2 > len(letters)
+    out = []
+    for at, w in words:
+        core = re.sub(r"^[\"'(\[]+|[\"')\].,;:?]+$", "", w)
+        bare = re.sub(r"[^A-Za-z]", "", core)
+        marked = bool(re.fullmatch(r"([*_]).+\1[!?.,;:]*", core))
+        loud = not shouting and len(bare) >= 2 and bare.isupper()
+        if marked or loud or core.endswith("!"):
+            out.append(at)
+    return out
+
+
+def gesture_at(t: float, starts: Sequence[float]) -> float:
+    """How far the arm is raised (0..1, in quarters) at ``t`` seconds for emphasised
+    words starting at ``starts``: up over :data:`GESTURE_RISE` before each, held
+    :data:`GESTURE_HOLD`, down over :data:`GESTURE_FALL`."""
+    best = 0.0
+    for s in starts:
+        if s - GESTURE_RISE <= t < s:
+            k = 1.0 - (s - t) / GESTURE_RISE
+        elif s <= t < s + GESTURE_HOLD:
+            k = 1.0
+        elif s + GESTURE_HOLD <= t < s + GESTURE_HOLD + GESTURE_FALL:
+            k = 1.0 - (t - s - GESTURE_HOLD) / GESTURE_FALL
+        else:
+            continue
+        best = max(best, k)
+    return round(best * 4) / 4

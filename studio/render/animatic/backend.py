@@ -32,12 +32,20 @@ from PIL import Image, ImageChops
 
 from studio.errors import StudioError
 from studio.graph.export import SIZE_ABBREVIATIONS
-from studio.render.animatic.acting import NEUTRAL, FaceState, blink_frames, expression_at, expression_of
-from studio.render.animatic.blocking import movements, walk_offset
+from studio.render.animatic.acting import (
+    NEUTRAL,
+    FaceState,
+    blink_frames,
+    emphasised,
+    expression_at,
+    expression_of,
+    gesture_at,
+)
+from studio.render.animatic.blocking import Staging, movements, walk_offset
 from studio.render.animatic.camera import CameraPath, Window, normal_move, take_framing
 from studio.render.animatic.cast_face import speaking_face
 from studio.render.animatic.figures import FigureGeometry
-from studio.render.animatic.lipsync import mouth_levels, mouth_track, text_track
+from studio.render.animatic.lipsync import mouth_levels, mouth_track, text_track, word_times
 from studio.render.animatic.overlays import (
     FILM_TITLE_SECONDS,
     TITLE_CARD_SECONDS,
@@ -53,13 +61,14 @@ from studio.render.animatic.overlays import (
     vignette,
 )
 from studio.render.animatic.palette import figure_light
-from studio.render.animatic.stage import Canvas, Composition, ShotSetup, setup_shot
+from studio.render.animatic.stage import SPACING, Canvas, Composition, ShotSetup, setup_shot
 from studio.render.backend import Conditioning
 from studio.render.plan import ShotPlan
+from studio.render.staging import changes
 
 log = logging.getLogger("studio.render.animatic")
 
-VERSION = "1.2"  # bump whenever the pixels for the same plan change
+VERSION = "1.3"  # bump whenever the pixels for the same plan change
 
 #: option -> (type, default, help)
 OPTIONS: dict[str, tuple[type, Any, str]] = {
@@ -67,7 +76,7 @@ OPTIONS: dict[str, tuple[type, Any, str]] = {
     "grain": (bool, False, "add a soft, moving film grain"),
     "guides": (bool, False, "draw action/title-safe frames and thirds"),
     "slate": (bool, False, "label each shot with its id, size and move (top right)"),
-    "blocking": (bool, True, "stage what the action says: characters walk in and out of shots"),
+    "blocking": (bool, True, "stage what the action says: characters walk in and out, sit, stand, turn, cross"),
     "acting": (bool, True, "lip-sync from the speech, expressions, blinks and listeners (off: a plain board)"),
     "quality": (str, "good", "draft, good or high: how much larger than the frame the stage is drawn"),
 }
@@ -185,7 +194,9 @@ class _Shot:
         self.acting = bool(options["acting"]) and self.comp.kind != "insert"
         if self.acting:
             self._prepare_acting()
-        self.walks = self._walks() if options["blocking"] and self.comp.kind != "insert" else {}
+        blocked = options["blocking"] and self.comp.kind != "insert"
+        self.walks = self._walks() if blocked else {}
+        self.stagings = self._stagings() if blocked else {}
 
     # ------------------------------------------------------------ set-up
 
@@ -306,7 +317,7 @@ class _Shot:
 
     def _canvas(self, seg: _Segment) -> Canvas:
         return Canvas(self.comp, seg.rect, seg.scale, self.faces, size=seg.size,
-                      oversample=QUALITY[self.options["quality"]][0], walkers=frozenset(self.walks))
+                      oversample=QUALITY[self.options["quality"]][0], walkers=frozenset(self.walks) | frozenset(self.stagings))
 
     # ------------------------------------------------------------ frames
 
@@ -326,6 +337,35 @@ class _Shot:
             side = -1.0 if p.x < win.cx or (p.x == win.cx and p.x < 0) else 1.0
             reach = FigureGeometry.of(self.comp.looks[p.cid], p.scale).shoulder_w * 1.8 + 0.1
             out[p.cid] = (move.kind, side * (abs(win.cx + side * half - p.x) + reach))
+        return out
+
+    def _stagings(self) -> dict[str, Staging]:
+        """Who sits, stands, turns or crosses in this shot (the action says so), from
+        the pose the plan opens them in (what the scene's earlier action said)."""
+        plan = self.plan
+        members = {m.id: m for m in plan.present}
+        stage = [p for p in self.comp.figures if p.scale == 1.0 and p.dim == 1.0]
+        xs = {p.cid: p.x for p in stage}
+        by: dict[str, list] = {}
+        for ch in changes(plan.action, {m.id: m.name for m in plan.present}):
+            if ch.cid in xs:
+                by.setdefault(ch.cid, []).append(ch)
+        out: dict[str, Staging] = {}
+        order = sorted(xs, key=lambda c: (xs[c], c))
+        for cid, steps in sorted(by.items()):
+            x = xs[cid]
+            others = [v for c, v in xs.items() if c != cid]
+            rightward = order.index(cid) <= (len(order) - 1) / 2
+            if not others:
+                cross = SPACING
+            else:
+                cross = (max(others) + SPACING - x) if rightward else (min(others) - SPACING - x)
+            toward = tuple(max(-1.0, min(1.0, (xs[ch.toward] - x) / SPACING)) * 0.9
+                           if ch.kind == "toward" and ch.toward in xs and xs[ch.toward] != x else 0.0
+                           for ch in steps)
+            gaze = next(p.gaze for p in stage if p.cid == cid)
+            out[cid] = Staging(members[cid].seated, members[cid].away, tuple(ch.kind for ch in steps), toward,
+                               round(cross, 3), 1.0 if gaze >= 0 else -1.0)
         return out
 
     def _prepare_acting(self) -> None:
@@ -356,6 +396,17 @@ class _Shot:
                     self.nods[p.cid].update(range(mid, mid + max(2, round(0.3 * fps))))
         self.front = front
         self._placed = {p.cid: p for p in self.comp.figures}
+        # gestures: an arm comes up on each stressed word, when the word is spoken
+        self.arms: dict[str, list[float]] = {}
+        starts: dict[str, list[float]] = {}
+        for ln in plan.lines:
+            offsets = emphasised(ln.text)
+            if offsets and not ln.off_screen and ln.speaker in self._placed:
+                audio = speech.samples if speech is not None else None
+                starts.setdefault(ln.speaker, []).extend(
+                    word_times(ln.text, offsets, ln.start, ln.end, audio, speech.sample_rate if speech else 0))
+        for cid, ts in starts.items():
+            self.arms[cid] = [gesture_at(i / fps, ts) for i in range(n)]
 
     def _acts(self, i: int, speaker: str | None, win: Window) -> tuple[tuple[str, FaceState], ...]:
         """What each face does on frame ``i`` (only those not at rest)."""
@@ -378,8 +429,9 @@ class _Shot:
             else:
                 expr, k = expression_at(t, self.expressions[p.cid])
                 level = self.levels[i] if mouth in ("teeth", "round", "open", "wide") else 1.0
+                arm = self.arms[p.cid][i] if p.cid in self.arms else 0.0
                 act = FaceState(mouth=mouth, level=level, expression=expr, strength=k, blink=i in self.blinks[p.cid],
-                                nod=1.0 if i in self.nods[p.cid] else 0.0, gaze=gaze)
+                                nod=1.0 if i in self.nods[p.cid] else 0.0, gaze=gaze, arm=arm)
             if act != NEUTRAL:
                 out.append((p.cid, act))
         return tuple(sorted(out, key=lambda a: a[0]))
@@ -392,6 +444,11 @@ class _Shot:
         for cid, (kind, outside) in self.walks.items():
             step = round(walk_offset(kind, t, self.plan.duration, outside), 3)
             faces[cid] = replace(faces.get(cid, NEUTRAL), step=step)
+        for cid, staging in self.stagings.items():
+            posed = staging.at(t, self.plan.duration)
+            face = faces.get(cid, NEUTRAL)
+            faces[cid] = replace(face, step=round(face.step + posed.step, 3), seat=posed.seat, back=posed.back,
+                                 chair=posed.chair, gaze=face.gaze if posed.gaze is None else posed.gaze)
         return tuple(sorted(faces.items(), key=lambda a: a[0]))
 
     def _speaker(self, t: float) -> tuple[str | None, bool]:
@@ -484,7 +541,7 @@ class _Shot:
             win = windows[i]
             speaker, mouth = self._speaker(t)
             variant = (speaker, self._acts(i, speaker, win) if self.acting else mouth)
-            if self.walks:
+            if self.walks or self.stagings:
                 variant = (speaker, self._walking(variant[1], t, speaker, mouth))
             live = tuple((k, round(o.alpha(t) * 64)) for k, o in enumerate(self.overlays) if o.alpha(t) > 0)
             blend = round(i / blend_n * 256) if i < blend_n else 256

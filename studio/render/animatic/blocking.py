@@ -70,3 +70,98 @@ def walk_offset(kind: str, t: float, duration: float, outside: float) -> float:
 def _ease(u: float) -> float:
     """Ease out for a walk: starts at full pace and slows onto the mark."""
     return 1.0 - (1.0 - u) ** 2
+
+
+# --------------------------------------------------------------------------- sits, stands, turns, crosses
+
+SIT_SECONDS = 0.8  # sitting down or getting up
+TURN_SECONDS = 0.5  # a turn: the face swings to a side, then the figure shows its back (or its face)
+CROSS_PACE = 1.2  # metres a second a cross walks at most (a longer stretch of shot walks slower)
+
+
+@dataclass(frozen=True)
+class Posed:
+    """Where a staged character is on a frame: how far seated (0 standing .. 1 on the
+    seat), whether we see their back, where they look (None: as placed), how far
+    (metres) from their mark, and whether a chair stands there (it does all shot long
+    when they sit or stand in it)."""
+
+    seat: float
+    back: bool
+    gaze: float | None
+    step: float
+    chair: bool
+
+
+@dataclass(frozen=True)
+class Staging:
+    """One character's staging through a shot: their pose as it opens, the changes the
+    action states (kinds from :mod:`studio.render.staging`), the gaze sign toward each
+    ``toward`` target and where a cross ends (metres from the mark)."""
+
+    seated: bool
+    away: bool
+    kinds: tuple[str, ...]
+    toward: tuple[float, ...]  # per change: the gaze a turn to someone ends on (0 for other kinds)
+    cross_to: float
+    side: float  # which way the face swings in a turn (-1 / 1)
+
+    def at(self, t: float, duration: float) -> Posed:
+        """The pose ``t`` seconds into a shot of ``duration`` seconds: the changes play
+        one after another, each in its share of the shot."""
+        seat = 1.0 if self.seated else 0.0
+        back = self.away
+        gaze: float | None = None
+        step = 0.0
+        chair = self.seated or any(k in ("sit", "stand") for k in self.kinds)
+        n = len(self.kinds)
+        for j, kind in enumerate(self.kinds):
+            a, b = duration * j / n, duration * (j + 1) / n
+            lead = a + 0.12 * (b - a)
+            if kind in ("sit", "stand"):
+                target = 1.0 if kind == "sit" else 0.0
+                span = min(SIT_SECONDS, 0.7 * (b - a))
+                u = _clip((t - lead) / span)
+                seat = seat + (target - seat) * _smooth(u)
+                if t < lead:
+                    break
+            elif kind in ("away", "around", "toward"):
+                turned = {"away": True, "around": not back, "toward": False}[kind]
+                span = min(TURN_SECONDS, 0.7 * (b - a))
+                u = (t - lead) / span
+                if t < lead:
+                    break
+                if kind == "toward":
+                    gaze = self.toward[j]
+                if turned != back:
+                    if u < 1.0:  # mid-turn: a profile toward the side they turn to
+                        gaze = self.side * (1.0 if u < 0.5 else -1.0)
+                    back = turned if u >= 0.5 else back
+                    if u >= 1.0 and kind != "toward":
+                        gaze = None
+            elif kind == "cross":
+                rise = min(0.6, 0.2 * (b - a)) if seat > 0 else 0.0
+                u0 = _clip((t - a) / max(rise, 1e-6)) if rise else 1.0
+                seat = seat * (1.0 - _smooth(u0))
+                start = a + rise + 0.05 * (b - a)
+                walk = max(abs(self.cross_to) / CROSS_PACE, 0.8 * (b - a) - rise)
+                walk = min(walk, b - start)
+                u = _clip((t - start) / max(walk, 1e-6))
+                step = self.cross_to * _smooth(u)
+                if u > 0:
+                    back = False
+                    gaze = (1.0 if self.cross_to > 0 else -1.0) if u < 1 else None
+                if t < start:
+                    break
+            if t < b:
+                break
+        return Posed(round(seat * 8) / 8, back, gaze, round(step, 3), chair)
+
+
+def _clip(u: float) -> float:
+    return min(1.0, max(0.0, u))
+
+
+def _smooth(u: float) -> float:
+    """Ease in and out (a sit, a stand, a walk across)."""
+    return u * u * (3.0 - 2.0 * u)

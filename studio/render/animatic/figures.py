@@ -297,6 +297,12 @@ class FigureGeometry:
         )
 
 
+def seat_drop(look: CharacterLook, scale: float = 1.0) -> float:
+    """How far (metres) a figure's body comes down when it sits: hips onto a seat at knee height."""
+    g = FigureGeometry.of(look, scale)
+    return g.hip_y - g.knee_y
+
+
 def figure_extent(look: CharacterLook, x: float, y: float, scale: float = 1.0) -> tuple[float, float, float, float]:
     """The world box a figure can cover (arms, hair and props included)."""
     g = FigureGeometry.of(look, scale)
@@ -309,17 +315,23 @@ def figure_extent(look: CharacterLook, x: float, y: float, scale: float = 1.0) -
 
 def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: float = 1.0, back: bool = False,
                 gaze: float = 0.0, mouth_open: bool = False, face: Image.Image | None = None,
-                dim: float = 1.0, rim: RGB | None = None, act: FaceState | None = None) -> None:
+                dim: float = 1.0, rim: RGB | None = None, act: FaceState | None = None,
+                floor: float | None = None, chair: bool = False) -> None:
     """Draw ``look`` standing with feet at ``(x, y)``. ``gaze`` (-1..1) turns the face
     toward screen left/right; ``dim`` (0..1) darkens everything (a silhouette in the
     foreground); ``face`` is a face image composited onto the head (front view);
     ``rim`` outlines head and shoulders with a light of that colour (the speaker);
     ``act`` is what the face does (mouth shape, expression, blink), else a resting
-    face with the mouth open or not by ``mouth_open``."""
+    face with the mouth open or not by ``mouth_open``. ``floor`` is where the feet
+    are when above ``y`` (the body comes down onto a seat: the legs fold); ``chair``
+    draws a chair behind them, its seat at knee height over the floor. ``act.arm``
+    raises the arm on the side of ``gaze`` (a gesture)."""
     if act is None:
         act = FaceState(mouth="open") if mouth_open else NEUTRAL
     g = FigureGeometry.of(look, scale)
-    if not pen.visible(*figure_extent(look, x, y, scale)):
+    foot = y if floor is None else max(y, floor)
+    if not pen.visible(*figure_extent(look, x, min(y, foot), scale)) and not (
+            foot > y and pen.visible(*figure_extent(look, x, foot, scale))):
         return
 
     def c(col: RGB | None) -> RGB:
@@ -334,11 +346,25 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
     outer = c(look.outer) if look.outer else None
     coat_len = g.knee_y + 0.06 * h if outer and look.outer is not None else None
 
+    if chair:
+        _chair(pen, x, foot, g, sw, c)
     # legs and shoes
     leg_w = sw * 0.36
     gap = sw * 0.07
     legs = c(look.bottom)
-    if look.dress or look.skirt:
+    if foot > y + 1e-6:  # seated: the thighs come toward us, the shins stand on the floor
+        for s in (-1, 1):
+            x0, x1 = sorted((x + s * gap, x + s * (gap + leg_w * 1.08)))
+            pen.poly([(x0, y + g.hip_y), (x1, y + g.hip_y), (x1 + s * 0.004 * h, foot + h * 0.035),
+                      (x0 + s * 0.004 * h, foot + h * 0.035)], legs)
+            pen.ellipse((x0 + x1) / 2, y + g.hip_y - h * 0.02, leg_w * 0.62, h * 0.035, shade(legs, 1.1))
+            sx = x + s * (gap + leg_w * 0.5) + s * 0.012 * h
+            pen.ellipse(sx + s * 0.01 * h, foot + h * 0.022, leg_w * 0.72, h * 0.024, c(look.shoes))
+        if look.dress or look.skirt:
+            cloth = top if look.dress else legs
+            pen.poly([(x - sw * 0.85, y + g.waist_y), (x + sw * 0.85, y + g.waist_y), (x + sw * 1.1, y + g.hip_y - h * 0.05),
+                      (x - sw * 1.1, y + g.hip_y - h * 0.05)], cloth)
+    elif look.dress or look.skirt:
         hem = y + h * 0.24
         for s in (-1, 1):  # bare legs (or stockings) below the hem
             lx0, lx1 = sorted((x + s * (gap + leg_w * 0.15), x + s * (gap + leg_w * 0.8)))
@@ -354,6 +380,8 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
                       (x0 - (0.01 * h if s < 0 else 0), y + h * 0.035)], legs)
         pen.rect(x - gap * 0.6, y + g.hip_y - h * 0.06, x + gap * 0.6, y + g.hip_y + 0.01, shade(legs, 0.85))
     for s in (-1, 1):
+        if foot > y + 1e-6:
+            break
         sx = x + s * (gap + leg_w * 0.5) + s * 0.012 * h
         pen.ellipse(sx + s * 0.01 * h, y + h * 0.022, leg_w * 0.72, h * 0.024, c(look.shoes))
 
@@ -377,9 +405,20 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
     sleeve = outer or top
     sy = y + g.shoulder_y
     hand_y = y + g.hip_y - h * 0.05
+    raised = (1 if gaze >= 0 else -1) if act.arm > 0 and not back else 0
     for s in (-1, 1):
         ax = x + s * (sw - arm_w * 0.5)
         hxx = x + s * (sw + arm_w * 0.45)
+        if s == raised:  # a gesture: the forearm comes up, the open hand at the shoulder
+            k = act.arm
+            ex, ey = ax + s * sw * (0.3 + 0.35 * k), sy - h * (0.16 - 0.02 * k)
+            hx2, hy2 = ex + s * sw * 0.25 * k, hand_y + (sy + h * 0.03 - hand_y) * k
+            pen.line([(ax, sy - arm_w * 0.5), (ex, ey)], sleeve, arm_w)
+            pen.line([(ex, ey), (hx2, hy2)], sleeve, arm_w * 0.9)
+            pen.ellipse(ex, ey, arm_w * 0.45, arm_w * 0.45, sleeve)
+            pen.ellipse(ax, sy - arm_w * 0.5, arm_w * 0.5, arm_w * 0.5, sleeve)
+            pen.ellipse(hx2, hy2 + arm_w * 0.2, arm_w * 0.48, arm_w * 0.62, skin)
+            continue
         pen.poly([(ax - arm_w / 2, sy - arm_w * 0.5), (ax + arm_w / 2, sy - arm_w * 0.5),
                   (hxx + arm_w * 0.42, hand_y + h * 0.03), (hxx - arm_w * 0.42, hand_y + h * 0.03)], sleeve)
         pen.ellipse(ax, sy - arm_w * 0.5, arm_w * 0.5, arm_w * 0.5, sleeve)
@@ -648,6 +687,21 @@ def _hair_front(pen: Pen, look: CharacterLook, hx: float, hy: float, hw: float, 
     strand = shade(hair, 0.8)
     pen.line([(part, hy + hh * (line + 0.24)), (part - hw * 0.1, hy + hh * 0.95)], strand, hh * 0.018)
     pen.arc(hx - hw * 0.15, hy + hh * 0.55, hw * 0.55, hh * 0.32, 200, 270, (255, 255, 255, 55), hh * 0.035)
+
+
+def _chair(pen: Pen, x: float, floor: float, g: FigureGeometry, sw: float, c) -> None:  # noqa: ANN001
+    """A wooden chair seen from the front, its seat at knee height over ``floor``: the
+    seat's edge and the back's posts and rail show beside whoever sits in it."""
+    wood = c((118, 82, 54))
+    dark = shade(wood, 0.7)
+    h = g.height
+    seat = floor + g.knee_y
+    half = sw * 1.45
+    for s in (-1, 1):
+        pen.rect(x + s * half * 0.92 - h * 0.012, floor, x + s * half * 0.92 + h * 0.012, seat, dark)
+        pen.rect(x + s * half * 0.86 - h * 0.013, seat, x + s * half * 0.86 + h * 0.013, seat + h * 0.3, wood)
+    pen.rect(x - half * 0.9, seat + h * 0.22, x + half * 0.9, seat + h * 0.29, wood)
+    pen.rect(x - half, seat - h * 0.025, x + half, seat + h * 0.012, shade(wood, 1.12))
 
 
 def _braid(pen: Pen, x: float, top: float, length: float, width: float, hair: RGB, drift: float) -> None:

@@ -195,8 +195,10 @@ def text_track(lines: Sequence[tuple[float, float, str]], fps: float, frames: in
 
 def hold(shapes: list[str]) -> list[str]:
     """``shapes`` with every run at least :data:`MIN_HOLD` frames long: a closed lip
-    (a bilabial) is never smoothed away but widened forward; any other short run takes
-    the shape before it (at the start, the one after)."""
+    (a bilabial) is never smoothed away but widened forward; short runs of other shapes
+    between two closed lips that together hold long enough become the most open of
+    them; any other short run
+    takes the shape before it (at the start, the one after)."""
     out = list(shapes)
     n = len(out)
     i = 0
@@ -219,6 +221,23 @@ def hold(shapes: list[str]) -> list[str]:
         while j < n and out[j] == out[i]:
             j += 1
         if j - i < MIN_HOLD and out[i] != "closed":
+            # a flicker of short, different shapes between two closed lips (the vowel of
+            # "Bob") is one shape, the most open of them, when together they last long
+            # enough; else it takes the shape before it (at the start, the one after)
+            k = j
+            while k < n and out[k] != "closed":
+                m = k
+                while m < n and out[m] == out[k]:
+                    m += 1
+                if m - k >= MIN_HOLD:
+                    break
+                k = m
+            between = i > 0 and out[i - 1] == "closed" and k < n and out[k] == "closed"
+            if between and k - i >= MIN_HOLD and out[i] != "rest":
+                fill = max(out[i:k], key=lambda shape: (OPENING.get(shape, 0.0), shape))
+                out[i:k] = [fill] * (k - i)
+                i = k
+                continue
             fill = out[i - 1] if i > 0 else (out[j] if j < n else out[i])
             out[i:j] = [fill] * (j - i)
         i = j
@@ -241,7 +260,7 @@ class Ev(ctypes.Structure):
                 ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
                 ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
 rate = lib.espeak_Initialize(2, 0, None, 1)
-events, chunks = [], []
+events, words, chunks = [], [], []
 def on_synth(wav, count, ev):
     if count > 0:
         chunks.append(ctypes.string_at(wav, count * 2))
@@ -249,6 +268,8 @@ def on_synth(wav, count, ev):
     while ev[k].type != 0:
         if ev[k].type == 7:
             events.append([ev[k].audio_position, ev[k].id.split(b"\0")[0].decode("ascii", "replace")])
+        elif ev[k].type == 1:
+            words.append([ev[k].audio_position, ev[k].text_position, ev[k].length])
         k += 1
     return 0
 cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(Ev))(on_synth)
@@ -259,18 +280,31 @@ raw = req["text"].encode("utf-8")
 lib.espeak_Synth(raw, len(raw) + 1, 0, 1, 0, 1, None, None)
 lib.espeak_Synchronize()
 out = sys.stdout.buffer
-out.write((json.dumps({"rate": rate, "events": events}) + "\n").encode())
+out.write((json.dumps({"rate": rate, "events": events, "words": words}) + "\n").encode())
 out.write(b"".join(chunks))
 out.flush()
 """
 
 
 def espeak_phonemes(text: str, voice: str, words_per_minute: int) -> tuple[list[tuple[float, str]], np.ndarray, int]:
+    """espeak-ng's phonemes for ``text`` with their start (seconds), its audio and sample
+    rate (see :func:`espeak_timing`)."""
+    events, _, audio, rate = espeak_timing(text, voice, words_per_minute)
+    return events, audio, rate
+
+
+def spoken_text(text: str) -> str:
+    """``text`` as it goes to espeak-ng (whitespace collapsed): word positions refer to it."""
+    return " ".join(text.split()).replace("[[", "[ [")
+
+
+def espeak_timing(text: str, voice: str, words_per_minute: int
+                  ) -> tuple[list[tuple[float, str]], list[tuple[float, int]], np.ndarray, int]:
     """espeak-ng's phonemes for ``text`` with their start (seconds), the audio it made
     and its sample rate, through libespeak-ng's phoneme events (the command line has no
     timings without mbrola), in a fresh process. Text goes in as text (JSON on standard
     input), never as SSML, phoneme input or an argument. OSError when it cannot run."""
-    request = {"text": " ".join(text.split()).replace("[[", "[ ["), "voice": voice.split("+")[0],
+    request = {"text": spoken_text(text), "voice": voice.split("+")[0],
                "wpm": int(words_per_minute)}
     try:
         done = subprocess.run([sys.executable, "-I", "-S", "-c", _CHILD], input=(json.dumps(request) + "\n").encode(),
@@ -283,13 +317,50 @@ def espeak_phonemes(text: str, voice: str, words_per_minute: int) -> tuple[list[
     info = json.loads(head)
     audio = np.frombuffer(body[:len(body) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
     events = [(pos / 1000.0, str(name)) for pos, name in info["events"]]
-    return events, (audio if len(audio) else np.zeros(1, np.float32)), int(info["rate"])
+    # words: (start seconds, 0-based character offset in spoken_text(text))
+    words = [(pos / 1000.0, int(at) - 1) for pos, at, _ in info.get("words", [])]
+    return events, words, (audio if len(audio) else np.zeros(1, np.float32)), int(info["rate"])
 
 
 @lru_cache(maxsize=4096)
 def _timing(text: str) -> tuple[tuple[tuple[float, str], ...], tuple[float, float] | None]:
     """A line's phonemes (en-us, 175 words a minute) and espeak-ng's voiced stretch."""
-    events, audio, rate = espeak_phonemes(text, "en-us", 175)
-    return tuple(events), _voiced(audio, rate)
+    events, _, voiced = _timed(text)
+    return events, voiced
+
+
+@lru_cache(maxsize=4096)
+def _timed(text: str) -> tuple[tuple[tuple[float, str], ...], tuple[tuple[float, int], ...], tuple[float, float] | None]:
+    events, words, audio, rate = espeak_timing(text, "en-us", 175)
+    return tuple(events), tuple(words), _voiced(audio, rate)
+
+
+def word_times(text: str, offsets: Sequence[int], start: float, end: float, samples: np.ndarray | None = None,
+               rate: int = 0) -> list[float]:
+    """When (seconds of the shot) the words at character ``offsets`` of
+    :func:`spoken_text` ``(text)`` begin in a line spoken from ``start`` to ``end``: by
+    espeak-ng's word timing stretched onto the line's voiced audio (``samples``, the
+    shot's speech track) like :func:`phoneme_marks`; without audio, or without
+    libespeak-ng, in proportion to the characters over the line's time."""
+    spoken = spoken_text(text)
+    speak = max(end - start - 0.1, 1e-3)
+    fallback = [start + speak * min(1.0, o / max(1, len(spoken))) for o in offsets]
+    if samples is None or not len(samples):
+        return fallback
+    try:
+        _, words, own = _timed(text)
+    except (OSError, ValueError):
+        return fallback
+    a, b = int(start * rate), int(end * rate)
+    line = _voiced(np.asarray(samples[a:b]), rate)
+    if own is None or line is None or own[1] <= own[0] or not words:
+        return fallback
+    k = (line[1] - line[0]) / (own[1] - own[0])
+    out = []
+    for o, guess in zip(offsets, fallback):
+        # the word espeak-ng started at or just before this offset
+        at = [t for t, pos in words if pos <= o]
+        out.append(start + line[0] + (at[-1] - own[0]) * k if at else guess)
+    return out
 
 

@@ -20,7 +20,14 @@ from PIL import Image, ImageFilter
 from studio.render.animatic.acting import NEUTRAL, FaceState
 from studio.render.animatic.backdrop import draw_backdrop
 from studio.render.animatic.camera import Window
-from studio.render.animatic.figures import CharacterLook, FigureGeometry, character_look, draw_figure, figure_extent
+from studio.render.animatic.figures import (
+    CharacterLook,
+    FigureGeometry,
+    character_look,
+    draw_figure,
+    figure_extent,
+    seat_drop,
+)
 from studio.render.animatic.palette import LocationPalette, Look, figure_light, location_palette, mix, parse_look
 from studio.render.animatic.pen import Pen
 from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
@@ -49,7 +56,9 @@ SPACE_SIZES: dict[str, tuple[float, float]] = {"extreme-wide": (9.5, 0.2), "wide
 @dataclass(frozen=True)
 class Placement:
     """A figure on a composition: feet at ``(x, y)`` metres, drawn ``scale`` times its
-    height (the foreground back of an over-the-shoulder is bigger), ``gaze`` -1..1."""
+    height (the foreground back of an over-the-shoulder is bigger), ``gaze`` -1..1.
+    A ``seated`` figure's body stands at ``y`` (below the floor) and its feet on the
+    floor, :func:`~studio.render.animatic.figures.seat_drop` higher, in a chair."""
 
     cid: str
     x: float
@@ -58,6 +67,7 @@ class Placement:
     back: bool = False
     gaze: float = 0.0
     dim: float = 1.0
+    seated: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,22 +130,23 @@ def _gaze(cid: str, xs: dict[str, float]) -> float:
     return max(-1.0, min(1.0, d / SPACING)) * 0.75
 
 
-def _people_window(size: str, members: list[tuple[float, CharacterLook]], aspect: float,
+def _people_window(size: str, members: list[tuple[float, CharacterLook, float]], aspect: float,
                    lead: float = 0.0) -> Window:
-    """Frame ``members`` (x, look) at a people size."""
+    """Frame ``members`` (x, look, y: a seated body's base below the floor) at a people size."""
     factor, headroom, pad = PEOPLE_SIZES[size]
-    tallest = max(look.height for _, look in members)
+    tallest = max(look.height for _, look, _ in members)
+    crown = max(y + look.height for _, look, y in members)
     h = factor * tallest
-    xs = [x for x, _ in members]
+    xs = [x for x, _, _ in members]
     need = (max(xs) - min(xs)) + 2 * pad if len(xs) > 1 else 0.0
     if need > h * aspect:
         h = need / aspect
     cx = (max(xs) + min(xs)) / 2 + lead * h * aspect
     if size == "extreme-close-up":
-        x, look = members[0]
+        x, look, y = members[0]
         g = FigureGeometry.of(look)
-        return Window(cx, g.eye_y - g.head_h * 0.08, h)
-    top = tallest + headroom * h
+        return Window(cx, y + g.eye_y - g.head_h * 0.08, h)
+    top = crown + headroom * h
     return Window(cx, top - h / 2, h)
 
 
@@ -167,9 +178,13 @@ def _setup(plan: ShotPlan, size: str, subjects: tuple[str, ...]) -> ShotSetup:
     xs = _positions(plan)
     order = [m.id for m in sorted(plan.present, key=lambda m: (xs[m.id], m.id))]
     subj = [s for s in dict.fromkeys(subjects) if s in xs]
+    seated = {m.id for m in plan.present if m.seated}
+    away = {m.id for m in plan.present if m.away}
+    ys = {c: -seat_drop(looks[c]) if c in seated else 0.0 for c in xs}
 
-    def place(cid: str) -> Placement:
-        return Placement(cid, xs[cid], gaze=_gaze(cid, xs))
+    def place(cid: str, gaze: float | None = None) -> Placement:
+        return Placement(cid, xs[cid], ys[cid], gaze=_gaze(cid, xs) if gaze is None else gaze, back=cid in away,
+                         seated=cid in seated)
 
     if size == "insert":
         comp = Composition("insert", pal, looks, (), plan.focus or "the object")
@@ -179,14 +194,14 @@ def _setup(plan: ShotPlan, size: str, subjects: tuple[str, ...]) -> ShotSetup:
         # through the first subject's eyes: they are not drawn, the others look at them
         holder = subj[0] if subj else None
         others = [c for c in order if c != holder]
-        eye = FigureGeometry.of(looks[holder]).eye_y if holder else 1.6
+        eye = FigureGeometry.of(looks[holder]).eye_y + ys[holder] if holder else 1.6
 
         def toward_holder(c: str) -> float:
             if holder is None:
                 return _gaze(c, xs) * 0.3
             return max(-1.0, min(1.0, (xs[holder] - xs[c]) / SPACING)) * 0.4
 
-        figures = tuple(Placement(c, xs[c], gaze=toward_holder(c)) for c in others)
+        figures = tuple(place(c, toward_holder(c)) for c in others)
         cx = sum(xs[c] for c in others) / len(others) if others else (xs[holder] if holder else 0.0)
         h = 2.3
         if others:
@@ -204,18 +219,17 @@ def _setup(plan: ShotPlan, size: str, subjects: tuple[str, ...]) -> ShotSetup:
         else:
             side = 1.0 if xs[b] >= xs[a] else -1.0
             la, lb = looks[a], looks[b]
-            win = _people_window("over-the-shoulder", [(xs[a], la)], aspect)
+            win = _people_window("over-the-shoulder", [(xs[a], la, ys[a])], aspect)
             width = win.h * aspect
             win = Window(xs[a] + side * 0.16 * width, win.cy, win.h)
             scale = 1.5
             gb = FigureGeometry.of(lb, scale)
             crown = (win.cy - win.h / 2) + 0.8 * win.h
             fg = Placement(b, win.cx + side * 0.42 * width, crown - gb.height, scale=scale, back=True, dim=0.42)
-            figures = tuple(Placement(c, xs[c], gaze=side * 0.8 if c == a else _gaze(c, xs))
-                            for c in order if c != b) + (fg,)
+            figures = tuple(place(c, side * 0.8 if c == a else None) for c in order if c != b) + (fg,)
             comp = Composition("stage", pal, looks, figures)
             ga = FigureGeometry.of(la)
-            return ShotSetup(comp, win, (xs[a], ga.eye_y), frozenset({a, b}))
+            return ShotSetup(comp, win, (xs[a], ys[a] + ga.eye_y), frozenset({a, b}))
 
     figures = tuple(place(c) for c in order)
     comp = Composition("stage", pal, looks, figures)
@@ -238,11 +252,11 @@ def _setup(plan: ShotPlan, size: str, subjects: tuple[str, ...]) -> ShotSetup:
         people = people[:2]
     if size in ("close-up", "extreme-close-up", "medium-close-up") and len(people) > 1 and not subj:
         people = people[:1]
-    members = [(xs[c], looks[c]) for c in people]
+    members = [(xs[c], looks[c], ys[c]) for c in people]
     lead = _gaze(people[0], xs) * LEAD_ROOM if len(people) == 1 else 0.0
     win = _people_window(size, members, aspect, lead)
     g = FigureGeometry.of(looks[people[0]])
-    anchor = (sum(xs[c] for c in people) / len(people), g.eye_y)
+    anchor = (sum(xs[c] for c in people) / len(people), ys[people[0]] + g.eye_y)
     visible = frozenset(c for c in order if _in_window(comp, c, win, aspect))
     return ShotSetup(comp, win, anchor, visible)
 
@@ -324,11 +338,18 @@ class Canvas:
             if p.cid in self.walkers and p.cid not in acts:
                 continue
             rim = _rim_colour(comp, p) if p.cid == speaker else None
-            step = acts[p.cid].step if p.cid in acts else 0.0
-            look_to = acts[p.cid].gaze if p.cid in acts and acts[p.cid].gaze is not None else p.gaze
-            draw_figure(pen, comp.looks[p.cid], p.x + step, p.y, scale=p.scale, back=p.back, gaze=look_to,
-                        face=None if p.back else self.faces.get(p.cid), dim=p.dim, rim=rim,
-                        act=acts.get(p.cid, NEUTRAL))
+            act = acts.get(p.cid, NEUTRAL)
+            look_to = act.gaze if act.gaze is not None else p.gaze
+            back = p.back if act.back is None else act.back
+            look = comp.looks[p.cid]
+            floor, y = p.y, p.y
+            if p.seated or act.chair or act.seat is not None:
+                drop = seat_drop(look, p.scale)
+                floor = p.y + (drop if p.seated else 0.0)
+                y = floor - drop * (act.seat if act.seat is not None else float(p.seated))
+            draw_figure(pen, look, p.x + act.step, y, scale=p.scale, back=back, gaze=look_to,
+                        face=None if back else self.faces.get(p.cid), dim=p.dim, rim=rim, act=act,
+                        floor=floor, chair=act.chair or p.seated)
 
     def _patched(self, under: Image.Image, boxes: list[tuple[float, float, float, float]], lit: Placement | None,
                  acts: dict[str, FaceState]) -> Image.Image:
@@ -363,17 +384,21 @@ class Canvas:
         if lit is None and not acts:
             return self.base
         key = (lit.cid if lit else None, acts)
+        moved = dict(acts).get(lit.cid) if lit is not None else None
+        if moved is not None and moved.step:  # the light goes with a speaker who walks
+            lit = replace(lit, x=lit.x + moved.step)
         if key not in self._variants and acts and not self.walkers:
             # only faces change: redraw just the heads over the speaker's lit (resting) canvas
             under = self.variant(speaker, ())
-            heads = [_head_extent(self.comp, placements[cid]) for cid, _ in acts]
+            heads = [_head_extent(self.comp, placements[cid]) if not a.arm else
+                     _grown(self.comp, _figure_box(self.comp, placements[cid])) for cid, a in acts]
             self._variants[key] = self._patched(under, heads, lit, dict(acts))
         if key not in self._variants:
             boxes = [_light_extent(self.comp, lit)] if lit else []
             for cid, a in acts:
                 q = placements[cid]
-                e0 = figure_extent(self.comp.looks[cid], q.x, q.y, q.scale)
-                e1 = figure_extent(self.comp.looks[cid], q.x + a.step, q.y, q.scale)
+                e0 = _figure_box(self.comp, q)
+                e1 = _figure_box(self.comp, replace(q, x=q.x + a.step))
                 boxes.append(_grown(self.comp, (min(e0[0], e1[0]), e0[1], max(e0[2], e1[2]), e0[3])))
             x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
             x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
@@ -386,7 +411,7 @@ class Canvas:
             if box[2] > box[0] and box[3] > box[1]:
                 hi_box = tuple(v * k for v in box)
                 # the backdrop with the speaker's light is the same for every face they make
-                lit_key = (lit.cid if lit else None, hi_box)
+                lit_key = (lit.cid if lit else None, lit.x if lit else None, hi_box)
                 ground = self._grounds.get(lit_key)
                 if ground is None:
                     ground = self.backdrop.crop(hi_box)
@@ -404,6 +429,14 @@ class Canvas:
                 self._variants.pop(next(iter(self._variants)))
             self._variants[key] = img
         return self._variants[key]
+
+
+def _figure_box(comp: Composition, p: Placement) -> tuple[float, float, float, float]:
+    """The world box a figure can cover whatever its pose: standing on its floor, or seated."""
+    look = comp.looks[p.cid]
+    x0, y0, x1, y1 = figure_extent(look, p.x, p.y, p.scale)
+    floor = p.y + (seat_drop(look, p.scale) if p.seated else 0.0)
+    return x0, min(y0, floor - 0.02 * p.scale), x1, max(y1, floor + look.height * p.scale + 0.08 * p.scale)
 
 
 def _head_extent(comp: Composition, p: Placement) -> tuple[float, float, float, float]:
@@ -439,7 +472,7 @@ def _grown(comp: Composition, start: tuple[float, float, float, float]) -> tuple
     while changed:  # grow over figures that overlap the patch, so they redraw whole
         changed = False
         for q in comp.figures:
-            e = figure_extent(comp.looks[q.cid], q.x, q.y, q.scale)
+            e = _figure_box(comp, q)
             if e[2] > box[0] and e[0] < box[2] and e[3] > box[1] and e[1] < box[3]:
                 grown = [min(box[0], e[0]), min(box[1], e[1]), max(box[2], e[2]), max(box[3], e[3])]
                 if grown != box:
@@ -460,5 +493,6 @@ def _speaker_light(pen: Pen, comp: Composition, p: Placement) -> None:
     colour = mix(comp.palette.glow, look.accent, 0.35)
     pen.glow(p.x, p.y + g.head_cy - g.head_h * 0.7, g.height * 0.34, g.height * 0.42, colour, 0.5, falloff=1.5)
     if not p.back:
-        pen.ellipse(p.x, p.y + 0.01, g.shoulder_w * 1.9, g.height * 0.045, None, outline=(*look.accent, 200),
+        foot = p.y + (seat_drop(look, p.scale) if p.seated else 0.0)
+        pen.ellipse(p.x, foot + 0.01, g.shoulder_w * 1.9, g.height * 0.045, None, outline=(*look.accent, 200),
                     width=g.height * 0.012)
