@@ -174,6 +174,7 @@ def render_film(
     verify: bool = False,
     qa: QASettings | None = None,
     approved_only: bool = False,
+    jobs: int = 1,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
@@ -186,7 +187,9 @@ def render_film(
     ``qa``: identity QA settings (threshold, re-takes; default: 0.6, 2).
     ``approved_only``: generate video only for the shots the lockfile approves (``studio
     approve``); every other shot is its keyframe held for its length (keyframes not drawn
-    yet are drawn first, see :mod:`studio.run.keyframes`)."""
+    yet are drawn first, see :mod:`studio.run.keyframes`).
+    ``jobs``: render shots in this many worker processes (:mod:`studio.run.parallel`;
+    the same film, byte for byte); 1 renders them in this process."""
     store: ShotStore | None = None
     try:
         store = ShotStore(cache_dir)
@@ -194,7 +197,7 @@ def render_film(
                             backend_name=backend_name, backend_options=backend_options, video=video,
                             progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
                             take_seed_override=take_seed_override, verify=verify, qa=qa,
-                            approved_only=approved_only)
+                            approved_only=approved_only, jobs=jobs)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
@@ -390,9 +393,14 @@ def qa_and_retake(job: FilmJob, plan: ShotPlan, cond: Conditioning, clip: Clip, 
     return best
 
 
-def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, **options: Any) -> RenderResult:
+def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, jobs: int = 1,
+                 **options: Any) -> RenderResult:
     job = prepare_film(screenplay, output_dir, store=store, **options)
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
+    if jobs > 1 and not job.approved_only:  # 3. in worker processes, in the scene graph's render order
+        from studio.run.parallel import produce_in_workers
+
+        return finish_film(job, produce_in_workers(job, jobs, options))
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
@@ -512,7 +520,8 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "realtime_factor": round(wall / film_seconds, 4) if film_seconds else None,
         "frames_rendered": frames_rendered,
         "frames_per_second": round(frames_rendered / wall, 2) if wall else 0.0,
-        "peak_rss_mb": round(own + children, 1),  # studio and one clip encoder at once
+        # studio and one clip encoder at once; with -j, each worker and its encoder on top
+        "peak_rss_mb": round(own + children + (job.executor or {}).get("peak_rss_mb_workers", 0.0), 1),
         "peak_rss_mb_studio": own,
         "peak_rss_mb_ffmpeg": children,
         "chapters": [{"title": c.title, "start": c.start, "end": c.end} for c in chapters],
@@ -531,6 +540,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
                           "shots_with_video": sum(not o.held for o in outcomes)}}
            if job.keyframes or job.approved_only else {}),
         "versions": {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()},
+        **({"executor": job.executor} if job.executor else {}),
     }
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     return RenderResult(report=report, film=film, clips=clips, plans=plans)
