@@ -112,7 +112,7 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
         if jobs is not None:
             kwargs["workers"] = jobs
     else:
-        from studio.run.parallel import usable_cores
+        from studio.run.parallel import render_film, usable_cores  # noqa: F811
 
         kwargs["jobs"] = jobs or usable_cores()
     if quiet:

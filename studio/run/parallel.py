@@ -34,14 +34,18 @@ import signal
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from studio.cache.store import Clip
 from studio.errors import StudioError
 from studio.render.plan import ShotPlan
+from studio.run import local
 from studio.run.distributed.dispatch import produce_shots
 from studio.run.distributed.worker import ShotWorker, WorkerResult, WorkerSpec, worker_spec
 from studio.run.job import FilmJob, Progress, ShotOutcome
+from studio.run.local import RenderResult
+from studio.screenplay.model import Screenplay
 
 RETRIES = 2  # times a shot is handed out again after its worker died
 _PR_SET_PDEATHSIG = 1
@@ -54,6 +58,17 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def render_film(screenplay: Screenplay, output_dir: Path, *, jobs: int = 1, **options: Any) -> RenderResult:
+    """:func:`studio.run.local.render_film` with its shots in ``jobs`` worker processes
+    (1: in this process, as the local executor does). Same arguments, same film."""
+    if jobs < 1:
+        raise StudioError(f"-j must be at least 1, not {jobs}")
+    if jobs == 1:
+        return local.render_film(screenplay, output_dir, **options)
+    return local.render_film(screenplay, output_dir, **options,
+                             produce_shots=lambda job, opts: produce_in_workers(job, jobs, opts))
 
 
 def produce_in_workers(job: FilmJob, jobs: int, options: dict[str, Any]) -> list[ShotOutcome]:

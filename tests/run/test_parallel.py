@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 
 from studio.cache.manifest import Manifest
-from studio.run.local import render_film
-from studio.run.parallel import usable_cores
+from studio.run.parallel import render_film, usable_cores
 from tests.run.test_resume import ARGS, outputs, project, studio
 
 SIDE_OUTPUTS = ["srt", "vtt", "mix", "storyboard"]
