@@ -175,6 +175,7 @@ def render_film(
     qa: QASettings | None = None,
     approved_only: bool = False,
     produce_shots: Callable[[FilmJob, dict[str, Any]], list[ShotOutcome]] | None = None,
+    voice_jobs: int = 1,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
@@ -190,7 +191,9 @@ def render_film(
     yet are drawn first, see :mod:`studio.run.keyframes`).
     ``produce_shots``: step 3 done elsewhere (``(job, options) -> outcomes in story
     order``; :func:`studio.run.parallel.render_film` passes its worker processes); by
-    default every shot is produced in this process, in story order."""
+    default every shot is produced in this process, in story order.
+    ``voice_jobs``: worker processes that speak the lines missing from the cache
+    (:mod:`studio.run.voicing`; 1: in this process)."""
     store: ShotStore | None = None
     try:
         store = ShotStore(cache_dir)
@@ -198,7 +201,7 @@ def render_film(
                             backend_name=backend_name, backend_options=backend_options, video=video,
                             progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
                             take_seed_override=take_seed_override, verify=verify, qa=qa,
-                            approved_only=approved_only, produce_shots=produce_shots)
+                            approved_only=approved_only, produce_shots=produce_shots, voice_jobs=voice_jobs)
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise _disk_full(exc) from None
@@ -236,7 +239,8 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
                  backend_name: str | None = None, backend_options: dict[str, Any] | None = None,
                  video: VideoSettings | None = None, progress: Progress | None = None, audio: bool = True,
                  lockfile: Path | None = None, new_takes: Sequence[str] = (), take_seed_override: int | None = None,
-                 verify: bool = False, qa: QASettings | None = None, approved_only: bool = False) -> FilmJob:
+                 verify: bool = False, qa: QASettings | None = None, approved_only: bool = False,
+                 voice_jobs: int = 1) -> FilmJob:
     """Steps 1 and 2: voice the dialogue (audio is the timing master), plan every shot
     with its selected take, cast the characters and load the backend."""
     started = time.perf_counter()
@@ -245,10 +249,15 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
 
     # 1. voices first: shots grow to fit their lines
     lines: dict[str, LineAudio] = {}
-    voiced = time.perf_counter()
+    voiced, voice_workers = time.perf_counter(), 0
     if audio:
         progress.stage("voicing the dialogue")
-        lines = synthesize_lines(screenplay, cache_dir)
+        if voice_jobs > 1:
+            from studio.run.voicing import voice_film
+
+            lines, voice_workers = voice_film(screenplay, cache_dir, jobs=voice_jobs)
+        else:
+            lines = synthesize_lines(screenplay, cache_dir)
     voiced = time.perf_counter() - voiced
 
     # 2. plan the film, with each shot's selected take
@@ -277,6 +286,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
         else:
             job.keyframes = selected_keyframes(job)
     job.timings["voices"] = voiced
+    job.voice_workers = voice_workers
     job.timings["prepare"] = time.perf_counter() - started - voiced
     return job
 
@@ -540,6 +550,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "chapters": [{"title": c.title, "start": c.start, "end": c.end} for c in chapters],
         "lines_total": len(lines),
         "lines_synthesized": sorted(lid for lid, a in lines.items() if a.synthesized),
+        "voice_workers": job.voice_workers,
         "audio": sound.report() if sound else None,
         "cut_key": cut_key,
         "cut_rebuilt": rebuilt,

@@ -67,7 +67,7 @@ def render_film(screenplay: Screenplay, output_dir: Path, *, jobs: int = 1, **op
         raise StudioError(f"-j must be at least 1, not {jobs}")
     if jobs == 1:
         return local.render_film(screenplay, output_dir, **options)
-    return local.render_film(screenplay, output_dir, **options,
+    return local.render_film(screenplay, output_dir, **options, voice_jobs=jobs,
                              produce_shots=lambda job, opts: produce_in_workers(job, jobs, opts))
 
 

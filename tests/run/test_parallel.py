@@ -49,6 +49,19 @@ def test_two_workers_make_the_example_film_byte_for_byte(lamp_render, lamp_in_tw
 
 
 @pytest.mark.slow
+def test_two_workers_voice_the_lines_into_the_same_wavs(lamp_render, lamp_in_two):
+    _screenplay, reference, root = lamp_render
+    result = lamp_in_two
+    assert result.report["voice_workers"] == 2 and reference.report["voice_workers"] == 0
+    assert result.report["lines_synthesized"] == reference.report["lines_synthesized"]  # all spoken anew
+    mine = {p.name: p.read_bytes() for p in (Path(result.report["outputs"]["film"]).parents[1] / "cache" / "speech")
+            .rglob("*.wav")}
+    theirs = {p.name: p.read_bytes() for p in (root / "cache" / "speech").rglob("*.wav")}
+    assert len(mine) == reference.report["lines_total"] > 1
+    assert mine == theirs
+
+
+@pytest.mark.slow
 def test_a_continuous_shot_starts_only_once_the_clip_it_continues_is_stored(lamp_in_two):
     result = lamp_in_two
     events = {e["shot"]: e for e in result.report["executor"]["shots"]}
