@@ -588,7 +588,7 @@ def stage_report(job: FilmJob, plans: list[ShotPlan], rendered: list[str]) -> di
         spoken = {lid for lid, a in job.lines.items() if a.synthesized}
         lines = [Spoken(d.voice.engine, len(d.text)) for d in dialogue_lines(sp) if d.line_id in spoken]
         expected = estimate_stages(plans, shots, lines, jobs=int((job.executor or {}).get("jobs", 1)),
-                                   rendered=rendered, audio=job.audio)
+                                   rendered=rendered, audio=job.audio, voice_jobs=max(1, job.voice_workers))
     except StudioError as exc:  # a backend the estimate does not know: the actual times still
         return {"stages": {k: {"estimated": None, "actual": v} for k, v in actual.items()},
                 "estimate": {"error": str(exc)}}

@@ -6,19 +6,24 @@ sound, then assembles the cut and its side outputs. Each stage's time is a measu
 rate times what the film asks of it:
 
 =========  ==============================================================
-prepare    seconds, once (screenplay, scene graph, cast, backend)
-voices     seconds per character of dialogue, by TTS engine
+prepare    seconds once, plus per shot (screenplay, scene graph, cast,
+           backend)
+voices     per line spoken, by TTS engine: a fixed part plus a part per
+           character of its text; each engine's load once (per worker);
+           with ``jobs`` workers, the lines' makespan plus their start-up
 shots      the shot estimate (:func:`estimate_film`) x a measured factor
-           (the animatic's reference covers drawing; this adds its encode,
-           identity QA and the store), as a makespan over ``jobs`` workers
-           plus their start-up
-sound      seconds per second of film (score cues, ambience, the mix)
-assembly   seconds per second of film and per shot (the cut, subtitles,
-           timeline, storyboard)
+           plus a part per shot (the animatic's reference covers drawing;
+           this adds its encode, identity QA and the store), as a makespan
+           over ``jobs`` workers plus their start-up
+sound      seconds once, per scene (a score cue and an ambience bed each)
+           and per second of film mixed
+assembly   seconds once, per second of film and per clip concatenated (the
+           cut, subtitles, timeline, storyboard)
 =========  ==============================================================
 
-The rates are measured on a machine (``bench/estimate_calibration.py`` renders the
-example film on a fresh cache) and kept with their source in
+The rates are measured on a machine (``bench/estimate_calibration.py``: each TTS
+engine timed line by line, the other stages fitted to fresh-cache renders of two
+films, then checked on a third) and kept with their source in
 ``studio/run/stage_references.json``. ``studio estimate --calibrate REPORT`` rescales
 them from a render report's estimate-vs-actual and writes a local reference file
 (``$STUDIO_ESTIMATE_REFERENCES``, else ``~/.config/studio/estimate-references.json``)
@@ -32,7 +37,7 @@ import os
 import platform
 import time
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +95,7 @@ class StageEstimate:
     jobs: int
     source: str  # where the rates come from
     file: str
+    inputs: dict[str, Any] = field(default_factory=dict)  # what the film asks of each stage (the rates' units)
 
     @property
     def total_seconds(self) -> float:
@@ -97,27 +103,56 @@ class StageEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": {k: round(v, 3) for k, v in self.stages.items()}, "jobs": self.jobs,
-                "total_seconds": round(self.total_seconds, 3), "source": self.source, "file": self.file}
+                "total_seconds": round(self.total_seconds, 3), "source": self.source, "file": self.file,
+                "inputs": self.inputs}
+
+
+def _by_engine(rates: Any, engine: str) -> float:
+    """A rate that may differ by engine (``{engine: rate, "default": rate}``) or not."""
+    if isinstance(rates, Mapping):
+        return float(rates.get(engine, rates.get("default", 0.0)))
+    return float(rates or 0.0)
+
+
+def line_seconds(line: Spoken, voices: Mapping[str, Any]) -> float:
+    """Seconds to speak one line: the engine's part per line plus its part per character."""
+    return _by_engine(voices.get("per_line", 0.0), line.engine) + line.characters * _by_engine(
+        voices.get("per_character", 0.0), line.engine)
+
+
+def estimate_voices(lines: list[Spoken], voices: Mapping[str, Any], jobs: int = 1) -> float:
+    """The voices stage: every line, and each engine used loaded once; with ``jobs``
+    workers (and two lines or more, as :mod:`studio.run.voicing` does) the longest-first
+    makespan of the lines, each worker loading the engines, plus the workers' start-up."""
+    if not lines:
+        return 0.0
+    costs = [line_seconds(line, voices) for line in lines]
+    load = sum(_by_engine(voices.get("load", 0.0), e) for e in {line.engine for line in lines})
+    if jobs < 2 or len(lines) < 2:
+        return sum(costs) + load
+    workers = min(jobs, len(lines))
+    order = sorted(range(len(costs)), key=lambda i: -costs[i])
+    return (simulate([[i] for i in order], costs, workers).makespan + load
+            + float(voices.get("worker_startup", 0.0)))
 
 
 def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spoken], *, jobs: int = 1,
                     rendered: Collection[str] | None = None, audio: bool = True,
-                    references: Mapping[str, Any] | None = None) -> StageEstimate:
+                    references: Mapping[str, Any] | None = None, voice_jobs: int | None = None) -> StageEstimate:
     """Seconds per stage for a render of ``plans`` whose shots ``shots`` times, voicing
     ``lines`` (the lines not in the cache; all of them on a fresh cache), with ``jobs``
-    shot workers. ``rendered``: the shots this render draws (default: all); ``audio``:
-    False for a silent render (no voices, no sound)."""
+    shot workers (and ``voice_jobs`` voice workers, default ``jobs``). ``rendered``: the
+    shots this render draws (default: all); ``audio``: False for a silent render (no
+    voices, no sound)."""
     refs = references if references is not None else load_references()
     r = refs["stages"]
     film_seconds = sum(p.frames / p.fps for p in plans)
+    scenes = len({p.scene_id for p in plans})
     todo = set(rendered) if rendered is not None else {p.shot_id for p in plans}
-    voices = 0.0
-    if audio:
-        per_char = r["voices"]["per_character"]
-        for line in lines:
-            voices += r["voices"].get("per_line", 0.0) + line.characters * float(
-                per_char.get(line.engine, per_char["default"]))
-    costs = [s.seconds * float(r["shots"]["factor"]) if s.shot_id in todo else 0.0 for s in shots.shots]
+    lines = list(lines)
+    voices = estimate_voices(lines, r["voices"], jobs if voice_jobs is None else voice_jobs) if audio else 0.0
+    factor, per_shot = float(r["shots"]["factor"]), float(r["shots"].get("per_shot", 0.0))
+    costs = [s.seconds * factor + per_shot if s.shot_id in todo else 0.0 for s in shots.shots]
     if jobs > 1 and todo:
         chains: dict[int, list[int]] = {}
         for index, s in enumerate(shots.shots):
@@ -125,15 +160,24 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
         picture = simulate(list(chains.values()), costs, jobs).makespan + float(r["shots"]["worker_startup"])
     else:
         picture = sum(costs)
+    sound = r["sound"]
     stages = {
         "prepare": float(r["prepare"]["seconds"]) + float(r["prepare"].get("per_shot", 0.0)) * len(plans),
         "voices": voices,
         "shots": picture,
-        "sound": float(r["sound"]["per_film_second"]) * film_seconds if audio else 0.0,
+        "sound": (float(sound.get("seconds", 0.0)) + float(sound.get("per_scene", 0.0)) * scenes
+                  + float(sound["per_film_second"]) * film_seconds) if audio else 0.0,
         "assembly": float(r["assembly"]["seconds"]) + float(r["assembly"]["per_film_second"]) * film_seconds
         + float(r["assembly"]["per_shot"]) * len(plans),
     }
-    return StageEstimate(stages, jobs, str(refs.get("source", "")), str(refs.get("file", "")))
+    spoken = list(lines) if audio else []
+    inputs = {"shots": len(plans), "shots_drawn": len(todo), "scenes": scenes, "film_seconds": round(film_seconds, 3),
+              "shot_reference_seconds": round(sum(s.seconds for s in shots.shots if s.shot_id in todo), 3),
+              "lines": len(spoken), "characters": sum(line.characters for line in spoken),
+              "lines_by_engine": {e: [sum(1 for ln in spoken if ln.engine == e),
+                                      sum(ln.characters for ln in spoken if ln.engine == e)]
+                                  for e in sorted({ln.engine for ln in spoken})}}
+    return StageEstimate(stages, jobs, str(refs.get("source", "")), str(refs.get("file", "")), inputs)
 
 
 def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None = None,

@@ -14,7 +14,15 @@ import pytest
 from studio.graph.scene_graph import SceneGraph
 from studio.render.plan import plan_film
 from studio.run.estimate import estimate_film
-from studio.run.stages import STAGES, Spoken, calibrate, estimate_stages, load_references
+from studio.run.stages import (
+    STAGES,
+    Spoken,
+    calibrate,
+    estimate_stages,
+    estimate_voices,
+    line_seconds,
+    load_references,
+)
 from studio.screenplay import load_screenplay
 from tests.conftest import EXAMPLE, ROOT
 
@@ -35,7 +43,10 @@ def test_every_stage_is_counted_and_scales_with_what_the_film_asks(lamp):
     assert list(one.stages) == list(STAGES) and all(v > 0 for v in one.stages.values())
     assert one.stages["shots"] > shots.total_seconds * 0.5
     more = estimate_stages(plans, shots, lines * 2, references=refs)
-    assert more.stages["voices"] == pytest.approx(2 * one.stages["voices"])
+    load = refs["stages"]["voices"]["load"]["espeak-ng"]  # the engine loads once, however many lines
+    assert more.stages["voices"] - load == pytest.approx(2 * (one.stages["voices"] - load))
+    assert one.inputs["lines_by_engine"] == {"espeak-ng": [10, 400]}
+    assert one.inputs["scenes"] == len({p.scene_id for p in plans}) and one.inputs["shots"] == len(plans)
     silent = estimate_stages(plans, shots, lines, audio=False, references=refs)
     assert silent.stages["voices"] == silent.stages["sound"] == 0
     cached = estimate_stages(plans, shots, [], rendered=[], references=refs)
@@ -51,6 +62,19 @@ def test_workers_give_the_makespan_of_the_chains(lamp):
     longest = shots.longest_chain_seconds * factor
     assert max(longest, one / 2) <= two - startup + 1e-6  # no schedule beats the longest chain or half the work
     assert two - startup < one
+
+
+def test_voice_workers_speak_the_lines_side_by_side():
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    voices = refs["stages"]["voices"]
+    lines = [Spoken("piper", 20 + 7 * n) for n in range(12)]
+    one, two = estimate_voices(lines, voices, 1), estimate_voices(lines, voices, 2)
+    each = [line_seconds(line, voices) for line in lines]
+    load = voices["load"]["piper"]
+    assert one == pytest.approx(sum(each) + load)
+    assert max(max(each), sum(each) / 2) <= two - load - voices["worker_startup"] + 1e-9 < sum(each)
+    # a single line is not worth a worker
+    assert estimate_voices(lines[:1], voices, 2) == pytest.approx(each[0] + load)
 
 
 def test_calibrating_scales_each_stage_by_actual_over_estimated():
