@@ -75,8 +75,9 @@ class _Bars:
 @click.option("--approved-only", is_flag=True,
               help="Video only for shots approved with `studio approve`; the others hold their keyframe.")
 @click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, metavar="N",
-              help="Render shots in N worker processes (default: the usable cores); the film is the same "
-                   "byte for byte. -j 1 renders in this process.")
+              help="Render shots and voice lines in N worker processes (default: the usable cores); the film "
+                   "is the same byte for byte. -j 1 renders in this process; so does --approved-only (its shots "
+                   "and held keyframes, the lines still in N workers).")
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
            cache_dir: str | None, loudness: str | None, silent: bool, shots_: tuple[str, ...], seed: int | None,
            verify: bool, quiet: bool, allow_outside_assets: bool, cast: tuple[str, ...] = (),
