@@ -6,13 +6,15 @@ fresh-cache renders, stage by stage.
    does), timed; per engine a least-squares line through (characters, seconds) gives
    the part per line and per character; each engine's first load is timed too, and the
    start of a voice worker process.
-2. **The other stages, fitted to two renders.** The example film
+2. **The stages fitted to two renders.** The example film
    (screenplays/the-last-lamp.yaml) and a short generated feature
    (``bench/generate_feature.py --seed 1``, 3 minutes by default) render on fresh
-   caches with ``-j 1``; each stage's two rates are solved from the two renders
-   (prepare: once + per shot; shots: x the animatic reference + per shot; sound: per
-   scene + per second of film; assembly: once + per second of film), a rate that
-   comes out negative is dropped and the other refitted.
+   caches with ``-j 1``; each stage's rate is the two renders' actual seconds over what
+   they asked of it, pooled (prepare: once; voices: a factor on the line-by-line
+   rates, for what the render adds around them; shots: x the animatic reference;
+   sound and assembly: per second of film). One rate a stage: on a shared machine
+   whose load swings by 2x within minutes, two-rate fits to two renders went negative
+   or wild (a first version did: per_scene, per_shot).
 3. **The check.** A 10-minute generated feature (``--seed 0``), never used in the fit,
    renders on a fresh cache with those rates; the table gives estimate vs actual per
    stage for all three films, with the error. Goal: the total within ±15%.
@@ -54,14 +56,15 @@ from studio.run.stages import SHIPPED, STAGES  # noqa: E402
 EXAMPLE = ROOT / "screenplays" / "the-last-lamp.yaml"
 MAX_LINES_PER_ENGINE = 60  # lines timed per engine (longest and shortest spread evenly)
 
-# each stage's rates as (rate key, input from the report's estimate "inputs"); "1" is once
+# each stage's rate as (rate key, input from the report's estimate "inputs"); "1" is once
 MODEL = {
-    "prepare": [("seconds", "1"), ("per_shot", "shots")],
-    "shots": [("factor", "shot_reference_seconds"), ("per_shot", "shots_drawn")],
-    "sound": [("per_scene", "scenes"), ("per_film_second", "film_seconds")],
-    "assembly": [("seconds", "1"), ("per_film_second", "film_seconds")],
+    "prepare": ("seconds", "1"),
+    "shots": ("factor", "shot_reference_seconds"),
+    "sound": ("per_film_second", "film_seconds"),
+    "assembly": ("per_film_second", "film_seconds"),
 }
-ZEROED = {"sound": ["seconds"], "assembly": ["per_shot"]}  # rates this fit leaves out
+ZEROED = {"prepare": ["per_shot"], "shots": ["per_shot"], "sound": ["seconds", "per_scene"],
+          "assembly": ["seconds", "per_shot"]}  # rates this fit leaves out
 
 
 def _busy() -> float:
@@ -136,23 +139,35 @@ def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
             "measured": points}
 
 
+def _input(report: dict[str, Any], name: str) -> float:
+    return 1.0 if name == "1" else float(report["estimate"]["inputs"][name])
+
+
 def fit_stages(reports: list[dict[str, Any]], refs: dict[str, Any]) -> dict[str, Any]:
-    """Each stage's two rates (``MODEL``) solved from two renders' actual times."""
+    """Each stage's rate (``MODEL``): the renders' actual seconds over their inputs, pooled;
+    the voices' line-by-line rates scaled by the renders' actual over their estimate."""
     r = refs["stages"]
-    for stage, terms in MODEL.items():
-        rows = [[1.0 if x == "1" else float(rep["estimate"]["inputs"][x]) for _k, x in terms] for rep in reports]
-        ys = [float(rep["stages"][stage]["actual"]) for rep in reports]
-        theta, *_ = np.linalg.lstsq(np.asarray(rows), np.asarray(ys), rcond=None)
-        if (theta < 0).any():  # noise: keep the rate that carries the stage, refit it alone
-            keep = int(np.argmax(theta))
-            col = np.asarray(rows)[:, keep]
-            theta = np.zeros(len(terms))
-            theta[keep] = float(np.dot(col, ys) / np.dot(col, col))
-        for (key, _x), value in zip(terms, theta):
-            r[stage][key] = round(float(value), 7)
-        for key in ZEROED.get(stage, []):
-            r[stage][key] = 0.0
+    for stage, (key, x) in MODEL.items():
+        r[stage][key] = round(sum(float(rep["stages"][stage]["actual"]) for rep in reports)
+                              / sum(_input(rep, x) for rep in reports), 7)
+        for other in ZEROED.get(stage, []):
+            r[stage][other] = 0.0
+    estimated = sum(voices_seconds(rep, r["voices"]) for rep in reports)
+    if estimated > 0:
+        scale = sum(float(rep["stages"]["voices"]["actual"]) for rep in reports) / estimated
+        v = r["voices"]
+        for rate in ("load", "per_line", "per_character"):
+            v[rate] = {k: round(val * scale, 7) for k, val in v[rate].items()}
+        v["scaled"] = round(scale, 4)
     return refs
+
+
+def voices_seconds(report: dict[str, Any], v: dict[str, Any]) -> float:
+    """The voices stage of a -j 1 render, from the lines it spoke per engine."""
+    from studio.run.stages import _by_engine
+
+    return sum(_by_engine(v["load"], e) + n * _by_engine(v["per_line"], e) + c * _by_engine(v["per_character"], e)
+               for e, (n, c) in report["estimate"]["inputs"]["lines_by_engine"].items())
 
 
 def main() -> None:
@@ -160,8 +175,39 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the generated feature checked")
     parser.add_argument("--fit-minutes", type=float, default=3.0, help="length of the generated feature fitted to")
     parser.add_argument("--no-write", action="store_true", help="measure and print, write nothing")
-    parser.add_argument("--keep", type=Path, help="copy the render reports and the fitted rates into this folder")
+    parser.add_argument("--keep", type=Path, help="keep what was measured (reports, voice rates, run.json) here")
+    parser.add_argument("--refit", type=Path, metavar="DIR",
+                        help="render nothing: fit again from what a run kept in DIR (--keep), e.g. after a change "
+                             "to the fit")
     args = parser.parse_args()
+    run = refit(args.refit) if args.refit else measure(args)
+    refs = json.loads(SHIPPED.read_text())
+    refs.pop("file", None)
+    refs["stages"]["voices"] = dict(run["voices"])
+    reports = run["reports"]
+    refs = fit_stages([reports["example"], reports["fit"]], refs)
+    refs["source"] = (f"measured: nice python bench/estimate_calibration.py, {run['began']}, {machine()}, load "
+                      f"average {run['load_start']} at the start, {run['load_end']} at the end, other load "
+                      f"{run['other']} cores: TTS engines timed line by line ({run['measured']}), every stage "
+                      f"fitted to fresh-cache -j 1 renders of the example film and a {run['fit_minutes']:g}-minute "
+                      f"generated feature (seed 1), checked on a {run['minutes']:g}-minute one (seed 0); shot "
+                      f"worker start-up assumed" + (f"; refit from {args.refit}" if args.refit else ""))
+    estimates = {name: _reestimate(rep, refs) for name, rep in reports.items()}
+    section = table(reports, estimates, run)
+    print(section)
+    if not args.no_write:
+        SHIPPED.write_text(json.dumps(refs, indent=2) + "\n")
+        write_section("estimate_calibration", section)
+
+
+def refit(folder: Path) -> dict[str, Any]:
+    run = json.loads((folder / "run.json").read_text())
+    run["reports"] = {n: json.loads((folder / f"{n}-report.json").read_text()) for n in ("example", "fit", "check")}
+    return run
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the voices, render the three films; what the fit needs."""
     began, load_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), round(os.getloadavg()[0], 2)
     wall0, busy0, own0 = time.perf_counter(), _busy(), _own()
     with tempfile.TemporaryDirectory(prefix="estimate-calibration-") as tmp:
@@ -177,66 +223,51 @@ def main() -> None:
         # 1. voices, line by line, in this process
         voices = time_voices([films["example"], films["fit"]], work / "voices")
         measured = voices.pop("measured")
-        refs["stages"]["voices"] = voices
+        refs["stages"]["voices"] = dict(voices)
         (work / "fitted.json").write_text(json.dumps(refs, indent=2) + "\n")
-        # 2. the other stages fitted to two renders
+        # 2. the two renders the stages are fitted to
         reports: dict[str, dict[str, Any]] = {}
         for name in ("example", "fit"):
             (work / name).mkdir()
             reports[name] = render(films[name], work / name, env)
-        refs = fit_stages([reports["example"], reports["fit"]], refs)
-        refs["source"] = (f"measured: python bench/estimate_calibration.py, {began}, {machine()}, load average "
-                          f"{load_start} at the start: TTS engines timed line by line ({measured}), the other "
-                          f"stages fitted to fresh-cache -j 1 renders of the example film and a "
-                          f"{args.fit_minutes:g}-minute generated feature (seed 1), checked on a "
-                          f"{args.minutes:g}-minute one (seed 0); shot worker start-up assumed")
-        (work / "fitted.json").write_text(json.dumps(refs, indent=2) + "\n")
-        # 3. the check: what the fitted rates say of a film they never saw (and of the two they did)
+        (work / "fitted.json").write_text(json.dumps(fit_stages(list(reports.values()), refs), indent=2) + "\n")
+        # 3. the check: a film the fit never saw, rendered with the fitted rates
         (work / "check").mkdir()
         reports["check"] = render(films["check"], work / "check", env)
-        refitted = {name: _reestimate(rep, refs) for name, rep in reports.items()}
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            for name, rep in reports.items():
-                (args.keep / f"{name}-report.json").write_text(json.dumps(rep, indent=2))
-            (args.keep / "fitted.json").write_text(json.dumps(refs, indent=2) + "\n")
     wall = time.perf_counter() - wall0
-    other = round(max(0.0, (_busy() - busy0) - (_own() - own0)) / wall, 2)
-    load_end = round(os.getloadavg()[0], 2)
-    section = table(reports, refitted, args, began, load_start, load_end, other)
-    print(section)
-    if not args.no_write:
-        refs["source"] += f"; other load {other} cores over the run"
-        SHIPPED.write_text(json.dumps(refs, indent=2) + "\n")
-        write_section("estimate_calibration", section)
+    run = {"began": began, "load_start": load_start, "load_end": round(os.getloadavg()[0], 2),
+           "other": round(max(0.0, (_busy() - busy0) - (_own() - own0)) / wall, 2), "measured": measured,
+           "voices": voices, "minutes": args.minutes, "fit_minutes": args.fit_minutes}
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        for name, rep in reports.items():
+            (args.keep / f"{name}-report.json").write_text(json.dumps(rep, indent=2))
+        (args.keep / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    return {**run, "reports": reports}
 
 
 def _reestimate(report: dict[str, Any], refs: dict[str, Any]) -> dict[str, float]:
     """The report's stages estimated again with the final rates (the fit films rendered
     before the fit): each stage is linear in its inputs, so the report's ``inputs`` do."""
-    from studio.run.stages import _by_engine
-
-    inputs, r = report["estimate"]["inputs"], refs["stages"]
-    v = r["voices"]
-    out = {"voices": sum(_by_engine(v["load"], e) + n * _by_engine(v["per_line"], e) + c * _by_engine(
-        v["per_character"], e) for e, (n, c) in inputs["lines_by_engine"].items())}
-    for stage, terms in MODEL.items():
-        out[stage] = sum(float(r[stage][k]) * (1.0 if x == "1" else float(inputs[x])) for k, x in terms)
+    r = refs["stages"]
+    out = {"voices": voices_seconds(report, r["voices"])}
+    for stage, (key, x) in MODEL.items():
+        out[stage] = float(r[stage][key]) * _input(report, x)
     return out
 
 
-def table(reports: dict[str, dict[str, Any]], est: dict[str, dict[str, float]], args: argparse.Namespace,
-          began: str, load_start: float, load_end: float, other: float) -> str:
-    names = {"example": "example film (fit)", "fit": f"{args.fit_minutes:g}-min feature (fit)",
-             "check": f"{args.minutes:g}-min feature (check)"}
+def table(reports: dict[str, dict[str, Any]], est: dict[str, dict[str, float]], run: dict[str, Any]) -> str:
+    names = {"example": "example film (fit)", "fit": f"{run['fit_minutes']:g}-min feature (fit)",
+             "check": f"{run['minutes']:g}-min feature (check)"}
+    began, load_start, load_end, other = run["began"], run["load_start"], run["load_end"], run["other"]
     head = "| stage | " + " | ".join(f"{names[n]} est. s | actual s | error" for n in reports) + " |"
     lines = ["<!-- estimate_calibration -->",
              "## Estimate vs a fresh-cache render, per stage (`bench/estimate_calibration.py`)",
              "",
              f"{began}, {machine()}; load average {load_start} at the start, {load_end} at the end; other "
              f"processes used {other} cores on average over the run (the machine is shared: times are noisy). "
-             "Command: `nice python bench/estimate_calibration.py`. TTS engines timed line by line; the other "
-             "stages' rates solved from the two fit renders; the check film was never seen by the fit. Every "
+             "Command: `nice python bench/estimate_calibration.py`. TTS engines timed line by line; every stage's "
+             "rate fitted to the two fit renders, pooled; the check film was never seen by the fit. Every "
              "render: `studio render -j 1` on a fresh cache, in a process of its own. Goal: the total within "
              "±15%.",
              "",

@@ -201,7 +201,7 @@ def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None
         scale = float(actual) / float(estimated)
         changed[name] = round(scale, 4)
         for key, value in list(r[name].items()):
-            if key == "worker_startup":
+            if key in ("worker_startup", "scaled"):  # a process start; a note of the last fit
                 continue
             if isinstance(value, dict):
                 r[name][key] = {k: v * scale for k, v in value.items()}

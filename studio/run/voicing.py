@@ -52,6 +52,9 @@ def _start_worker(parent: int) -> None:
     from studio.run.parallel import _die_with_parent
 
     _die_with_parent(parent)
+    # N workers side by side: one inference thread each (onnxruntime's default is a thread per core
+    # in every process, which on a busy machine spins; the samples are the same, see tests/run/test_parallel.py)
+    os.environ["STUDIO_TTS_THREADS"] = "1"
 
 
 def _speak(item: tuple[DialogueLine, Path]) -> float:
