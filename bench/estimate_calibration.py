@@ -8,13 +8,15 @@ fresh-cache renders, stage by stage.
    start of a voice worker process.
 2. **The stages fitted to two renders.** The example film
    (screenplays/the-last-lamp.yaml) and a short generated feature
-   (``bench/generate_feature.py --seed 1``, 3 minutes by default) render on fresh
-   caches with ``-j 1``; each stage's rate is the two renders' actual seconds over what
-   they asked of it, pooled (prepare: once; voices: a factor on the line-by-line
-   rates, for what the render adds around them; shots: x the animatic reference;
-   sound and assembly: per second of film). One rate a stage: on a shared machine
-   whose load swings by 2x within minutes, two-rate fits to two renders went negative
-   or wild (a first version did: per_scene, per_shot).
+   (``bench/generate_feature.py --seed 1``, 6 minutes by default: a film of another
+   length) render on fresh caches with ``-j 1``. Prepare, voices and shots get one rate
+   each, the two renders' actual seconds over what they asked of the stage, pooled
+   (prepare: once; voices: a factor on the line-by-line rates, for what the render adds
+   around them; shots: x the animatic reference); sound and assembly two, solved from
+   the two renders: once + per second of film (a rate that comes out negative is
+   dropped, the other pooled). On a shared machine whose load swings by 2x within
+   minutes, more rates than that from two renders went negative or wild (a first
+   version fitted per scene and per shot).
 3. **The check.** A 10-minute generated feature (``--seed 0``), never used in the fit,
    renders on a fresh cache with those rates; the table gives estimate vs actual per
    stage for all three films, with the error. Goal: the total within ±15%.
@@ -56,15 +58,18 @@ from studio.run.stages import SHIPPED, STAGES  # noqa: E402
 EXAMPLE = ROOT / "screenplays" / "the-last-lamp.yaml"
 MAX_LINES_PER_ENGINE = 60  # lines timed per engine (longest and shortest spread evenly)
 
-# each stage's rate as (rate key, input from the report's estimate "inputs"); "1" is once
+# each stage's rates as (rate key, input from the report's estimate "inputs"); "1" is once. Sound and
+# assembly have a large part that does not grow with the film (a first run with one rate per second
+# of film overestimated a 10-minute film's sound by 2x): once + per second, from fit films of
+# different lengths
 MODEL = {
-    "prepare": ("seconds", "1"),
-    "shots": ("factor", "shot_reference_seconds"),
-    "sound": ("per_film_second", "film_seconds"),
-    "assembly": ("per_film_second", "film_seconds"),
+    "prepare": [("seconds", "1")],
+    "shots": [("factor", "shot_reference_seconds")],
+    "sound": [("seconds", "1"), ("per_film_second", "film_seconds")],
+    "assembly": [("seconds", "1"), ("per_film_second", "film_seconds")],
 }
-ZEROED = {"prepare": ["per_shot"], "shots": ["per_shot"], "sound": ["seconds", "per_scene"],
-          "assembly": ["seconds", "per_shot"]}  # rates this fit leaves out
+ZEROED = {"prepare": ["per_shot"], "shots": ["per_shot"], "sound": ["per_scene"],
+          "assembly": ["per_shot"]}  # rates this fit leaves out
 
 
 def _busy() -> float:
@@ -147,9 +152,15 @@ def fit_stages(reports: list[dict[str, Any]], refs: dict[str, Any]) -> dict[str,
     """Each stage's rate (``MODEL``): the renders' actual seconds over their inputs, pooled;
     the voices' line-by-line rates scaled by the renders' actual over their estimate."""
     r = refs["stages"]
-    for stage, (key, x) in MODEL.items():
-        r[stage][key] = round(sum(float(rep["stages"][stage]["actual"]) for rep in reports)
-                              / sum(_input(rep, x) for rep in reports), 7)
+    for stage, terms in MODEL.items():
+        ys = np.asarray([float(rep["stages"][stage]["actual"]) for rep in reports])
+        xs = np.asarray([[_input(rep, x) for _k, x in terms] for rep in reports])
+        theta = np.linalg.lstsq(xs, ys, rcond=None)[0] if len(terms) > 1 else np.zeros(1) - 1
+        if (theta < 0).any():  # one rate (the last: what grows with the film), pooled
+            theta = np.zeros(len(terms))
+            theta[-1] = ys.sum() / xs[:, -1].sum()
+        for (key, _x), value in zip(terms, theta):
+            r[stage][key] = round(float(value), 7)
         for other in ZEROED.get(stage, []):
             r[stage][other] = 0.0
     estimated = sum(voices_seconds(rep, r["voices"]) for rep in reports)
@@ -173,7 +184,7 @@ def voices_seconds(report: dict[str, Any], v: dict[str, Any]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the generated feature checked")
-    parser.add_argument("--fit-minutes", type=float, default=3.0, help="length of the generated feature fitted to")
+    parser.add_argument("--fit-minutes", type=float, default=6.0, help="length of the generated feature fitted to")
     parser.add_argument("--no-write", action="store_true", help="measure and print, write nothing")
     parser.add_argument("--keep", type=Path, help="keep what was measured (reports, voice rates, run.json) here")
     parser.add_argument("--refit", type=Path, metavar="DIR",
@@ -251,8 +262,8 @@ def _reestimate(report: dict[str, Any], refs: dict[str, Any]) -> dict[str, float
     before the fit): each stage is linear in its inputs, so the report's ``inputs`` do."""
     r = refs["stages"]
     out = {"voices": voices_seconds(report, r["voices"])}
-    for stage, (key, x) in MODEL.items():
-        out[stage] = float(r[stage][key]) * _input(report, x)
+    for stage, terms in MODEL.items():
+        out[stage] = sum(float(r[stage][key]) * _input(report, x) for key, x in terms)
     return out
 
 
@@ -266,8 +277,8 @@ def table(reports: dict[str, dict[str, Any]], est: dict[str, dict[str, float]], 
              "",
              f"{began}, {machine()}; load average {load_start} at the start, {load_end} at the end; other "
              f"processes used {other} cores on average over the run (the machine is shared: times are noisy). "
-             "Command: `nice python bench/estimate_calibration.py`. TTS engines timed line by line; every stage's "
-             "rate fitted to the two fit renders, pooled; the check film was never seen by the fit. Every "
+             "Command: `nice python bench/estimate_calibration.py`. TTS engines timed line by line; the stages' "
+             "rates fitted to the two fit renders; the check film was never seen by the fit. Every "
              "render: `studio render -j 1` on a fresh cache, in a process of its own. Goal: the total within "
              "±15%.",
              "",
