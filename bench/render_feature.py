@@ -1273,14 +1273,15 @@ def jobs_markdown(results: dict[str, Any]) -> str:
            "the libraries the Python processes share once per process); PSS the same with shared pages split "
            "between the processes that share them.",
            "",
-           "| resolution | -j | film min | shots | lines | wall s | wall / film | frames/s | shots stage s | "
+           "| resolution | -j | film min | shots | lines | wall s | estimate s | wall / film | frames/s | shots stage s | "
            "shot frames/s | voices s | workers | peak tree MiB (RSS) | peak tree MiB (PSS) | processes | cores used | "
            "other load (cores) |",
-           "|" + " --- |" * 17]
+           "|" + " --- |" * 18]
     for e in results["resolutions"]:
         for row in (e["j1"], e["j2"]):
             out.append(f"| {row['resolution']} | {row['jobs']} | {row['film_minutes']} | {row['shots']} | "
-                       f"{row['lines']} | {row['wall_seconds']:.1f} | {row['rtf']:.3f} | {row['fps']:.1f} | "
+                       f"{row['lines']} | {row['wall_seconds']:.1f} | {row['estimate_seconds'] or 0:.1f} | "
+                       f"{row['rtf']:.3f} | {row['fps']:.1f} | "
                        f"{row['shots_seconds']:.1f} | {row['shots_fps']} | {row['stages'].get('voices') or 0:.1f} | "
                        f"{row['workers_started']} shot, {row['voice_workers']} voice | {row['tree_peak_mb']:.0f} | "
                        f"{row['tree_pss_peak_mb']:.0f} | "
@@ -1299,7 +1300,8 @@ def jobs_markdown(results: dict[str, Any]) -> str:
             f"shot with the feature's shot lengths (its first {min(CEILING_MINUTES[False], results['minutes']):g} "
             "min), one stream, then two streams at once (two threads, each feeding its own ffmpeg; shots dealt "
             "longest first). Render frames/s is the whole render's (voices, sound and assembly included), as in "
-            "the render_feature section.",
+            "the render_feature section. Estimate: what `studio estimate` expected of that very render "
+            "(`render-report.json`'s `estimate`, from `studio/run/stage_references.json`).",
             f"<!-- /{JOBS_MARK} -->"]
     return "\n".join(out)
 
