@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from importlib import metadata
 from pathlib import Path
@@ -44,7 +43,6 @@ from studio.errors import MissingToolError
 
 SENTENCE_GAP = 0.25  # seconds between the sentences of one line, at rate 1
 
-THREADS_ENV = "STUDIO_TTS_THREADS"  # onnxruntime threads per session (unset: onnxruntime's default, every core)
 _SEED_LOCK = threading.Lock()  # onnxruntime's seed is process-wide
 
 
@@ -118,9 +116,6 @@ class PiperEngine:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         options.log_severity_level = 3
-        threads = os.environ.get(THREADS_ENV, "")
-        if threads.isdigit() and int(threads) > 0:  # a voice worker of render -j: one core each, no spinning pool
-            options.intra_op_num_threads = int(threads)
         ort.set_seed(int(seed) % 2**63)
         return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 

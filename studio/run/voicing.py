@@ -8,6 +8,8 @@ first. Each worker speaks a line with the same engine and the same
 :func:`~studio.audio.speech.speak_line` as the studio process, into the same
 content-addressed WAV (written atomically), so the film is byte-identical to ``-j 1``.
 A worker killed mid-line leaves no WAV; the line is spoken again on the next run.
+Workers keep onnxruntime's default threads (piper): one thread per session gave other
+samples for 2 lines in 16 of a generated feature, so a film made with -j 2 differed.
 
 Only the built-in engines travel: one registered in this process (a test's, a
 configured GPU engine) is spoken here, and so is a film with a single missing line.
@@ -52,9 +54,6 @@ def _start_worker(parent: int) -> None:
     from studio.run.parallel import _die_with_parent
 
     _die_with_parent(parent)
-    # N workers side by side: one inference thread each (onnxruntime's default is a thread per core
-    # in every process, which on a busy machine spins; the samples are the same, see tests/run/test_parallel.py)
-    os.environ["STUDIO_TTS_THREADS"] = "1"
 
 
 def _speak(item: tuple[DialogueLine, Path]) -> float:
