@@ -25,7 +25,6 @@ a ``-j 1`` render; Ctrl-C stops every worker, which removes its unfinished clip.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import multiprocessing
 import os
@@ -41,6 +40,7 @@ from studio.cache.store import Clip
 from studio.errors import StudioError
 from studio.render.plan import ShotPlan
 from studio.run import local
+from studio.run.children import die_with_parent
 from studio.run.distributed.dispatch import produce_shots
 from studio.run.distributed.worker import ShotWorker, WorkerResult, WorkerSpec, worker_spec
 from studio.run.job import FilmJob, Progress, ShotOutcome
@@ -48,7 +48,6 @@ from studio.run.local import RenderResult
 from studio.screenplay.model import Screenplay
 
 RETRIES = 2  # times a shot is handed out again after its worker died
-_PR_SET_PDEATHSIG = 1
 
 
 def usable_cores() -> int:
@@ -271,16 +270,6 @@ class _PipeProgress:
     def stage(self, name: str) -> None: ...
 
 
-def _die_with_parent(parent: int) -> None:
-    """Linux: the kernel kills this worker when the studio process dies (SIGKILL
-    included), as it leaves a ``-j 1`` render's ffmpeg child without input."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it died before the line above
-        os._exit(1)
-
-
 def _portable(exc: BaseException) -> BaseException:
     """``exc`` if it survives pickling, else a :class:`StudioError` with its words."""
     try:
@@ -293,7 +282,7 @@ def _portable(exc: BaseException) -> BaseException:
 def _worker_main(conn: Connection, spec: WorkerSpec, parent: int) -> None:
     """A worker process: start the backend, say ready, then produce the shots the
     parent sends until it sends None (or goes away)."""
-    _die_with_parent(parent)
+    die_with_parent(parent)
     worker: ShotWorker | None = None
     try:
         worker = ShotWorker(spec)

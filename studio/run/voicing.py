@@ -25,6 +25,7 @@ from typing import Any
 
 from studio.audio.speech import DialogueLine, LineAudio, speak_line, synthesize_lines
 from studio.audio.tts import get_engine, is_builtin
+from studio.run.children import die_with_parent
 
 
 def voice_film(screenplay: Any, cache_dir: Path, *, jobs: int = 1) -> tuple[dict[str, LineAudio], int]:
@@ -51,9 +52,7 @@ def voice_film(screenplay: Any, cache_dir: Path, *, jobs: int = 1) -> tuple[dict
 
 
 def _start_worker(parent: int) -> None:
-    from studio.run.parallel import _die_with_parent
-
-    _die_with_parent(parent)
+    die_with_parent(parent)
 
 
 def _speak(item: tuple[DialogueLine, Path]) -> float:
