@@ -20,11 +20,29 @@ so its peak memory is its own):
    ``assemble_cut`` (concat demuxer, stream copy) and by MoviePy 2.x
    (``concatenate_videoclips(...).write_videofile(...)``, a re-encode).
 
+With ``--jobs`` it measures ``studio render -j`` instead (issue 19), every figure in the
+same run, at each resolution: the feature with sound rendered with ``-j 1`` and with
+``-j 2`` (each in a fresh process, fresh cache), the encode ceiling with one ClipWriter
+stream and with two streams at once (two threads, each its own ffmpeg, the shots dealt
+between them), the memory of the whole process tree (studio, its shot and voice
+workers, every ffmpeg child: their resident sizes summed in each sample, ~20 a second),
+and the targets: ``-j 2`` wall <= 0.65x ``-j 1`` wall, the two-encoder ceiling within
+1.25x of the ``-j 2`` render's frames/s, the tree <= 1 GiB, the two films byte-identical.
+It writes its own section (``<!-- render_feature_jobs -->``). The recorded run of the
+issue, on a quiet machine (~1 h on 2 cores)::
+
+    nice python bench/render_feature.py --jobs --wait-quiet 120 --json /tmp/jobs.json
+
+and a short run that shows it works (the 10-minute film at 854x480 only)::
+
+    nice python bench/render_feature.py --jobs --minutes 10 --skip-720
+
 Usage (from the repository root, with the project's virtual environment)::
 
     python bench/render_feature.py                 # the full benchmark (~40 min on 2 cores)
     python bench/render_feature.py --quick         # 5- and 15-minute films: a smoke run
     python bench/render_feature.py --skip-720      # leave out the 1280x720 render
+    python bench/render_feature.py --jobs          # -j 1 vs -j 2 and the two-encoder ceiling (see above)
     python bench/render_feature.py profile --minutes 3   # cProfile a short render
     python bench/render_feature.py report results.json   # the tables of a saved run (--json) again
 
@@ -261,11 +279,17 @@ def cmd_render(args: argparse.Namespace) -> int:
     """``_render``: one render in this (fresh) process; its report goes to ``--json``."""
     from studio.run.local import render_film
 
+    if args.jobs:  # studio render -j N (1: the local executor, as the CLI's -j 1)
+        from functools import partial
+
+        from studio.run.parallel import render_film as parallel_render
+
+        render_film = partial(parallel_render, jobs=args.jobs)  # type: ignore[assignment]
     if args.stand_in:
         install_stand_in()
     sp = load_at(Path(args.screenplay), args.resolution)
     extra: dict[str, Any] = {}
-    if "audio" in inspect.signature(render_film).parameters:
+    if args.jobs or "audio" in inspect.signature(render_film).parameters:
         extra["audio"] = args.audio  # voices, score and mix (being built): off unless --audio
     elif args.audio:
         raise SystemExit("this studio's render_film has no audio option")
@@ -280,9 +304,21 @@ def cmd_render(args: argparse.Namespace) -> int:
         "own_peak_mb": own_peak_mb(),
         "source_digest": STARTUP_DIGEST,
         "audio": bool(extra.get("audio", False)),
+        "film_sha256": _sha256(result.film),
+        "jobs": args.jobs,
     }
     Path(args.json).write_text(json.dumps(payload, indent=1) + "\n")
     return 0
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _proc_status(pid: int) -> dict[str, Any]:
@@ -298,6 +334,18 @@ def _proc_status(pid: int) -> dict[str, Any]:
     except (OSError, ValueError):
         pass
     return out
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size of ``pid`` in KiB (0 when it is gone or /proc hides it)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _child_pids(pid: int) -> list[int]:
@@ -372,13 +420,18 @@ class MemorySampler:
     Only children already named ``ffmpeg`` count: between vfork and exec a child still
     shares studio's address space, and /proc shows studio's numbers for it."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, pss: bool = False) -> None:
         self.pid = pid
+        self.pss = pss  # also sum the tree's PSS (smaps_rollup: costlier to read, so only when asked)
         self.studio_hwm = 0
         self.ffmpeg_hwm = 0
         self.total_peak = 0
         self.children: set[int] = set()
         self.samples = 0
+        self.tree_peak = 0  # KiB: the whole process tree (workers and their ffmpeg too), summed in one sample
+        self.tree_processes = 0  # the most processes in that tree at once
+        self.tree_pss_peak = 0  # KiB: the same, proportional set sizes (a page shared by n processes counts 1/n)
+        self._seen: set[int] = set()
 
     def sample(self) -> None:
         own = _proc_status(self.pid)
@@ -394,10 +447,26 @@ class MemorySampler:
             self.ffmpeg_hwm = max(self.ffmpeg_hwm, st.get("VmHWM", 0))
             total += st.get("VmRSS", 0)
         self.total_peak = max(self.total_peak, total)
+        # the whole tree: a descendant counts from its second sample on (between fork and exec a
+        # child still shows its parent's pages; exec follows within far less than 50 ms)
+        tree, seen, stack = own.get("VmRSS", 0), set(), _child_pids(self.pid)
+        pss = _pss_kb(self.pid) if self.pss else 0
+        while stack:
+            pid = stack.pop()
+            seen.add(pid)
+            stack += _child_pids(pid)
+            if pid in self._seen:
+                tree += _proc_status(pid).get("VmRSS", 0)
+                pss += _pss_kb(pid) if self.pss else 0
+        self._seen = seen
+        self.tree_peak = max(self.tree_peak, tree)
+        self.tree_pss_peak = max(self.tree_pss_peak, pss)
+        self.tree_processes = max(self.tree_processes, 1 + len(seen))
         self.samples += 1
 
 
-def run_child(argv: list[str], out_json: Path, label: str, *, sample_memory: bool = False) -> dict[str, Any]:
+def run_child(argv: list[str], out_json: Path, label: str, *, sample_memory: bool = False,
+              pss: bool = False) -> dict[str, Any]:
     """Run ``render_feature.py <argv> --json out_json`` in a fresh interpreter (its own
     peak memory, and the studio code as it is on disk now: others may be editing it);
     measure its CPU share and, with ``sample_memory``, its and its ffmpeg children's
@@ -407,7 +476,7 @@ def run_child(argv: list[str], out_json: Path, label: str, *, sample_memory: boo
     log(f"{label}: starting a fresh process")
     meter = CpuMeter()
     proc = subprocess.Popen(cmd, cwd=ROOT)
-    sampler = MemorySampler(proc.pid)
+    sampler = MemorySampler(proc.pid, pss=pss)
     while proc.poll() is None:
         if sample_memory:
             sampler.sample()
@@ -424,17 +493,21 @@ def run_child(argv: list[str], out_json: Path, label: str, *, sample_memory: boo
             "total_peak_mb": round(sampler.total_peak / 1024, 1),
             "ffmpeg_processes_seen": len(sampler.children),
             "samples": sampler.samples,
+            "tree_peak_mb": round(sampler.tree_peak / 1024, 1),
+            "tree_processes": sampler.tree_processes,
+            "tree_pss_peak_mb": round(sampler.tree_pss_peak / 1024, 1),
         }
     return payload
 
 
 def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: str, backend: str,
-                         stand_in: bool, audio: bool = False) -> dict[str, Any]:
-    """One render in a fresh process, into a fresh cache under ``work``."""
+                         stand_in: bool, audio: bool = False, jobs: int = 0) -> dict[str, Any]:
+    """One render in a fresh process, into a fresh cache under ``work`` (``jobs``: with
+    ``studio render -j jobs``; 0: the local executor's ``render_film`` as before)."""
     argv = ["_render", "--screenplay", str(screenplay), "--resolution", resolution, "--cache", str(work / "cache"),
             "--out", str(work / "out"), "--backend", backend, "--label", label]
-    argv += ["--stand-in"] * stand_in + ["--audio"] * audio
-    return run_child(argv, work / "result.json", label, sample_memory=True)
+    argv += ["--stand-in"] * stand_in + ["--audio"] * audio + ["--jobs", str(jobs)] * bool(jobs)
+    return run_child(argv, work / "result.json", label, sample_memory=True, pss=bool(jobs))
 
 
 # --------------------------------------------------------------------------- encode ceiling
@@ -511,6 +584,50 @@ def encode_ceiling(sequences: list[list[np.ndarray]], shot_frames: list[int], vi
             "own_cores": cpu["own_cores"], "other_cores": cpu["other_cores"]}
 
 
+def encode_streams(sequences: list[list[np.ndarray]], shot_frames: list[int], video: VideoSettings, work: Path,
+                   streams: int) -> dict[str, Any]:
+    """Frames/s of ``streams`` ClipWriters at once (threads: each feeds its own ffmpeg, the
+    pipe writes release the GIL), one clip per shot, the shots dealt out longest first to
+    the stream with the fewest frames: the ceiling ``-j streams`` encoders could reach."""
+    import threading
+
+    work.mkdir(parents=True, exist_ok=True)
+    lanes: list[list[int]] = [[] for _ in range(streams)]
+    loads = [0] * streams
+    for n in sorted(range(len(shot_frames)), key=lambda i: -shot_frames[i]):
+        lane = loads.index(min(loads))
+        lanes[lane].append(n)
+        loads[lane] += shot_frames[n]
+    errors: list[BaseException] = []
+
+    def run(shots: list[int]) -> None:
+        try:
+            for n in shots:
+                source = _frame_source(sequences, n)
+                with ClipWriter(work / f"c{n:05d}.mp4", video) as writer:
+                    for _ in range(shot_frames[n]):
+                        writer.write(next(source))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    meter = CpuMeter()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    cpu = meter.stop()
+    shutil.rmtree(work)
+    if errors:
+        raise errors[0]
+    total = sum(shot_frames)
+    return {"frames": total, "clips": len(shot_frames), "resolution": f"{video.width}x{video.height}",
+            "streams": streams, "per_shot_seconds": round(seconds, 2), "per_shot_fps": round(total / seconds, 1),
+            "own_cores": cpu["own_cores"], "other_cores": cpu["other_cores"]}
+
+
 def cmd_ceiling(args: argparse.Namespace) -> int:
     """``_ceiling``: the encode ceiling at one resolution, in this (fresh) process."""
     from studio.graph.scene_graph import SceneGraph
@@ -527,6 +644,14 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
     log(f"encode ceiling {args.resolution}: sampling frames, then {sum(lengths)} frames in {len(lengths)} clips")
     sequences = sample_frames(sp, args.backend)
     width, height = sp.size
+    if args.streams > 1:
+        result = encode_streams(sequences, lengths, VideoSettings(width, height, sp.film.fps), Path(args.work),
+                                args.streams)
+        result["sampled"] = f"{len(sequences)} shots x {len(sequences[0])} frames"
+        result["source_digest"] = STARTUP_DIGEST
+        log(f"encode ceiling {args.resolution}, {args.streams} streams: {result['per_shot_fps']} frames/s")
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return 0
     result = encode_ceiling(sequences, lengths, VideoSettings(width, height, sp.film.fps), Path(args.work))
     result["sampled"] = f"{len(sequences)} shots x {len(sequences[0])} frames"
     result["source_digest"] = STARTUP_DIGEST
@@ -1014,6 +1139,173 @@ def print_breakdown(stats: pstats.Stats) -> None:
 # --------------------------------------------------------------------------- command line
 
 
+# --------------------------------------------------------------------------- --jobs: studio render -j
+
+JOBS_MARK = "render_feature_jobs"
+TARGET_JOBS_WALL = 0.65  # -j 2 wall / -j 1 wall
+TARGET_JOBS_CEILING = 1.25  # two-encoder ceiling frames/s / -j 2 render frames/s
+
+
+def jobs_row(payload: dict[str, Any], jobs: int) -> dict[str, Any]:
+    r = payload["report"]
+    executor = r.get("executor") or {}
+    stages = {k: v.get("actual") for k, v in (r.get("stages") or {}).items()}
+    shots = stages.get("shots") or 0.0
+    return {
+        "jobs": jobs, "resolution": r["video"]["size"], "film_minutes": round(r["film_seconds"] / 60, 1),
+        "shots": r["shots_total"], "frames": r["film_frames"], "lines": r["lines_total"],
+        "wall_seconds": r["wall_seconds"], "rtf": r["realtime_factor"], "fps": r["frames_per_second"],
+        "shots_seconds": round(shots, 1), "shots_fps": round(r["frames_rendered"] / shots, 1) if shots else None,
+        "stages": stages, "estimate_seconds": (r.get("estimate") or {}).get("total_seconds"),
+        "voice_workers": r.get("voice_workers", 0), "workers_started": executor.get("workers_started", 0),
+        "tree_peak_mb": payload["memory"]["tree_peak_mb"], "tree_processes": payload["memory"]["tree_processes"],
+        "tree_pss_peak_mb": payload["memory"]["tree_pss_peak_mb"],
+        "peak_studio_mb": payload["memory"]["studio_peak_mb"], "peak_ffmpeg_mb": payload["memory"]["ffmpeg_peak_mb"],
+        "film_sha256": payload["film_sha256"], "own_cores": payload["cpu"]["own_cores"],
+        "other_cores": payload["cpu"]["other_cores"], "source_digest": payload["source_digest"],
+        "backend": r["backend"],
+    }
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    """``--jobs``: -j 1 vs -j 2 and the one- and two-encoder ceilings, at each resolution,
+    in one run; the targets of issue 19."""
+    if args.stand_in:
+        print("--jobs needs the animatic backend (workers load it in processes of their own)", file=sys.stderr)
+        return 1
+    minutes = args.minutes or (15 if args.quick else 90)
+    resolutions = [SD] if args.skip_720 else [SD, HD]
+    started = time.perf_counter()
+    date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    loadavg_start = [round(x, 2) for x in os.getloadavg()]
+    overall = CpuMeter()
+    tmp_root = Path(tempfile.mkdtemp(prefix="studio-bench-jobs-", dir=args.tmp))
+    log(f"--jobs: the {minutes:g}-min feature at {', '.join(resolutions)}, working in {tmp_root}")
+    per_res: list[dict[str, Any]] = []
+    try:
+        yaml = tmp_root / f"feature-{minutes:g}.yaml"
+        write_feature(yaml, minutes=minutes, seed=SEED, resolution=SD, fps=FPS)
+        ceiling_minutes = min(CEILING_MINUTES[args.quick], minutes)
+        for res in resolutions:
+            entry: dict[str, Any] = {"resolution": res}
+            for streams in (1, 2):
+                if args.wait_quiet:
+                    wait_for_quiet(args.wait_quiet, f"encode ceiling {res}, {streams} streams")
+                entry[f"ceiling_{streams}"] = run_child(
+                    ["_ceiling", "--screenplay", str(yaml), "--resolution", res, "--minutes", str(ceiling_minutes),
+                     "--backend", BACKEND, "--work", str(tmp_root / "ceiling"), "--streams", str(streams)],
+                    tmp_root / f"ceiling-{res}-{streams}.json", f"encode ceiling {res}, {streams} streams")
+            for jobs in (1, 2):
+                if args.wait_quiet:
+                    wait_for_quiet(args.wait_quiet, f"-j {jobs} render {res}")
+                work = tmp_root / f"j{jobs}-{res}"
+                payload = render_in_subprocess(yaml, res, work, f"{minutes:g}-min {res} -j {jobs}", BACKEND, False,
+                                               audio=True, jobs=jobs)
+                entry[f"j{jobs}"] = jobs_row(payload, jobs)
+                shutil.rmtree(work)
+            per_res.append(entry)
+    finally:
+        if not args.keep_temp:
+            shutil.rmtree(tmp_root, ignore_errors=True)
+    results = {"date": date, "command": shlex.join(["python", "bench/render_feature.py", *sys.argv[1:]]),
+               "machine": machine_info(), "versions": versions(per_res[0]["j1"]["backend"]), "minutes": minutes,
+               "resolutions": per_res, "bench_seconds": round(time.perf_counter() - started, 1),
+               "other_cores": overall.stop()["other_cores"], "loadavg_start": loadavg_start,
+               "loadavg_end": [round(x, 2) for x in os.getloadavg()]}
+    results["targets"] = jobs_targets(results)
+    text = jobs_markdown(results)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    if args.write if args.write is not None else not args.quick:
+        from record import write_section
+
+        write_section(JOBS_MARK, text, ROOT / "BENCHMARKS.md")
+        log(f"wrote the {JOBS_MARK} section of BENCHMARKS.md")
+    return 0
+
+
+def jobs_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for entry in results["resolutions"]:
+        res, one, two = entry["resolution"], entry["j1"], entry["j2"]
+        c2 = entry["ceiling_2"]
+        ratio = two["wall_seconds"] / one["wall_seconds"]
+        rows.append({"target": f"-j 2 vs -j 1 wall at {res}, {results['minutes']:g}-min film with sound",
+                     "goal": f"<= {TARGET_JOBS_WALL}x", "measured": f"{two['wall_seconds']:.1f} / "
+                     f"{one['wall_seconds']:.1f} s = {ratio:.2f}x (real-time factors {two['rtf']:.3f} / "
+                     f"{one['rtf']:.3f})", "met": ratio <= TARGET_JOBS_WALL})
+        ceiling = c2["per_shot_fps"] / two["fps"]
+        rows.append({"target": f"-j 2 within {TARGET_JOBS_CEILING}x of the two-encoder ceiling at {res}",
+                     "goal": f"ceiling / render <= {TARGET_JOBS_CEILING}",
+                     "measured": f"{c2['per_shot_fps']:.0f} / {two['fps']:.0f} = {ceiling:.2f}",
+                     "met": ceiling <= TARGET_JOBS_CEILING})
+        for row in (one, two):
+            rows.append({"target": f"peak memory, -j {row['jobs']} at {res} (the whole process tree)",
+                         "goal": "<= 1024 MiB", "measured": f"{row['tree_peak_mb']:.0f} MiB RSS summed "
+                         f"({row['tree_pss_peak_mb']:.0f} MiB PSS; {row['tree_processes']} processes at most)",
+                         "met": row["tree_peak_mb"] <= TARGET_PEAK_MB})
+        same = one["film_sha256"] == two["film_sha256"]
+        rows.append({"target": f"films byte-identical, -j 1 and -j 2 at {res}", "goal": "same SHA-256",
+                     "measured": one["film_sha256"][:16] + (" = " if same else " != ") + two["film_sha256"][:16],
+                     "met": same})
+    return rows
+
+
+def jobs_markdown(results: dict[str, Any]) -> str:
+    m, v = results["machine"], results["versions"]
+    out = [f"<!-- {JOBS_MARK} -->",
+           "## Feature render with `-j` (`bench/render_feature.py --jobs`)",
+           "",
+           f"- **Date:** {results['date']}; **command:** `{results['command']}` (took "
+           f"{results['bench_seconds'] / 60:.1f} min)",
+           f"- **Machine:** {m['cores']} cores ({m['usable_cores']} usable), {m['cpu']}, {m['ram_gib']} GiB RAM; "
+           f"studio {v['studio']} (commit {v['commit']}), ffmpeg {v['ffmpeg']}",
+           f"- **Other load:** other processes used {results['other_cores']:.2f} cores on average over the run "
+           f"(/proc/stat busy time minus the bench's own); load average {results['loadavg_start'][0]} at the start, "
+           f"{results['loadavg_end'][0]} at the end. "
+           + ("A busy machine: -j 2 cannot find a free core, so these figures show the bench works, not the "
+              "targets." if results["other_cores"] > 0.3 else ""),
+           f"- **Input:** `generate_feature(minutes={results['minutes']:g}, seed={SEED})`, {FPS} fps, with sound "
+           "(voices, score, mix); each render `studio.run.parallel.render_film(jobs=N)` in a fresh process into "
+           "a fresh cache. Memory: every process under the render (studio, shot and voice workers, every ffmpeg), "
+           "their VmRSS summed in each sample (~20 a second), the largest sum (the target's figure: it counts "
+           "the libraries the Python processes share once per process); PSS the same with shared pages split "
+           "between the processes that share them.",
+           "",
+           "| resolution | -j | film min | shots | lines | wall s | estimate s | wall / film | frames/s | shots stage s | "
+           "shot frames/s | voices s | workers | peak tree MiB (RSS) | peak tree MiB (PSS) | processes | cores used | "
+           "other load (cores) |",
+           "|" + " --- |" * 18]
+    for e in results["resolutions"]:
+        for row in (e["j1"], e["j2"]):
+            out.append(f"| {row['resolution']} | {row['jobs']} | {row['film_minutes']} | {row['shots']} | "
+                       f"{row['lines']} | {row['wall_seconds']:.1f} | {row['estimate_seconds'] or 0:.1f} | "
+                       f"{row['rtf']:.3f} | {row['fps']:.1f} | "
+                       f"{row['shots_seconds']:.1f} | {row['shots_fps']} | {row['stages'].get('voices') or 0:.1f} | "
+                       f"{row['workers_started']} shot, {row['voice_workers']} voice | {row['tree_peak_mb']:.0f} | "
+                       f"{row['tree_pss_peak_mb']:.0f} | "
+                       f"{row['tree_processes']} | {row['own_cores']:.2f} | {row['other_cores']:.2f} |")
+    out += ["", "| resolution | ceiling, 1 stream frames/s | ceiling, 2 streams frames/s | -j 2 render frames/s | "
+            "2-stream ceiling / render | other load (cores) |", "|" + " --- |" * 6]
+    for e in results["resolutions"]:
+        c1, c2, two = e["ceiling_1"], e["ceiling_2"], e["j2"]
+        out.append(f"| {e['resolution']} | {c1['per_shot_fps']:.1f} | {c2['per_shot_fps']:.1f} | {two['fps']:.1f} | "
+                   f"{c2['per_shot_fps'] / two['fps']:.2f} | {c1['other_cores']:.2f} / {c2['other_cores']:.2f} |")
+    out += ["", "**Targets (issue 19)**", "", "| target | goal | measured | met |", "| --- | --- | --- | --- |"]
+    out += [f"| {t['target']} | {t['goal']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |"
+            for t in results["targets"]]
+    out += ["",
+            "Ceilings: real animatic frames through `ClipWriter` (the render's ffmpeg command line), one clip per "
+            f"shot with the feature's shot lengths (its first {min(CEILING_MINUTES[False], results['minutes']):g} "
+            "min), one stream, then two streams at once (two threads, each feeding its own ffmpeg; shots dealt "
+            "longest first). Render frames/s is the whole render's (voices, sound and assembly included), as in "
+            "the render_feature section. Estimate: what `studio estimate` expected of that very render "
+            "(`render-report.json`'s `estimate`, from `studio/run/stage_references.json`).",
+            f"<!-- /{JOBS_MARK} -->"]
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "_render":
@@ -1027,6 +1319,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--label", default="render")
         p.add_argument("--stand-in", action="store_true")
         p.add_argument("--audio", action="store_true")
+        p.add_argument("--jobs", type=int, default=0)
         return cmd_render(p.parse_args(argv[1:]))
     if argv and argv[0] == "_ceiling":
         p = argparse.ArgumentParser(prog="render_feature.py _ceiling", description="(internal) the encode ceiling")
@@ -1037,6 +1330,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--work", required=True)
         p.add_argument("--json", required=True)
         p.add_argument("--stand-in", action="store_true")
+        p.add_argument("--streams", type=int, default=1)
         return cmd_ceiling(p.parse_args(argv[1:]))
     if argv and argv[0] == "_assembly":
         p = argparse.ArgumentParser(prog="render_feature.py _assembly", description="(internal) assembly vs MoviePy")
@@ -1077,7 +1371,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "run":
         argv = argv[1:]
     p = argparse.ArgumentParser(prog="render_feature.py", description=__doc__.split("\n\n")[0],
-                                epilog="sub-commands: run (default), profile, report FILE.json, status")
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="sub-commands: run (default), profile, report FILE.json, status\n\n"
+                                       "studio render -j (issue 19), the recorded run on a quiet machine:\n"
+                                       "  nice python bench/render_feature.py --jobs --wait-quiet 120 --json /tmp/jobs.json\n"
+                                       "a short run (10-min film, 854x480 only):\n"
+                                       "  nice python bench/render_feature.py --jobs --minutes 10 --skip-720")
     p.add_argument("--quick", action="store_true", help="5- and 15-minute films instead of 10 and 90 (a smoke run)")
     p.add_argument("--skip-720", action="store_true", help="leave out the 1280x720 render and ceiling")
     p.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
@@ -1095,7 +1394,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
                    help="before each measurement, wait up to SECONDS for other processes to use < 0.3 cores")
     p.add_argument("--stand-in", action="store_true", help="development only: a tiny numpy backend, never recorded")
-    return cmd_run(p.parse_args(argv))
+    p.add_argument("--jobs", action="store_true",
+                   help="measure studio render -j instead: the feature with sound rendered with -j 1 and with -j 2, "
+                        "the one- and two-encoder ceilings, the memory of the whole process tree (studio, workers, "
+                        "ffmpeg), films byte-identical; its own section of BENCHMARKS.md (render_feature_jobs)")
+    p.add_argument("--minutes", type=float, help="with --jobs: the film's length (default 90; 15 with --quick)")
+    args = p.parse_args(argv)
+    if args.jobs:
+        return cmd_jobs(args)
+    return cmd_run(args)
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
 from studio.cli import entry
 
-entry()
+if __name__ == "__main__":  # not when a spawned worker process imports it
+    entry()

@@ -20,6 +20,7 @@ class _Bars:
         self.progress = progress
         self.film = progress.add_task("film", total=None)
         self.shot = progress.add_task("preparing", total=None)
+        self.workers: dict[int, int] = {}  # worker slot -> its bar
 
     def film_started(self, shots: int, frames: int) -> None:
         self.progress.update(self.film, total=shots)
@@ -38,6 +39,25 @@ class _Bars:
         # a stage has no count: a fresh task (reset keeps the last shot's frame total)
         self.progress.remove_task(self.shot)
         self.shot = self.progress.add_task(name, total=None)
+        for task in self.workers.values():
+            self.progress.remove_task(task)
+        self.workers.clear()
+
+    # -j N: one bar a worker process, under the film's
+    def worker_shot_started(self, worker: int, plan, cached: bool) -> None:  # type: ignore[no-untyped-def]
+        label = f"worker {worker + 1}: {plan.shot_id} ({'cached' if cached else plan.size})"
+        task = self.workers.get(worker)
+        if task is None:
+            task = self.workers[worker] = self.progress.add_task(label, total=plan.frames)
+        self.progress.reset(task, total=plan.frames, description=label, completed=plan.frames if cached else 0)
+
+    def worker_frames_done(self, worker: int, count: int) -> None:
+        if worker in self.workers:
+            self.progress.advance(self.workers[worker], count)
+
+    def worker_idle(self, worker: int) -> None:
+        if worker in self.workers:
+            self.progress.update(self.workers[worker], description=f"worker {worker + 1}: waiting")
 
 
 @click.command()
@@ -54,10 +74,15 @@ class _Bars:
               help="With --executor ray: the Ray cluster to join (default: a private one on loopback).")
 @click.option("--approved-only", is_flag=True,
               help="Video only for shots approved with `studio approve`; the others hold their keyframe.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Render shots and voice lines in N worker processes (default: the usable cores); the film "
+                   "is the same byte for byte. -j 1 renders in this process; so does --approved-only (its shots "
+                   "and held keyframes, the lines still in N workers).")
 def render(file: str, output: str | None, backend: str | None, resolution: str | None, fps: int | None,
            cache_dir: str | None, loudness: str | None, silent: bool, shots_: tuple[str, ...], seed: int | None,
            verify: bool, quiet: bool, allow_outside_assets: bool, cast: tuple[str, ...] = (),
-           executor: str = "local", address: str | None = None, approved_only: bool = False) -> None:
+           executor: str = "local", address: str | None = None, approved_only: bool = False,
+           jobs: int | None = None) -> None:
     """Render a screenplay into a finished film, with subtitles, timeline and storyboard.
 
     Shots already in the cache are not rendered again; a killed render continues where
@@ -85,6 +110,12 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
         from studio.run.ray_executor import render_film_ray as render_film  # noqa: F811
 
         kwargs["address"] = address
+        if jobs is not None:
+            kwargs["workers"] = jobs
+    else:
+        from studio.run.parallel import render_film, usable_cores  # noqa: F811
+
+        kwargs["jobs"] = jobs or usable_cores()
     if quiet:
         result = render_film(screenplay, out_dir, progress=QuietProgress(), **kwargs)
     else:
@@ -100,7 +131,11 @@ def render(file: str, output: str | None, backend: str | None, resolution: str |
     out.print(text, soft_wrap=True)
     if r["rendered"] and len(r["rendered"]) <= 12:
         out.print(Text(f"rendered shots: {', '.join(r['rendered'])}"), soft_wrap=True)
-    if r.get("executor"):
+    if r.get("executor", {}).get("name") == "local":
+        x = r["executor"]
+        out.print(Text(f"-j {x['jobs']}: {x['shots_on_workers']} shots on {x['workers_started']} worker processes"
+                       f"{', retried: ' + ', '.join(x['retried']) if x['retried'] else ''}"), soft_wrap=True)
+    elif r.get("executor"):
         x = r["executor"]
         out.print(Text(f"ray: {x['shots_on_workers']} shots on {x['workers']} workers"
                        f"{', retried: ' + ', '.join(x['retried']) if x['retried'] else ''}"), soft_wrap=True)

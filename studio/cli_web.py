@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from studio.cli_common import allow_outside_option, film_for, film_options, minutes, out
+from studio.errors import StudioError
 
 
 def _seconds(seconds: float) -> str:
@@ -113,7 +114,7 @@ def status(file: str, backend: str | None, resolution: str | None, fps: int | No
 
 
 @click.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--backend", type=click.Choice(["animatic", "diffusers"]),
               help="Backend to estimate (default: the screenplay's).")
 @click.option("--model", help="Registry video model for the diffusers backend (default: the screenplay's).")
@@ -124,11 +125,32 @@ def status(file: str, backend: str | None, resolution: str | None, fps: int | No
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False),
               help="Where spoken lines are cached (their lengths time the shots; default: $STUDIO_CACHE, else ./cache).")
 @click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Animatic shot workers for the whole render's makespan (default: the usable cores, as render).")
+@click.option("--calibrate", "calibrate_from", type=click.Path(dir_okay=False, exists=True), metavar="REPORT",
+              help="Rescale the stage rates from a render-report.json (estimate vs actual) into the local "
+                   "reference file, which later estimates prefer; FILE is then not needed.")
 @allow_outside_option
-def estimate(file: str, backend: str | None, model: str | None, gpus: int, resolution: str | None, fps: int | None,
-             cache_dir: str | None, as_json: bool, allow_outside_assets: bool) -> None:
-    """Expected render time per shot and in total, GPU-hours, and the makespan on
-    --gpus GPUs (a continuity chain renders in order on one GPU)."""
+def estimate(file: str | None, backend: str | None, model: str | None, gpus: int, resolution: str | None, fps: int | None,
+             cache_dir: str | None, as_json: bool, allow_outside_assets: bool, jobs: int | None = None,
+             calibrate_from: str | None = None) -> None:
+    """Expected render time: every stage of the render (voices, shots, sound, assembly),
+    per shot, GPU-hours, and the makespan on --gpus GPUs (a continuity chain renders in
+    order on one GPU). With --calibrate REPORT: learn this machine's rates from a render."""
+    if calibrate_from is not None:
+        from studio.run.stages import calibrate, write_references
+
+        try:
+            report = json.loads(Path(calibrate_from).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise StudioError(f"{calibrate_from} is not a render report: {exc}",
+                              hint="give the render-report.json a render wrote") from None
+        refs = calibrate(report, report_path=calibrate_from)
+        path = write_references(refs)
+        out.print(Text(f"calibrated stages {refs['calibrated']} (actual / estimated) into {path}"), soft_wrap=True)
+        return
+    if file is None:
+        raise click.UsageError("give the screenplay FILE to estimate (or --calibrate REPORT)")
     from studio.cache.store import default_cache_dir
     from studio.errors import MissingToolError
     from studio.graph.scene_graph import SceneGraph
@@ -151,8 +173,18 @@ def estimate(file: str, backend: str | None, model: str | None, gpus: int, resol
         options["model"] = model
     result = estimate_film(plans, backend=backend, options=options, models=screenplay.film.render.options.get("models"),
                            base_dir=screenplay.base_dir, gpus=gpus)
+    from studio.audio.speech import dialogue_lines
+    from studio.run.parallel import usable_cores
+    from studio.run.stages import Spoken, estimate_stages
+
+    try:
+        spoken = [Spoken(d.voice.engine, len(d.text)) for d in dialogue_lines(screenplay) if d.line_id not in speech]
+    except StudioError:
+        spoken = []
+    workers = (jobs or usable_cores()) if result.backend == "animatic" else gpus
+    whole = estimate_stages(plans, result, spoken, jobs=workers)
     if as_json:
-        out.print_json(json.dumps({"file": file, **result.to_dict()}))
+        out.print_json(json.dumps({"file": file, **result.to_dict(), "render": whole.to_dict()}))
         return
     worker = "worker" if result.backend == "animatic" else "GPU"
     title = f"{screenplay.film.title}: {len(plans)} shots, {minutes(sum(p.duration for p in plans))} of film, " \
@@ -175,6 +207,13 @@ def estimate(file: str, backend: str | None, model: str | None, gpus: int, resol
     kf = result.keyframe_reference
     out.print(Text(f"keyframes (studio keyframes, before the video): {_seconds(result.keyframe_seconds)} for "
                    f"{len(result.shots)} shots, by {kf.name if kf else 'the animatic'}"), soft_wrap=True)
+    text = Text()
+    text.append("the whole render ", style="bold")
+    text.append(f"(fresh cache but for the {len(speech)} lines already spoken, {workers} shot worker"
+                f"{'s' if workers != 1 else ''}): {_seconds(whole.total_seconds)} = "
+                + ", ".join(f"{k} {_seconds(v)}" for k, v in whole.stages.items()))
+    out.print(text, soft_wrap=True)
+    out.print(Text(f"stage rates: {whole.source} ({whole.file})", style="dim"), soft_wrap=True)
     out.print(Text(f"reference: {ref.name} on {ref.device}: {ref.frames} frames at {ref.width}x{ref.height}"
                    f"{f', {ref.steps} steps' if ref.steps else ''} in {ref.seconds:.1f} s. {ref.source}",
                    style="dim"), soft_wrap=True)

@@ -122,9 +122,10 @@ class ClipWriter:
                     self._proc.stdin.close()
                 except BrokenPipeError:
                     pass
-            if exc_type is not None:
+            if exc_type is not None:  # interrupted or failed: no half-written clip is left behind
                 self._proc.kill()
                 self._proc.wait()
+                self._tmp.unlink(missing_ok=True)
                 return
             if self._proc.wait() != 0:
                 raise self._failure()

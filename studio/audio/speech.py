@@ -148,11 +148,15 @@ def synthesize_lines(
     *,
     engines: Mapping[str, TTSEngine] | None = None,
     progress: Callable[[DialogueLine, LineAudio], None] | None = None,
+    speak_missing: Callable[[list[tuple[DialogueLine, Path]]], None] | None = None,
 ) -> dict[str, LineAudio]:
     """Speak every dialogue line of the film (cached lines are reused).
 
     ``engines`` overrides the registry by engine name (tests, or a configured GPU
-    engine). Raises :class:`ScreenplayError` for unknown voices and
+    engine). ``speak_missing``, when given, is handed the lines not in the cache (with
+    the WAV each belongs at) before any is spoken here, to speak them elsewhere (worker
+    processes, :mod:`studio.run.voicing`) with :func:`speak_line`; a line it leaves
+    missing is spoken here. Raises :class:`ScreenplayError` for unknown voices and
     :class:`MissingToolError` for an engine that is not installed, before speaking
     anything."""
     engines = dict(engines or {})
@@ -162,6 +166,7 @@ def synthesize_lines(
             raise ScreenplayError(problems, screenplay.source.file if screenplay.source else None)
     result: dict[str, LineAudio] = {}
     versions: dict[str, str] = {}
+    found: list[tuple[DialogueLine, TTSEngine, str, Path, float | None]] = []
     for line in dialogue_lines(screenplay):
         name = line.voice.engine
         engine = engines.get(name)
@@ -171,19 +176,31 @@ def synthesize_lines(
             versions[name] = engine.version
         key = speech_key(name, versions[name], line.voice, line.delivery, line.text)
         path = cache_path(cache_dir, key)
-        seconds = wav_seconds(path) if path.is_file() else None
+        found.append((line, engine, key, path, wav_seconds(path) if path.is_file() else None))
+    missing = [(line, path) for line, _engine, _key, path, seconds in found if seconds is None]
+    if speak_missing is not None and missing:
+        speak_missing(missing)
+    for line, engine, key, path, seconds in found:
         made = seconds is None
         if made:
-            speech = engine.synthesize(line.text, line.voice, line.delivery)
-            if speech.sample_rate != SAMPLE_RATE:
-                speech = Speech(dsp.resample(speech.samples, speech.sample_rate, SAMPLE_RATE), SAMPLE_RATE)
-            write_wav(path, speech)
-            seconds = len(speech.samples) / SAMPLE_RATE
+            seconds = wav_seconds(path) if speak_missing is not None and path.is_file() else None
+            if seconds is None:
+                seconds = speak_line(engine, line, path)
         audio = LineAudio(line.line_id, line.speaker, path, round(float(seconds), 6), key, made)
         result[line.line_id] = audio
         if progress is not None:
             progress(line, audio)
     return result
+
+
+def speak_line(engine: TTSEngine, line: DialogueLine, path: Path) -> float:
+    """Speak ``line`` with ``engine`` into its cached WAV at ``path`` (48 kHz, written
+    atomically); its length in seconds. The same bytes in any process."""
+    speech = engine.synthesize(line.text, line.voice, line.delivery)
+    if speech.sample_rate != SAMPLE_RATE:
+        speech = Speech(dsp.resample(speech.samples, speech.sample_rate, SAMPLE_RATE), SAMPLE_RATE)
+    write_wav(path, speech)
+    return len(speech.samples) / SAMPLE_RATE
 
 
 def speech_seconds(result: Mapping[str, LineAudio]) -> dict[str, float]:

@@ -228,6 +228,12 @@ def engine_names() -> list[str]:
     return sorted(_FACTORIES)
 
 
+def is_builtin(name: str) -> bool:
+    """Whether ``get_engine(name)`` makes the built-in engine (not one registered in this
+    process, which another process would not know)."""
+    return name in _BUILTIN and _FACTORIES.get(name) == _BUILTIN[name][0]
+
+
 def get_engine(name: str) -> TTSEngine:
     """The process's engine called ``name``, made on first use.
 

@@ -68,6 +68,9 @@ class FilmJob:
     # keyframe-first (studio.run.keyframes): each shot's selected keyframe, which its video starts from
     keyframes: dict[str, np.ndarray] = field(default_factory=dict)
     approved_only: bool = False  # video only for approved shots; the others hold their keyframe
+    timings: dict[str, float] = field(default_factory=dict)  # seconds each stage took (the report's "stages")
+    voice_workers: int = 0  # worker processes that spoke lines (0: none, all in this process or cached)
+    executor: dict[str, Any] | None = None  # how the shots ran, when not in this process (the report's "executor")
 
 
 @dataclass

@@ -22,7 +22,7 @@ import resource
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,8 @@ def render_film(
     verify: bool = False,
     qa: QASettings | None = None,
     approved_only: bool = False,
+    produce_shots: Callable[[FilmJob, dict[str, Any]], list[ShotOutcome]] | None = None,
+    voice_jobs: int = 1,
 ) -> RenderResult:
     """Voice every line, render every shot (or take it from the cache), score and mix
     the sound, then assemble the film and its side outputs into ``output_dir`` as
@@ -189,7 +191,12 @@ def render_film(
     ``qa``: identity QA settings (threshold, re-takes; default: 0.6, 2).
     ``approved_only``: generate video only for the shots the lockfile approves (``studio
     approve``); every other shot is its keyframe held for its length (keyframes not drawn
-    yet are drawn first, see :mod:`studio.run.keyframes`)."""
+    yet are drawn first, see :mod:`studio.run.keyframes`).
+    ``produce_shots``: step 3 done elsewhere (``(job, options) -> outcomes in story
+    order``; :func:`studio.run.parallel.render_film` passes its worker processes); by
+    default every shot is produced in this process, in story order.
+    ``voice_jobs``: worker processes that speak the lines missing from the cache
+    (:mod:`studio.run.voicing`; 1: in this process)."""
     store: ShotStore | None = None
     try:
         store = ShotStore(cache_dir)
@@ -199,7 +206,8 @@ def render_film(
                                     backend_name=backend_name, backend_options=backend_options, video=video,
                                     progress=progress, audio=audio, lockfile=lockfile, new_takes=new_takes,
                                     take_seed_override=take_seed_override, verify=verify, qa=qa,
-                                    approved_only=approved_only)
+                                    approved_only=approved_only, produce_shots=produce_shots,
+                                    voice_jobs=voice_jobs)
             except DamagedEntry as exc:
                 if attempt == 2:
                     raise
@@ -243,7 +251,8 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
                  backend_name: str | None = None, backend_options: dict[str, Any] | None = None,
                  video: VideoSettings | None = None, progress: Progress | None = None, audio: bool = True,
                  lockfile: Path | None = None, new_takes: Sequence[str] = (), take_seed_override: int | None = None,
-                 verify: bool = False, qa: QASettings | None = None, approved_only: bool = False) -> FilmJob:
+                 verify: bool = False, qa: QASettings | None = None, approved_only: bool = False,
+                 voice_jobs: int = 1) -> FilmJob:
     """Steps 1 and 2: voice the dialogue (audio is the timing master), plan every shot
     with its selected take, cast the characters and load the backend."""
     started = time.perf_counter()
@@ -252,9 +261,16 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
 
     # 1. voices first: shots grow to fit their lines
     lines: dict[str, LineAudio] = {}
+    voiced, voice_workers = time.perf_counter(), 0
     if audio:
         progress.stage("voicing the dialogue")
-        lines = synthesize_lines(screenplay, cache_dir)
+        if voice_jobs > 1:
+            from studio.run.voicing import voice_film
+
+            lines, voice_workers = voice_film(screenplay, cache_dir, jobs=voice_jobs)
+        else:
+            lines = synthesize_lines(screenplay, cache_dir)
+    voiced = time.perf_counter() - voiced
 
     # 2. plan the film, with each shot's selected take
     graph = SceneGraph.from_screenplay(screenplay, speech_seconds(lines))
@@ -281,6 +297,9 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
             make_keyframes(job, progress=QuietProgress())  # a held shot needs its keyframe
         else:
             job.keyframes = selected_keyframes(job)
+    job.timings["voices"] = voiced
+    job.voice_workers = voice_workers
+    job.timings["prepare"] = time.perf_counter() - started - voiced
     return job
 
 
@@ -401,10 +420,17 @@ def qa_and_retake(job: FilmJob, plan: ShotPlan, cond: Conditioning, clip: Clip, 
     return best
 
 
-def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, **options: Any) -> RenderResult:
+def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
+                 produce_shots: Callable[[FilmJob, dict[str, Any]], list[ShotOutcome]] | None = None,
+                 **options: Any) -> RenderResult:
     _clean_leftovers(output_dir)  # a killed run's temporary files, before this run writes its own
     job = prepare_film(screenplay, output_dir, store=store, **options)
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
+    shots_started = time.perf_counter()
+    if produce_shots is not None and not job.approved_only:  # 3. elsewhere (worker processes)
+        outcomes = produce_shots(job, options)
+        job.timings["shots"] = time.perf_counter() - shots_started
+        return finish_film(job, outcomes)
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
@@ -417,6 +443,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
         job.plans[index] = outcome.plan
         outcomes.append(outcome)
         previous = outcome.clip
+    job.timings["shots"] = time.perf_counter() - shots_started
     return finish_film(job, outcomes)
 
 
@@ -439,6 +466,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
     film_frames = sum(p.frames for p in plans)
     film_seconds = film_frames / screenplay.film.fps
     sound: FilmSound | None = None
+    sound_started = time.perf_counter()
     if job.audio:
         progress.stage("scoring and mixing")
         sound = make_film_sound(
@@ -449,6 +477,9 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
             shot_sounds=[ShotSoundAt(p.shot_id, c.sound, p.start_frame / p.fps, p.frames / p.fps)
                          for p, c in zip(plans, clips) if c.sound is not None],
         )
+
+    job.timings["sound"] = time.perf_counter() - sound_started
+    assembly_started = time.perf_counter()
 
     # 5. the cut and its side outputs, unless they already are what these inputs make
     chapters = _chapters(plans)
@@ -502,6 +533,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
     if lock is not None:
         _update_lock(lock, screenplay, plans, takes, clips, backend, lines, sound)
         store.manifest.record_film(job.film_id, str(lock.path.resolve()))
+    job.timings["assembly"] = time.perf_counter() - assembly_started
     wall = time.perf_counter() - job.started
     own, children = peak_rss_mb()
     report: dict[str, Any] = {
@@ -521,12 +553,14 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "realtime_factor": round(wall / film_seconds, 4) if film_seconds else None,
         "frames_rendered": frames_rendered,
         "frames_per_second": round(frames_rendered / wall, 2) if wall else 0.0,
-        "peak_rss_mb": round(own + children, 1),  # studio and one clip encoder at once
+        # studio and one clip encoder at once; with -j, each worker and its encoder on top
+        "peak_rss_mb": round(own + children + (job.executor or {}).get("peak_rss_mb_workers", 0.0), 1),
         "peak_rss_mb_studio": own,
         "peak_rss_mb_ffmpeg": children,
         "chapters": [{"title": c.title, "start": c.start, "end": c.end} for c in chapters],
         "lines_total": len(lines),
         "lines_synthesized": sorted(lid for lid, a in lines.items() if a.synthesized),
+        "voice_workers": job.voice_workers,
         "audio": sound.report() if sound else None,
         "cut_key": cut_key,
         "cut_rebuilt": rebuilt,
@@ -540,9 +574,37 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
                           "shots_with_video": sum(not o.held for o in outcomes)}}
            if job.keyframes or job.approved_only else {}),
         "versions": {"studio": __version__, "python": platform.python_version(), "ffmpeg": ffmpeg_version()},
+        **({"executor": job.executor} if job.executor else {}),
+        **stage_report(job, plans, rendered),
     }
     write_text(report_path, json.dumps(report, indent=2) + "\n")
     return RenderResult(report=report, film=film, clips=clips, plans=plans)
+
+
+def stage_report(job: FilmJob, plans: list[ShotPlan], rendered: list[str]) -> dict[str, Any]:
+    """The report's ``stages`` (estimated vs actual seconds, each stage this render ran)
+    and ``estimate`` (what :mod:`studio.run.stages` expected of this very render: the
+    lines it voiced, the shots it drew, on its workers)."""
+    from studio.audio.speech import dialogue_lines
+    from studio.run.estimate import estimate_film
+    from studio.run.stages import Spoken, estimate_stages
+
+    actual = {name: round(seconds, 3) for name, seconds in job.timings.items()}
+    try:
+        sp = job.screenplay
+        options = {k: v for k, v in sp.film.render.options.items() if k != "models"}
+        shots = estimate_film(plans, backend=job.backend.name, options=options,
+                              models=sp.film.render.options.get("models"), base_dir=sp.base_dir)
+        spoken = {lid for lid, a in job.lines.items() if a.synthesized}
+        lines = [Spoken(d.voice.engine, len(d.text)) for d in dialogue_lines(sp) if d.line_id in spoken]
+        expected = estimate_stages(plans, shots, lines, jobs=int((job.executor or {}).get("jobs", 1)),
+                                   rendered=rendered, audio=job.audio, voice_jobs=max(1, job.voice_workers))
+    except StudioError as exc:  # a backend the estimate does not know: the actual times still
+        return {"stages": {k: {"estimated": None, "actual": v} for k, v in actual.items()},
+                "estimate": {"error": str(exc)}}
+    return {"stages": {k: {"estimated": round(expected.stages.get(k, 0.0), 3), "actual": actual.get(k)}
+                       for k in (*expected.stages, *[k for k in actual if k not in expected.stages])},
+            "estimate": expected.to_dict()}
 
 
 def hold_shot(job: FilmJob, index: int) -> ShotOutcome:

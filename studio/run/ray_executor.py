@@ -39,33 +39,26 @@ import errno
 import json
 import logging
 import os
-import socket
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from studio.assemble.encode import VideoSettings
 from studio.atomic import write_text
 from studio.cache.store import Clip, ShotStore
 from studio.errors import RenderError, StudioError
-from studio.render.backend import load_backend
-from studio.render.plan import ShotPlan, canonical_hash
+from studio.render.plan import ShotPlan
 from studio.run import local
-from studio.run.distributed.schedule import ReadyQueue
-from studio.run.identity import QASettings
+from studio.run.distributed.dispatch import cached as _cached  # noqa: F401  (older callers' names)
+from studio.run.distributed.dispatch import produce_shots as _produce_shots
+from studio.run.distributed.worker import ShotWorker, WorkerResult, WorkerSpec
+from studio.run.distributed.worker import worker_spec as _spec
 from studio.run.local import (
-    FilmJob,
     Progress,
-    QuietProgress,
     RenderResult,
-    ShotOutcome,
     finish_film,
     prepare_film,
-    produce_shot,
-    shot_conditioning,
 )
 from studio.screenplay.model import Screenplay
 
@@ -73,100 +66,6 @@ RETRIES = 3  # attempts after the first, per shot, by Ray (a dead process) and b
 LOOPBACK = "127.0.0.1"
 
 log = logging.getLogger("studio.run.ray")
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """Everything a worker needs to produce any shot of the film, as plain picklable data
-    (a :class:`FilmJob` holds a database connection and a loaded backend: never shipped)."""
-
-    screenplay: Screenplay  # its film settings only (produce_shot reads the seed), not its scenes
-    backend: str
-    options: dict[str, Any]
-    models: dict[str, Any] | None
-    base_dir: Path | None
-    video: VideoSettings
-    cache_dir: Path  # absolute: the same shared folder on every node
-    film_id: str
-    shots: int  # the plans travel with each shot: a feature's are ~0.4 MB
-    takes: dict[str, tuple[int, int]]
-    cast: Any  # studio.consistency.cast.Cast
-    verify: bool
-    qa: QASettings
-    backend_hash: str  # the driver's backend.describe(), hashed: workers must match it
-    lines: dict[str, Any] = field(default_factory=dict)  # voiced lines (LineAudio, WAVs in the shared cache):
-    # a backend that wants_speech generates shots around them, and their audio is in the shots' keys
-    keyframes: dict[str, Any] = field(default_factory=dict)  # keyframe-first: each shot's selected keyframe
-
-
-@dataclass
-class WorkerResult:
-    """A shot produced by a worker, and what the driver should know about the worker."""
-
-    outcome: ShotOutcome
-    pid: int
-    host: str
-    started: float  # wall-clock seconds (time.time()) when the worker began the shot
-    finished: float
-    corrupt: list[str] = field(default_factory=list)  # cache keys found corrupt (and removed)
-    encoder_peak_kb: int = 0
-
-
-class ShotWorker:
-    """One per GPU (or CPU): the backend, loaded once, and a ShotStore on the shared cache.
-    Ray makes it an actor (see :class:`_Pool`); it is a plain class so this module never
-    imports Ray unless the Ray executor runs."""
-
-    def __init__(self, spec: WorkerSpec) -> None:
-        self.error: StudioError | None = None  # a worker that cannot start says why in ready()
-        store = ShotStore(spec.cache_dir)
-        try:
-            backend = load_backend(spec.backend, spec.options, models=spec.models, base_dir=spec.base_dir)
-            if canonical_hash(backend.describe()) != spec.backend_hash:
-                raise StudioError(
-                    f"the {spec.backend} backend on worker {socket.gethostname()} is not the driver's "
-                    f"({backend.describe()})",
-                    hint="install the same studio, backend packages and models on every node of the cluster",
-                )
-            if callable(getattr(backend, "use_identities", None)):  # character LoRAs load with the pipelines
-                backend.use_identities(spec.cast.identities)
-        except StudioError as exc:
-            self.error = exc
-            return
-        # a worker produces shots only: no voices, graph or lockfile
-        self.job = FilmJob(
-            screenplay=spec.screenplay, output_dir=spec.cache_dir, name=spec.film_id, cache_dir=spec.cache_dir,
-            store=store, backend=backend, video=spec.video, film_id=spec.film_id, lock=None, lines=dict(spec.lines),
-            graph=None, plans=[None] * spec.shots, takes=dict(spec.takes), cast=spec.cast,  # type: ignore[arg-type]
-            progress=QuietProgress(), audio=False, verify=spec.verify, qa=spec.qa, keyframes=dict(spec.keyframes),
-        )
-        self._corrupt_seen = 0
-
-    def produce(self, index: int, plan: ShotPlan, previous: Clip | None,
-                previous_plan: ShotPlan | None, head: tuple[int, ShotPlan] | None = None) -> WorkerResult:
-        """Shot ``index`` planned as ``plan``: from the cache or rendered, with its take and
-        QA. For a continuous shot, ``previous``/``previous_plan`` are the clip and plan
-        (after any re-take) of the shot it continues, already in the cache; ``head`` the
-        index and plan of its chain's first shot when that is further back (the chain's
-        colour anchor is read from that shot's clip)."""
-        if self.error is not None:
-            raise self.error
-        started = time.time()
-        self.job.plans[index] = plan
-        if previous_plan is not None:
-            self.job.plans[index - 1] = previous_plan
-        if head is not None:
-            self.job.plans[head[0]] = head[1]
-        outcome = produce_shot(self.job, index, previous)
-        self.job.plans[index] = outcome.plan
-        corrupt = self.job.store.corrupt[self._corrupt_seen:]
-        self._corrupt_seen = len(self.job.store.corrupt)
-        return WorkerResult(outcome, os.getpid(), socket.gethostname(), started, time.time(), list(corrupt),
-                            local._ENCODER_PEAK_KB[0])
-
-    def ready(self) -> tuple[int, str, StudioError | None]:
-        """(pid, host, why this worker cannot render, if it cannot)."""
-        return os.getpid(), socket.gethostname(), self.error
 
 
 def render_film_ray(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path, name: str,
@@ -223,113 +122,12 @@ def render_film_ray(screenplay: Screenplay, output_dir: Path, *, cache_dir: Path
         write_text(report_path, json.dumps(result.report, indent=2) + "\n")
     return result
 
-
-def _spec(job: FilmJob, options: dict[str, Any]) -> WorkerSpec:
-    """The worker's recipe for ``job``. The backend is named and configured exactly as
-    :func:`prepare_film` did it (screenplay settings, then the command line's)."""
-    sp = job.screenplay
-    backend_options = {k: v for k, v in sp.film.render.options.items() if k != "models"}
-    backend_options.update(options.get("backend_options") or {})
-    film_only = sp.model_copy(update={"scenes": [], "characters": [], "locations": []})
-    return WorkerSpec(
-        screenplay=film_only, backend=options.get("backend_name") or sp.film.render.backend, options=backend_options,
-        models=sp.film.render.options.get("models"), base_dir=sp.base_dir, video=job.video,
-        cache_dir=job.cache_dir, film_id=job.film_id, shots=len(job.plans), takes=dict(job.takes), cast=job.cast,
-        verify=job.verify, qa=job.qa, backend_hash=canonical_hash(job.backend.describe()),
-        lines=dict(job.lines) if getattr(job.backend, "wants_speech", False) else {},
-        keyframes=dict(job.keyframes),
-    )
-
-
-def _produce_shots(job: FilmJob, pool: _Pool, retries: int) -> list[ShotOutcome]:
-    """Step 3 over the pool, in the scene graph's render order; outcomes in story order."""
-    plans = job.plans
-    index_of = {p.shot_id: i for i, p in enumerate(plans)}
-    chains = [[index_of[sid] for sid in chain] for chain in job.graph.render_order()]
-    ready = ReadyQueue(chains, [p.frames for p in plans])
-    outcomes: list[ShotOutcome | None] = [None] * len(plans)
-    failures: Counter[int] = Counter()
-
-    def previous_of(index: int) -> ShotOutcome | None:
-        """The outcome of the shot ``index`` continues (None for a chain's first shot)."""
-        return outcomes[index - 1] if plans[index].continues is not None and index else None
-
-    def accept(index: int, outcome: ShotOutcome) -> None:
-        """Shot ``index`` is done; the shots after it in its chain that are in the cache
-        are taken here (no worker needed); the first that is not becomes ready."""
-        while True:
-            job.plans[index] = outcome.plan
-            outcomes[index] = outcome
-            after = ready.next_of(index)
-            if after is None:
-                return
-            if not make_ready(after):
-                return
-            index = after
-            before = previous_of(index)
-            outcome = produce_shot(job, index, before.clip if before else None)
-
-    def make_ready(index: int) -> bool:
-        """Queue shot ``index`` for a worker, unless it is in the cache (then say so)."""
-        before = previous_of(index)
-        if _cached(job, index, before.clip if before else None):
-            return True
-        ready.push(index)
-        return False
-
-    for start in ready.starts:
-        if make_ready(start):
-            accept(start, produce_shot(job, start, None))
-    while len(ready) or pool.running:
-        while len(ready) and pool.has_idle():
-            index = ready.pop()
-            before = previous_of(index)
-            previous_clip, previous_plan = (before.clip, before.plan) if before else (None, None)
-            head = local.chain_head(plans, index)
-            if head < index - 1 and getattr(job.backend, "wants_chain_anchor", False):
-                # the worker reads the chain's colour from its first shot's clip (local.chain_anchor)
-                pool.submit(index, plans[index], previous_clip, previous_plan, (head, plans[head]))
-            else:
-                pool.submit(index, plans[index], previous_clip, previous_plan)
-        index, result, error = pool.next_done()
-        if error is not None:
-            failures[index] += 1
-            if failures[index] > retries:
-                raise RenderError(
-                    f"shot {plans[index].shot_id} failed on {failures[index]} Ray worker"
-                    f"{'s' if failures[index] != 1 else ''}: {error}",
-                    hint="see the worker logs in the Ray session folder (/tmp/ray/session_latest/logs)",
-                ) from None
-            ready.push(index)  # renders are idempotent: hand it out again
-            continue
-        assert result is not None
-        job.store.corrupt.extend(result.corrupt)
-        local._ENCODER_PEAK_KB[0] = max(local._ENCODER_PEAK_KB[0], result.encoder_peak_kb)
-        outcome = result.outcome
-        job.progress.shot_started(outcome.plan, not outcome.rendered)
-        job.progress.frames_done(outcome.frames_rendered if outcome.rendered else 0)
-        job.progress.shot_finished(outcome.plan, outcome.rendered)
-        accept(index, outcome)
-    missing = [plans[i].shot_id for i, o in enumerate(outcomes) if o is None]
-    if missing:  # every shot is in exactly one chain: this is a bug
-        raise RenderError(f"shots never scheduled: {', '.join(missing)}", hint="this is a studio bug: report it")
-    return [o for o in outcomes if o is not None]
-
-
-def _cached(job: FilmJob, index: int, previous: Clip | None) -> bool:
-    """Is shot ``index`` already in the cache? Mirrors the start of :func:`produce_shot`
-    (a copy: were it ever to differ, a cached shot would go to a worker, which finds it
-    in the cache all the same)."""
-    plan = job.plans[index]
-    if plan.continues is not None and index and plan.continues.seed != job.plans[index - 1].seed:
-        plan = replace(plan, continues=replace(plan.continues, seed=job.plans[index - 1].seed))
-    _cond, key = shot_conditioning(job, plan, previous)
-    return job.store.get(key, verify=job.verify) is not None
-
-
 class _Pool:
     """The Ray side, started on first need: the connection (or a private loopback
     instance) and one :class:`ShotWorker` actor per GPU, else per CPU."""
+
+    kind = "Ray"
+    hint = "see the worker logs in the Ray session folder (/tmp/ray/session_latest/logs)"
 
     def __init__(self, spec: Callable[[], WorkerSpec], *, address: str | None, workers: int | None,
                  retries: int, progress: Progress) -> None:

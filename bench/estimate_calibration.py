@@ -1,0 +1,311 @@
+"""Measure the stage rates the estimate scales from, and check the estimate against
+fresh-cache renders, stage by stage.
+
+1. **Voices, line by line.** Every line of the two fitting films (below) is spoken in
+   this process with its engine (:func:`studio.audio.speech.speak_line`, what a render
+   does), timed; per engine a least-squares line through (characters, seconds) gives
+   the part per line and per character; each engine's first load is timed too, and the
+   start of a voice worker process.
+2. **The stages fitted to two renders.** The example film
+   (screenplays/the-last-lamp.yaml) and a short generated feature
+   (``bench/generate_feature.py --seed 1``, 6 minutes by default: a film of another
+   length) render on fresh caches with ``-j 1``. Prepare, voices and shots get one rate
+   each, the two renders' actual seconds over what they asked of the stage, pooled
+   (prepare: once; voices: a factor on the line-by-line rates, for what the render adds
+   around them; shots: x the animatic reference); sound and assembly two, solved from
+   the two renders: once + per second of film (a rate that comes out negative is
+   dropped, the other pooled). On a shared machine whose load swings by 2x within
+   minutes, more rates than that from two renders went negative or wild (a first
+   version fitted per scene and per shot).
+3. **The check.** A 10-minute generated feature (``--seed 0``), never used in the fit,
+   renders on a fresh cache with those rates; the table gives estimate vs actual per
+   stage for all three films, with the error. Goal: the total within ±15%.
+
+Written to ``studio/run/stage_references.json`` (with its source: command, date,
+machine, other load) and the ``<!-- estimate_calibration -->`` section of
+BENCHMARKS.md.
+
+Usage::
+
+    nice python bench/estimate_calibration.py [--minutes 10] [--fit-minutes 3] [--no-write] [--keep DIR]
+
+Timings on a shared machine are noisy: the table records the other load (cores busy
+besides the bench, from /proc/stat over the whole run, and the load average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.record import machine, write_section  # noqa: E402
+from studio.run.stages import SHIPPED, STAGES  # noqa: E402
+
+EXAMPLE = ROOT / "screenplays" / "the-last-lamp.yaml"
+MAX_LINES_PER_ENGINE = 60  # lines timed per engine (longest and shortest spread evenly)
+
+# each stage's rates as (rate key, input from the report's estimate "inputs"); "1" is once. Sound and
+# assembly have a large part that does not grow with the film (a first run with one rate per second
+# of film overestimated a 10-minute film's sound by 2x): once + per second, from fit films of
+# different lengths
+MODEL = {
+    "prepare": [("seconds", "1")],
+    "shots": [("factor", "shot_reference_seconds")],
+    "sound": [("seconds", "1"), ("per_film_second", "film_seconds")],
+    "assembly": [("seconds", "1"), ("per_film_second", "film_seconds")],
+}
+ZEROED = {"prepare": ["per_shot"], "shots": ["per_shot"], "sound": ["per_scene"],
+          "assembly": ["per_shot"]}  # rates this fit leaves out
+
+
+def _busy() -> float:
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    return (sum(fields[:3]) + sum(fields[5:8])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own() -> float:
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def render(screenplay: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
+    """A fresh-cache ``studio render -j 1`` in a process of its own; its report."""
+    out = work / "out"
+    cmd = [sys.executable, "-m", "studio", "render", str(screenplay), "-o", str(out), "--cache", str(work / "cache"),
+           "-j", "1", "--quiet"]
+    subprocess.run(cmd, check=True, env=env, cwd=work, stdout=subprocess.DEVNULL)
+    return json.loads((out / "render-report.json").read_text())
+
+
+def _started(_: int) -> int:
+    """What a voice worker imports before its first line (its engine's load is counted apart)."""
+    import studio.run.voicing  # noqa: F401
+
+    return os.getpid()
+
+
+def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
+    """Rates of the voices stage, measured: each engine's load, each line spoken."""
+    from studio.audio.speech import cache_path, dialogue_lines, speak_line, speech_key
+    from studio.audio.tts import get_engine
+    from studio.screenplay import load_screenplay
+
+    lines = [line for sp in screenplays for line in dialogue_lines(load_screenplay(sp))]
+    by_engine: dict[str, list[Any]] = {}
+    for line in lines:
+        by_engine.setdefault(line.voice.engine, []).append(line)
+    load, per_line, per_char, points = {}, {}, {}, {}
+    for name, said in sorted(by_engine.items()):
+        started = time.perf_counter()
+        engine = get_engine(name)
+        version = engine.version
+        load[name] = round(time.perf_counter() - started, 4)
+        said = sorted(said, key=lambda ln: len(ln.text))
+        if len(said) > MAX_LINES_PER_ENGINE:
+            said = [said[round(i * (len(said) - 1) / (MAX_LINES_PER_ENGINE - 1))] for i in range(MAX_LINES_PER_ENGINE)]
+        xs, ys = [], []
+        for line in said:
+            path = cache_path(cache, speech_key(name, version, line.voice, line.delivery, line.text) + "-t")
+            started = time.perf_counter()
+            speak_line(engine, line, path)
+            ys.append(time.perf_counter() - started)
+            xs.append(len(line.text))
+        a = np.vstack([np.ones(len(xs)), np.asarray(xs, float)]).T
+        (fixed, slope), *_ = np.linalg.lstsq(a, np.asarray(ys), rcond=None)
+        if fixed < 0 or slope < 0:  # one rate only, through the origin of the other
+            fixed, slope = (0.0, float(np.dot(xs, ys) / np.dot(xs, xs))) if fixed < 0 else (float(np.mean(ys)), 0.0)
+        per_line[name], per_char[name] = round(float(fixed), 5), round(float(slope), 7)
+        points[name] = {"lines": len(xs), "seconds": round(sum(ys), 3)}
+    mean = lambda d: round(sum(d.values()) / len(d), 7) if d else 0.0  # noqa: E731
+    context = multiprocessing.get_context("spawn")
+    started = time.perf_counter()
+    with ProcessPoolExecutor(2, mp_context=context) as pool:
+        list(pool.map(_started, range(2)))
+    startup = round(time.perf_counter() - started, 3)
+    return {"load": {**load, "default": mean(load)}, "per_line": {**per_line, "default": mean(per_line)},
+            "per_character": {**per_char, "default": mean(per_char)}, "worker_startup": startup,
+            "measured": points}
+
+
+def _input(report: dict[str, Any], name: str) -> float:
+    return 1.0 if name == "1" else float(report["estimate"]["inputs"][name])
+
+
+def fit_stages(reports: list[dict[str, Any]], refs: dict[str, Any]) -> dict[str, Any]:
+    """Each stage's rate (``MODEL``): the renders' actual seconds over their inputs, pooled;
+    the voices' line-by-line rates scaled by the renders' actual over their estimate."""
+    r = refs["stages"]
+    for stage, terms in MODEL.items():
+        ys = np.asarray([float(rep["stages"][stage]["actual"]) for rep in reports])
+        xs = np.asarray([[_input(rep, x) for _k, x in terms] for rep in reports])
+        theta = np.linalg.lstsq(xs, ys, rcond=None)[0] if len(terms) > 1 else np.zeros(1) - 1
+        if (theta < 0).any():  # one rate (the last: what grows with the film), pooled
+            theta = np.zeros(len(terms))
+            theta[-1] = ys.sum() / xs[:, -1].sum()
+        for (key, _x), value in zip(terms, theta):
+            r[stage][key] = round(float(value), 7)
+        for other in ZEROED.get(stage, []):
+            r[stage][other] = 0.0
+    estimated = sum(voices_seconds(rep, r["voices"]) for rep in reports)
+    if estimated > 0:
+        scale = sum(float(rep["stages"]["voices"]["actual"]) for rep in reports) / estimated
+        v = r["voices"]
+        for rate in ("load", "per_line", "per_character"):
+            v[rate] = {k: round(val * scale, 7) for k, val in v[rate].items()}
+        v["scaled"] = round(scale, 4)
+    return refs
+
+
+def voices_seconds(report: dict[str, Any], v: dict[str, Any]) -> float:
+    """The voices stage of a -j 1 render, from the lines it spoke per engine."""
+    from studio.run.stages import _by_engine
+
+    return sum(_by_engine(v["load"], e) + n * _by_engine(v["per_line"], e) + c * _by_engine(v["per_character"], e)
+               for e, (n, c) in report["estimate"]["inputs"]["lines_by_engine"].items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the generated feature checked")
+    parser.add_argument("--fit-minutes", type=float, default=6.0, help="length of the generated feature fitted to")
+    parser.add_argument("--no-write", action="store_true", help="measure and print, write nothing")
+    parser.add_argument("--keep", type=Path, help="keep what was measured (reports, voice rates, run.json) here")
+    parser.add_argument("--refit", type=Path, metavar="DIR",
+                        help="render nothing: fit again from what a run kept in DIR (--keep), e.g. after a change "
+                             "to the fit")
+    args = parser.parse_args()
+    run = refit(args.refit) if args.refit else measure(args)
+    refs = json.loads(SHIPPED.read_text())
+    refs.pop("file", None)
+    refs["stages"]["voices"] = dict(run["voices"])
+    reports = run["reports"]
+    refs = fit_stages([reports["example"], reports["fit"]], refs)
+    refs["source"] = (f"measured: nice python bench/estimate_calibration.py, {run['began']}, {machine()}, load "
+                      f"average {run['load_start']} at the start, {run['load_end']} at the end, other load "
+                      f"{run['other']} cores: TTS engines timed line by line ({run['measured']}), every stage "
+                      f"fitted to fresh-cache -j 1 renders of the example film and a {run['fit_minutes']:g}-minute "
+                      f"generated feature (seed 1), checked on a {run['minutes']:g}-minute one (seed 0); shot "
+                      f"worker start-up assumed" + (f"; refit from {args.refit}" if args.refit else ""))
+    estimates = {name: _reestimate(rep, refs) for name, rep in reports.items()}
+    section = table(reports, estimates, run)
+    print(section)
+    if not args.no_write:
+        SHIPPED.write_text(json.dumps(refs, indent=2) + "\n")
+        write_section("estimate_calibration", section)
+
+
+def refit(folder: Path) -> dict[str, Any]:
+    run = json.loads((folder / "run.json").read_text())
+    run["reports"] = {n: json.loads((folder / f"{n}-report.json").read_text()) for n in ("example", "fit", "check")}
+    return run
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Time the voices, render the three films; what the fit needs."""
+    began, load_start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), round(os.getloadavg()[0], 2)
+    wall0, busy0, own0 = time.perf_counter(), _busy(), _own()
+    with tempfile.TemporaryDirectory(prefix="estimate-calibration-") as tmp:
+        work = Path(tmp)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "STUDIO_ESTIMATE_REFERENCES": str(work / "fitted.json")}
+        films = {"example": EXAMPLE, "fit": work / "fit.yaml", "check": work / "check.yaml"}
+        for name, minutes, seed in (("fit", args.fit_minutes, 1), ("check", args.minutes, 0)):
+            subprocess.run([sys.executable, str(ROOT / "bench" / "generate_feature.py"), "-o", str(films[name]),
+                            "--minutes", str(minutes), "--seed", str(seed)], check=True, env=env,
+                           stdout=subprocess.DEVNULL)
+        refs = json.loads(SHIPPED.read_text())
+        refs.pop("file", None)
+        # 1. voices, line by line, in this process
+        voices = time_voices([films["example"], films["fit"]], work / "voices")
+        measured = voices.pop("measured")
+        refs["stages"]["voices"] = dict(voices)
+        (work / "fitted.json").write_text(json.dumps(refs, indent=2) + "\n")
+        # 2. the two renders the stages are fitted to
+        reports: dict[str, dict[str, Any]] = {}
+        for name in ("example", "fit"):
+            (work / name).mkdir()
+            reports[name] = render(films[name], work / name, env)
+        (work / "fitted.json").write_text(json.dumps(fit_stages(list(reports.values()), refs), indent=2) + "\n")
+        # 3. the check: a film the fit never saw, rendered with the fitted rates
+        (work / "check").mkdir()
+        reports["check"] = render(films["check"], work / "check", env)
+    wall = time.perf_counter() - wall0
+    run = {"began": began, "load_start": load_start, "load_end": round(os.getloadavg()[0], 2),
+           "other": round(max(0.0, (_busy() - busy0) - (_own() - own0)) / wall, 2), "measured": measured,
+           "voices": voices, "minutes": args.minutes, "fit_minutes": args.fit_minutes}
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        for name, rep in reports.items():
+            (args.keep / f"{name}-report.json").write_text(json.dumps(rep, indent=2))
+        (args.keep / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    return {**run, "reports": reports}
+
+
+def _reestimate(report: dict[str, Any], refs: dict[str, Any]) -> dict[str, float]:
+    """The report's stages estimated again with the final rates (the fit films rendered
+    before the fit): each stage is linear in its inputs, so the report's ``inputs`` do."""
+    r = refs["stages"]
+    out = {"voices": voices_seconds(report, r["voices"])}
+    for stage, terms in MODEL.items():
+        out[stage] = sum(float(r[stage][key]) * _input(report, x) for key, x in terms)
+    return out
+
+
+def table(reports: dict[str, dict[str, Any]], est: dict[str, dict[str, float]], run: dict[str, Any]) -> str:
+    names = {"example": "example film (fit)", "fit": f"{run['fit_minutes']:g}-min feature (fit)",
+             "check": f"{run['minutes']:g}-min feature (check)"}
+    began, load_start, load_end, other = run["began"], run["load_start"], run["load_end"], run["other"]
+    head = "| stage | " + " | ".join(f"{names[n]} est. s | actual s | error" for n in reports) + " |"
+    lines = ["<!-- estimate_calibration -->",
+             "## Estimate vs a fresh-cache render, per stage (`bench/estimate_calibration.py`)",
+             "",
+             f"{began}, {machine()}; load average {load_start} at the start, {load_end} at the end; other "
+             f"processes used {other} cores on average over the run (the machine is shared: times are noisy). "
+             "Command: `nice python bench/estimate_calibration.py`. TTS engines timed line by line; the stages' "
+             "rates fitted to the two fit renders; the check film was never seen by the fit. Every "
+             "render: `studio render -j 1` on a fresh cache, in a process of its own. Goal: the total within "
+             "±15%.",
+             "",
+             " | ".join(f"{names[n]}: {r['film_seconds']:.0f} s of film, {r['shots_total']} shots, "
+                        f"{r['lines_total']} lines" for n, r in reports.items()),
+             "",
+             head,
+             "| --- |" + " ---: | ---: | ---: |" * len(reports)]
+
+    def cells(e: float, a: float) -> str:
+        return f"{e:.1f} | {a:.1f} | {(e - a) / a * 100:+.0f}%" if a else f"{e:.1f} | {a:.1f} | "
+
+    for stage in STAGES:
+        lines.append(f"| {stage} | " + " | ".join(cells(est[n][stage], float(r["stages"][stage]["actual"]))
+                                               for n, r in reports.items()) + " |")
+    lines.append("| **total** | " + " | ".join(
+        cells(sum(est[n].values()), sum(float(r["stages"][s]["actual"]) for s in STAGES))
+        for n, r in reports.items()) + " |")
+    lines.append("| wall (report) | " + " | ".join(f" | {r['wall_seconds']:.1f} | " for r in reports.values()) + " |")
+    lines += ["",
+              "Estimates here use the final rates for all three films (the fit films rendered before the fit; "
+              "each stage is linear in the film's inputs the report records). `wall` adds nothing a stage "
+              "misses beyond rounding; process start and imports are outside it. Rates and their source: "
+              "`studio/run/stage_references.json`.",
+              "<!-- /estimate_calibration -->"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

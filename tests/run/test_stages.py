@@ -1,0 +1,121 @@
+"""The whole render's estimate: every stage a render runs, from rates with a source;
+the render report's estimate vs actual per stage; ``studio estimate --calibrate``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studio.graph.scene_graph import SceneGraph
+from studio.render.plan import plan_film
+from studio.run.estimate import estimate_film
+from studio.run.stages import (
+    STAGES,
+    Spoken,
+    calibrate,
+    estimate_stages,
+    estimate_voices,
+    line_seconds,
+    load_references,
+)
+from studio.screenplay import load_screenplay
+from tests.conftest import EXAMPLE, ROOT
+
+
+@pytest.fixture(scope="module")
+def lamp():
+    screenplay = load_screenplay(EXAMPLE)
+    plans = plan_film(SceneGraph.from_screenplay(screenplay, {}))
+    return plans, estimate_film(plans)
+
+
+def test_every_stage_is_counted_and_scales_with_what_the_film_asks(lamp):
+    plans, shots = lamp
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    assert refs["source"]
+    lines = [Spoken("espeak-ng", 40)] * 10
+    one = estimate_stages(plans, shots, lines, references=refs)
+    assert list(one.stages) == list(STAGES) and all(v > 0 for v in one.stages.values())
+    assert one.stages["shots"] > shots.total_seconds * 0.5
+    more = estimate_stages(plans, shots, lines * 2, references=refs)
+    load = refs["stages"]["voices"]["load"]["espeak-ng"]  # the engine loads once, however many lines
+    assert more.stages["voices"] - load == pytest.approx(2 * (one.stages["voices"] - load))
+    assert one.inputs["lines_by_engine"] == {"espeak-ng": [10, 400]}
+    assert one.inputs["scenes"] == len({p.scene_id for p in plans}) and one.inputs["shots"] == len(plans)
+    silent = estimate_stages(plans, shots, lines, audio=False, references=refs)
+    assert silent.stages["voices"] == silent.stages["sound"] == 0
+    cached = estimate_stages(plans, shots, [], rendered=[], references=refs)
+    assert cached.stages["shots"] == 0
+
+
+def test_workers_give_the_makespan_of_the_chains(lamp):
+    plans, shots = lamp
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    one = estimate_stages(plans, shots, [], jobs=1, references=refs).stages["shots"]
+    two = estimate_stages(plans, shots, [], jobs=2, references=refs).stages["shots"]
+    factor, startup = refs["stages"]["shots"]["factor"], refs["stages"]["shots"]["worker_startup"]
+    longest = shots.longest_chain_seconds * factor
+    assert max(longest, one / 2) <= two - startup + 1e-6  # no schedule beats the longest chain or half the work
+    assert two - startup < one
+
+
+def test_voice_workers_speak_the_lines_side_by_side():
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    voices = refs["stages"]["voices"]
+    lines = [Spoken("piper", 20 + 7 * n) for n in range(12)]
+    one, two = estimate_voices(lines, voices, 1), estimate_voices(lines, voices, 2)
+    each = [line_seconds(line, voices) for line in lines]
+    load = voices["load"]["piper"]
+    assert one == pytest.approx(sum(each) + load)
+    assert max(max(each), sum(each) / 2) <= two - load - voices["worker_startup"] + 1e-9 < sum(each)
+    # a single line is not worth a worker
+    assert estimate_voices(lines[:1], voices, 2) == pytest.approx(each[0] + load)
+
+
+def test_calibrating_scales_each_stage_by_actual_over_estimated():
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    report = {"stages": {"voices": {"estimated": 10.0, "actual": 20.0}, "sound": {"estimated": 4.0, "actual": 2.0},
+                         "shots": {"estimated": 0.0, "actual": 0.0}}}
+    new = calibrate(report, references=refs, report_path="r.json")
+    r, n = refs["stages"], new["stages"]
+    assert n["voices"]["per_character"]["espeak-ng"] == pytest.approx(2 * r["voices"]["per_character"]["espeak-ng"])
+    assert n["sound"]["per_film_second"] == pytest.approx(r["sound"]["per_film_second"] / 2)
+    assert n["shots"] == r["shots"]  # a stage that did no work teaches nothing
+    assert new["source"].startswith("calibrated: studio estimate --calibrate r.json")
+
+
+def test_the_render_report_has_estimate_and_actual_for_every_stage(lamp_render):
+    _screenplay, result, _root = lamp_render
+    stages = result.report["stages"]
+    assert set(stages) == set(STAGES)
+    for name in STAGES:
+        assert stages[name]["estimated"] > 0 and stages[name]["actual"] > 0, name
+    assert sum(s["actual"] for s in stages.values()) <= result.report["wall_seconds"] + 0.01
+    assert result.report["estimate"]["source"]
+
+
+def test_estimate_calibrate_writes_the_local_references_the_estimate_then_prefers(lamp_render, tmp_path):
+    _screenplay, result, root = lamp_render
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STUDIO_ESTIMATE_REFERENCES": str(tmp_path / "refs.json")}
+    report = root / "out" / "render-report.json"
+    done = subprocess.run([sys.executable, "-m", "studio", "estimate", "--calibrate", str(report)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    written = json.loads((tmp_path / "refs.json").read_text())
+    assert set(written["calibrated"]) == set(STAGES)
+    done = subprocess.run([sys.executable, "-m", "studio", "estimate", str(EXAMPLE), "--json", "-j", "1"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    render = json.loads(done.stdout)["render"]
+    assert render["file"] == str(tmp_path / "refs.json") and render["source"].startswith("calibrated:")
+    assert list(render["stages"]) == list(STAGES)
+
+    (tmp_path / "bad.json").write_text("{not json")
+    done = subprocess.run([sys.executable, "-m", "studio", "estimate", "--calibrate", str(tmp_path / "bad.json")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "not a render report" in done.stderr and "Traceback" not in done.stderr
