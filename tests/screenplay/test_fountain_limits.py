@@ -68,3 +68,13 @@ def test_as_many_scenes_and_speakers_as_allowed_still_read(tmp_path: Path) -> No
     got = _measure(tmp_path, scenes)
     assert got["outcome"] == "read: 5000 scenes, 2000 characters", got
     assert got["seconds"] < 4.0 and got["peak_mb"] < 500, got
+
+
+@pytest.mark.parametrize("unit", ["/*a", "/_a", " *a", "(**a", " ***a"])
+def test_emphasis_that_never_closes_reads_in_linear_time(tmp_path: Path, unit: str) -> None:
+    # the fuzz's case fountain 349 (seed 0): '/*a' 20,000 times in an action line took 35 s to import
+    # (5,000 times: up to 3.3 s): the emphasis regexes tried every opener against the rest of the line
+    line = unit * 20_000
+    got = _measure(tmp_path, f"INT. ROOM - DAY\n\n{line}\n\nBOB\n{line}\n")
+    assert str(got["outcome"]).startswith("read: 1 scenes"), got
+    assert got["seconds"] < 2.0 and got["peak_mb"] < 500, got
