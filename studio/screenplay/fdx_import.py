@@ -38,7 +38,7 @@ from studio.screenplay.fountain import (
     _cue,
     _Line,
 )
-from studio.screenplay.fountain_import import MAX_SCENES, FountainImport, _Builder
+from studio.screenplay.fountain_import import MAX_LINES, MAX_SCENES, FountainImport, _Builder
 from studio.screenplay.model import Screenplay
 from studio.screenplay.safe_yaml import MAX_BYTES
 from studio.screenplay.validate import validate
@@ -250,6 +250,10 @@ def import_fdx(raw: bytes, file: str = "<input>") -> FountainImport:
     if headings > MAX_SCENES:
         raise _fail(file, f"{headings} scene headings, over the {MAX_SCENES} scenes one screenplay may hold",
                     hint="split it into several films, one file each")
+    filled = sum(1 for p in paragraphs if p.text)
+    if filled > MAX_LINES:
+        raise _fail(file, f"{filled} paragraphs with text, over the {MAX_LINES} one screenplay may hold (a "
+                    "90-minute feature has about 3,000)", hint="split it into several films, one file each")
     doc = Document(title_page=_title_page(paragraphs), elements=_elements(paragraphs))
     if not any(isinstance(el, (Heading, Dialogue)) for el in doc.elements):
         raise _fail(file, "no scene headings and no dialogue: nothing to film",

@@ -156,7 +156,42 @@ _STARS = re.compile(r"(?<![^\W_])(?<!\*)(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1(?!
 _UNDERLINE = re.compile(r"(?<![^\W_])(?<!_)_(?=[^\s_])(.+?)(?<=[^\s_])_(?!_)(?![^\W_])")
 # Emphasis left open at a line end (the spec keeps it literal; a film has no use for it).
 _DANGLING = re.compile(r"(?:(?<=\s)|^)[*_]+(?=[^\s*_])|(?<=[^\s*_])[*_]+(?=\s|$)")
+# Where emphasis may open and close: the two ends of _STARS and _UNDERLINE, alone.
+_STARS_OPEN = re.compile(r"(?<![^\W_])(?<!\*)(\*{1,3})(?=[^\s*])")
+_STARS_CLOSE = re.compile(r"(?<=[^\s*])(\*{1,3})(?!\*)(?![^\W_])")
+_UNDERLINE_OPEN = re.compile(r"(?<![^\W_])(?<!_)(_)(?=[^\s_])")
+_UNDERLINE_CLOSE = re.compile(r"(?<=[^\s_])(_)(?!_)(?![^\W_])")
 _RESTORE_TABLE = str.maketrans(_RESTORE)
+
+
+def _unwrap(text: str, emphasis: re.Pattern[str], opener: re.Pattern[str], closer: re.Pattern[str],
+            inner: int) -> str:
+    """``emphasis.sub(inner group, text)``, in time that grows with the text.
+
+    The regex alone tries every opener against the rest of its line, so a line of
+    openers that never close (``/*a`` 20,000 times: 16 s) costs the square of its
+    length. Here an opener is tried only when a closer of its length follows it on
+    its line (the regex then matches, and its match is consumed); the others are
+    passed over at once."""
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        last: dict[int, int] = {}  # a mark's length -> where its last closer on the line starts
+        for m in closer.finditer(line):
+            last[len(m.group(1))] = m.start()
+        if not last:
+            continue
+        pieces: list[str] = []
+        pos = 0
+        for o in opener.finditer(line):
+            at, size = o.start(), len(o.group(1))
+            if at < pos or last.get(size, -1) <= at + size:
+                continue
+            m = emphasis.match(line, at)
+            if m is not None:
+                pieces += [line[pos:at], m.group(inner)]
+                pos = m.end()
+        lines[n] = "".join(pieces) + line[pos:]
+    return "\n".join(lines)
 
 
 def strip_markup(text: str) -> str:
@@ -168,7 +203,8 @@ def strip_markup(text: str) -> str:
         text = _ESCAPE.sub(lambda m: _PLACEHOLDER[m.group(1)], text)
     if "*" in text or "_" in text:
         for _ in range(4):  # ***both***, _**nested**_, **bold *and italic***
-            new = _UNDERLINE.sub(r"\1", _STARS.sub(r"\2", text))
+            new = _unwrap(_unwrap(text, _STARS, _STARS_OPEN, _STARS_CLOSE, 2),
+                          _UNDERLINE, _UNDERLINE_OPEN, _UNDERLINE_CLOSE, 1)
             if new == text:
                 break
             text = new

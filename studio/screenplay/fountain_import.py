@@ -56,8 +56,9 @@ How Fountain maps onto the format:
 What is refused, with one :class:`ScreenplayError` naming the file and a fix: binary
 files, text that is not UTF-8, an empty file, a studio YAML screenplay, and text with
 neither a scene heading nor dialogue (prose, a bare title page), and more than
-MAX_SCENES headings or MAX_CHARACTERS speakers (counted before the work that would
-grow with them). A stray control character or two in a text file are dropped.
+MAX_SCENES headings, MAX_CHARACTERS speakers or MAX_LINES non-blank lines (counted
+before the work that would grow with them). A stray control character or two in a text
+file are dropped.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ import string
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +108,10 @@ MAX_TITLE_VALUE = 1000
 # (before parsing) instead of taking minutes and gigabytes.
 MAX_SCENES = 5000
 MAX_CHARACTERS = 2000
+# Non-blank lines of a Fountain file (paragraphs of a Final Draft one): a 90-minute
+# feature has about 3,000, seven hours under 15,000. Each becomes at most one beat;
+# 20,000 one-line beats import, check and plan in about a second here.
+MAX_LINES = 20_000
 
 # --------------------------------------------------------------------------- names and ids
 
@@ -423,6 +429,8 @@ def decode_fountain(raw: str | bytes, file: str) -> str:
         text = raw.removeprefix("\ufeff")
     if len(text) > MAX_BYTES:
         raise _fail(file, f"file is over the {MAX_BYTES} byte limit")
+    if "\r" in text:  # one line ending, so that '^' (MULTILINE) starts every line the parser sees
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     controls = _CONTROL.findall(text)
     if controls:
         if len(controls) > max(2, len(text) // 100):
@@ -841,6 +849,7 @@ class _Builder:
 
 # what may be a scene heading, counted before parsing (an upper bound: enough for a limit)
 _HEADING_LINE = re.compile(r"^[ \t]*(?:\.(?=[^\s.])|(?:INT|EXT|EST|I/E|E/I)[./ \t])", re.MULTILINE | re.IGNORECASE)
+_FILLED_LINE = re.compile(r"^[ \t]*[^\s]", re.MULTILINE)
 
 
 def import_fountain(raw: str | bytes, file: str = "<input>") -> FountainImport:
@@ -852,6 +861,9 @@ def import_fountain(raw: str | bytes, file: str = "<input>") -> FountainImport:
     if headings > MAX_SCENES:
         raise _fail(file, f"{headings} scene headings, over the {MAX_SCENES} scenes one screenplay may hold",
                     "split it into several films, one file each")
+    if sum(1 for _ in islice(_FILLED_LINE.finditer(text), MAX_LINES + 1)) > MAX_LINES:
+        raise _fail(file, f"more than {MAX_LINES} lines with text, more than one screenplay may hold (a "
+                    "90-minute feature has about 3,000)", "split it into several films, one file each")
     doc = parse_fountain_text(text)
     if not any(isinstance(el, (Heading, Dialogue)) for el in doc.elements):
         what = "action" if any(isinstance(el, (Action, Lyrics)) for el in doc.elements) else "nothing"

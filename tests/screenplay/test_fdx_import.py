@@ -161,6 +161,17 @@ def test_too_many_scenes_are_refused_before_the_work_that_grows_with_them():
     assert time.perf_counter() - started < 2.0
     assert "40000 scene headings, over the 5000" in str(caught.value)
 
+def test_more_paragraphs_than_a_screenplay_holds_are_refused():
+    para = '<Paragraph Type="Action"><Text>X</Text></Paragraph>'
+    raw = ('<?xml version="1.0"?><FinalDraft><Content><Paragraph Type="Scene Heading"><Text>INT. A - DAY</Text>'
+           "</Paragraph>" + para * 160_000 + "</Content></FinalDraft>").encode()
+    with pytest.raises(ScreenplayError) as caught:
+        import_fdx(raw, "long.fdx")
+    assert "160001 paragraphs with text, over the 20000" in str(caught.value)
+    imported = import_fdx(raw[: raw.index(para.encode()) + len(para) * 19_999] + b"</Content></FinalDraft>", "ok.fdx")
+    assert len(imported.data["scenes"][0]["beats"]) == 19_999
+
+
 _FIXTURE_BYTES = FDX.read_bytes()
 
 
