@@ -38,10 +38,9 @@ from studio.screenplay.fountain import (
     _cue,
     _Line,
 )
-from studio.screenplay.fountain_import import MAX_LINES, MAX_SCENES, FountainImport, _Builder
+from studio.screenplay.fountain_import import MAX_LINES, MAX_SCENES, FountainImport, _Builder, validated
 from studio.screenplay.model import Screenplay
 from studio.screenplay.safe_yaml import MAX_BYTES
-from studio.screenplay.validate import validate
 
 MAX_DEPTH = 32  # a Final Draft file nests 6 deep; this leaves room and stops a nesting bomb
 _FIX = "pass a Final Draft screenplay (.fdx), saved by Final Draft or exported by another screenwriting app"
@@ -281,10 +280,4 @@ def read_fdx(path: str | Path) -> FountainImport:
 def parse_fdx(raw: bytes, file: str = "<input>", *, base_dir: Path | None = None,
               allow_outside: bool = False) -> Screenplay:
     """Read and validate a Final Draft screenplay into a :class:`Screenplay`."""
-    imported = import_fdx(raw, file)
-    screenplay, warnings = validate(imported.data, imported.source, base_dir=base_dir, allow_outside=allow_outside)
-    screenplay._source = imported.source
-    screenplay._warnings = [*imported.warnings, *warnings]
-    screenplay._base_dir = base_dir
-    screenplay._allow_outside = allow_outside
-    return screenplay
+    return validated(import_fdx(raw, file), base_dir=base_dir, allow_outside=allow_outside)

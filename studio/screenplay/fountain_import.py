@@ -890,7 +890,12 @@ def parse_fountain(raw: str | bytes, file: str = "<input>", *, base_dir: Path | 
                    allow_outside: bool = False) -> Screenplay:
     """Read and validate a Fountain screenplay into a :class:`Screenplay`. Problems
     carry the Fountain file's line numbers. Raises :class:`ScreenplayError`."""
-    imported = import_fountain(raw, file)
+    return validated(import_fountain(raw, file), base_dir=base_dir, allow_outside=allow_outside)
+
+
+def validated(imported: FountainImport, *, base_dir: Path | None, allow_outside: bool) -> Screenplay:
+    """An imported screenplay (Fountain or Final Draft) validated into a :class:`Screenplay`,
+    its problems and warnings pointing into the imported file."""
     screenplay, warnings = validate(imported.data, imported.source, base_dir=base_dir, allow_outside=allow_outside)
     screenplay._source = imported.source
     screenplay._warnings = [*imported.warnings, *warnings]
