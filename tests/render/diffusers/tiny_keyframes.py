@@ -63,10 +63,22 @@ def _flow_scheduler(**shifting: Any) -> Any:
                                            **shifting)
 
 
+def _flux2_vae(seed: int) -> Any:
+    """FLUX.2's ``AutoencoderKLFlux2`` (klein's and dev's alike) at a tiny width: four levels, 8x."""
+    import torch
+    from diffusers import AutoencoderKLFlux2
+
+    torch.manual_seed(seed)
+    return AutoencoderKLFlux2(
+        block_out_channels=(8, 8, 8, 8), layers_per_block=1, latent_channels=4, norm_num_groups=4,
+        sample_size=32, use_quant_conv=False, use_post_quant_conv=False,
+    ).eval()
+
+
 def save_flux2_klein(folder: Path, seed: int = 0) -> Path:
     """FLUX.2 [klein], step-distilled (``is_distilled``), at a tiny width."""
     import torch
-    from diffusers import AutoencoderKLFlux2, Flux2KleinPipeline, Flux2Transformer2DModel
+    from diffusers import Flux2KleinPipeline, Flux2Transformer2DModel
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     tokenizer = qwen_tokenizer()
@@ -81,11 +93,7 @@ def save_flux2_klein(folder: Path, seed: int = 0) -> Path:
         hidden_size=16, intermediate_size=16, num_hidden_layers=28, num_attention_heads=2, num_key_value_heads=2,
         head_dim=8, vocab_size=len(tokenizer), max_position_embeddings=512,
     )).eval()
-    torch.manual_seed(seed)
-    vae = AutoencoderKLFlux2(
-        block_out_channels=(8, 8, 8, 8), layers_per_block=1, latent_channels=4, norm_num_groups=4,
-        sample_size=32, use_quant_conv=False, use_post_quant_conv=False,
-    ).eval()
+    vae = _flux2_vae(seed)
     # FLUX.2's scheduler config: dynamic shifting up to 1.15 at 4096 tokens (black-forest-labs/FLUX.2-klein-4B)
     pipe = Flux2KleinPipeline(scheduler=_flow_scheduler(max_shift=1.15, max_image_seq_len=4096, shift=3.0),
                               vae=_half(vae), text_encoder=_half(text_encoder), tokenizer=tokenizer,
@@ -129,7 +137,7 @@ def mistral_tokenizer() -> Any:
 def save_flux2_dev(folder: Path, seed: int = 0) -> Path:
     """FLUX.2 [dev] (``Flux2Pipeline``, guidance-distilled: a guidance embedding) at a tiny width."""
     import torch
-    from diffusers import AutoencoderKLFlux2, Flux2Pipeline, Flux2Transformer2DModel
+    from diffusers import Flux2Pipeline, Flux2Transformer2DModel
     from transformers import Mistral3Config, Mistral3ForConditionalGeneration
 
     tokenizer = mistral_tokenizer()
@@ -153,11 +161,7 @@ def save_flux2_dev(folder: Path, seed: int = 0) -> Path:
         vision_feature_layer=-1, image_token_index=ids["[IMG]"],
     )
     text_encoder = Mistral3ForConditionalGeneration(config).eval()
-    torch.manual_seed(seed)
-    vae = AutoencoderKLFlux2(
-        block_out_channels=(8, 8, 8, 8), layers_per_block=1, latent_channels=4, norm_num_groups=4,
-        sample_size=32, use_quant_conv=False, use_post_quant_conv=False,
-    ).eval()
+    vae = _flux2_vae(seed)
     # FLUX.2's scheduler config: dynamic shifting up to 1.15 at 4096 tokens (black-forest-labs/FLUX.2-dev)
     pipe = Flux2Pipeline(scheduler=_flow_scheduler(max_shift=1.15, max_image_seq_len=4096, shift=3.0),
                          vae=_half(vae), text_encoder=_half(text_encoder), tokenizer=tokenizer,
