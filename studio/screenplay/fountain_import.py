@@ -486,6 +486,9 @@ class _Builder:
                 raise _fail(self.file, f"more than {MAX_CHARACTERS} different characters speak: this is more than "
                             "one screenplay", "split it into several films, one file each", where[0])
             shown = _clip(display_name(name), MAX_NAME)
+            if not any(ch.isprintable() and not ch.isspace() for ch in shown):
+                raise _fail(self.file, f"the cue {name!r} names no one: it has no visible character",
+                            "write the character's name in the cue, e.g. MARA", where[0])
             ident = _unique(slug(name), self.used_character_ids, f"character-{len(self.characters) + 1}")
             char = {"id": ident, "name": shown, "description": ""}
             self.characters[key] = char

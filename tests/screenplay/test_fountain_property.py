@@ -4,6 +4,7 @@ shots. Nothing else ever escapes."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -85,3 +86,11 @@ def test_whatever_imports_exports_to_fountain_that_imports_the_same(text: str):
     assume(not any(wrapped_in_parentheses(getattr(b, "line", "")) for s in screenplay.scenes for b in s.beats))
     again = parse_fountain(to_fountain(screenplay), "random.fountain")
     assert again.model_dump() == screenplay.model_dump()
+
+
+def test_a_cue_with_no_visible_character_is_refused_at_its_line():
+    """Found by the property test above: a forced cue of one unassigned code point imported as a
+    character that validation then refused."""
+    with pytest.raises(StudioError, match=r"names no one") as refused:
+        import_fountain("\n@\U00018cd6\nFADE IN:", "random.fountain")
+    assert refused.value.problems[0].line == 2
