@@ -34,6 +34,7 @@ from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
 from studio.render.plan import ShotPlan
 
 MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
+MAX_GROUNDS = 8  # lit backdrop patches kept per canvas (a speaker's light, one per patch redrawn)
 LEAD_ROOM = 0.16  # a single figure sits off centre, looking into the frame: it keeps its side of the scene
 SPACING = 1.3  # metres between neighbouring characters on the stage
 CLOSE_SIZES = ("medium-wide", "medium", "medium-close-up", "close-up", "extreme-close-up", "two-shot")
@@ -363,14 +364,30 @@ class Canvas:
                    min(w, math.ceil((x1 - self.x0) * self.scale)), min(h, math.ceil((self.y1 - y0) * self.scale)))
             if box[2] <= box[0] or box[3] <= box[1]:
                 continue
-            hi_box = tuple(v * k for v in box)
-            patch = self.backdrop.crop(hi_box)
+            hi_box = (box[0] * k, box[1] * k, box[2] * k, box[3] * k)
+            patch = self._lit_ground(lit, hi_box).copy()
             pen = Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1])
-            self._draw_layer(pen, lit.cid if lit else None, acts)
+            self._draw_layer(pen, lit.cid if lit else None, acts, light=False)
             img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
         if len(self._variants) >= MAX_VARIANTS:
             self._variants.pop(next(iter(self._variants)))
         return img
+
+    def _lit_ground(self, lit: Placement | None, hi_box: tuple[int, int, int, int]) -> Image.Image:
+        """The full-resolution backdrop inside ``hi_box`` with ``lit``'s light on it: the
+        same for every face and pose drawn over it, so it is drawn once and kept (the
+        caller copies it before drawing on it)."""
+        key = (lit.cid if lit else None, lit.x if lit else None, hi_box)
+        ground = self._grounds.get(key)
+        if ground is None:
+            ground = self.backdrop.crop(hi_box)
+            if lit is not None:
+                _speaker_light(Pen(ground, self.x0, self.y1, self.scale * self.k, hi_box[0], hi_box[1]),
+                               self.comp, lit)
+            if len(self._grounds) >= MAX_GROUNDS:
+                self._grounds.pop(next(iter(self._grounds)))
+            self._grounds[key] = ground
+        return ground
 
     def variant(self, speaker: str | None, acts: bool | tuple[tuple[str, FaceState], ...] = ()) -> Image.Image:
         """The (reduced) canvas with ``speaker`` marked (lit) and the faces in ``acts``
@@ -409,19 +426,8 @@ class Canvas:
                    min(w, math.ceil((x1 - self.x0) * self.scale)), min(h, math.ceil((self.y1 - y0) * self.scale)))
             img = self.base.copy()
             if box[2] > box[0] and box[3] > box[1]:
-                hi_box = tuple(v * k for v in box)
-                # the backdrop with the speaker's light is the same for every face they make
-                lit_key = (lit.cid if lit else None, lit.x if lit else None, hi_box)
-                ground = self._grounds.get(lit_key)
-                if ground is None:
-                    ground = self.backdrop.crop(hi_box)
-                    if lit is not None:
-                        _speaker_light(Pen(ground, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
-                                       self.comp, lit)
-                    if len(self._grounds) >= 4:
-                        self._grounds.pop(next(iter(self._grounds)))
-                    self._grounds[lit_key] = ground
-                patch = ground.copy()
+                hi_box = (box[0] * k, box[1] * k, box[2] * k, box[3] * k)
+                patch = self._lit_ground(lit, hi_box).copy()
                 self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
                                  lit.cid if lit else None, dict(acts), light=False)
                 img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
