@@ -232,3 +232,30 @@ def test_a_turn_away_shows_the_back_and_a_turn_to_someone_the_face() -> None:
     assert end > 40 and start < 0.3 * end, (start, end)
     start, end = face("Theo looks at the sea.")  # not a turn we stage: he stays as he is
     assert start == end and start > 40
+
+
+def test_a_walk_steps_its_feet_and_stands_still_on_its_mark() -> None:
+    """Measured from frames: while Theo walks in, the spread of his feet (the widest run of
+    changed pixels in the bottom rows of his figure) swings between steps; on his mark his
+    feet stand together as in the unblocked shot."""
+    plan = next(p for p in _plans() if p.shot_id == "storm-09")
+    plan = dataclasses.replace(plan, width=640, height=360, frames=48, continuity="cut", continues=None,
+                               title_card=None, film_title=None, lines=(), move="static",
+                               action="Theo enters from the stairs.", size="wide")
+    frames = [np.asarray(f, np.float32) for f in AnimaticBackend({"subtitles": False}).render(plan, Conditioning())]
+    empty = frames[0]  # Theo is still outside the frame
+
+    def feet(f: np.ndarray) -> int | None:
+        moved = np.abs(f - empty).sum(axis=2) > 40
+        rows = np.nonzero(moved.any(axis=1))[0]
+        if len(rows) < 20:
+            return None
+        band = moved[rows.max() - max(2, (rows.max() - rows.min()) // 14):rows.max() + 1]
+        cols = np.nonzero(band.any(axis=0))[0]
+        return int(cols.max() - cols.min()) if cols.min() > 0 and cols.max() < plan.width - 1 else None
+
+    walking = [w for w in (feet(f) for f in frames[2:24]) if w is not None]
+    standing = feet(frames[-1])
+    assert len(walking) >= 6 and standing is not None
+    assert max(walking) - min(walking) >= 4, walking  # the feet scissor as he walks
+    assert max(walking) > standing + 2, (walking, standing)  # a step reaches wider than feet together

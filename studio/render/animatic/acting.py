@@ -50,6 +50,7 @@ class FaceState:
     back: bool | None = None  # their back to us (a turn away); None: as placed
     chair: bool = False  # a chair stands where they are (they sit or stand in this shot)
     arm: float = 0.0  # a gesture: how far the arm toward their gaze is raised (0..1, in quarters)
+    stride: float = 0.0  # walking: where the legs are in their cycle (-1..1, 0 feet together; see figures)
 
 
 NEUTRAL = FaceState()

@@ -89,6 +89,7 @@ BLEND_SECONDS = 0.5  # a continuous shot dissolves from the previous frame over 
 MOUTH_HZ = 6.0  # open/close cycles per second while a line plays (acting off)
 SMALL_FACE_PIXELS = 24  # a head shorter than this on screen only opens and closes its mouth (no blinks, no faces)
 CACHE_FRAMES = 8  # composed frames kept for reuse (a speaking close-up alternates two)
+STRIDE_METRES = 1.3  # a walk's cycle: two steps, left foot then right
 
 
 def check_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -449,7 +450,31 @@ class _Shot:
             face = faces.get(cid, NEUTRAL)
             faces[cid] = replace(face, step=round(face.step + posed.step, 3), seat=posed.seat, back=posed.back,
                                  chair=posed.chair, gaze=face.gaze if posed.gaze is None else posed.gaze)
+        for cid in set(self.walks) | set(self.stagings):
+            stride = self._stride(cid, t)
+            if stride:
+                faces[cid] = replace(faces[cid], stride=stride)
         return tuple(sorted(faces.items(), key=lambda a: a[0]))
+
+    def _step(self, cid: str, t: float) -> float:
+        """How far (metres) from their mark ``cid`` has walked at ``t``: an entrance or
+        exit and a staged cross together."""
+        step = 0.0
+        if cid in self.walks:
+            kind, outside = self.walks[cid]
+            step += walk_offset(kind, t, self.plan.duration, outside)
+        if cid in self.stagings:
+            step += self.stagings[cid].at(t, self.plan.duration).step
+        return step
+
+    def _stride(self, cid: str, t: float) -> float:
+        """Where a walking figure's legs are in their cycle at ``t`` (-1..1, 0 when they
+        stand still): one cycle per :data:`STRIDE_METRES` walked, so the feet keep pace
+        with the ground (a walk that slows onto its mark slows its steps)."""
+        half = 0.5 / self.fps
+        if abs(self._step(cid, t + half) - self._step(cid, max(0.0, t - half))) < 1e-4:
+            return 0.0
+        return round(math.sin(2 * math.pi * self._step(cid, t) / STRIDE_METRES), 2) or 0.0
 
     def _speaker(self, t: float) -> tuple[str | None, bool]:
         """Who is marked speaking at ``t`` seconds, and whether their mouth is open."""

@@ -313,6 +313,20 @@ def figure_extent(look: CharacterLook, x: float, y: float, scale: float = 1.0) -
 # --------------------------------------------------------------------------- drawing
 
 
+STRIDE_REACH = 0.085  # of the figure's height: how far a foot swings out at the height of a step
+STRIDE_LIFT = 0.03  # of the figure's height: how high the swinging foot comes off the floor
+
+
+def _foot(stride: float, side: int, height: float) -> tuple[float, float]:
+    """Where the foot on ``side`` (-1 screen left, 1 right) is moved by a walk at
+    ``stride`` (-1..1): the legs scissor (one foot out to one side as the other goes
+    to the other) and the foot swinging through is lifted. (0, 0) standing still."""
+    if not stride:
+        return 0.0, 0.0
+    swing = stride * side
+    return swing * STRIDE_REACH * height, max(0.0, swing) * STRIDE_LIFT * height
+
+
 def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: float = 1.0, back: bool = False,
                 gaze: float = 0.0, mouth_open: bool = False, face: Image.Image | None = None,
                 dim: float = 1.0, rim: RGB | None = None, act: FaceState | None = None,
@@ -368,7 +382,12 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
         hem = y + h * 0.24
         for s in (-1, 1):  # bare legs (or stockings) below the hem
             lx0, lx1 = sorted((x + s * (gap + leg_w * 0.15), x + s * (gap + leg_w * 0.8)))
-            pen.rect(lx0, y + h * 0.03, lx1, hem + h * 0.02, shade(skin, 0.92))
+            dx, lift = _foot(act.stride, s, h)
+            if dx or lift:  # a step: the leg swings from the hem
+                pen.poly([(lx0, hem + h * 0.02), (lx1, hem + h * 0.02), (lx1 + dx, y + h * 0.03 + lift),
+                          (lx0 + dx, y + h * 0.03 + lift)], shade(skin, 0.92))
+            else:
+                pen.rect(lx0, y + h * 0.03, lx1, hem + h * 0.02, shade(skin, 0.92))
         cloth = top if look.dress else legs
         pen.poly([(x - sw * 0.85, y + g.waist_y), (x + sw * 0.85, y + g.waist_y), (x + sw * 1.05, hem),
                   (x - sw * 1.05, hem)], cloth)
@@ -376,14 +395,17 @@ def draw_figure(pen: Pen, look: CharacterLook, x: float, y: float, *, scale: flo
     else:
         for s in (-1, 1):
             x0, x1 = sorted((x + s * gap, x + s * (gap + leg_w)))
-            pen.poly([(x0 - s * 0.0, y + g.hip_y), (x1, y + g.hip_y), (x1 + (0.01 * h if s > 0 else 0), y + h * 0.035),
-                      (x0 - (0.01 * h if s < 0 else 0), y + h * 0.035)], legs)
+            dx, lift = _foot(act.stride, s, h)
+            pen.poly([(x0 - s * 0.0, y + g.hip_y), (x1, y + g.hip_y),
+                      (x1 + (0.01 * h if s > 0 else 0) + dx, y + h * 0.035 + lift),
+                      (x0 - (0.01 * h if s < 0 else 0) + dx, y + h * 0.035 + lift)], legs)
         pen.rect(x - gap * 0.6, y + g.hip_y - h * 0.06, x + gap * 0.6, y + g.hip_y + 0.01, shade(legs, 0.85))
     for s in (-1, 1):
         if foot > y + 1e-6:
             break
-        sx = x + s * (gap + leg_w * 0.5) + s * 0.012 * h
-        pen.ellipse(sx + s * 0.01 * h, y + h * 0.022, leg_w * 0.72, h * 0.024, c(look.shoes))
+        dx, lift = _foot(act.stride, s, h)
+        sx = x + s * (gap + leg_w * 0.5) + s * 0.012 * h + dx
+        pen.ellipse(sx + s * 0.01 * h, y + h * 0.022 + lift, leg_w * 0.72, h * 0.024, c(look.shoes))
 
     # back hair (behind the head and shoulders)
     hx, hy = x, y + g.head_cy - act.nod * g.head_h * 0.05
