@@ -580,7 +580,9 @@ class _Shot:
             if canvas is None:
                 canvas = self._canvas(seg)
             if still:
-                frame = canvas.variant(*variant).copy()
+                frame = canvas.variant(*variant)
+                if self.fixed or live or grain or (blend < 256 and previous is not None):
+                    frame = frame.copy()  # drawn on below: the canvas keeps its variant
             else:
                 frame = self._crop(canvas.variant(*variant), canvas.box(win.rect(self.aspect)))
             for o in self.fixed:
