@@ -90,11 +90,12 @@ def write_timing(wav: Path | str, timing: LineTiming) -> Path:
 
 
 def line_timing(engine: Any, text: str, voice: Any, delivery: Any, wav: Path | str,
-                samples: np.ndarray | None = None, rate: int = 0) -> LineTiming | None:
-    """The line's timing from its sidecar, made (and written) when missing: ``engine``
-    spoke ``text`` with ``voice`` and ``delivery`` into ``wav`` (``samples`` at ``rate``:
-    its audio, read from ``wav`` when not given). None when espeak-ng cannot time it."""
-    found = read_timing(wav)
+                samples: np.ndarray | None = None, rate: int = 0, *, fresh: bool = False) -> LineTiming | None:
+    """The line's timing from its sidecar, made (and written) when missing or ``fresh``
+    (the WAV was just spoken): ``engine`` spoke ``text`` with ``voice`` and ``delivery``
+    into ``wav`` (``samples`` at ``rate``: its audio, read from ``wav`` when not given).
+    None when espeak-ng cannot time it (a stale sidecar is then removed)."""
+    found = None if fresh else read_timing(wav)
     if found is not None:
         return found
     if samples is None:
@@ -105,6 +106,7 @@ def line_timing(engine: Any, text: str, voice: Any, delivery: Any, wav: Path | s
     try:
         timing = time_line(engine, text, voice, delivery, samples, rate)
     except (OSError, ValueError):
+        timing_path(wav).unlink(missing_ok=True)
         return None
     write_timing(wav, timing)
     return timing

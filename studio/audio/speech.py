@@ -205,7 +205,7 @@ def speak_line(engine: TTSEngine, line: DialogueLine, path: Path) -> float:
         speech = Speech(dsp.resample(speech.samples, speech.sample_rate, SAMPLE_RATE), SAMPLE_RATE)
     write_wav(path, speech)
     # timed against the WAV as written (read back), so any process makes the same sidecar
-    line_timing(engine, line.text, line.voice, line.delivery, path)
+    line_timing(engine, line.text, line.voice, line.delivery, path, fresh=True)
     return len(speech.samples) / SAMPLE_RATE
 
 
