@@ -27,6 +27,7 @@ import numpy as np
 
 from studio.atomic import atomic_output
 from studio.audio import dsp
+from studio.audio.phonemes import line_timing, read_timing
 from studio.audio.tts import Delivery, Speech, TTSEngine, VoiceSettings, get_engine
 from studio.audio.voices import check_voices, resolve_voices
 from studio.errors import ScreenplayError
@@ -186,6 +187,8 @@ def synthesize_lines(
             seconds = wav_seconds(path) if speak_missing is not None and path.is_file() else None
             if seconds is None:
                 seconds = speak_line(engine, line, path)
+        # a line cached before phoneme timings were kept gets its sidecar now (once)
+        line_timing(engine, line.text, line.voice, line.delivery, path)
         audio = LineAudio(line.line_id, line.speaker, path, round(float(seconds), 6), key, made)
         result[line.line_id] = audio
         if progress is not None:
@@ -195,11 +198,14 @@ def synthesize_lines(
 
 def speak_line(engine: TTSEngine, line: DialogueLine, path: Path) -> float:
     """Speak ``line`` with ``engine`` into its cached WAV at ``path`` (48 kHz, written
-    atomically); its length in seconds. The same bytes in any process."""
+    atomically), with its phoneme timing beside it (:mod:`studio.audio.phonemes`); its
+    length in seconds. The same bytes in any process."""
     speech = engine.synthesize(line.text, line.voice, line.delivery)
     if speech.sample_rate != SAMPLE_RATE:
         speech = Speech(dsp.resample(speech.samples, speech.sample_rate, SAMPLE_RATE), SAMPLE_RATE)
     write_wav(path, speech)
+    # timed against the WAV as written (read back), so any process makes the same sidecar
+    line_timing(engine, line.text, line.voice, line.delivery, path, fresh=True)
     return len(speech.samples) / SAMPLE_RATE
 
 
@@ -211,13 +217,16 @@ def speech_seconds(result: Mapping[str, LineAudio]) -> dict[str, float]:
 def shot_speech(plan: Any, lines: Mapping[str, LineAudio]) -> Any:
     """The shot's dialogue track (:class:`~studio.render.backend.ShotSpeech`): each of
     ``plan.lines`` read from its cached WAV and placed at its start in the shot (sample
-    ``round(start * 48000)``, as the film's mix places it), cut at the shot's end; None
-    for a shot without spoken lines (or whose lines were not voiced)."""
+    ``round(start * 48000)``, as the film's mix places it), cut at the shot's end, with
+    each line's phoneme and word timing (its sidecar) in seconds of the shot; None for a
+    shot without spoken lines (or whose lines were not voiced)."""
     from studio.render.backend import ShotSpeech
 
     length = round(plan.frames / plan.fps * SAMPLE_RATE)
     track = np.zeros(length, dtype=np.float32)
     spans: list[tuple[float, float]] = []
+    marks: list[tuple[tuple[float, str], ...] | None] = []
+    words: list[tuple[tuple[float, int], ...] | None] = []
     for line in plan.lines:
         audio = lines.get(line.id)
         if audio is None:
@@ -228,8 +237,14 @@ def shot_speech(plan: Any, lines: Mapping[str, LineAudio]) -> Any:
         samples = read_wav(audio.path).samples
         end = min(length, at + len(samples))
         track[at:end] += samples[:end - at]
-        spans.append((at / SAMPLE_RATE, end / SAMPLE_RATE))
+        a, b = at / SAMPLE_RATE, end / SAMPLE_RATE
+        spans.append((a, b))
+        timing = read_timing(audio.path)
+        marks.append(None if timing is None else tuple((round(a + t, 4), p) for t, p in timing.phonemes if a + t < b))
+        words.append(None if timing is None else tuple((round(a + t, 4), o) for t, o in timing.words if a + t < b))
     if not spans:
         return None
-    digest = hashlib.sha256(track.tobytes()).hexdigest()
-    return ShotSpeech(track, SAMPLE_RATE, tuple(spans), digest)
+    h = hashlib.sha256(track.tobytes())
+    if any(m is not None for m in marks):  # the timings change the animatic's mouths: in the digest
+        h.update(json.dumps([marks, words], separators=(",", ":")).encode("ascii"))
+    return ShotSpeech(track, SAMPLE_RATE, tuple(spans), h.hexdigest(), tuple(marks), tuple(words))

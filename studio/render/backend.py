@@ -45,13 +45,19 @@ class ShotSpeech:
     """A shot's dialogue as the characters' voices spoke it: mono float32 ``samples`` at
     ``sample_rate``, exactly the shot's length (``plan.frames / plan.fps`` seconds), each
     line placed at its start in the shot, silence elsewhere. ``spans`` are the
-    ``(start, end)`` seconds of the lines in the shot; ``digest`` names the samples (the
-    cache key of a shot generated around its speech changes when a line's audio does)."""
+    ``(start, end)`` seconds of the lines in the shot; ``digest`` names the samples and
+    the timings (the cache key of a shot generated around its speech changes when a
+    line's audio does). ``phonemes`` and ``words`` hold, per span, the line's phonemes
+    ``(seconds in the shot, espeak-ng mnemonic)`` and words ``(seconds in the shot,
+    character offset)`` as the engine that spoke it timed them (:mod:`studio.audio.phonemes`);
+    None for a line without a timing; empty when none was given."""
 
     samples: np.ndarray
     sample_rate: int
     spans: tuple[tuple[float, float], ...]
     digest: str
+    phonemes: tuple[tuple[tuple[float, str], ...] | None, ...] = ()
+    words: tuple[tuple[tuple[float, int], ...] | None, ...] = ()
 
     @property
     def seconds(self) -> float:

@@ -59,6 +59,11 @@ def test_two_workers_voice_the_lines_into_the_same_wavs(lamp_render, lamp_in_two
     theirs = {p.name: p.read_bytes() for p in (root / "cache" / "speech").rglob("*.wav")}
     assert len(mine) == reference.report["lines_total"] > 1
     assert mine == theirs
+    # each line's phoneme timing (the animatic's mouths) too: the same bytes from a worker
+    mine = {p.name: p.read_bytes() for p in (Path(result.report["outputs"]["film"]).parents[1] / "cache" / "speech")
+            .rglob("*.phonemes.json")}
+    theirs = {p.name: p.read_bytes() for p in (root / "cache" / "speech").rglob("*.phonemes.json")}
+    assert len(mine) == reference.report["lines_total"] and mine == theirs
 
 
 @pytest.mark.slow

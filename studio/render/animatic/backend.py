@@ -68,7 +68,7 @@ from studio.render.staging import changes
 
 log = logging.getLogger("studio.render.animatic")
 
-VERSION = "1.3"  # bump whenever the pixels for the same plan change
+VERSION = "1.4"  # bump whenever the pixels for the same plan change
 
 #: option -> (type, default, help)
 OPTIONS: dict[str, tuple[type, Any, str]] = {
@@ -377,7 +377,8 @@ class _Shot:
         if speech is not None and len(speech.samples):
             texts = [next((ln.text for ln in plan.lines if abs(ln.start - a) < 1.5 / fps), None)
                      for a, _ in speech.spans]
-            self.mouths = mouth_track(speech.samples, speech.sample_rate, fps, n, speech.spans, texts)
+            self.mouths = mouth_track(speech.samples, speech.sample_rate, fps, n, speech.spans, texts,
+                                      speech.phonemes)
             self.levels = mouth_levels(speech.samples, speech.sample_rate, fps, n)
         else:
             self.mouths = text_track([(ln.start, ln.end, ln.text) for ln in plan.lines if not ln.off_screen], fps, n)
@@ -404,8 +405,10 @@ class _Shot:
             offsets = emphasised(ln.text)
             if offsets and not ln.off_screen and ln.speaker in self._placed:
                 audio = speech.samples if speech is not None else None
+                timed = next((w for (a, _), w in zip(speech.spans, speech.words) if abs(ln.start - a) < 1.5 / fps),
+                             None) if speech is not None else None
                 starts.setdefault(ln.speaker, []).extend(
-                    word_times(ln.text, offsets, ln.start, ln.end, audio, speech.sample_rate if speech else 0))
+                    word_times(ln.text, offsets, ln.start, ln.end, audio, speech.sample_rate if speech else 0, timed))
         for cid, ts in starts.items():
             self.arms[cid] = [gesture_at(i / fps, ts) for i in range(n)]
 

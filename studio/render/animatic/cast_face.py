@@ -137,17 +137,11 @@ class SpeakingFace:
             off = np.array([x0, y0], dtype=np.float64)
             out_arr[y0:y1, x0:x1] = _warp(sub, np.vstack([src[keep] - off, border]),
                                           np.vstack([dst[keep] - off, border]))
+        if drop > 0.5:  # the mouth's inside, soft-edged: dark, a tongue low in it, the upper teeth when open
+            lip = self.rgb[int(src[57, 1]), int(src[57, 0])].astype(np.float32)
+            out_arr = _inside(out_arr, dst[INNER_LIP], lip, drop, opening >= 0.5)
         out = Image.fromarray(out_arr)
         draw = ImageDraw.Draw(out)
-        if drop > 0.5:
-            inside = [tuple(p) for p in dst[INNER_LIP]]
-            lip = self.rgb[int(src[57, 1]), int(src[57, 0])].astype(int)
-            draw.polygon(inside, fill=tuple(int(v) for v in (lip * 0.18 + np.array([40, 6, 14]) * 0.5)))
-            if opening >= 0.5:  # the upper teeth
-                y = float(dst[[61, 62, 63], 1].mean())
-                draw.polygon([tuple(dst[60]), tuple(dst[61]), tuple(dst[62]), tuple(dst[63]), tuple(dst[64]),
-                              (float(dst[63, 0]), y + drop * 0.25), (float(dst[61, 0]), y + drop * 0.25)],
-                             fill=(228, 224, 214))
         if blink:
             for eye in EYES:
                 pts = src[eye]
@@ -162,6 +156,56 @@ class SpeakingFace:
         if self.mode == "RGBA":
             out.putalpha(self.image.getchannel("A"))
         return out
+
+
+INSIDE_SUPERSAMPLE = 4  # the inner lips' outline is drawn this much finer, then averaged down: a soft edge
+THROAT, TONGUE, TEETH = (22.0, 4.0, 8.0), (78.0, 26.0, 30.0), (226.0, 222.0, 212.0)
+
+
+def _inside(rgb: np.ndarray, inner: np.ndarray, lip: np.ndarray, drop: float, teeth: bool) -> np.ndarray:
+    """``rgb`` with the mouth's inside painted between the inner lips ``inner`` (points
+    60-67 as posed): a dark throat that deepens towards the corners, a tongue rising in
+    the lower middle, both tinted by the ``lip`` colour; with ``teeth``, the upper teeth
+    hang ``drop * 0.3`` below the upper inner lip's middle, arching up and shading
+    towards the corners. Every
+    edge is soft (the outline's corners rounded and anti-aliased, a one-pixel ramp under
+    the teeth)."""
+    h, w = rgb.shape[:2]
+    k = INSIDE_SUPERSAMPLE
+    outline = Image.new("L", (w * k, h * k), 0)
+    ImageDraw.Draw(outline).polygon([(float(x) * k, float(y) * k) for x, y in _rounded(inner)], fill=255)
+    mask = np.asarray(outline.resize((w, h), Image.BOX), np.float32)[..., None] / 255.0
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    xs = np.arange(w, dtype=np.float32)[None, :]
+    top, bottom = float(inner[:, 1].min()), float(inner[:, 1].max())
+    cx = float(inner[:, 0].mean())
+    half = max(1.0, float(inner[:, 0].max() - inner[:, 0].min()) / 2)
+    v = np.clip((ys - top) / max(1.0, bottom - top), 0.0, 1.0)  # 0 under the upper lip .. 1 on the lower
+    u = np.clip(np.abs(xs - cx) / half, 0.0, 1.0)  # 0 in the middle .. 1 at the corners
+    throat = lip * 0.1 + np.array(THROAT, np.float32) * 0.6
+    tongue = lip * 0.3 + np.array(TONGUE, np.float32) * 0.5
+    t = (np.clip((v - 0.55) / 0.45, 0.0, 1.0) ** 1.5 * (1.0 - u * u))[..., None]
+    colour = (throat * (1.0 - t) + tongue * t) * (1.0 - 0.3 * u[..., None])
+    if teeth:
+        # the teeth's lower edge: an arch from under the upper lip's middle (61-63), rising to the corners
+        band = max(2.0, drop * 0.3)
+        edge = float(inner[1:4, 1].mean()) + band * (1.0 - 0.9 * u * u)
+        a = np.clip(edge - ys + 0.5, 0.0, 1.0)[..., None]  # a one-pixel ramp at the teeth's edge
+        shade = (1.0 - 0.35 * u * u)[..., None] * (1.0 - 0.12 * np.clip((ys - edge + band) / band,
+                                                                            0.0, 1.0))[..., None]
+        colour = colour * (1.0 - a) + np.array(TEETH, np.float32) * shade * a
+    out = rgb.astype(np.float32) * (1.0 - mask) + colour * mask
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def _rounded(points: np.ndarray, passes: int = 2) -> np.ndarray:
+    """A closed polygon with its corners cut (Chaikin): the inner lips' eight points
+    as a rounded opening."""
+    p = np.asarray(points, np.float64)
+    for _ in range(passes):
+        q = np.roll(p, -1, axis=0)
+        p = np.column_stack([0.75 * p + 0.25 * q, 0.25 * p + 0.75 * q]).reshape(-1, 2)
+    return p
 
 
 def _warp(image: np.ndarray, src: np.ndarray, dst: np.ndarray, step: int = 4) -> np.ndarray:

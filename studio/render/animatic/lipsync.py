@@ -18,13 +18,12 @@ Both hold every shape at least :data:`MIN_HOLD` frames.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
+
+from studio.audio import phonemes
 
 SHAPES = ("rest", "closed", "teeth", "round", "open", "wide")
 #: how far each shape opens the mouth (0 = lips together, 1 = widest)
@@ -67,12 +66,15 @@ def envelope(samples: np.ndarray, rate: int, fps: float, frames: int) -> np.ndar
 
 
 def mouth_track(samples: np.ndarray, rate: int, fps: float, frames: int,
-                spans: Sequence[tuple[float, float]], texts: Sequence[str | None] = ()) -> list[str]:
+                spans: Sequence[tuple[float, float]], texts: Sequence[str | None] = (),
+                timings: Sequence[Sequence[tuple[float, str]] | None] = ()) -> list[str]:
     """A mouth shape per frame for a shot's speech (``samples`` mono at ``rate``,
-    ``spans`` the lines' ``(start, end)`` seconds, ``texts`` their words when known).
-    Frames outside every span rest. A line's words place its bilabials (closed) and
-    f/v (teeth) by espeak-ng's phoneme timing stretched over the line's voiced audio
-    (:func:`phoneme_marks`)."""
+    ``spans`` the lines' ``(start, end)`` seconds, ``texts`` their words when known,
+    ``timings`` their phonemes ``(seconds in the shot, mnemonic)`` as the engine that
+    spoke them timed them, when known). Frames outside every span rest. A line's
+    phonemes place its bilabials (closed) and f/v (teeth) (:func:`timed_marks`); a line
+    with words but no timing, by espeak-ng's en-us timing stretched over the line's
+    voiced audio (:func:`phoneme_marks`)."""
     bands = frame_bands(samples, rate, fps, frames)
     total = sum(bands.values())
     level = 10 * np.log10(total)
@@ -105,13 +107,37 @@ def mouth_track(samples: np.ndarray, rate: int, fps: float, frames: int,
             shapes.append("open")
         else:
             shapes.append("wide")
-    for (a, b), text in zip(spans, texts):
-        if not text:
+    for k, (a, b) in enumerate(spans):
+        timed = timings[k] if k < len(timings) else None
+        text = texts[k] if k < len(texts) else None
+        if timed is not None:
+            forced = timed_marks(timed, fps)
+        elif text:
+            forced = phoneme_marks(text, samples, rate, a, b, fps)
+        else:
             continue
-        for i, shape in phoneme_marks(text, samples, rate, a, b, fps).items():
+        for i, shape in forced.items():
             if 0 <= i < frames and shapes[i] != "rest":
                 shapes[i] = shape
     return hold(shapes)
+
+
+def timed_marks(events: Sequence[tuple[float, str]], fps: float) -> dict[int, str]:
+    """Frames forced to a shape by phonemes at known times (seconds of the shot): each
+    m, b, p closes, and each f, v shows the teeth, on every frame its first
+    :data:`MARK_SECONDS` (at most, to the next phoneme) fall in (then :func:`hold`
+    keeps it at least two frames)."""
+    out: dict[int, str] = {}
+    for n, (t, ph) in enumerate(events):
+        shape = PHONEME_SHAPES.get(ph)
+        if shape is None:
+            continue
+        nxt = events[n + 1][0] if n + 1 < len(events) else t + MARK_SECONDS
+        t1 = max(t, min(nxt, t + MARK_SECONDS) - 1e-6)
+        for i in range(int(np.floor(t * fps)), int(np.floor(t1 * fps)) + 1):
+            if shape == "closed" or i not in out:
+                out[i] = shape
+    return out
 
 
 #: espeak-ng phoneme mnemonics -> the mouth shape they force
@@ -129,7 +155,7 @@ def phoneme_marks(text: str, samples: np.ndarray, rate: int, start: float, end: 
     except (OSError, ValueError):
         return {}
     a, b = int(start * rate), int(end * rate)
-    line = _voiced(np.asarray(samples[a:b]), rate)
+    line = phonemes.voiced_span(np.asarray(samples[a:b]), rate)
     if own is None or line is None or own[1] <= own[0]:
         return {}
     k = (line[1] - line[0]) / (own[1] - own[0])
@@ -145,19 +171,6 @@ def phoneme_marks(text: str, samples: np.ndarray, rate: int, start: float, end: 
             if shape == "closed" or i not in out:
                 out[i] = shape
     return out
-
-
-def _voiced(x: np.ndarray, rate: int) -> tuple[float, float] | None:
-    """The seconds from the first to the last sound within 35 dB of the loudest (10 ms steps)."""
-    hop = max(1, rate // 100)
-    n = len(x) // hop
-    if n == 0:
-        return None
-    level = 10 * np.log10((np.asarray(x[:n * hop], float).reshape(n, hop) ** 2).mean(axis=1) + 1e-12)
-    on = np.nonzero(level > level.max() - 35.0)[0]
-    if len(on) == 0:
-        return None
-    return on[0] * hop / rate, (on[-1] + 1) * hop / rate
 
 
 def mouth_levels(samples: np.ndarray, rate: int, fps: float, frames: int) -> list[float]:
@@ -247,44 +260,7 @@ def hold(shapes: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- espeak-ng's phoneme timing
 
 BILABIALS = ("m", "b", "p")
-
-# libespeak-ng keeps state from one synthesis to the next (the same text comes out a few
-# samples and milliseconds different each time), so every line is timed by a fresh
-# process: the same text always gets the same timing, whatever was rendered before.
-_CHILD = r"""
-import ctypes, ctypes.util, json, sys
-req = json.loads(sys.stdin.buffer.readline())
-lib = ctypes.CDLL(ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1")
-class Ev(ctypes.Structure):
-    _fields_ = [("type", ctypes.c_int), ("uid", ctypes.c_uint), ("text_position", ctypes.c_int),
-                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-                ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8)]
-rate = lib.espeak_Initialize(2, 0, None, 1)
-events, words, chunks = [], [], []
-def on_synth(wav, count, ev):
-    if count > 0:
-        chunks.append(ctypes.string_at(wav, count * 2))
-    k = 0
-    while ev[k].type != 0:
-        if ev[k].type == 7:
-            events.append([ev[k].audio_position, ev[k].id.split(b"\0")[0].decode("ascii", "replace")])
-        elif ev[k].type == 1:
-            words.append([ev[k].audio_position, ev[k].text_position, ev[k].length])
-        k += 1
-    return 0
-cb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(Ev))(on_synth)
-lib.espeak_SetSynthCallback(cb)
-lib.espeak_SetVoiceByName(req["voice"].encode())
-lib.espeak_SetParameter(1, int(req["wpm"]), 0)
-raw = req["text"].encode("utf-8")
-lib.espeak_Synth(raw, len(raw) + 1, 0, 1, 0, 1, None, None)
-lib.espeak_Synchronize()
-out = sys.stdout.buffer
-out.write((json.dumps({"rate": rate, "events": events, "words": words}) + "\n").encode())
-out.write(b"".join(chunks))
-out.flush()
-"""
-
+spoken_text = phonemes.spoken_text
 
 def espeak_phonemes(text: str, voice: str, words_per_minute: int) -> tuple[list[tuple[float, str]], np.ndarray, int]:
     """espeak-ng's phonemes for ``text`` with their start (seconds), its audio and sample
@@ -293,33 +269,12 @@ def espeak_phonemes(text: str, voice: str, words_per_minute: int) -> tuple[list[
     return events, audio, rate
 
 
-def spoken_text(text: str) -> str:
-    """``text`` as it goes to espeak-ng (whitespace collapsed): word positions refer to it."""
-    return " ".join(text.split()).replace("[[", "[ [")
-
-
 def espeak_timing(text: str, voice: str, words_per_minute: int
                   ) -> tuple[list[tuple[float, str]], list[tuple[float, int]], np.ndarray, int]:
-    """espeak-ng's phonemes for ``text`` with their start (seconds), the audio it made
-    and its sample rate, through libespeak-ng's phoneme events (the command line has no
-    timings without mbrola), in a fresh process. Text goes in as text (JSON on standard
-    input), never as SSML, phoneme input or an argument. OSError when it cannot run."""
-    request = {"text": spoken_text(text), "voice": voice.split("+")[0],
-               "wpm": int(words_per_minute)}
-    try:
-        done = subprocess.run([sys.executable, "-I", "-S", "-c", _CHILD], input=(json.dumps(request) + "\n").encode(),
-                              capture_output=True, timeout=60, check=False)
-    except subprocess.TimeoutExpired as e:
-        raise OSError(f"espeak-ng phoneme timing timed out: {e}") from None
-    head, _, body = done.stdout.partition(b"\n")
-    if done.returncode != 0 or not head:
-        raise OSError(f"espeak-ng phoneme timing failed: {done.stderr.decode('utf-8', 'replace')[-300:]}")
-    info = json.loads(head)
-    audio = np.frombuffer(body[:len(body) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
-    events = [(pos / 1000.0, str(name)) for pos, name in info["events"]]
-    # words: (start seconds, 0-based character offset in spoken_text(text))
-    words = [(pos / 1000.0, int(at) - 1) for pos, at, _ in info.get("words", [])]
-    return events, words, (audio if len(audio) else np.zeros(1, np.float32)), int(info["rate"])
+    """espeak-ng's phonemes, words, audio and sample rate for ``text`` spoken by the
+    language of ``voice`` (its variant dropped) at ``words_per_minute``, in a fresh
+    process (:func:`studio.audio.phonemes.espeak_timing`). OSError when it cannot run."""
+    return phonemes.espeak_timing(text, voice.split("+")[0], words_per_minute, strict=False)
 
 
 @lru_cache(maxsize=4096)
@@ -332,19 +287,23 @@ def _timing(text: str) -> tuple[tuple[tuple[float, str], ...], tuple[float, floa
 @lru_cache(maxsize=4096)
 def _timed(text: str) -> tuple[tuple[tuple[float, str], ...], tuple[tuple[float, int], ...], tuple[float, float] | None]:
     events, words, audio, rate = espeak_timing(text, "en-us", 175)
-    return tuple(events), tuple(words), _voiced(audio, rate)
+    return tuple(events), tuple(words), phonemes.voiced_span(audio, rate)
 
 
 def word_times(text: str, offsets: Sequence[int], start: float, end: float, samples: np.ndarray | None = None,
-               rate: int = 0) -> list[float]:
+               rate: int = 0, timed: Sequence[tuple[float, int]] | None = None) -> list[float]:
     """When (seconds of the shot) the words at character ``offsets`` of
     :func:`spoken_text` ``(text)`` begin in a line spoken from ``start`` to ``end``: by
     espeak-ng's word timing stretched onto the line's voiced audio (``samples``, the
     shot's speech track) like :func:`phoneme_marks`; without audio, or without
-    libespeak-ng, in proportion to the characters over the line's time."""
+    libespeak-ng, in proportion to the characters over the line's time. ``timed``, the
+    line's words as the engine that spoke it timed them (seconds of the shot, offset),
+    is used when given."""
     spoken = spoken_text(text)
     speak = max(end - start - 0.1, 1e-3)
     fallback = [start + speak * min(1.0, o / max(1, len(spoken))) for o in offsets]
+    if timed:
+        return [next((t for t, pos in reversed(timed) if pos <= o), guess) for o, guess in zip(offsets, fallback)]
     if samples is None or not len(samples):
         return fallback
     try:
@@ -352,7 +311,7 @@ def word_times(text: str, offsets: Sequence[int], start: float, end: float, samp
     except (OSError, ValueError):
         return fallback
     a, b = int(start * rate), int(end * rate)
-    line = _voiced(np.asarray(samples[a:b]), rate)
+    line = phonemes.voiced_span(np.asarray(samples[a:b]), rate)
     if own is None or line is None or own[1] <= own[0] or not words:
         return fallback
     k = (line[1] - line[0]) / (own[1] - own[0])

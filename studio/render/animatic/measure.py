@@ -7,7 +7,8 @@ mouth's dark inside, as a fraction of the head's size. :func:`shot_lipsync` sets
 against the speech as it was spoken (the shot's :class:`~studio.render.backend.ShotSpeech`):
 the envelope per frame, the pauses inside a line (longer than :data:`PAUSE_SECONDS`)
 and, for lines spoken by espeak-ng, the moments of its bilabials (m, b, p) as espeak-ng
-itself times them (:func:`bilabial_times`, aligned to the line's audio).
+itself times them with the line's voice file, variant, words a minute and pitch
+(:func:`bilabial_times`, aligned to the line's audio by its own envelope correlation).
 :func:`summarise` pools shots into the figures the issue asks for: Pearson r, the
 share of pause frames with the mouth closed, the share of bilabial frames closed.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from studio.audio.phonemes import espeak_timing
 from studio.render.animatic.figures import FigureGeometry
 from studio.render.animatic.lipsync import BILABIALS, envelope, espeak_phonemes
 from studio.render.backend import Conditioning, ShotSpeech
@@ -201,11 +203,21 @@ def decode_clip(path: str, width: int, height: int) -> list[np.ndarray]:
 
 # --------------------------------------------------------------------------- espeak-ng's own timing
 
-def bilabial_times(text: str, voice: str, words_per_minute: int, spoken: np.ndarray, rate: int) -> list[float]:
+def bilabial_times(text: str, voice: str, words_per_minute: int, spoken: np.ndarray, rate: int,
+                   pitch: int | None = None, speed: float = 1.0) -> list[float]:
     """Seconds into ``spoken`` (the line's audio as studio made it) of the middle of
     each bilabial closure, from espeak-ng's own timing, aligned to ``spoken`` by the
-    envelopes' cross-correlation (studio trims and pads a line's audio)."""
-    events, audio, own_rate = espeak_phonemes(text, voice, words_per_minute)
+    envelopes' cross-correlation (studio trims and pads a line's audio). ``voice`` is
+    espeak-ng's ``-v`` (a voice file or language, with its variant), ``pitch`` its ``-p``
+    and ``speed`` how much faster studio played its audio (the pitch shift espeak-ng
+    could not make); without ``pitch``, the language of ``voice`` alone speaks, as before
+    the engine's own options were known here."""
+    if pitch is None:
+        events, audio, own_rate = espeak_phonemes(text, voice, words_per_minute)
+    else:
+        events, _, audio, own_rate = espeak_timing(text, voice, words_per_minute, pitch)
+    events = [(t / speed, ph) for t, ph in events]
+    own_rate = int(round(own_rate * speed))
     step = 0.005
     a = _env(audio, own_rate, step)
     b = _env(spoken, rate, step)
@@ -257,6 +269,7 @@ def film_lipsync(screenplay, cache_dir, work_dir, *, size: tuple[int, int] | Non
     from pathlib import Path
 
     from studio.audio.speech import dialogue_lines, read_wav, shot_speech, speech_seconds, synthesize_lines
+    from studio.audio.tts import get_engine
     from studio.graph.scene_graph import SceneGraph
     from studio.render.animatic.backend import AnimaticBackend
     from studio.render.plan import plan_film
@@ -282,7 +295,10 @@ def film_lipsync(screenplay, cache_dir, work_dir, *, size: tuple[int, int] | Non
             d = spoken.get(ln.id)
             if d is not None and d.voice.engine == "espeak-ng" and ln.id in lines:
                 wav = read_wav(lines[ln.id].path)
-                wpm = round(175 * d.voice.rate * d.delivery.rate)
-                marks[ln.id] = bilabial_times(ln.text, d.voice.voice or "en-us", wpm, wav.samples, wav.sample_rate)
+                # the voice file, variant, words a minute and pitch the line was spoken with
+                args, factor, _ = get_engine("espeak-ng").options(d.voice, d.delivery)
+                opts = dict(zip(args[0::2], args[1::2]))
+                marks[ln.id] = bilabial_times(ln.text, opts["-v"], int(opts["-s"]), wav.samples, wav.sample_rate,
+                                              int(opts["-p"]), factor)
         out.append(shot_lipsync(plan, frames, speech, marks, cond, speakers))
     return out
