@@ -67,6 +67,7 @@ from studio.run.keyframes import (
     make_keyframes,
     selected_keyframes,
 )
+from studio.run.sound_ahead import SoundAhead, can_go_ahead, sound_timing
 
 __all__ = ["FilmJob", "Progress", "QuietProgress", "RenderResult", "ShotOutcome", "prepare_film", "produce_shot",
            "render_film", "finish_film", "shot_conditioning"]
@@ -428,7 +429,14 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
     shots_started = time.perf_counter()
     if produce_shots is not None and not job.approved_only:  # 3. elsewhere (worker processes)
-        outcomes = produce_shots(job, options)
+        if can_go_ahead(job):  # 4. meanwhile, here: this process only dispatches while its workers render
+            job.sound_ahead = SoundAhead.start(job)
+        try:
+            outcomes = produce_shots(job, options)
+        except Exception:
+            if job.sound_ahead is not None:  # no second sound beside it when the render is tried again here;
+                job.sound_ahead.wait()  # its mix is in the cache for the next run (Ctrl-C does not wait)
+            raise
         job.timings["shots"] = time.perf_counter() - shots_started
         return finish_film(job, outcomes)
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
@@ -460,25 +468,34 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
     backend, video, lines, lock = job.backend, job.video, job.lines, job.lock
     width, height = screenplay.size
 
-    # 4. score, ambience and the mix
+    # 4. score, ambience and the mix (under -j, made while the shots rendered: studio.run.sound_ahead)
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = output_dir / name
     film_frames = sum(p.frames for p in plans)
-    film_seconds = film_frames / screenplay.film.fps
+    timing = sound_timing(plans, screenplay.film.fps)
+    film_seconds = timing.film_seconds
     sound: FilmSound | None = None
     sound_started = time.perf_counter()
-    if job.audio:
+    ahead, job.sound_ahead = job.sound_ahead, None
+    if ahead is not None:
+        sound = ahead.join(plans, screenplay.film.fps)
+        waited = time.perf_counter() - sound_started
+        job.timings["shots"] = job.timings.get("shots", 0.0) + waited  # the shots and the sound beside them
+        job.timings["sound"] = ahead.seconds
+        job.sound_overlapped = sound is not None
+        sound_started = time.perf_counter()
+    if job.audio and sound is None:
         progress.stage("scoring and mixing")
         sound = make_film_sound(
             screenplay,
-            scene_seconds=_scene_seconds(plans),
-            line_starts={line.id: p.start_frame / p.fps + line.start for p in plans for line in p.lines},
+            scene_seconds=timing.scene_seconds, line_starts=timing.line_starts,
             lines=lines, film_seconds=film_seconds, cache_dir=job.cache_dir, out_dir=output_dir, name=name,
             shot_sounds=[ShotSoundAt(p.shot_id, c.sound, p.start_frame / p.fps, p.frames / p.fps)
                          for p, c in zip(plans, clips) if c.sound is not None],
         )
-
-    job.timings["sound"] = time.perf_counter() - sound_started
+        job.timings["sound"] = time.perf_counter() - sound_started
+    elif not job.sound_overlapped:
+        job.timings["sound"] = time.perf_counter() - sound_started
     assembly_started = time.perf_counter()
 
     # 5. the cut and its side outputs, unless they already are what these inputs make
@@ -561,6 +578,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "lines_total": len(lines),
         "lines_synthesized": sorted(lid for lid, a in lines.items() if a.synthesized),
         "voice_workers": job.voice_workers,
+        "sound_overlapped": job.sound_overlapped,  # made while the shots rendered (-j): its seconds overlap theirs
         "audio": sound.report() if sound else None,
         "cut_key": cut_key,
         "cut_rebuilt": rebuilt,
@@ -598,7 +616,8 @@ def stage_report(job: FilmJob, plans: list[ShotPlan], rendered: list[str]) -> di
         spoken = {lid for lid, a in job.lines.items() if a.synthesized}
         lines = [Spoken(d.voice.engine, len(d.text)) for d in dialogue_lines(sp) if d.line_id in spoken]
         expected = estimate_stages(plans, shots, lines, jobs=int((job.executor or {}).get("jobs", 1)),
-                                   rendered=rendered, audio=job.audio, voice_jobs=max(1, job.voice_workers))
+                                   rendered=rendered, audio=job.audio, voice_jobs=max(1, job.voice_workers),
+                                   sound_overlaps=job.sound_overlapped)
     except StudioError as exc:  # a backend the estimate does not know: the actual times still
         return {"stages": {k: {"estimated": None, "actual": v} for k, v in actual.items()},
                 "estimate": {"error": str(exc)}}
@@ -750,13 +769,6 @@ def _clean_shot_leftovers(store: ShotStore, key: str) -> None:
         for path in folder.glob(f".{key}.*"):
             if _PART.match(path.name) and path.is_file():
                 path.unlink(missing_ok=True)
-
-
-def _scene_seconds(plans: list[ShotPlan]) -> dict[str, float]:
-    seconds: dict[str, float] = {}
-    for plan in plans:
-        seconds[plan.scene_id] = seconds.get(plan.scene_id, 0.0) + plan.frames / plan.fps
-    return seconds
 
 
 def _chapters(plans: list[ShotPlan]) -> list[Chapter]:

@@ -16,6 +16,7 @@ import pytest
 
 from studio.cache.manifest import Manifest
 from studio.run.parallel import render_film, usable_cores
+from studio.run.voicing import pooled
 from tests.run.test_resume import ARGS, outputs, project, studio
 
 SIDE_OUTPUTS = ["srt", "vtt", "mix", "storyboard"]
@@ -38,6 +39,8 @@ def test_two_workers_make_the_example_film_byte_for_byte(lamp_render, lamp_in_tw
     assert executor["jobs"] == 2 and executor["workers_started"] == 2
     assert executor["shots_on_workers"] == len(result.plans) == result.report["shots_rendered"]
     assert len({e["worker"] for e in executor["shots"]}) == 2  # both workers rendered shots
+    assert result.report["sound_overlapped"] and not reference.report["sound_overlapped"]
+    assert result.report["stages"]["sound"]["actual"] > 0 and result.report["estimate"]["sound_overlapped"]
     assert result.film.read_bytes() == reference.film.read_bytes()
     assert [c.sha256 for c in result.clips] == [c.sha256 for c in reference.clips]
     for key in SIDE_OUTPUTS:
@@ -59,6 +62,11 @@ def test_two_workers_voice_the_lines_into_the_same_wavs(lamp_render, lamp_in_two
     theirs = {p.name: p.read_bytes() for p in (root / "cache" / "speech").rglob("*.wav")}
     assert len(mine) == reference.report["lines_total"] > 1
     assert mine == theirs
+
+
+def test_voice_workers_take_the_one_core_engines_lines_only():
+    # piper's onnxruntime uses every core already: its lines are spoken in the studio process meanwhile
+    assert pooled("espeak-ng") and not pooled("piper") and not pooled("transformers")
 
 
 @pytest.mark.slow
