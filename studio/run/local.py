@@ -25,21 +25,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from studio import __version__
-from studio.assemble.cut import Chapter, assemble_cut, film_metadata, silent_track
+from studio.assemble.cut import Chapter
 from studio.assemble.encode import ClipWriter, VideoSettings, process_peak_kb
 from studio.assemble.ffmpeg import ffmpeg_version
-from studio.assemble.storyboard import StoryboardFrame, write_storyboard
-from studio.assemble.subtitles import write_subtitles
-from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
 from studio.atomic import write_text
-from studio.audio.effects import ShotSoundAt
-from studio.audio.film import FilmSound, make_film_sound
 from studio.audio.speech import LineAudio, shot_speech, speech_seconds, synthesize_lines
 from studio.cache.lockfile import LockedShot, Lockfile
 from studio.cache.store import Clip, DamagedEntry, ShotStore, shot_key
@@ -68,6 +63,9 @@ from studio.run.keyframes import (
     selected_keyframes,
 )
 from studio.run.sound_ahead import SoundAhead, can_go_ahead, sound_timing
+
+if TYPE_CHECKING:
+    from studio.audio.film import FilmSound
 
 __all__ = ["FilmJob", "Progress", "QuietProgress", "RenderResult", "ShotOutcome", "prepare_film", "produce_shot",
            "render_film", "finish_film", "shot_conditioning"]
@@ -458,6 +456,14 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
 def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
     """Steps 4 to 6: the sound, the cut and its side outputs (unless unchanged), the
     lockfile and the report. ``outcomes`` are the film's shots in story order."""
+    # the sound and the cut, imported here: a shot worker (which imports this module) never runs them
+    from studio.assemble.cut import assemble_cut, film_metadata, silent_track
+    from studio.assemble.storyboard import StoryboardFrame, write_storyboard
+    from studio.assemble.subtitles import write_subtitles
+    from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
+    from studio.audio.effects import ShotSoundAt
+    from studio.audio.film import make_film_sound
+
     screenplay, store, progress, name, output_dir = job.screenplay, job.store, job.progress, job.name, job.output_dir
     plans = [o.plan for o in outcomes]
     clips = [o.clip for o in outcomes]

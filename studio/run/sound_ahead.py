@@ -21,11 +21,13 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from studio.audio.film import FilmSound, make_film_sound
 from studio.render.plan import ShotPlan
 from studio.run.job import FilmJob
+
+if TYPE_CHECKING:  # imported when the sound is made: a shot worker imports this module, never makes sound
+    from studio.audio.film import FilmSound
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class SoundAhead:
 
     @classmethod
     def start(cls, job: FilmJob) -> SoundAhead:
+        from studio.audio.film import make_film_sound  # here, not in the thread: imports take a lock
+
         ahead = cls(sound_timing(job.plans, job.screenplay.film.fps))
         arguments: dict[str, Any] = {
             "scene_seconds": ahead.timing.scene_seconds, "line_starts": ahead.timing.line_starts,
