@@ -426,7 +426,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
     job = prepare_film(screenplay, output_dir, store=store, **options)
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
     shots_started = time.perf_counter()
-    if produce_shots is not None and not job.approved_only:  # 3. elsewhere (worker processes)
+    if produce_shots is not None:  # 3. elsewhere (worker processes; held shots here)
         if can_go_ahead(job):  # 4. meanwhile, here: this process only dispatches while its workers render
             job.sound_ahead = SoundAhead.start(job)
         try:
@@ -440,12 +440,8 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
-    approved = {sid for sid, k in job.lock.keyframes.items() if k.approved} if job.lock else set()
     for index in range(len(job.plans)):
-        if job.approved_only and job.plans[index].shot_id not in approved:
-            outcome = hold_shot(job, index)  # no video: its keyframe, held
-        else:
-            outcome = produce_shot(job, index, previous)
+        outcome = produce_here(job, index, previous)
         job.plans[index] = outcome.plan
         outcomes.append(outcome)
         previous = outcome.clip
@@ -622,7 +618,7 @@ def stage_report(job: FilmJob, plans: list[ShotPlan], rendered: list[str]) -> di
         spoken = {lid for lid, a in job.lines.items() if a.synthesized}
         lines = [Spoken(d.voice.engine, len(d.text)) for d in dialogue_lines(sp) if d.line_id in spoken]
         expected = estimate_stages(plans, shots, lines, jobs=int((job.executor or {}).get("jobs", 1)),
-                                   rendered=rendered, audio=job.audio, voice_jobs=max(1, job.voice_workers),
+                                   rendered=rendered, audio=job.audio, voice_jobs=int((job.executor or {}).get("jobs", 1)) if job.voice_workers else 1,
                                    sound_overlaps=job.sound_overlapped)
     except StudioError as exc:  # a backend the estimate does not know: the actual times still
         return {"stages": {k: {"estimated": None, "actual": v} for k, v in actual.items()},
@@ -630,6 +626,19 @@ def stage_report(job: FilmJob, plans: list[ShotPlan], rendered: list[str]) -> di
     return {"stages": {k: {"estimated": round(expected.stages.get(k, 0.0), 3), "actual": actual.get(k)}
                        for k in (*expected.stages, *[k for k in actual if k not in expected.stages])},
             "estimate": expected.to_dict()}
+
+
+def held(job: FilmJob, index: int) -> bool:
+    """Is shot ``index`` held (``--approved-only`` and its keyframe not approved)?"""
+    if not job.approved_only:
+        return False
+    keyframe = job.lock.keyframes.get(job.plans[index].shot_id) if job.lock else None
+    return keyframe is None or not keyframe.approved
+
+
+def produce_here(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome:
+    """Shot ``index`` in this process: held (its keyframe, no video) or produced."""
+    return hold_shot(job, index) if held(job, index) else produce_shot(job, index, previous)
 
 
 def hold_shot(job: FilmJob, index: int) -> ShotOutcome:

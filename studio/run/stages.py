@@ -9,8 +9,9 @@ rate times what the film asks of it:
 prepare    seconds once, plus per shot (screenplay, scene graph, cast,
            backend)
 voices     per line spoken, by TTS engine: a fixed part plus a part per
-           character of its text; each engine's load once (per worker);
-           with ``jobs`` workers, the lines' makespan plus their start-up
+           character of its text; each engine's load once; with ``jobs``
+           workers, espeak-ng's lines side by side while piper's are spoken
+           in one process (see :func:`estimate_voices`)
 shots      the shot estimate (:func:`estimate_film`) x a measured factor
            plus a part per shot (the animatic's reference covers drawing;
            this adds its encode, identity QA and the store), as a makespan
@@ -51,6 +52,7 @@ from studio.errors import StudioError
 from studio.render.plan import ShotPlan
 from studio.run.distributed.schedule import simulate
 from studio.run.estimate import Estimate
+from studio.run.voicing import ONE_CORE_ENGINES
 
 STAGES = ("prepare", "voices", "shots", "sound", "assembly")
 SHIPPED = Path(__file__).with_name("stage_references.json")
@@ -128,19 +130,26 @@ def line_seconds(line: Spoken, voices: Mapping[str, Any]) -> float:
 
 
 def estimate_voices(lines: list[Spoken], voices: Mapping[str, Any], jobs: int = 1) -> float:
-    """The voices stage: every line, and each engine used loaded once; with ``jobs``
-    workers (and two lines or more, as :mod:`studio.run.voicing` does) the longest-first
-    makespan of the lines, each worker loading the engines, plus the workers' start-up."""
+    """The voices stage: every line, and each engine used loaded once. With ``jobs`` >= 2
+    (as :mod:`studio.run.voicing` does it) the one-core engines' lines (espeak-ng) go to
+    up to ``jobs`` workers, longest first, while one process speaks the other engines'
+    lines (piper: every core already) one after another; both share the cores, so the
+    stage takes the whole-core lines' time plus the one-core lines' CPU spread over the
+    workers (at least their longest-first makespan), plus the loads and a start-up."""
     if not lines:
         return 0.0
     costs = [line_seconds(line, voices) for line in lines]
     load = sum(_by_engine(voices.get("load", 0.0), e) for e in {line.engine for line in lines})
-    if jobs < 2 or len(lines) < 2:
+    if jobs < 2:
         return sum(costs) + load
-    workers = min(jobs, len(lines))
-    order = sorted(range(len(costs)), key=lambda i: -costs[i])
-    return (simulate([[i] for i in order], costs, workers).makespan + load
-            + float(voices.get("worker_startup", 0.0)))
+    one_core = [c for c, line in zip(costs, lines) if line.engine in ONE_CORE_ENGINES]
+    if len(one_core) < 2:  # no pool: everything in the whole-core process
+        return sum(costs) + load + float(voices.get("worker_startup", 0.0))
+    whole = sum(costs) - sum(one_core)
+    workers = min(jobs, len(one_core))
+    order = sorted(range(len(one_core)), key=lambda i: -one_core[i])
+    pooled = simulate([[i] for i in order], one_core, workers).makespan
+    return max(pooled, whole + sum(one_core) / workers) + load + float(voices.get("worker_startup", 0.0))
 
 
 def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spoken], *, jobs: int = 1,
