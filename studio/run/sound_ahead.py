@@ -94,6 +94,9 @@ class SoundAhead:
         ahead._thread.start()
         return ahead
 
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def wait(self) -> None:
         if self._thread is not None:
             self._thread.join()
