@@ -11,6 +11,12 @@ with the longest chain behind it, cached shots are taken by the parent. The pare
 writes the lockfile and the report; workers write clips (atomic renames) and manifest
 rows (SQLite, one transaction a row) and send back a :class:`WorkerResult`.
 
+Meanwhile the studio process, which only dispatches, makes the film's sound
+(:mod:`studio.run.sound_ahead`); while it does, the last worker is held back (the sound
+takes its core, and its memory), and starts at the first hand-out after. Under
+``--approved-only`` the held shots (keyframes encoded as stills) are taken by the
+parent, the approved ones go to the workers.
+
 Frames stream inside each worker from the backend into its own ffmpeg encoder, as in
 the studio process at ``-j 1``; progress comes back over the worker's pipe as it
 happens (``worker_shot_started`` / ``worker_frames_done`` when the progress has them).

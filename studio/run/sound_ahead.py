@@ -8,7 +8,8 @@ pipes), so :class:`SoundAhead` makes the sound there, in a thread, while they re
 :func:`studio.run.local.finish_film` joins it. The timing it used is compared with the
 finished shots' plans (a QA re-take changes a seed, never a length): when they differ
 the thread's sound is dropped and the sound made again as ``-j 1`` makes it, so the
-film is byte-identical either way.
+film is byte-identical either way. While the thread runs, :class:`~studio.run.parallel.ProcessPool`
+holds one shot worker back: the sound takes that core and that memory.
 
 Not ahead (made after the shots, as at ``-j 1``): a film that mixes the shots' own
 sound (``film.sound.effects: model``) or whose backend makes sound with its pictures.
