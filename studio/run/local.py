@@ -433,7 +433,11 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
             outcomes = produce_shots(job, options)
         except Exception:
             if job.sound_ahead is not None:  # no second sound beside it when the render is tried again here;
-                job.sound_ahead.wait()  # its mix is in the cache for the next run (Ctrl-C does not wait)
+                job.sound_ahead.wait()  # its mix is in the cache for the next run
+            raise
+        except BaseException:  # Ctrl-C: the sound stops too, leaving no temporary files
+            if job.sound_ahead is not None:
+                job.sound_ahead.stop()
             raise
         job.timings["shots"] = time.perf_counter() - shots_started
         return finish_film(job, outcomes)

@@ -18,6 +18,7 @@ where ``-j 1`` raises it (when the sound is joined)."""
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +30,10 @@ from studio.run.job import FilmJob
 
 if TYPE_CHECKING:  # imported when the sound is made: a shot worker imports this module, never makes sound
     from studio.audio.film import FilmSound
+
+
+class SoundStopped(BaseException):
+    """Raised in the sound's thread to stop it (see :meth:`SoundAhead.stop`)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,18 @@ class SoundAhead:
     def wait(self) -> None:
         if self._thread is not None:
             self._thread.join()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Interrupt the sound (the render was interrupted): :class:`SoundStopped` is raised
+        in the thread, as Ctrl-C raises KeyboardInterrupt in the studio process at ``-j 1``,
+        so the mix's temporary folder is removed (not KeyboardInterrupt itself: Python
+        would then end the process by SIGINT, not with the CLI's exit code); waited for up to ``timeout`` seconds (the thread takes
+        it once its current ffmpeg or fluidsynth call returns)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive() or thread.ident is None:
+            return
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(SoundStopped))
+        thread.join(timeout)
 
     def join(self, plans: Sequence[ShotPlan], fps: float) -> FilmSound | None:
         """The sound, once made, when it was made for ``plans``' timing (its error raised
