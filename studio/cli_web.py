@@ -182,7 +182,9 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
     except StudioError:
         spoken = []
     workers = (jobs or usable_cores()) if result.backend == "animatic" else gpus
-    whole = estimate_stages(plans, result, spoken, jobs=workers)
+    # studio render -j makes the sound while its shot workers render (not the Ray executor, nor a film with model sound)
+    ahead = result.backend == "animatic" and workers > 1 and screenplay.film.sound.effects != "model"
+    whole = estimate_stages(plans, result, spoken, jobs=workers, sound_overlaps=ahead)
     if as_json:
         out.print_json(json.dumps({"file": file, **result.to_dict(), "render": whole.to_dict()}))
         return
@@ -211,7 +213,9 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
     text.append("the whole render ", style="bold")
     text.append(f"(fresh cache but for the {len(speech)} lines already spoken, {workers} shot worker"
                 f"{'s' if workers != 1 else ''}): {_seconds(whole.total_seconds)} = "
-                + ", ".join(f"{k} {_seconds(v)}" for k, v in whole.stages.items()))
+                + ", ".join(f"{k} {_seconds(v)}" + (" (made beside the shots)" if k == "sound" and
+                                                     whole.sound_overlapped else "")
+                            for k, v in whole.stages.items()))
     out.print(text, soft_wrap=True)
     out.print(Text(f"stage rates: {whole.source} ({whole.file})", style="dim"), soft_wrap=True)
     out.print(Text(f"reference: {ref.name} on {ref.device}: {ref.frames} frames at {ref.width}x{ref.height}"

@@ -71,6 +71,8 @@ class FilmJob:
     timings: dict[str, float] = field(default_factory=dict)  # seconds each stage took (the report's "stages")
     voice_workers: int = 0  # worker processes that spoke lines (0: none, all in this process or cached)
     executor: dict[str, Any] | None = None  # how the shots ran, when not in this process (the report's "executor")
+    sound_ahead: Any = None  # studio.run.sound_ahead.SoundAhead: the sound being made while the shots render (-j)
+    sound_overlapped: bool = False  # the film's sound was made while its shots rendered
 
 
 @dataclass

@@ -25,21 +25,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from studio import __version__
-from studio.assemble.cut import Chapter, assemble_cut, film_metadata, silent_track
+from studio.assemble.cut import Chapter
 from studio.assemble.encode import ClipWriter, VideoSettings, process_peak_kb
 from studio.assemble.ffmpeg import ffmpeg_version
-from studio.assemble.storyboard import StoryboardFrame, write_storyboard
-from studio.assemble.subtitles import write_subtitles
-from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
 from studio.atomic import write_text
-from studio.audio.effects import ShotSoundAt
-from studio.audio.film import FilmSound, make_film_sound
 from studio.audio.speech import LineAudio, shot_speech, speech_seconds, synthesize_lines
 from studio.cache.lockfile import LockedShot, Lockfile
 from studio.cache.store import Clip, DamagedEntry, ShotStore, shot_key
@@ -67,6 +62,10 @@ from studio.run.keyframes import (
     make_keyframes,
     selected_keyframes,
 )
+from studio.run.sound_ahead import SoundAhead, can_go_ahead, sound_timing
+
+if TYPE_CHECKING:
+    from studio.audio.film import FilmSound
 
 __all__ = ["FilmJob", "Progress", "QuietProgress", "RenderResult", "ShotOutcome", "prepare_film", "produce_shot",
            "render_film", "finish_film", "shot_conditioning"]
@@ -427,19 +426,26 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
     job = prepare_film(screenplay, output_dir, store=store, **options)
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
     shots_started = time.perf_counter()
-    if produce_shots is not None and not job.approved_only:  # 3. elsewhere (worker processes)
-        outcomes = produce_shots(job, options)
+    if produce_shots is not None:  # 3. elsewhere (worker processes; held shots here)
+        if can_go_ahead(job):  # 4. meanwhile, here: this process only dispatches while its workers render
+            job.sound_ahead = SoundAhead.start(job)
+        try:
+            outcomes = produce_shots(job, options)
+        except Exception:
+            if job.sound_ahead is not None:  # no second sound beside it when the render is tried again here;
+                job.sound_ahead.wait()  # its mix is in the cache for the next run
+            raise
+        except BaseException:  # Ctrl-C: the sound stops too, leaving no temporary files
+            if job.sound_ahead is not None:
+                job.sound_ahead.stop()
+            raise
         job.timings["shots"] = time.perf_counter() - shots_started
         return finish_film(job, outcomes)
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
-    approved = {sid for sid, k in job.lock.keyframes.items() if k.approved} if job.lock else set()
     for index in range(len(job.plans)):
-        if job.approved_only and job.plans[index].shot_id not in approved:
-            outcome = hold_shot(job, index)  # no video: its keyframe, held
-        else:
-            outcome = produce_shot(job, index, previous)
+        outcome = produce_here(job, index, previous)
         job.plans[index] = outcome.plan
         outcomes.append(outcome)
         previous = outcome.clip
@@ -450,6 +456,14 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
 def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
     """Steps 4 to 6: the sound, the cut and its side outputs (unless unchanged), the
     lockfile and the report. ``outcomes`` are the film's shots in story order."""
+    # the sound and the cut, imported here: a shot worker (which imports this module) never runs them
+    from studio.assemble.cut import assemble_cut, film_metadata, silent_track
+    from studio.assemble.storyboard import StoryboardFrame, write_storyboard
+    from studio.assemble.subtitles import write_subtitles
+    from studio.assemble.timeline import TimelineShot, build_timeline, write_timeline
+    from studio.audio.effects import ShotSoundAt
+    from studio.audio.film import make_film_sound
+
     screenplay, store, progress, name, output_dir = job.screenplay, job.store, job.progress, job.name, job.output_dir
     plans = [o.plan for o in outcomes]
     clips = [o.clip for o in outcomes]
@@ -460,25 +474,34 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
     backend, video, lines, lock = job.backend, job.video, job.lines, job.lock
     width, height = screenplay.size
 
-    # 4. score, ambience and the mix
+    # 4. score, ambience and the mix (under -j, made while the shots rendered: studio.run.sound_ahead)
     output_dir.mkdir(parents=True, exist_ok=True)
     stem = output_dir / name
     film_frames = sum(p.frames for p in plans)
-    film_seconds = film_frames / screenplay.film.fps
+    timing = sound_timing(plans, screenplay.film.fps)
+    film_seconds = timing.film_seconds
     sound: FilmSound | None = None
     sound_started = time.perf_counter()
-    if job.audio:
+    ahead, job.sound_ahead = job.sound_ahead, None
+    if ahead is not None:
+        sound = ahead.join(plans, screenplay.film.fps)
+        waited = time.perf_counter() - sound_started
+        job.timings["shots"] = job.timings.get("shots", 0.0) + waited  # the shots and the sound beside them
+        job.timings["sound"] = ahead.seconds
+        job.sound_overlapped = sound is not None
+        sound_started = time.perf_counter()
+    if job.audio and sound is None:
         progress.stage("scoring and mixing")
         sound = make_film_sound(
             screenplay,
-            scene_seconds=_scene_seconds(plans),
-            line_starts={line.id: p.start_frame / p.fps + line.start for p in plans for line in p.lines},
+            scene_seconds=timing.scene_seconds, line_starts=timing.line_starts,
             lines=lines, film_seconds=film_seconds, cache_dir=job.cache_dir, out_dir=output_dir, name=name,
             shot_sounds=[ShotSoundAt(p.shot_id, c.sound, p.start_frame / p.fps, p.frames / p.fps)
                          for p, c in zip(plans, clips) if c.sound is not None],
         )
-
-    job.timings["sound"] = time.perf_counter() - sound_started
+        job.timings["sound"] = time.perf_counter() - sound_started
+    elif not job.sound_overlapped:
+        job.timings["sound"] = time.perf_counter() - sound_started
     assembly_started = time.perf_counter()
 
     # 5. the cut and its side outputs, unless they already are what these inputs make
@@ -561,6 +584,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "lines_total": len(lines),
         "lines_synthesized": sorted(lid for lid, a in lines.items() if a.synthesized),
         "voice_workers": job.voice_workers,
+        "sound_overlapped": job.sound_overlapped,  # made while the shots rendered (-j): its seconds overlap theirs
         "audio": sound.report() if sound else None,
         "cut_key": cut_key,
         "cut_rebuilt": rebuilt,
@@ -598,13 +622,27 @@ def stage_report(job: FilmJob, plans: list[ShotPlan], rendered: list[str]) -> di
         spoken = {lid for lid, a in job.lines.items() if a.synthesized}
         lines = [Spoken(d.voice.engine, len(d.text)) for d in dialogue_lines(sp) if d.line_id in spoken]
         expected = estimate_stages(plans, shots, lines, jobs=int((job.executor or {}).get("jobs", 1)),
-                                   rendered=rendered, audio=job.audio, voice_jobs=max(1, job.voice_workers))
+                                   rendered=rendered, audio=job.audio, voice_jobs=int((job.executor or {}).get("jobs", 1)) if job.voice_workers else 1,
+                                   sound_overlaps=job.sound_overlapped)
     except StudioError as exc:  # a backend the estimate does not know: the actual times still
         return {"stages": {k: {"estimated": None, "actual": v} for k, v in actual.items()},
                 "estimate": {"error": str(exc)}}
     return {"stages": {k: {"estimated": round(expected.stages.get(k, 0.0), 3), "actual": actual.get(k)}
                        for k in (*expected.stages, *[k for k in actual if k not in expected.stages])},
             "estimate": expected.to_dict()}
+
+
+def held(job: FilmJob, index: int) -> bool:
+    """Is shot ``index`` held (``--approved-only`` and its keyframe not approved)?"""
+    if not job.approved_only:
+        return False
+    keyframe = job.lock.keyframes.get(job.plans[index].shot_id) if job.lock else None
+    return keyframe is None or not keyframe.approved
+
+
+def produce_here(job: FilmJob, index: int, previous: Clip | None) -> ShotOutcome:
+    """Shot ``index`` in this process: held (its keyframe, no video) or produced."""
+    return hold_shot(job, index) if held(job, index) else produce_shot(job, index, previous)
 
 
 def hold_shot(job: FilmJob, index: int) -> ShotOutcome:
@@ -750,13 +788,6 @@ def _clean_shot_leftovers(store: ShotStore, key: str) -> None:
         for path in folder.glob(f".{key}.*"):
             if _PART.match(path.name) and path.is_file():
                 path.unlink(missing_ok=True)
-
-
-def _scene_seconds(plans: list[ShotPlan]) -> dict[str, float]:
-    seconds: dict[str, float] = {}
-    for plan in plans:
-        seconds[plan.scene_id] = seconds.get(plan.scene_id, 0.0) + plan.frames / plan.fps
-    return seconds
 
 
 def _chapters(plans: list[ShotPlan]) -> list[Chapter]:

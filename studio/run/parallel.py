@@ -11,6 +11,12 @@ with the longest chain behind it, cached shots are taken by the parent. The pare
 writes the lockfile and the report; workers write clips (atomic renames) and manifest
 rows (SQLite, one transaction a row) and send back a :class:`WorkerResult`.
 
+Meanwhile the studio process, which only dispatches, makes the film's sound
+(:mod:`studio.run.sound_ahead`); while it does, the last worker is held back (the sound
+takes its core, and its memory), and starts at the first hand-out after. Under
+``--approved-only`` the held shots (keyframes encoded as stills) are taken by the
+parent, the approved ones go to the workers.
+
 Frames stream inside each worker from the backend into its own ffmpeg encoder, as in
 the studio process at ``-j 1``; progress comes back over the worker's pipe as it
 happens (``worker_shot_started`` / ``worker_frames_done`` when the progress has them).
@@ -74,7 +80,9 @@ def produce_in_workers(job: FilmJob, jobs: int, options: dict[str, Any]) -> list
     """Step 3 of :func:`~studio.run.local.render_film` on ``jobs`` worker processes;
     outcomes in story order. Records what ran where in ``job.executor``."""
     events: list[dict[str, Any]] = []
-    pool = ProcessPool(lambda: worker_spec(job, options), jobs, job.progress)
+    ahead = job.sound_ahead  # the sound being made here meanwhile (studio.run.sound_ahead) holds one core
+    pool = ProcessPool(lambda: worker_spec(job, options), jobs, job.progress,
+                       held_back=(lambda: ahead.running()) if ahead is not None else None)
     started = time.perf_counter()
     try:
         outcomes = produce_shots(job, pool, RETRIES, events)
@@ -84,6 +92,9 @@ def produce_in_workers(job: FilmJob, jobs: int, options: dict[str, Any]) -> list
         "name": "local", "jobs": jobs, "workers_started": pool.started_workers,
         "shots_on_workers": len(events), "shots_seconds": round(time.perf_counter() - started, 3),
         "startup_seconds": round(pool.startup_seconds, 3),
+        # a worker started only once the sound made beside the shots was done (seconds into the shots stage)
+        "worker_held_for_sound": pool.held_at_start,
+        **({"held_worker_started": round(pool.held_until - started, 3)} if pool.held_until is not None else {}),
         "busy_seconds": round(sum(e["finished"] - e["started"] for e in events), 3),
         "retried": {job.plans[i].shot_id: n for i, n in sorted(pool.retried.items())},
         "peak_rss_mb_workers": round(sum(pool.peak_kb.values()) / 1024, 1),  # each worker and its encoder
@@ -94,13 +105,19 @@ def produce_in_workers(job: FilmJob, jobs: int, options: dict[str, Any]) -> list
 
 class ProcessPool:
     """``size`` worker processes, started when the first shot needs one (a film whose
-    shots are all cached starts none). Implements the pool the dispatch loop drives."""
+    shots are all cached starts none). Implements the pool the dispatch loop drives.
+
+    ``held_back``: while it says True (the film's sound is being made in the studio
+    process, :mod:`studio.run.sound_ahead`), the last worker is not started: the sound
+    takes that core, and the memory of a worker and its encoder, instead; the worker
+    starts at the first hand-out after it says False."""
 
     kind = "local"
     hint = "run the same command again (finished shots are kept); with -j 1 the error shows in this process"
     live_progress = True
 
-    def __init__(self, spec: Callable[[], WorkerSpec], size: int, progress: Progress) -> None:
+    def __init__(self, spec: Callable[[], WorkerSpec], size: int, progress: Progress,
+                 held_back: Callable[[], bool] | None = None) -> None:
         if size < 1:
             raise StudioError(f"-j must be at least 1, not {size}")
         self._make_spec = spec
@@ -116,18 +133,35 @@ class ProcessPool:
         self.startup_seconds = 0.0
         self.retried: dict[int, int] = {}
         self.peak_kb: dict[int, int] = {}  # worker pid -> its peak plus its largest encoder's
+        self._held_back = held_back
+        self._held: list[int] = []  # slots not started while held back
+        self.held_until: float | None = None  # when the held worker started (perf_counter)
+        self.held_at_start = False  # the last worker was held back when the others started
 
     # -- starting and stopping ---------------------------------------------------------
     def _start(self) -> None:
         began = time.perf_counter()
         self._progress.stage(f"starting {self.size} shot workers")
         self._spec = self._make_spec()
-        for slot in range(self.size):
+        held = self.size > 1 and self._held_back is not None and self._held_back()
+        self._held = [self.size - 1] if held else []
+        self.held_at_start = held
+        slots = [slot for slot in range(self.size) if slot not in self._held]
+        for slot in slots:
             self._launch(slot)
-        for slot in range(self.size):
+        for slot in slots:
             self._await_ready(slot)
-        self._idle = list(reversed(range(self.size)))
+        self._idle = list(reversed(slots))
         self.startup_seconds = time.perf_counter() - began
+
+    def _release_held(self) -> None:
+        """Start the held worker once nothing holds it back."""
+        if self._held and self._held_back is not None and not self._held_back():
+            slot = self._held.pop()
+            self._launch(slot)
+            self._await_ready(slot)
+            self._idle.append(slot)
+            self.held_until = time.perf_counter()
 
     def _launch(self, slot: int) -> None:
         parent, child = self._ctx.Pipe()
@@ -173,6 +207,7 @@ class ProcessPool:
     def has_idle(self) -> bool:
         if not self._procs:
             self._start()
+        self._release_held()
         return bool(self._idle)
 
     def submit(self, index: int, plan: ShotPlan, previous: Clip | None, previous_plan: ShotPlan | None,

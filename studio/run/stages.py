@@ -9,14 +9,20 @@ rate times what the film asks of it:
 prepare    seconds once, plus per shot (screenplay, scene graph, cast,
            backend)
 voices     per line spoken, by TTS engine: a fixed part plus a part per
-           character of its text; each engine's load once (per worker);
-           with ``jobs`` workers, the lines' makespan plus their start-up
+           character of its text; each engine's load once; with ``jobs``
+           workers, espeak-ng's lines side by side while piper's are spoken
+           in one process (see :func:`estimate_voices`)
 shots      the shot estimate (:func:`estimate_film`) x a measured factor
            plus a part per shot (the animatic's reference covers drawing;
            this adds its encode, identity QA and the store), as a makespan
            over ``jobs`` workers plus their start-up
 sound      seconds once, per scene (a score cue and an ambience bed each)
-           and per second of film mixed
+           and per second of film mixed; with ``jobs`` >= 2 it is made
+           while the shots render (:mod:`studio.run.sound_ahead`): the
+           ``shots`` stage is then the shots and the sound together, the
+           longer of the shots' makespan, the sound, and their CPU seconds
+           together spread over the ``jobs`` cores; ``sound`` its own
+           seconds, not added again to the total
 assembly   seconds once, per second of film and per clip concatenated (the
            cut, subtitles, timeline, storyboard)
 =========  ==============================================================
@@ -46,6 +52,7 @@ from studio.errors import StudioError
 from studio.render.plan import ShotPlan
 from studio.run.distributed.schedule import simulate
 from studio.run.estimate import Estimate
+from studio.run.voicing import ONE_CORE_ENGINES
 
 STAGES = ("prepare", "voices", "shots", "sound", "assembly")
 SHIPPED = Path(__file__).with_name("stage_references.json")
@@ -96,15 +103,17 @@ class StageEstimate:
     source: str  # where the rates come from
     file: str
     inputs: dict[str, Any] = field(default_factory=dict)  # what the film asks of each stage (the rates' units)
+    sound_overlapped: bool = False  # the sound is made while the shots render: "shots" holds both
 
     @property
     def total_seconds(self) -> float:
-        return sum(self.stages.values())
+        """The makespan: the stages one after another, less the sound when it overlaps the shots."""
+        return sum(v for k, v in self.stages.items() if not (self.sound_overlapped and k == "sound"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": {k: round(v, 3) for k, v in self.stages.items()}, "jobs": self.jobs,
-                "total_seconds": round(self.total_seconds, 3), "source": self.source, "file": self.file,
-                "inputs": self.inputs}
+                "total_seconds": round(self.total_seconds, 3), "sound_overlapped": self.sound_overlapped,
+                "source": self.source, "file": self.file, "inputs": self.inputs}
 
 
 def _by_engine(rates: Any, engine: str) -> float:
@@ -121,29 +130,38 @@ def line_seconds(line: Spoken, voices: Mapping[str, Any]) -> float:
 
 
 def estimate_voices(lines: list[Spoken], voices: Mapping[str, Any], jobs: int = 1) -> float:
-    """The voices stage: every line, and each engine used loaded once; with ``jobs``
-    workers (and two lines or more, as :mod:`studio.run.voicing` does) the longest-first
-    makespan of the lines, each worker loading the engines, plus the workers' start-up."""
+    """The voices stage: every line, and each engine used loaded once. With ``jobs`` >= 2
+    (as :mod:`studio.run.voicing` does it) the one-core engines' lines (espeak-ng) go to
+    up to ``jobs`` workers, longest first, while one process speaks the other engines'
+    lines (piper: every core already) one after another; both share the cores, so the
+    stage takes the whole-core lines' time plus the one-core lines' CPU spread over the
+    workers (at least their longest-first makespan), plus the loads and a start-up."""
     if not lines:
         return 0.0
     costs = [line_seconds(line, voices) for line in lines]
     load = sum(_by_engine(voices.get("load", 0.0), e) for e in {line.engine for line in lines})
-    if jobs < 2 or len(lines) < 2:
+    if jobs < 2:
         return sum(costs) + load
-    workers = min(jobs, len(lines))
-    order = sorted(range(len(costs)), key=lambda i: -costs[i])
-    return (simulate([[i] for i in order], costs, workers).makespan + load
-            + float(voices.get("worker_startup", 0.0)))
+    one_core = [c for c, line in zip(costs, lines) if line.engine in ONE_CORE_ENGINES]
+    if len(one_core) < 2:  # no pool: everything in the whole-core process
+        return sum(costs) + load + float(voices.get("worker_startup", 0.0))
+    whole = sum(costs) - sum(one_core)
+    workers = min(jobs, len(one_core))
+    order = sorted(range(len(one_core)), key=lambda i: -one_core[i])
+    pooled = simulate([[i] for i in order], one_core, workers).makespan
+    return max(pooled, whole + sum(one_core) / workers) + load + float(voices.get("worker_startup", 0.0))
 
 
 def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spoken], *, jobs: int = 1,
                     rendered: Collection[str] | None = None, audio: bool = True,
-                    references: Mapping[str, Any] | None = None, voice_jobs: int | None = None) -> StageEstimate:
+                    references: Mapping[str, Any] | None = None, voice_jobs: int | None = None,
+                    sound_overlaps: bool | None = None) -> StageEstimate:
     """Seconds per stage for a render of ``plans`` whose shots ``shots`` times, voicing
     ``lines`` (the lines not in the cache; all of them on a fresh cache), with ``jobs``
     shot workers (and ``voice_jobs`` voice workers, default ``jobs``). ``rendered``: the
     shots this render draws (default: all); ``audio``: False for a silent render (no
-    voices, no sound)."""
+    voices, no sound). ``sound_overlaps``: the sound is made while the shots render
+    (default: with ``jobs`` >= 2; False for a film whose sound mixes the shots' own)."""
     refs = references if references is not None else load_references()
     r = refs["stages"]
     film_seconds = sum(p.frames / p.fps for p in plans)
@@ -160,13 +178,18 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
         picture = simulate(list(chains.values()), costs, jobs).makespan + float(r["shots"]["worker_startup"])
     else:
         picture = sum(costs)
-    sound = r["sound"]
+    sound_rates = r["sound"]
+    sound = (float(sound_rates.get("seconds", 0.0)) + float(sound_rates.get("per_scene", 0.0)) * scenes
+             + float(sound_rates["per_film_second"]) * film_seconds) if audio else 0.0
+    overlapped = bool(audio and plans and (jobs > 1 if sound_overlaps is None else sound_overlaps))
+    if overlapped:  # the sound beside the shots: every core busy with either (total CPU over the cores)
+        startup = float(r["shots"]["worker_startup"]) if jobs > 1 and todo else 0.0
+        picture = max(picture, sound, (sum(costs) + sound) / max(1, jobs) + startup)
     stages = {
         "prepare": float(r["prepare"]["seconds"]) + float(r["prepare"].get("per_shot", 0.0)) * len(plans),
         "voices": voices,
         "shots": picture,
-        "sound": (float(sound.get("seconds", 0.0)) + float(sound.get("per_scene", 0.0)) * scenes
-                  + float(sound["per_film_second"]) * film_seconds) if audio else 0.0,
+        "sound": sound,
         "assembly": float(r["assembly"]["seconds"]) + float(r["assembly"]["per_film_second"]) * film_seconds
         + float(r["assembly"]["per_shot"]) * len(plans),
     }
@@ -177,7 +200,8 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
               "lines_by_engine": {e: [sum(1 for ln in spoken if ln.engine == e),
                                       sum(ln.characters for ln in spoken if ln.engine == e)]
                                   for e in sorted({ln.engine for ln in spoken})}}
-    return StageEstimate(stages, jobs, str(refs.get("source", "")), str(refs.get("file", "")), inputs)
+    return StageEstimate(stages, jobs, str(refs.get("source", "")), str(refs.get("file", "")), inputs,
+                         sound_overlapped=overlapped)
 
 
 def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None = None,
@@ -198,6 +222,8 @@ def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None
         estimated, actual = entry.get("estimated"), entry.get("actual")
         if not estimated or actual is None or estimated < 0.05:  # nothing to learn from a stage that did no work
             continue
+        if name == "sound" and report.get("sound_overlapped"):  # made beside the shots, sharing their cores:
+            continue  # its own seconds are not what it costs alone
         scale = float(actual) / float(estimated)
         changed[name] = round(scale, 4)
         for key, value in list(r[name].items()):

@@ -185,6 +185,25 @@ def test_approved_only_generates_video_for_approved_shots_and_holds_the_others(f
     assert Counting.rendered == ["sea"] and more.report["keyframes"]["held"] == ["wide"]
 
 
+@pytest.mark.slow
+def test_approved_only_with_two_workers_is_the_same_film(film):
+    from studio.run.parallel import render_film as render_in_workers
+
+    screenplay, folder = film
+    _keyframes(screenplay, folder)
+    approve(Lockfile.load(folder / "film.lock"), ["push", "sea"], known=SHOTS)
+    shutil.copy(folder / "film.lock", folder / "film-j2.lock")
+    shutil.copytree(folder / "cache", folder / "cache-j2")  # the keyframes, no clip yet
+    alone = _render(screenplay, folder, approved_only=True)
+    two = render_in_workers(screenplay, folder / "out-j2", cache_dir=folder / "cache-j2", name="film", audio=False,
+                            lockfile=folder / "film-j2.lock", approved_only=True, jobs=2)
+    executor = two.report["executor"]
+    assert executor["shots_on_workers"] == 2 and {e["shot"] for e in executor["shots"]} == {"push", "sea"}
+    assert two.report["keyframes"]["held"] == alone.report["keyframes"]["held"] == ["wide", "cu"]
+    assert [c.sha256 for c in two.clips] == [c.sha256 for c in alone.clips]
+    assert two.film.read_bytes() == alone.film.read_bytes()
+
+
 def test_approving_needs_a_keyframe_and_a_known_shot(film):
     screenplay, folder = film
     lock = Lockfile.load(folder / "film.lock")

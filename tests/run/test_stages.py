@@ -57,24 +57,50 @@ def test_workers_give_the_makespan_of_the_chains(lamp):
     plans, shots = lamp
     refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
     one = estimate_stages(plans, shots, [], jobs=1, references=refs).stages["shots"]
-    two = estimate_stages(plans, shots, [], jobs=2, references=refs).stages["shots"]
+    two = estimate_stages(plans, shots, [], jobs=2, references=refs, sound_overlaps=False).stages["shots"]
     factor, startup = refs["stages"]["shots"]["factor"], refs["stages"]["shots"]["worker_startup"]
     longest = shots.longest_chain_seconds * factor
     assert max(longest, one / 2) <= two - startup + 1e-6  # no schedule beats the longest chain or half the work
     assert two - startup < one
 
 
+def test_with_workers_the_sound_is_made_beside_the_shots(lamp):
+    plans, shots = lamp
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    after = estimate_stages(plans, shots, [], jobs=2, references=refs, sound_overlaps=False)
+    beside = estimate_stages(plans, shots, [], jobs=2, references=refs)
+    assert beside.sound_overlapped and not after.sound_overlapped and not estimate_stages(
+        plans, shots, [], jobs=1, references=refs).sound_overlapped
+    sound, startup = after.stages["sound"], refs["stages"]["shots"]["worker_startup"]
+    work = sum(s.seconds for s in shots.shots) * refs["stages"]["shots"]["factor"] \
+        + refs["stages"]["shots"].get("per_shot", 0.0) * len(plans)
+    # the shots and the sound together: no less than either, nor than their CPU over the two cores
+    assert beside.stages["shots"] == pytest.approx(max(after.stages["shots"], sound, (work + sound) / 2 + startup))
+    assert beside.stages["sound"] == sound  # listed, not counted twice
+    assert beside.total_seconds == pytest.approx(after.total_seconds - sound - after.stages["shots"]
+                                                 + beside.stages["shots"])
+    assert beside.total_seconds < after.total_seconds
+
+
 def test_voice_workers_speak_the_lines_side_by_side():
     refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
     voices = refs["stages"]["voices"]
-    lines = [Spoken("piper", 20 + 7 * n) for n in range(12)]
-    one, two = estimate_voices(lines, voices, 1), estimate_voices(lines, voices, 2)
-    each = [line_seconds(line, voices) for line in lines]
-    load = voices["load"]["piper"]
+    startup = voices["worker_startup"]
+    robots = [Spoken("espeak-ng", 20 + 7 * n) for n in range(12)]
+    one, two = estimate_voices(robots, voices, 1), estimate_voices(robots, voices, 2)
+    each = [line_seconds(line, voices) for line in robots]
+    load = voices["load"]["espeak-ng"]
     assert one == pytest.approx(sum(each) + load)
-    assert max(max(each), sum(each) / 2) <= two - load - voices["worker_startup"] + 1e-9 < sum(each)
-    # a single line is not worth a worker
-    assert estimate_voices(lines[:1], voices, 2) == pytest.approx(each[0] + load)
+    assert max(max(each), sum(each) / 2) <= two - load - startup + 1e-9 < sum(each)
+    # piper uses every core already: its lines are not split, they share the cores with espeak-ng's
+    people = [Spoken("piper", 20 + 7 * n) for n in range(6)]
+    spoken = [line_seconds(line, voices) for line in people]
+    loads = load + voices["load"]["piper"]
+    both = estimate_voices(robots + people, voices, 2)
+    assert both == pytest.approx(sum(spoken) + sum(each) / 2 + loads + startup)
+    assert estimate_voices(people, voices, 2) == pytest.approx(sum(spoken) + voices["load"]["piper"] + startup)
+    # a single espeak-ng line is not worth a pool
+    assert estimate_voices(robots[:1], voices, 2) == pytest.approx(each[0] + load + startup)
 
 
 def test_calibrating_scales_each_stage_by_actual_over_estimated():

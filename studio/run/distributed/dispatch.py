@@ -3,7 +3,8 @@ actors, the local executor's ``-j N`` processes): the scene graph's render order
 through :class:`~studio.run.distributed.schedule.ReadyQueue`. A chain's first shot is
 ready at once; a continuous shot is handed out only once the clip it continues is
 stored; free workers take ready shots longest remaining chain first. Shots already in
-the cache are taken by the driver itself, so a cached film starts no worker.
+the cache are taken by the driver itself, so a cached film starts no worker, and so
+are the shots ``--approved-only`` holds (their keyframe encoded as a still).
 
 A pool is anything with ``running`` (shots out on workers), ``has_idle()``,
 ``submit(index, plan, previous, previous_plan, head)`` and ``next_done()`` (see
@@ -23,7 +24,7 @@ from studio.run import local
 from studio.run.distributed.schedule import ReadyQueue
 from studio.run.distributed.worker import WorkerResult
 from studio.run.job import FilmJob, ShotOutcome
-from studio.run.local import produce_shot, shot_conditioning
+from studio.run.local import held, produce_here, shot_conditioning
 
 
 class ShotPool(Protocol):
@@ -67,19 +68,19 @@ def produce_shots(job: FilmJob, pool: ShotPool, retries: int,
                 return
             index = after
             before = previous_of(index)
-            outcome = produce_shot(job, index, before.clip if before else None)
+            outcome = produce_here(job, index, before.clip if before else None)
 
     def make_ready(index: int) -> bool:
-        """Queue shot ``index`` for a worker, unless it is in the cache (then say so)."""
+        """Queue shot ``index`` for a worker, unless it is held or in the cache (then say so)."""
         before = previous_of(index)
-        if cached(job, index, before.clip if before else None):
+        if held(job, index) or cached(job, index, before.clip if before else None):
             return True
         ready.push(index)
         return False
 
     for start in ready.starts:
         if make_ready(start):
-            accept(start, produce_shot(job, start, None))
+            accept(start, produce_here(job, start, None))
     while len(ready) or pool.running:
         while len(ready) and pool.has_idle():
             index = ready.pop()

@@ -1,0 +1,58 @@
+"""``render -j N`` makes the sound while the shots render (:mod:`studio.run.sound_ahead`):
+from the plans' timing, to the sound ``-j 1`` makes after the shots; a changed timing
+makes it again; its error is the error ``-j 1`` raises."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from studio.audio.film import make_film_sound
+from studio.cache.store import ShotStore
+from studio.run.local import prepare_film
+from studio.run.sound_ahead import SoundAhead, can_go_ahead, sound_timing
+
+
+@pytest.fixture()
+def planned(lamp_render, tmp_path):
+    """The example film prepared again on the session's cache (its lines already spoken)."""
+    screenplay, _reference, root = lamp_render
+    store = ShotStore(root / "cache")
+    job = prepare_film(screenplay, tmp_path / "out", store=store, cache_dir=root / "cache", name="ahead")
+    yield job
+    store.manifest.close()
+
+
+def test_the_sound_made_ahead_is_the_sound_made_after(planned, lamp_render):
+    _screenplay, reference, _root = lamp_render
+    job = planned
+    assert can_go_ahead(job)
+    ahead = SoundAhead.start(job)
+    sound = ahead.join(job.plans, job.screenplay.film.fps)
+    assert sound is not None and ahead.seconds > 0
+    assert sound.mix.read_bytes() == open(reference.report["outputs"]["mix"], "rb").read()
+
+
+def test_a_changed_timing_drops_the_sound_made_ahead(planned):
+    job = planned
+    ahead = SoundAhead.start(job)
+    longer = [replace(job.plans[0], frames=job.plans[0].frames + 1), *job.plans[1:]]
+    assert sound_timing(longer, job.screenplay.film.fps) != ahead.timing
+    assert ahead.join(longer, job.screenplay.film.fps) is None  # the caller makes it again, as -j 1 does
+    reseeded = [replace(p, seed=p.seed + 1) for p in job.plans]  # a re-take: another seed, the same clock
+    assert ahead.join(reseeded, job.screenplay.film.fps) is not None
+
+
+def test_an_error_in_the_sound_is_the_error_made_after(planned):
+    job = planned
+    job.lines = {}  # a line missing from the voiced lines: the mix cannot place it
+    timing = sound_timing(job.plans, job.screenplay.film.fps)
+    with pytest.raises(Exception) as after:
+        make_film_sound(job.screenplay, scene_seconds=timing.scene_seconds, line_starts=timing.line_starts,
+                        lines={}, film_seconds=timing.film_seconds, cache_dir=job.cache_dir,
+                        out_dir=job.output_dir, name=job.name)
+    ahead = SoundAhead.start(job)
+    with pytest.raises(type(after.value)) as raised:
+        ahead.join(job.plans, job.screenplay.film.fps)
+    assert str(raised.value) == str(after.value)
