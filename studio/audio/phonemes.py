@@ -99,7 +99,7 @@ def line_timing(engine: Any, text: str, voice: Any, delivery: Any, wav: Path | s
     if found is not None:
         return found
     if samples is None:
-        from studio.audio.speech import read_wav
+        from studio.audio.wav import read_wav
 
         speech = read_wav(wav)
         samples, rate = speech.samples, speech.sample_rate

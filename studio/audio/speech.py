@@ -30,6 +30,7 @@ from studio.audio import dsp
 from studio.audio.phonemes import line_timing, read_timing
 from studio.audio.tts import Delivery, Speech, TTSEngine, VoiceSettings, get_engine
 from studio.audio.voices import check_voices, resolve_voices
+from studio.audio.wav import read_wav
 from studio.errors import ScreenplayError
 
 #: bump when the processing after the engine (levels, trims, resampling, the WAV
@@ -117,19 +118,6 @@ def write_wav(path: Path | str, speech: Speech) -> Path:
             w.setframerate(int(speech.sample_rate))
             w.writeframes(pcm.tobytes())
     return Path(path)
-
-
-def read_wav(path: Path | str) -> Speech:
-    """A 16-bit PCM WAV (any channels, averaged to mono) as :class:`Speech`."""
-    with wave.open(str(path), "rb") as w:
-        rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
-        data = w.readframes(w.getnframes())
-    if width != 2:
-        raise ValueError(f"{path}: {8 * width}-bit audio; expected 16-bit PCM")
-    x = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-    if channels > 1:
-        x = x.reshape(-1, channels).mean(axis=1)
-    return Speech(x, rate)
 
 
 def wav_seconds(path: Path) -> float | None:

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import struct
+import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from studio.atomic import atomic_output
 from studio.errors import StudioError
+
+if TYPE_CHECKING:
+    from studio.audio.tts import Speech
 
 SAMPLE_RATE = 48_000
 
@@ -131,3 +135,18 @@ def write_track_wav(track: Any, path: Path | str, *, block: int = SAMPLE_RATE * 
                 n = min(block, frames - pos)
                 f.write(pcm16(track.read(start + pos, n)))
     return Path(path)
+
+
+def read_wav(path: Path | str) -> Speech:
+    """A 16-bit PCM WAV (any channels, averaged to mono) as :class:`Speech`."""
+    with wave.open(str(path), "rb") as w:
+        rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
+        data = w.readframes(w.getnframes())
+    if width != 2:
+        raise ValueError(f"{path}: {8 * width}-bit audio; expected 16-bit PCM")
+    x = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+    if channels > 1:
+        x = x.reshape(-1, channels).mean(axis=1)
+    from studio.audio.tts import Speech
+
+    return Speech(x, rate)
