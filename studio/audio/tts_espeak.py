@@ -183,12 +183,12 @@ def hash_text(text: str) -> int:
 
 def read_pcm_wav(path: Path) -> tuple[np.ndarray, int]:
     """Samples (float32, mono) and rate of a 16-bit PCM WAV file."""
-    with wave.open(str(path), "rb") as w:
-        rate, width, channels = w.getframerate(), w.getsampwidth(), w.getnchannels()
-        data = w.readframes(w.getnframes())
-    if width != 2:
-        raise RenderError(f"espeak-ng wrote {8 * width}-bit audio; expected 16-bit")
-    x = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-    if channels > 1:
-        x = x.reshape(-1, channels).mean(axis=1)
-    return x, rate
+    from studio.audio.wav import read_wav
+
+    try:
+        speech = read_wav(path)
+    except ValueError:
+        with wave.open(str(path), "rb") as w:
+            width = w.getsampwidth()
+        raise RenderError(f"espeak-ng wrote {8 * width}-bit audio; expected 16-bit") from None
+    return speech.samples, speech.sample_rate
