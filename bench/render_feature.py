@@ -466,16 +466,20 @@ class MemorySampler:
 
 
 def run_child(argv: list[str], out_json: Path, label: str, *, sample_memory: bool = False,
-              pss: bool = False) -> dict[str, Any]:
+              pss: bool = False, checkout: Path | None = None) -> dict[str, Any]:
     """Run ``render_feature.py <argv> --json out_json`` in a fresh interpreter (its own
     peak memory, and the studio code as it is on disk now: others may be editing it);
     measure its CPU share and, with ``sample_memory``, its and its ffmpeg children's
-    memory from here. Return the JSON it wrote, with ``cpu`` (and ``memory``) added."""
+    memory from here. Return the JSON it wrote, with ``cpu`` (and ``memory``) added.
+    ``checkout``: another studio checkout whose own ``bench/render_feature.py`` runs, on
+    its own code (the previous version beside this one)."""
     out_json.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--json", str(out_json)]
-    log(f"{label}: starting a fresh process")
+    root = ROOT if checkout is None else checkout.resolve()
+    cmd = [sys.executable, str(root / "bench" / "render_feature.py"), *argv, "--json", str(out_json)]
+    env = None if checkout is None else {**os.environ, "PYTHONPATH": str(root)}
+    log(f"{label}: starting a fresh process" + ("" if checkout is None else f" on the code in {root}"))
     meter = CpuMeter()
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+    proc = subprocess.Popen(cmd, cwd=root, env=env)
     sampler = MemorySampler(proc.pid, pss=pss)
     while proc.poll() is None:
         if sample_memory:
@@ -501,13 +505,15 @@ def run_child(argv: list[str], out_json: Path, label: str, *, sample_memory: boo
 
 
 def render_in_subprocess(screenplay: Path, resolution: str, work: Path, label: str, backend: str,
-                         stand_in: bool, audio: bool = False, jobs: int = 0) -> dict[str, Any]:
+                         stand_in: bool, audio: bool = False, jobs: int = 0,
+                         checkout: Path | None = None) -> dict[str, Any]:
     """One render in a fresh process, into a fresh cache under ``work`` (``jobs``: with
-    ``studio render -j jobs``; 0: the local executor's ``render_film`` as before)."""
+    ``studio render -j jobs``; 0: the local executor's ``render_film`` as before;
+    ``checkout``: by another checkout's code and harness, see :func:`run_child`)."""
     argv = ["_render", "--screenplay", str(screenplay), "--resolution", resolution, "--cache", str(work / "cache"),
             "--out", str(work / "out"), "--backend", backend, "--label", label]
     argv += ["--stand-in"] * stand_in + ["--audio"] * audio + ["--jobs", str(jobs)] * bool(jobs)
-    return run_child(argv, work / "result.json", label, sample_memory=True, pss=bool(jobs))
+    return run_child(argv, work / "result.json", label, sample_memory=True, pss=bool(jobs), checkout=checkout)
 
 
 # --------------------------------------------------------------------------- encode ceiling
@@ -1143,6 +1149,7 @@ def print_breakdown(stats: pstats.Stats) -> None:
 
 JOBS_MARK = "render_feature_jobs"
 TARGET_JOBS_WALL = 0.65  # -j 2 wall / -j 1 wall
+TARGET_ACTING_RTF = 0.2  # issue 18: the acting animatic's feature with sound, wall / film
 TARGET_JOBS_CEILING = 1.25  # two-encoder ceiling frames/s / -j 2 render frames/s
 
 
@@ -1167,6 +1174,22 @@ def jobs_row(payload: dict[str, Any], jobs: int) -> dict[str, Any]:
         "other_cores": payload["cpu"]["other_cores"], "source_digest": payload["source_digest"],
         "backend": r["backend"],
     }
+
+
+def previous_row(payload: dict[str, Any], checkout: Path) -> dict[str, Any]:
+    """The previous version's render (its own harness's report, rendered in one process)."""
+    r = payload["report"]
+    try:
+        commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "?"
+    backend = r.get("backend") or {}
+    return {"commit": commit, "version": backend.get("version") if isinstance(backend, dict) else None,
+            "film_minutes": round(r["film_seconds"] / 60, 1), "shots": r.get("shots_total"),
+            "wall_seconds": r["wall_seconds"], "rtf": r["realtime_factor"], "fps": r["frames_per_second"],
+            "tree_peak_mb": payload["memory"]["tree_peak_mb"], "own_cores": payload["cpu"]["own_cores"],
+            "other_cores": payload["cpu"]["other_cores"]}
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -1204,6 +1227,14 @@ def cmd_jobs(args: argparse.Namespace) -> int:
                 payload = render_in_subprocess(yaml, res, work, f"{minutes:g}-min {res} -j {jobs}", BACKEND, False,
                                                audio=True, jobs=jobs)
                 entry[f"j{jobs}"] = jobs_row(payload, jobs)
+                shutil.rmtree(work)
+            if args.previous and res == SD:  # issue 18: the previous version's figure, in the same run
+                if args.wait_quiet:
+                    wait_for_quiet(args.wait_quiet, f"previous version {res}")
+                work = tmp_root / f"previous-{res}"
+                payload = render_in_subprocess(yaml, res, work, f"{minutes:g}-min {res} previous", BACKEND, False,
+                                               audio=True, checkout=Path(args.previous))
+                entry["previous"] = previous_row(payload, Path(args.previous))
                 shutil.rmtree(work)
             per_res.append(entry)
     finally:
@@ -1249,6 +1280,13 @@ def jobs_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                          "goal": "<= 1024 MiB", "measured": f"{row['tree_peak_mb']:.0f} MiB RSS summed "
                          f"({row['tree_pss_peak_mb']:.0f} MiB PSS; {row['tree_processes']} processes at most)",
                          "met": row["tree_peak_mb"] <= TARGET_PEAK_MB})
+        prev = entry.get("previous")
+        for row in (one, two):  # issue 18: the acting animatic still renders the feature with sound at <= 0.2x
+            beside = (f"; previous version ({prev['commit']}, animatic {prev['version']}, one process) "
+                      f"{prev['rtf']:.3f}" if prev else "")
+            rows.append({"target": f"{results['minutes']:g}-min feature with sound at {res}, -j {row['jobs']}: "
+                                   "real-time factor (issue 18)", "goal": f"<= {TARGET_ACTING_RTF}",
+                         "measured": f"{row['rtf']:.3f}{beside}", "met": row["rtf"] <= TARGET_ACTING_RTF})
         same = one["film_sha256"] == two["film_sha256"]
         rows.append({"target": f"films byte-identical, -j 1 and -j 2 at {res}", "goal": "same SHA-256",
                      "measured": one["film_sha256"][:16] + (" = " if same else " != ") + two["film_sha256"][:16],
@@ -1282,6 +1320,12 @@ def jobs_markdown(results: dict[str, Any]) -> str:
            "cores used | other load (cores) |",
            "|" + " --- |" * 19]
     for e in results["resolutions"]:
+        if e.get("previous"):
+            p = e["previous"]
+            out.append(f"| {e['resolution']} | previous version ({p['commit']}, animatic {p['version']}), one "
+                       f"process | {p['film_minutes']} | {p['shots']} | | {p['wall_seconds']:.1f} | | "
+                       f"{p['rtf']:.3f} | {p['fps']:.1f} | | | | | | {p['tree_peak_mb']:.0f} | | | "
+                       f"{p['own_cores']:.2f} | {p['other_cores']:.2f} |")
         for row in (e["j1"], e["j2"]):
             out.append(f"| {row['resolution']} | {row['jobs']} | {row['film_minutes']} | {row['shots']} | "
                        f"{row['lines']} | {row['wall_seconds']:.1f} | {row['estimate_seconds'] or 0:.1f} | "
@@ -1408,6 +1452,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="measure studio render -j instead: the feature with sound rendered with -j 1 and with -j 2, "
                         "the one- and two-encoder ceilings, the memory of the whole process tree (studio, workers, "
                         "ffmpeg), films byte-identical; its own section of BENCHMARKS.md (render_feature_jobs)")
+    p.add_argument("--previous", metavar="CHECKOUT",
+                   help="with --jobs: also render the 854x480 film with sound by the studio checked out in CHECKOUT "
+                        "(its own bench/render_feature.py _render --audio, one process): the previous version's "
+                        "real-time factor beside this one's, in the same run (issue 18)")
     p.add_argument("--minutes", type=float, help="with --jobs: the film's length (default 90; 15 with --quick); "
                                                  "a run with --minutes is not written to BENCHMARKS.md unless --write")
     args = p.parse_args(argv)
