@@ -68,7 +68,11 @@ case "${1:-}" in
   test)
     setup
     shift
-    "$VENV/bin/python" -m pytest -q "$@"
+    # the tests spread over the machine's cores (at most 4 workers: each renders films and
+    # starts ffmpeg), a test file to a worker: a file's fixtures are made once
+    workers=$(nproc 2>/dev/null || echo 1)
+    [ "$workers" -gt 4 ] && workers=4
+    "$VENV/bin/python" -m pytest -q -n "$workers" --dist loadfile "$@"
     ;;
   *)
     echo "usage: ./run.sh film | test | setup" >&2

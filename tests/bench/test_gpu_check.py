@@ -41,6 +41,18 @@ def _gpu_check(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[
     return run, json.loads(out.read_text(encoding="utf-8"))
 
 
+#: the groups counted on the meta device, in one run of the script (each test reads its own)
+COUNTED = ["ltx-0.9.8", "wan-i2v-qwen-edit", "wan-i2v-flux2-dev", "ltx2", "ltx2-full", "wan22-ti2v", "wan22-a14b"]
+
+
+@pytest.fixture(scope="module")
+def counted(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """``--count`` over every group the tests below read: the real architectures on the meta device."""
+    run, report = _gpu_check(tmp_path_factory.mktemp("count"), "--count", "--groups", *COUNTED)
+    assert list(report["forecast"]) == COUNTED
+    return run, report
+
+
 def test_gpu_check_tiny_reports_every_model(tmp_path):
     run, report = _gpu_check(tmp_path, "--tiny")
     assert report["tiny"] is True and report["device"] == "cpu"
@@ -100,10 +112,10 @@ def test_gpu_check_tiny_reports_every_model(tmp_path):
     assert "| skyreels-df |" in run.stdout
 
 
-def test_gpu_check_counts_the_13b_on_the_meta_device(tmp_path):
+def test_gpu_check_counts_the_13b_on_the_meta_device(counted):
     """``--count`` builds the real architectures on the meta device: the 13B is a 13B, and the group's
     forecast on an H200 leaves room in the default budget."""
-    run, report = _gpu_check(tmp_path, "--count", "--groups", "ltx-0.9.8")
+    run, report = counted
     f = report["forecast"]["ltx-0.9.8"]
     parts = {c["class"]: c for c in f["models"][DISTILLED]["components"]}
     assert 13.0e9 < parts["LTXVideoTransformer3DModel"]["params"] < 13.1e9
@@ -116,11 +128,11 @@ def test_gpu_check_counts_the_13b_on_the_meta_device(tmp_path):
     assert "ltx-0.9.8:" in run.stdout
 
 
-def test_gpu_check_counts_the_keyframe_models_on_the_meta_device(tmp_path):
+def test_gpu_check_counts_the_keyframe_models_on_the_meta_device(counted):
     """Qwen-Image-Edit-2511 and FLUX.2 [dev] at their real architectures: the 20B MMDiT with Qwen2.5-VL 7B (its
     vision tower too), the 32B transformer with Mistral Small 3.1 24B; FLUX.2 [dev] beside the 14B image-to-video
     model is more than an H200 holds."""
-    run, report = _gpu_check(tmp_path, "--count", "--groups", "wan-i2v-qwen-edit", "wan-i2v-flux2-dev")
+    run, report = counted
     billions = {}
     for name, group, _, parts, _ in KEYFRAMERS:
         components = report["forecast"][group]["models"][name]["components"]
@@ -155,11 +167,11 @@ def _ltx2_tiny_checks(report: dict) -> None:
     assert m["held_audio_frames"] > 0 and full["held_audio_frames"] > 0
 
 
-def test_gpu_check_counts_ltx2_on_the_meta_device(tmp_path):
+def test_gpu_check_counts_ltx2_on_the_meta_device(counted):
     """LTX-2 19B at its real architecture (diffusers' convert_ltx2_to_diffusers.py, Gemma 3 12B): the 19B is a
     19B, the distilled group fits the H200 and its forecast the default budget; the full model's 40 steps of 4
     passes do not, so it is not in the default run."""
-    run, report = _gpu_check(tmp_path, "--count", "--groups", "ltx2", "ltx2-full")
+    run, report = counted
     f = report["forecast"]["ltx2"]
     parts = {c["class"]: c for c in f["models"]["ltx-2-distilled"]["components"]}
     assert list(parts) == LTX2_PARTS and {c["dtype"] for c in parts.values()} == {"bfloat16"}
@@ -175,7 +187,7 @@ def test_gpu_check_counts_ltx2_on_the_meta_device(tmp_path):
     assert "ltx2:" in run.stdout and "ltx2-full:" in run.stdout
 
 
-def test_gpu_check_runs_the_wan22_groups(tmp_path):
+def test_gpu_check_runs_the_wan22_groups(tmp_path, counted):
     """Wan 2.2: TI2V-5B (text-to-video and image-to-video sharing one transformer, the 2.2 VAE,
     expand_timesteps) and the A14B pair (two experts each), through the same film on tiny configs; and
     counted at their real architectures on the meta device."""
@@ -189,7 +201,7 @@ def test_gpu_check_runs_the_wan22_groups(tmp_path):
         m = report["models"][name]
         assert [c["class"] for c in m["components"]].count("WanTransformer3DModel") == 2, name
         assert m["steps_recommended"] == 40 and 0 < m["seconds_per_film_second"] < 1000, name
-    run, report = _gpu_check(tmp_path, "--count", "--groups", "wan22-ti2v", "wan22-a14b")
+    run, report = counted
     ti2v = report["forecast"]["wan22-ti2v"]["models"]["wan2.2-ti2v-5b"]
     assert {c["class"]: round(c["params"] / 1e9, 2) for c in ti2v["components"]}["WanTransformer3DModel"] == 5.0
     a14b = report["forecast"]["wan22-a14b"]

@@ -115,10 +115,10 @@ def _hostile(tmp_path: Path) -> dict[str, bytes]:
 ])
 def test_hostile_xml_is_refused_quickly_and_clearly(tmp_path: Path, case: str, message: str):
     raw = _hostile(tmp_path)[case]
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ScreenplayError) as caught:
         import_fdx(raw, "hostile.fdx")
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     text = str(caught.value)
     assert message in text and "hostile.fdx" in text
     assert SECRET not in text
@@ -129,10 +129,10 @@ def test_fifty_megabytes_are_refused_before_reading_them_all(tmp_path: Path):
     with big.open("wb") as f:
         f.write(b'<?xml version="1.0"?><FinalDraft><Content>')
         f.truncate(50 * 1024 * 1024)
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ScreenplayError) as caught:
         read_fdx(big)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert f"over the {MAX_BYTES} byte limit" in str(caught.value)
     with pytest.raises(ScreenplayError):
         import_fdx(big.read_bytes(), "big.fdx")
@@ -155,10 +155,10 @@ def test_too_many_scenes_are_refused_before_the_work_that_grows_with_them():
             '<Paragraph Type="Action"><Text>Something happens.</Text></Paragraph>')
     raw = ('<?xml version="1.0"?><FinalDraft><Content>' + "".join(para.format(i) for i in range(40_000))
            + "</Content></FinalDraft>").encode()
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ScreenplayError) as caught:
         import_fdx(raw, "long.fdx")
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert "40000 scene headings, over the 5000" in str(caught.value)
 
 def test_more_paragraphs_than_a_screenplay_holds_are_refused():

@@ -18,14 +18,15 @@ import pytest
 from tests.conftest import MINIMAL, ROOT
 
 SECONDS = 2.0
+LONG_RATIO = 10.0  # the seven-hour screenplay's CPU seconds over a two-room one's, at most
 PEAK_BYTES = 500 * 1024 * 1024
 
 _CHILD = textwrap.dedent("""\
     import atexit, runpy, sys, time
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: the same on a busy machine (tests run side by side)
     def report():
         peak = next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1]
-        sys.stderr.write(f"\\nCHILD seconds={time.perf_counter() - start:.3f} peak_kb={peak}\\n")
+        sys.stderr.write(f"\\nCHILD seconds={time.process_time() - start:.3f} peak_kb={peak}\\n")
     atexit.register(report)
     sys.argv = ['studio', *sys.argv[1:]]
     runpy.run_module('studio', run_name='__main__')
@@ -33,7 +34,7 @@ _CHILD = textwrap.dedent("""\
 
 
 def bounded(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    """Run `studio ARGS` in a child; return (result, its seconds, its peak bytes)."""
+    """Run `studio ARGS` in a child; return (result, its CPU seconds after start-up, its peak bytes)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True,
                             timeout=timeout, cwd=ROOT, env=env)
@@ -141,7 +142,11 @@ def long_screenplay(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("command", [["shots", "--json"], ["check", "--json"]])
-def test_a_long_screenplay_as_json_is_quick_and_plain(long_screenplay: Path, command: list[str]):
+def test_a_long_screenplay_as_json_is_quick_and_plain(long_screenplay: Path, command: list[str], write):
+    # quick beside the same command on a two-room screenplay, measured in this test (start-up and imports
+    # are most of that): a seven-hour film 100 times its size, read in under ten times its CPU seconds (3-6x here)
+    small, base, _ = bounded(*command, str(write(MINIMAL)))
+    assert small.returncode == 0, small.stderr
     result, seconds, peak = bounded(*command, str(long_screenplay))
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -150,7 +155,7 @@ def test_a_long_screenplay_as_json_is_quick_and_plain(long_screenplay: Path, com
     else:
         assert data["ok"] and data["summary"]["shots"] > 4000
     assert len(result.stdout.splitlines()) == 1  # plain, not pretty-printed
-    assert seconds < SECONDS, seconds
+    assert seconds < LONG_RATIO * base, (seconds, base)
     assert peak < PEAK_BYTES, peak
 
 
