@@ -144,7 +144,7 @@ def long_screenplay(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("command", [["shots", "--json"], ["check", "--json"]])
 def test_a_long_screenplay_as_json_is_quick_and_plain(long_screenplay: Path, command: list[str], write):
     # quick beside the same command on a two-room screenplay, measured in this test (start-up and imports
-    # are most of that): a seven-hour film 100 times its size, read in under ten times its CPU seconds (3-6x here)
+    # are most of that): a seven-hour film over 1,000 times its size, read in under ten times its CPU seconds (3-6x here)
     small, base, _ = bounded(*command, str(write(MINIMAL)))
     assert small.returncode == 0, small.stderr
     result, seconds, peak = bounded(*command, str(long_screenplay))
