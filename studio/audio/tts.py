@@ -255,6 +255,17 @@ def get_engine(name: str) -> TTSEngine:
         return engine
 
 
+def release_engines() -> None:
+    """Let every engine made in this process give back what it holds between lines (a
+    session, a model: an engine with a ``release()`` method); each loads again on next use."""
+    with _LOCK:
+        engines = list(_ENGINES.values())
+    for engine in engines:
+        release = getattr(engine, "release", None)
+        if callable(release):
+            release()
+
+
 def _import_factory(name: str, where: str) -> EngineFactory:
     module, _, attribute = where.partition(":")
     try:

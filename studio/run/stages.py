@@ -10,8 +10,9 @@ prepare    seconds once, plus per shot (screenplay, scene graph, cast,
            backend)
 voices     per line spoken, by TTS engine: a fixed part plus a part per
            character of its text; each engine's load once; with ``jobs``
-           workers, espeak-ng's lines side by side while piper's are spoken
-           in one process (see :func:`estimate_voices`)
+           workers, espeak-ng's and piper's lines side by side (one core
+           each) while a whole-core engine's are spoken in one process (see
+           :func:`estimate_voices`)
 shots      the shot estimate (:func:`estimate_film`) x a measured factor
            plus a part per shot (the animatic's reference covers drawing;
            this adds its encode, identity QA and the store), as a makespan
@@ -131,9 +132,9 @@ def line_seconds(line: Spoken, voices: Mapping[str, Any]) -> float:
 
 def estimate_voices(lines: list[Spoken], voices: Mapping[str, Any], jobs: int = 1) -> float:
     """The voices stage: every line, and each engine used loaded once. With ``jobs`` >= 2
-    (as :mod:`studio.run.voicing` does it) the one-core engines' lines (espeak-ng) go to
-    up to ``jobs`` workers, longest first, while one process speaks the other engines'
-    lines (piper: every core already) one after another; both share the cores, so the
+    (as :mod:`studio.run.voicing` does it) the one-core engines' lines (espeak-ng, piper)
+    go to up to ``jobs`` workers, longest first, while one process speaks the other
+    engines' lines (transformers: every core already) one after another; both share the cores, so the
     stage takes the whole-core lines' time plus the one-core lines' CPU spread over the
     workers (at least their longest-first makespan), plus the loads and a start-up."""
     if not lines:

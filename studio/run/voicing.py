@@ -5,14 +5,14 @@ they cannot overlap the shots; what ``-j`` buys here is the lines spoken at once
 :func:`voice_film` is :func:`studio.audio.speech.synthesize_lines` with the lines missing
 from the cache split by engine, spoken at the same time:
 
-- a single-threaded engine's lines (:data:`ONE_CORE_ENGINES`: espeak-ng) on a pool of
-  up to N worker processes (``spawn``, as the shot workers), longest text first;
-- the lines of the built-in engines that use every core already (piper: onnxruntime's
-  session runs on all of them; a one-thread session gives other samples, for 2 lines in
-  16 of a generated feature) one after another in one voice process of their own, as
-  the studio process speaks them at ``-j 1``. Not in the studio process itself: piper's
-  session keeps ~340 MB there for the rest of the render, beside the shot workers and
-  the sound made while they render; the voice process gives it back when it ends.
+- a single-threaded engine's lines (:data:`ONE_CORE_ENGINES`: espeak-ng, and piper,
+  whose session runs on one thread: :mod:`studio.audio.piper_noise`) on a pool of up to
+  N worker processes (``spawn``, as the shot workers), longest text first;
+- the lines of the built-in engines that use every core already (transformers) one
+  after another in one voice process of their own, as the studio process speaks them at
+  ``-j 1``. Not in the studio process itself: a model kept there would stay for the rest
+  of the render, beside the shot workers and the sound made while they render; the
+  voice process gives it back when it ends (at ``-j 1``, :func:`release_engines` does).
 
 Lines of engines registered in this process only (a test's, a configured GPU engine)
 are spoken here, afterwards. Every line is spoken with the same engine and the same
@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from studio.audio.speech import DialogueLine, LineAudio, speak_line, synthesize_lines
-from studio.audio.tts import get_engine, is_builtin
+from studio.audio.tts import get_engine, is_builtin, release_engines
 from studio.run.children import die_with_parent
 
 #: built-in engines whose lines are worth a worker of their own (one core each); the other
-#: built-in ones use every core already (piper, transformers): one process speaks them all
-ONE_CORE_ENGINES = frozenset({"espeak-ng"})
+#: built-in one uses every core already (transformers): one process speaks its lines
+ONE_CORE_ENGINES = frozenset({"espeak-ng", "piper"})
 
 
 def pooled(engine: str) -> bool:
@@ -82,6 +82,7 @@ def voice_film(screenplay: Any, cache_dir: Path, *, jobs: int = 1) -> tuple[dict
                 raise
 
     lines = synthesize_lines(screenplay, cache_dir, speak_missing=speak_missing if jobs > 1 else None)
+    release_engines()  # piper's session (~300 MB) is not kept through the shots
     return lines, used[0]
 
 

@@ -92,13 +92,23 @@ def test_voice_workers_speak_the_lines_side_by_side():
     load = voices["load"]["espeak-ng"]
     assert one == pytest.approx(sum(each) + load)
     assert max(max(each), sum(each) / 2) <= two - load - startup + 1e-9 < sum(each)
-    # piper uses every core already: its lines are not split, they share the cores with espeak-ng's
+    # piper's session runs on one thread: its lines join espeak-ng's on the workers
     people = [Spoken("piper", 20 + 7 * n) for n in range(6)]
     spoken = [line_seconds(line, voices) for line in people]
     loads = load + voices["load"]["piper"]
     both = estimate_voices(robots + people, voices, 2)
-    assert both == pytest.approx(sum(spoken) + sum(each) / 2 + loads + startup)
-    assert estimate_voices(people, voices, 2) == pytest.approx(sum(spoken) + voices["load"]["piper"] + startup)
+    spread = (sum(spoken) + sum(each)) / 2  # longest first on two workers: at most one line more than this
+    assert spread <= both - loads - startup + 1e-9 <= spread + max(each + spoken)
+    assert both < estimate_voices(robots + people, voices, 1)
+    # a whole-core engine (transformers) is not split: its lines share the cores with the pool's
+    models = [Spoken("transformers", 20 + 7 * n) for n in range(3)]
+    modelled = [line_seconds(line, voices) for line in models]
+    loads_all = loads + voices["load"].get("transformers", voices["load"]["default"])
+    assert estimate_voices(robots + models, voices, 2) == pytest.approx(
+        sum(modelled) + sum(each) / 2 + load + voices["load"].get("transformers", voices["load"]["default"])
+        + startup)
+    assert estimate_voices(robots + people + models, voices, 2) == pytest.approx(
+        sum(modelled) + (sum(spoken) + sum(each)) / 2 + loads_all + startup)
     # a single espeak-ng line is not worth a pool
     assert estimate_voices(robots[:1], voices, 2) == pytest.approx(each[0] + load + startup)
 
