@@ -77,13 +77,19 @@ def leading_silence(x: np.ndarray, rate: int) -> float:
     return speech_bounds(x, rate)[0] / rate
 
 
-def trim(x: np.ndarray, rate: int, margin: float = 0.03) -> np.ndarray:
-    """Cut leading and trailing silence, keeping ``margin`` seconds on each side."""
+def trim_span(x: np.ndarray, rate: int, margin: float = 0.03) -> tuple[int, int]:
+    """The samples :func:`trim` keeps, ``x[a:b]`` as ``(a, b)``; ``(0, 0)`` when silent."""
     start, end = speech_bounds(x, rate)
     if end <= start:
-        return np.zeros(0, dtype=np.float32)
+        return 0, 0
     m = int(rate * margin)
-    return np.asarray(x[max(0, start - m): min(len(x), end + m)], dtype=np.float32)
+    return max(0, start - m), min(len(x), end + m)
+
+
+def trim(x: np.ndarray, rate: int, margin: float = 0.03) -> np.ndarray:
+    """Cut leading and trailing silence, keeping ``margin`` seconds on each side."""
+    a, b = trim_span(x, rate, margin)
+    return np.asarray(x[a:b], dtype=np.float32)
 
 
 def fade(x: np.ndarray, rate: int, seconds: float = 0.005) -> np.ndarray:
@@ -263,3 +269,13 @@ def finish(
     y = normalize(y, rate, gain_db)
     y = fade(y, rate)
     return np.concatenate([silence(pause, rate), y]).astype(np.float32)
+
+
+def finish_shift(x: np.ndarray, rate: int, pause: float = 0.0) -> float | None:
+    """Seconds to add to a time in ``x`` to find it in ``finish(x, rate, pause=pause)``
+    (its trim and its pause: nothing else in :func:`finish` moves a sound in time); None
+    when ``x`` is silent (then nothing of it is kept)."""
+    a, b = trim_span(x, rate)
+    if b <= a:
+        return None
+    return (len(silence(pause, rate)) - a) / rate

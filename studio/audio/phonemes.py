@@ -11,11 +11,17 @@ line, with the line's own voice, rate, pitch and delivery:
   engine plays it (at its rate times the pitch factor) and aligned to the WAV studio
   wrote (trimmed, levelled, padded by the delivery's pause, resampled to 48 kHz) by the
   cross-correlation of the two envelopes (2 ms steps).
-* **Piper** (and any other engine, or an espeak-ng without its options): the installed piper-tts exposes phoneme alignments
-  only for a model patched with the ``onnx`` package, which is not installed, so the
-  line's timing is espeak-ng's en-us at 175 words a minute stretched over the voiced
-  stretch of the WAV (Piper phonemises with espeak-ng en-us, so the phonemes agree; the
-  timing is proportional, not the model's own).
+* **Piper**: the model's own durations. Its graph is rewritten to give each phoneme
+  id's frames (:mod:`studio.audio.piper_noise`, as piper-tts's
+  ``patch_voice_with_alignment`` does), and
+  :meth:`~studio.audio.tts_piper.PiperEngine.synthesize_timed` carries them through the
+  line's trims, sentence gaps, pitch resampling and pause: the phonemes (Piper's IPA,
+  whose m, b, p, f and v are espeak-ng's letters) where the WAV has them. Its words are
+  timed as below.
+* **Any other engine** (or an espeak-ng without its options, or a Piper sentence the
+  model could not align): espeak-ng's en-us at 175 words a minute stretched over the
+  voiced stretch of the WAV (Piper phonemises with espeak-ng en-us, so the phonemes
+  agree; the timing is proportional, not the model's own).
 
 The sidecar is ``<key>.phonemes.json`` next to ``<key>.wav``: canonical JSON (times in
 seconds of the WAV, rounded to 0.1 ms), written atomically, the same bytes in any
@@ -38,7 +44,7 @@ import numpy as np
 from studio.atomic import atomic_output
 
 #: bump when what goes into a sidecar changes: every sidecar is then made anew
-TIMING_VERSION = "studio-phonemes 1"
+TIMING_VERSION = "studio-phonemes 2"
 ALIGN_STEP = 0.002  # seconds: the envelopes' step when aligning the engine's audio to the WAV
 FALLBACK_VOICE, FALLBACK_WPM = "en-us", 175
 
@@ -90,21 +96,27 @@ def write_timing(wav: Path | str, timing: LineTiming) -> Path:
 
 
 def line_timing(engine: Any, text: str, voice: Any, delivery: Any, wav: Path | str,
-                samples: np.ndarray | None = None, rate: int = 0, *, fresh: bool = False) -> LineTiming | None:
+                samples: np.ndarray | None = None, rate: int = 0, *, fresh: bool = False,
+                own: tuple[tuple[float, str], ...] | None = None) -> LineTiming | None:
     """The line's timing from its sidecar, made (and written) when missing or ``fresh``
     (the WAV was just spoken): ``engine`` spoke ``text`` with ``voice`` and ``delivery``
-    into ``wav`` (``samples`` at ``rate``: its audio, read from ``wav`` when not given).
-    None when espeak-ng cannot time it (a stale sidecar is then removed)."""
+    into ``wav`` (``samples`` at ``rate``: its audio, read from ``wav`` when not given);
+    ``own``: the phonemes' times the engine gave as it spoke (an engine with
+    ``synthesize_timed`` speaks the line again for them when the sidecar is missing, so
+    a sidecar is the same whenever it is made). None when espeak-ng cannot time it (a
+    stale sidecar is then removed)."""
     found = None if fresh else read_timing(wav)
     if found is not None:
         return found
+    if own is None and callable(getattr(engine, "synthesize_timed", None)):
+        own = engine.synthesize_timed(text, voice, delivery)[1]
     if samples is None:
         from studio.audio.wav import read_wav
 
         speech = read_wav(wav)
         samples, rate = speech.samples, speech.sample_rate
     try:
-        timing = time_line(engine, text, voice, delivery, samples, rate)
+        timing = time_line(engine, text, voice, delivery, samples, rate, own=own)
     except (OSError, ValueError):
         timing_path(wav).unlink(missing_ok=True)
         return None
@@ -112,8 +124,10 @@ def line_timing(engine: Any, text: str, voice: Any, delivery: Any, wav: Path | s
     return timing
 
 
-def time_line(engine: Any, text: str, voice: Any, delivery: Any, samples: np.ndarray, rate: int) -> LineTiming:
-    """Time ``text`` as ``engine`` spoke it into ``samples`` (see the module's notes)."""
+def time_line(engine: Any, text: str, voice: Any, delivery: Any, samples: np.ndarray, rate: int,
+              own: tuple[tuple[float, str], ...] | None = None) -> LineTiming:
+    """Time ``text`` as ``engine`` spoke it into ``samples`` (see the module's notes);
+    ``own``: the phonemes' times (seconds of ``samples``) as the engine gave them."""
     options = getattr(engine, "options", None)  # EspeakEngine.options: the command line it spoke with
     if getattr(engine, "name", "") == "espeak-ng" and callable(options):
         args, factor, _ = options(voice, delivery)
@@ -123,12 +137,15 @@ def time_line(engine: Any, text: str, voice: Any, delivery: Any, samples: np.nda
         return LineTiming(tuple((t / factor + shift, p) for t, p in events),
                           tuple((t / factor + shift, o) for t, o in words), "espeak-ng events, aligned")
     events, words, audio, own_rate = espeak_timing(text, FALLBACK_VOICE, FALLBACK_WPM)
-    own, line = voiced_span(audio, own_rate), voiced_span(samples, rate)
-    if own is None or line is None or own[1] <= own[0]:
+    span, line = voiced_span(audio, own_rate), voiced_span(samples, rate)
+    if span is None or line is None or span[1] <= span[0]:
         raise ValueError("no voiced audio to time")
-    k = (line[1] - line[0]) / (own[1] - own[0])
-    return LineTiming(tuple((line[0] + (t - own[0]) * k, p) for t, p in events),
-                      tuple((line[0] + (t - own[0]) * k, o) for t, o in words), "espeak-ng en-us, stretched")
+    k = (line[1] - line[0]) / (span[1] - span[0])
+    stretched = tuple((line[0] + (t - span[0]) * k, o) for t, o in words)
+    if own is not None:
+        return LineTiming(tuple(own), stretched, "the engine's own durations; words: espeak-ng en-us, stretched")
+    return LineTiming(tuple((line[0] + (t - span[0]) * k, p) for t, p in events), stretched,
+                      "espeak-ng en-us, stretched")
 
 
 def align(own: np.ndarray, own_rate: float, spoken: np.ndarray, rate: int, step: float = ALIGN_STEP) -> float:

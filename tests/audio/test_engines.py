@@ -49,11 +49,12 @@ def test_piper_speaks_a_real_line_and_length_follows_the_text(piper):
 
 def test_piper_is_deterministic_and_the_seed_matters(piper):
     a = piper.synthesize(SHORT, piper_voice(seed=5), NEUTRAL)
+    loads = piper.loads
     b = piper.synthesize(SHORT, piper_voice(seed=5), NEUTRAL)
     c = piper.synthesize(SHORT, piper_voice(seed=6), NEUTRAL)
     assert np.array_equal(a.samples, b.samples)
     assert len(a.samples) != len(c.samples) or not np.array_equal(a.samples, c.samples)
-    assert piper.loads == 1  # the model is read once per process
+    assert piper.loads == loads >= 1  # the model is read (and its session made) once, not per line
 
 
 def test_two_piper_characters_sound_different(piper):

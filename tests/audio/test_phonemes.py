@@ -65,17 +65,52 @@ def test_timing_is_the_same_bytes_when_made_again_for_an_old_cache_entry(tmp_pat
     assert again is not None and timing_path(wav).read_bytes() == made
 
 
-def test_piper_lines_keep_the_stretched_en_us_timing(tmp_path) -> None:
+def _piper():
     try:
-        engine = get_engine("piper")
+        return get_engine("piper")
     except Exception as e:  # noqa: BLE001 - an engine that is not installed here
         pytest.skip(f"piper: {e}")
+
+
+def test_piper_lines_are_timed_by_the_model_s_own_durations(tmp_path) -> None:
+    engine = _piper()
     wav = tmp_path / "line.wav"
-    speak_line(engine, _line(VoiceSettings("piper", "en_US-joe-medium"), Delivery(pause=0.5), "Bob."), wav)
+    line = _line(VoiceSettings("piper", "en_US-joe-medium", pitch=2.0), Delivery(pause=0.5), "Bob. Pop the bubble.")
+    speak_line(engine, line, wav)
     timing = read_timing(wav)
-    assert timing is not None and timing.source == "espeak-ng en-us, stretched"
-    assert [p for _, p in timing.phonemes if p == "b"] == ["b", "b"]
-    assert 0.5 <= timing.phonemes[0][0]
+    assert timing is not None and timing.source == "the engine's own durations; words: espeak-ng en-us, stretched"
+    assert [p for _, p in timing.phonemes if p in "bp"] == ["b", "b", "p", "p", "b", "b"]
+    assert 0.5 <= timing.phonemes[0][0] and timing.phonemes == tuple(sorted(timing.phonemes))
+    assert len(timing.words) == 4  # the words, for gestures, still by espeak-ng
+    # a sidecar made again later (it was lost) is the same: the line is spoken again for its timing
+    made = timing_path(wav).read_bytes()
+    timing_path(wav).unlink()
+    again = line_timing(engine, line.text, line.voice, line.delivery, wav)
+    assert again is not None and timing_path(wav).read_bytes() == made
+
+
+def _closure_db(x: np.ndarray, rate: int, t: float) -> float:
+    """How much quieter the 30 ms from ``t`` are than the louder of the stretches around it."""
+    return _level_db(x, rate, t, t + 0.03) - max(_level_db(x, rate, t - 0.1, t - 0.04),
+                                                   _level_db(x, rate, t + 0.06, t + 0.12))
+
+
+def test_piper_s_own_timing_closes_the_lips_where_the_voice_closes_them() -> None:
+    from studio.audio.phonemes import time_line
+
+    engine = _piper()
+    own, stretched = [], []
+    for text, voice in (("Maybe Bob will paint the barn purple by May.", VoiceSettings("piper", "joe", 0.9, 3.0, 4)),
+                        ("Keep the map, Molly. I promise to come back.", VoiceSettings("piper", "joe", 1.2, -4.0, 7))):
+        speech, timed = engine.synthesize_timed(text, voice, Delivery())
+        x = speech.samples
+        guessed = time_line(engine, text, voice, Delivery(), x, speech.sample_rate).phonemes  # espeak-ng, stretched
+        own += [_closure_db(x, speech.sample_rate, t) for t, p in timed if p in ("m", "b", "p")]
+        stretched += [_closure_db(x, speech.sample_rate, t) for t, p in guessed if p in ("m", "b", "p")]
+    assert len(own) >= 15
+    # measured: 96% of m, b, p in a closure by the model's timing, 76% by the stretched en-us timing
+    assert np.mean(np.array(own) < -3.0) >= 0.85
+    assert np.median(own) < np.median(stretched) - 3.0
 
 
 @needs_espeak
