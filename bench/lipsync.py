@@ -5,8 +5,8 @@ the shot is rendered by the animatic, written to an H.264 clip and decoded, and 
 speaker's mouth opening on each decoded frame is set against the speech
 (:mod:`studio.render.animatic.measure`): Pearson r with the speech envelope, the share
 of frames inside pauses (> 0.2 s) with the mouth closed, and the share of frames at
-bilabials (m, b, p, by espeak-ng's own phoneme timing with the line's voice options, for
-the espeak-ng voices) with the mouth closed. Targets (issue 18): r >= 0.6, pauses >= 90 % closed, bilabials closed.
+bilabials (m, b, p: by espeak-ng's own phoneme timing with the line's voice options for
+the espeak-ng voices, by the model's own durations for Piper's) with the mouth closed. Targets (issue 18): r >= 0.6, pauses >= 90 % closed, bilabials closed.
 
 Usage (from the repository root)::
 
@@ -73,7 +73,7 @@ def main() -> None:
             f"<!-- {MARK} -->\n## Lip-sync (animatic)\n\n"
             f"{when}, {record.machine()}. Command: `python bench/lipsync.py` ({name}, {w}x{h}, "
             f"each shot through H.264 and decoded; bilabials timed by espeak-ng with each line's own voice, variant, "
-            f"words a minute and pitch).\n\n"
+            f"words a minute and pitch, and by Piper's own phoneme durations for its lines).\n\n"
             f"{table}\n\n{verdict}.\n<!-- /{MARK} -->"))
 
 

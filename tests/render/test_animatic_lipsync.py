@@ -221,3 +221,11 @@ def test_timed_bilabials_close_the_mouth_on_their_frames() -> None:
         assert timed[frame] == "closed" and plain[frame] != "closed", (frame, timed[frame - 2:frame + 3])
         assert timed[frame - 1:frame + 1] == ["closed"] * 2 or timed[frame:frame + 2] == ["closed"] * 2
     assert timed.count("closed") <= 6  # only there
+
+
+def test_closure_middles_fall_inside_each_bilabial() -> None:
+    from studio.render.animatic.measure import closure_middles
+
+    events = [(0.10, "m"), (0.13, "a"), (0.30, "p"), (0.50, "ɪ"), (0.62, "b")]
+    # 40 ms in, or halfway to the next phoneme when it comes sooner (the last one lasts 60 ms)
+    assert closure_middles(events) == pytest.approx([0.115, 0.34, 0.65])

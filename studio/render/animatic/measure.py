@@ -6,9 +6,11 @@ the stage puts the figure and where the camera looks on that frame) and counts t
 mouth's dark inside, as a fraction of the head's size. :func:`shot_lipsync` sets that
 against the speech as it was spoken (the shot's :class:`~studio.render.backend.ShotSpeech`):
 the envelope per frame, the pauses inside a line (longer than :data:`PAUSE_SECONDS`)
-and, for lines spoken by espeak-ng, the moments of its bilabials (m, b, p) as espeak-ng
+and the moments of its bilabials (m, b, p): for lines spoken by espeak-ng, as espeak-ng
 itself times them with the line's voice file, variant, words a minute and pitch
-(:func:`bilabial_times`, aligned to the line's audio by its own envelope correlation).
+(:func:`bilabial_times`, aligned to the line's audio by its own envelope correlation);
+for Piper's, by the model's own durations, the line spoken again
+(:meth:`~studio.audio.tts_piper.PiperEngine.synthesize_timed`).
 :func:`summarise` pools shots into the figures the issue asks for: Pearson r, the
 share of pause frames with the mouth closed, the share of bilabial frames closed.
 """
@@ -223,11 +225,17 @@ def bilabial_times(text: str, voice: str, words_per_minute: int, spoken: np.ndar
     b = _env(spoken, rate, step)
     corr = np.correlate(b - b.mean(), a - a.mean(), mode="full")
     shift = (int(np.argmax(corr)) - (len(a) - 1)) * step
+    return [t + shift for t in closure_middles(events)]
+
+
+def closure_middles(events: Sequence[tuple[float, str]]) -> list[float]:
+    """The middle of each bilabial closure among timed phonemes ``(start, phoneme)``:
+    40 ms into it, or halfway to the next phoneme when that comes sooner."""
     out = []
     for k, (t, ph) in enumerate(events):
         if ph in BILABIALS:
             end = events[k + 1][0] if k + 1 < len(events) else t + 0.06
-            out.append(t + shift + min(0.04, (end - t) / 2))
+            out.append(t + min(0.04, (end - t) / 2))
     return out
 
 
@@ -300,5 +308,10 @@ def film_lipsync(screenplay, cache_dir, work_dir, *, size: tuple[int, int] | Non
                 opts = dict(zip(args[0::2], args[1::2]))
                 marks[ln.id] = bilabial_times(ln.text, opts["-v"], int(opts["-s"]), wav.samples, wav.sample_rate,
                                               int(opts["-p"]), factor)
+            elif d is not None and d.voice.engine == "piper" and ln.id in lines:
+                # the model's own phoneme durations, from the line spoken again (not from its sidecar)
+                _, timed = get_engine("piper").synthesize_timed(d.text, d.voice, d.delivery)
+                if timed:
+                    marks[ln.id] = closure_middles(timed)
         out.append(shot_lipsync(plan, frames, speech, marks, cond, speakers))
     return out
