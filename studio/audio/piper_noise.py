@@ -36,7 +36,7 @@ import numpy as np
 import onnxruntime as ort
 
 NOISE_INPUT = "studio_noise_{}"
-FRAMES_PER_ID = 8  # first guess of frames per phoneme id at length_scale 1 (measured: 2 to 5)
+FRAMES_PER_ID = 8  # first guess of frames per phoneme id at length_scale 1: a phoneme and its blank last ~5 frames
 GROWTH, TRIES = 4, 4  # a noise input too short is drawn again this many times longer, up to TRIES times
 
 
@@ -122,8 +122,8 @@ def noise_fed_model(model: bytes, *, alignments: bool = True) -> NoiseFedModel:
 
 
 def one_thread_session(model: bytes) -> ort.InferenceSession:
-    """An onnxruntime session on one thread, without graph optimisation (as Piper's own
-    sessions were made here: the same numbers)."""
+    """An onnxruntime session on one thread, without graph optimisation (as the session
+    per line was made before, on every core)."""
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.intra_op_num_threads = 1
