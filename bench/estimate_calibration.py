@@ -4,8 +4,9 @@ fresh-cache renders, stage by stage.
 1. **Voices, line by line.** Every line of the two fitting films (below) is spoken in
    this process with its engine (:func:`studio.audio.speech.speak_line`, what a render
    does), timed; per engine a least-squares line through (characters, seconds) gives
-   the part per line and per character; each engine's first load is timed too, and the
-   start of a voice worker process.
+   the part per line and per character; each engine's load (made and its first line
+   spoken in a fresh process, as a voice worker or a render does it once) is timed too,
+   and the start of a voice worker process.
 2. **The stages fitted to two renders.** The example film
    (screenplays/the-last-lamp.yaml) and a short generated feature
    (``bench/generate_feature.py --seed 1``, 6 minutes by default: a film of another
@@ -101,8 +102,23 @@ def _started(_: int) -> int:
     return os.getpid()
 
 
+def _engine_load(item: tuple[str, Any, Path]) -> float:
+    """An engine made and its first line spoken in a fresh worker, after what every voice
+    worker imports at its start (timed apart: ``worker_startup``): what a process pays
+    once per engine (its modules, a model, a session)."""
+    import studio.run.voicing  # noqa: F401
+    from studio.audio.speech import speak_line
+    from studio.audio.tts import get_engine
+
+    name, line, path = item
+    started = time.perf_counter()
+    speak_line(get_engine(name), line, path)
+    return time.perf_counter() - started
+
+
 def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
-    """Rates of the voices stage, measured: each engine's load, each line spoken."""
+    """Rates of the voices stage, measured: each engine's load (in a fresh process), each
+    line spoken."""
     from studio.audio.speech import cache_path, dialogue_lines, speak_line, speech_key
     from studio.audio.tts import get_engine
     from studio.screenplay import load_screenplay
@@ -112,17 +128,20 @@ def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
     for line in lines:
         by_engine.setdefault(line.voice.engine, []).append(line)
     load, per_line, per_char, points = {}, {}, {}, {}
+    context = multiprocessing.get_context("spawn")
     for name, said in sorted(by_engine.items()):
         said = sorted(said, key=lambda ln: len(ln.text))
-        started = time.perf_counter()
         engine = get_engine(name)
         version = engine.version
-        # the load: the engine made and its first (shortest) line spoken, what a process pays once
-        # (imports on first use, a model and its session), so the lines timed below do not carry it
+        # the load: the engine made and its first (shortest) line spoken in a fresh process, what a
+        # process pays once (imports on first use, a model and its session); the same here first,
+        # untimed, so the lines timed below do not carry it
         first = said[0]
+        with ProcessPoolExecutor(1, mp_context=context) as pool:
+            load[name] = round(pool.submit(_engine_load, (name, first, cache_path(cache, speech_key(
+                name, version, first.voice, first.delivery, first.text) + "-load-fresh"))).result(), 4)
         speak_line(engine, first, cache_path(cache, speech_key(name, version, first.voice, first.delivery,
                                                                first.text) + "-load"))
-        load[name] = round(time.perf_counter() - started, 4)
         if len(said) > MAX_LINES_PER_ENGINE:
             said = [said[round(i * (len(said) - 1) / (MAX_LINES_PER_ENGINE - 1))] for i in range(MAX_LINES_PER_ENGINE)]
         xs, ys = [], []
@@ -139,7 +158,6 @@ def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
         per_line[name], per_char[name] = round(float(fixed), 5), round(float(slope), 7)
         points[name] = {"lines": len(xs), "seconds": round(sum(ys), 3)}
     mean = lambda d: round(sum(d.values()) / len(d), 7) if d else 0.0  # noqa: E731
-    context = multiprocessing.get_context("spawn")
     started = time.perf_counter()
     with ProcessPoolExecutor(2, mp_context=context) as pool:
         list(pool.map(_started, range(2)))

@@ -1,0 +1,88 @@
+"""bench/render_feature.py --jobs: what its targets hold the ceiling against and what its
+table says, from a run's numbers (here made up: rendering a feature is the bench's job)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_bench() -> ModuleType:
+    name = "bench_render_feature"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "render_feature.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    path = list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+    finally:  # it puts bench/ first on the path, for its own imports: not for the tests after it
+        sys.path[:] = path
+    return module
+
+
+bench = _load_bench()
+
+
+def _row(jobs: int, *, wall: float, shots_fps: float, audio: bool = True, sha: str = "ab" * 32) -> dict[str, Any]:
+    return {"jobs": jobs, "audio": audio, "resolution": "854x480", "film_minutes": 76.0, "shots": 958,
+            "frames": 109_000, "lines": 597 if audio else 0, "wall_seconds": wall, "rtf": wall / 4560,
+            "fps": 109_000 / wall, "shots_seconds": 109_000 / shots_fps, "shots_fps": shots_fps,
+            "stages": {"voices": 140.0 if audio else 0.0}, "estimate_seconds": wall * 0.9,
+            "voice_workers": 2 if jobs > 1 and audio else 0, "workers_started": jobs if jobs > 1 else 0,
+            "sound_seconds": 440.0 if audio else 0.0, "sound_overlapped": audio and jobs > 1,
+            "tree_peak_mb": 800.0, "tree_processes": 8, "tree_pss_peak_mb": 650.0, "film_sha256": sha,
+            "own_cores": 1.9, "other_cores": 0.02}
+
+
+def _results(with_pictures: bool) -> dict[str, Any]:
+    ceiling = {"per_shot_fps": 200.0, "other_cores": 0.01}
+    entry: dict[str, Any] = {"resolution": "854x480", "ceiling_1": {"per_shot_fps": 110.0, "other_cores": 0.01},
+                             "ceiling_2": ceiling, "j1": _row(1, wall=1700.0, shots_fps=110.0),
+                             "j2": _row(2, wall=1050.0, shots_fps=140.0)}
+    if with_pictures:
+        entry["j2_pictures"] = _row(2, wall=600.0, shots_fps=190.0, audio=False, sha="cd" * 32)
+    results = {"date": "2026-12-03 08:46 UTC", "command": "python bench/render_feature.py --jobs",
+               "machine": {"cores": 2, "usable_cores": 2, "cpu": "a CPU", "ram_gib": 23.5},
+               "versions": {"studio": "0.1.0", "commit": "abc1234", "ffmpeg": "5.1"}, "minutes": 90,
+               "resolutions": [entry], "bench_seconds": 4800.0, "other_cores": 0.03,
+               "loadavg_start": [1.0, 1.0, 1.0], "loadavg_end": [1.0, 1.0, 1.0]}
+    results["targets"] = bench.jobs_targets(results)
+    return results
+
+
+def _target(results: dict[str, Any], start: str) -> dict[str, Any]:
+    return next(t for t in results["targets"] if t["target"].startswith(start))
+
+
+def test_the_ceiling_is_held_against_the_pictures_only_render() -> None:
+    results = _results(with_pictures=True)
+    ceiling = _target(results, "-j 2 shots within")
+    assert ceiling["measured"].startswith("200 / 190 = 1.05")  # the pictures-only render's shots
+    assert "1.43" in ceiling["measured"]  # the render with sound, beside it (200 / 140)
+    assert ceiling["met"] is True
+    # the ratio and the films' bytes come from the renders with sound, never the pictures-only one
+    assert _target(results, "-j 2 vs -j 1")["measured"].startswith("1050.0 / 1700.0 s = 0.62x")
+    assert _target(results, "films byte-identical")["met"] is True
+
+
+def test_without_a_pictures_only_render_the_one_with_sound_counts() -> None:
+    ceiling = _target(_results(with_pictures=False), "-j 2 shots within")
+    assert ceiling["measured"].startswith("200 / 140 = 1.43")
+    assert ceiling["met"] is False
+
+
+def test_the_table_shows_each_render() -> None:
+    text = bench.jobs_markdown(_results(with_pictures=True))
+    rows = [line for line in text.splitlines() if line.startswith("| 854x480 |")]
+    assert [r.split(" | ")[1] for r in rows[:3]] == ["1", "2", "2, pictures only"]
+    ceiling_row = rows[3].split(" | ")
+    assert ceiling_row[3:7] == ["190.0", "1.05", "140.0", "1.43"]
+    assert text.startswith(f"<!-- {bench.JOBS_MARK} -->") and text.endswith(f"<!-- /{bench.JOBS_MARK} -->")
