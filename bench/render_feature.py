@@ -43,6 +43,7 @@ Usage (from the repository root, with the project's virtual environment)::
     python bench/render_feature.py --quick         # 5- and 15-minute films: a smoke run
     python bench/render_feature.py --skip-720      # leave out the 1280x720 render
     python bench/render_feature.py --jobs          # -j 1 vs -j 2 and the two-encoder ceiling (see above)
+    python bench/render_feature.py --jobs --only-720   # the same at 1280x720 only (its own section)
     python bench/render_feature.py profile --minutes 3   # cProfile a short render
     python bench/render_feature.py report results.json   # the tables of a saved run (--json) again
 
@@ -1148,6 +1149,12 @@ def print_breakdown(stats: pstats.Stats) -> None:
 # --------------------------------------------------------------------------- --jobs: studio render -j
 
 JOBS_MARK = "render_feature_jobs"
+
+
+def jobs_mark(results: dict[str, Any]) -> str:
+    """The section a --jobs run writes: its own for a run at 1280x720 only (--only-720),
+    so a run at each resolution in a session of its own keeps the other's."""
+    return f"{JOBS_MARK}_720" if [e["resolution"] for e in results["resolutions"]] == [HD] else JOBS_MARK
 TARGET_JOBS_WALL = 0.65  # -j 2 wall / -j 1 wall
 TARGET_ACTING_RTF = 0.2  # issue 18: the acting animatic's feature with sound, wall / film
 TARGET_JOBS_CEILING = 1.25  # two-encoder ceiling frames/s / -j 2 render frames/s
@@ -1200,7 +1207,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         print("--jobs needs the animatic backend (workers load it in processes of their own)", file=sys.stderr)
         return 1
     minutes = args.minutes or (15 if args.quick else 90)
-    resolutions = [SD] if args.skip_720 else [SD, HD]
+    resolutions = [HD] if args.only_720 else [SD] if args.skip_720 else [SD, HD]
     started = time.perf_counter()
     date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     loadavg_start = [round(x, 2) for x in os.getloadavg()]
@@ -1279,8 +1286,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if args.write if args.write is not None else not (args.quick or args.minutes):  # the full run only
         from record import write_section
 
-        write_section(JOBS_MARK, text, ROOT / "BENCHMARKS.md")
-        log(f"wrote the {JOBS_MARK} section of BENCHMARKS.md")
+        write_section(jobs_mark(results), text, ROOT / "BENCHMARKS.md")
+        log(f"wrote the {jobs_mark(results)} section of BENCHMARKS.md")
     return 0
 
 
@@ -1327,7 +1334,8 @@ def jobs_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 def jobs_markdown(results: dict[str, Any]) -> str:
     m, v = results["machine"], results["versions"]
-    out = [f"<!-- {JOBS_MARK} -->",
+    mark = jobs_mark(results)
+    out = [f"<!-- {mark} -->",
            "## Feature render with `-j` (`bench/render_feature.py --jobs`)",
            "",
            f"- **Date:** {results['date']}; **command:** `{results['command']}` (took "
@@ -1396,7 +1404,7 @@ def jobs_markdown(results: dict[str, Any]) -> str:
             "whole render's frames/s (voices, sound and assembly included, as in the render_feature section). With -j 2 the sound is "
             "made while the shots render (\"beside the shots\": its seconds overlap theirs). Estimate: what `studio estimate` expected of that very render "
             "(`render-report.json`'s `estimate`, from `studio/run/stage_references.json`).",
-            f"<!-- /{JOBS_MARK} -->"]
+            f"<!-- /{mark} -->"]
     return "\n".join(out)
 
 
@@ -1472,7 +1480,11 @@ def main(argv: list[str] | None = None) -> int:
                                        "a short run (10-min film, 854x480 only):\n"
                                        "  nice python bench/render_feature.py --jobs --minutes 10 --skip-720")
     p.add_argument("--quick", action="store_true", help="5- and 15-minute films instead of 10 and 90 (a smoke run)")
-    p.add_argument("--skip-720", action="store_true", help="leave out the 1280x720 render and ceiling")
+    at = p.add_mutually_exclusive_group()
+    at.add_argument("--skip-720", action="store_true", help="leave out the 1280x720 render and ceiling")
+    at.add_argument("--only-720", action="store_true",
+                    help="with --jobs: the 1280x720 renders and ceilings only (their own section of BENCHMARKS.md, "
+                         "render_feature_jobs_720: a run at each resolution fits a session of its own)")
     p.add_argument("--write", action=argparse.BooleanOptionalAction, default=None,
                    help="write the section of BENCHMARKS.md (default: yes for a full run, no for --quick)")
     p.add_argument("--json", help="also save every number as JSON here")
@@ -1501,6 +1513,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.jobs:
         return cmd_jobs(args)
+    if args.only_720:
+        p.error("--only-720 goes with --jobs")
     return cmd_run(args)
 
 

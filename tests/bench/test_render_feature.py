@@ -86,3 +86,12 @@ def test_the_table_shows_each_render() -> None:
     ceiling_row = rows[3].split(" | ")
     assert ceiling_row[3:7] == ["190.0", "1.05", "140.0", "1.43"]
     assert text.startswith(f"<!-- {bench.JOBS_MARK} -->") and text.endswith(f"<!-- /{bench.JOBS_MARK} -->")
+
+
+def test_a_run_at_1280x720_only_writes_a_section_of_its_own() -> None:
+    results = _results(with_pictures=True)
+    assert bench.jobs_mark(results) == bench.JOBS_MARK
+    results["resolutions"][0]["resolution"] = bench.HD
+    assert bench.jobs_mark(results) == f"{bench.JOBS_MARK}_720"
+    text = bench.jobs_markdown(results)
+    assert text.startswith(f"<!-- {bench.JOBS_MARK}_720 -->") and text.endswith(f"<!-- /{bench.JOBS_MARK}_720 -->")
