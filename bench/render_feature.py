@@ -414,6 +414,9 @@ def own_peak_mb() -> float:
     return round(_proc_status(os.getpid()).get("VmHWM", 0) / 1024, 1)
 
 
+PSS_EVERY = 10  # MemorySampler: the tree's PSS in one sample of this many (VmRSS in every one, ~20 a second)
+
+
 class MemorySampler:
     """Samples a process and its ffmpeg children from outside, ~20 times a second:
     each child's own peak (``VmHWM``) and the largest studio + ffmpeg resident total.
@@ -451,14 +454,17 @@ class MemorySampler:
         # the whole tree: a descendant counts from its second sample on (between fork and exec a
         # child still shows its parent's pages; exec follows within far less than 50 ms)
         tree, seen, stack = own.get("VmRSS", 0), set(), _child_pids(self.pid)
-        pss = _pss_kb(self.pid) if self.pss else 0
+        # PSS walks every mapping of every process (smaps_rollup): at 20 samples a second it kept a
+        # fifth of a core busy beside the render it measured, so it is read in one sample of PSS_EVERY
+        with_pss = self.pss and self.samples % PSS_EVERY == 0
+        pss = _pss_kb(self.pid) if with_pss else 0
         while stack:
             pid = stack.pop()
             seen.add(pid)
             stack += _child_pids(pid)
             if pid in self._seen:
                 tree += _proc_status(pid).get("VmRSS", 0)
-                pss += _pss_kb(pid) if self.pss else 0
+                pss += _pss_kb(pid) if with_pss else 0
         self._seen = seen
         self.tree_peak = max(self.tree_peak, tree)
         self.tree_pss_peak = max(self.tree_pss_peak, pss)
