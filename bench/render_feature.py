@@ -772,6 +772,18 @@ def render_row(payload: dict[str, Any], film: str) -> dict[str, Any]:
     }
 
 
+def resumed_phases(checkpoint: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The phases an interrupted run with this ``config`` saved in ``checkpoint`` (none
+    when the file is missing or was written with other options or other code)."""
+    saved = json.loads(checkpoint.read_text()) if checkpoint.exists() else {}
+    if saved.get("config") != config:
+        log(f"no matching checkpoint at {checkpoint} (other options or other code); starting afresh")
+        return {}
+    phases = saved.get("phases", {})
+    log(f"resuming from {checkpoint}: {', '.join(phases) or 'nothing'} already measured")
+    return phases
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     backend = STAND_IN if args.stand_in else BACKEND
     if args.stand_in:
@@ -789,14 +801,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # every phase's numbers land in a checkpoint as soon as they exist: --resume skips them
     checkpoint = Path(args.checkpoint or Path(tempfile.gettempdir()) / "render_feature-checkpoint.json")
-    phases: dict[str, Any] = {}
-    if args.resume:
-        saved = json.loads(checkpoint.read_text()) if checkpoint.exists() else {}
-        if saved.get("config") == config:
-            phases = saved.get("phases", {})
-            log(f"resuming from {checkpoint}: {', '.join(phases) or 'nothing'} already measured")
-        else:
-            log(f"no matching checkpoint at {checkpoint}; starting afresh")
+    phases = resumed_phases(checkpoint, config) if args.resume else {}
 
     def done(name: str, data: dict[str, Any]) -> None:
         data["measured_at"] = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -1225,14 +1230,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     checkpoint = Path(args.checkpoint or Path(tempfile.gettempdir()) / "render_feature-jobs-checkpoint.json")
     config = {"jobs": True, "minutes": minutes, "resolutions": resolutions, "previous": args.previous,
               "source": STARTUP_DIGEST}
-    phases: dict[str, Any] = {}
-    if args.resume:
-        saved = json.loads(checkpoint.read_text()) if checkpoint.exists() else {}
-        if saved.get("config") == config:
-            phases = saved.get("phases", {})
-            log(f"resuming from {checkpoint}: {', '.join(phases) or 'nothing'} already measured")
-        else:
-            log(f"no matching checkpoint at {checkpoint} (other options or other code); starting afresh")
+    phases = resumed_phases(checkpoint, config) if args.resume else {}
 
     def phase(name: str, what: str, measure: Any) -> dict[str, Any]:
         if name in phases:
