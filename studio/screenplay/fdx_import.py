@@ -156,6 +156,9 @@ def read_paragraphs(raw: bytes, file: str = "<input>") -> list[_Paragraph]:
         raise _fail(file, f"not read: {exc}", exc.line) from None
     except expat.ExpatError as exc:
         raise _fail(file, f"this is not Final Draft XML ({expat.ErrorString(exc.code)})", exc.lineno) from None
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know ("aTF-8")
+        raise _fail(file, f"this is not Final Draft XML (its declaration names an unknown encoding: {exc})",
+                    hint="save it again from Final Draft (its files are UTF-8)") from None
     except RecursionError:  # not expected with the depth limit; a last guard
         raise _fail(file, "the XML nests too deep") from None
     if not reader.root_seen:

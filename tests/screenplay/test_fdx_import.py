@@ -189,3 +189,11 @@ def test_mutated_final_draft_files_are_read_or_refused_never_crash(edits: list[t
     except ScreenplayError:
         return
     validate(imported.data, imported.source)  # what imports always validates
+
+
+def test_an_unknown_encoding_in_the_declaration_is_refused_not_a_crash() -> None:
+    # found by the mutation test above: expat asks Python for the codec, which raises LookupError
+    from studio.screenplay.fdx_import import read_paragraphs
+
+    with pytest.raises(ScreenplayError, match="unknown encoding"):
+        read_paragraphs(b'<?xml version="1.0" encoding="aTF-8"?><FinalDraft></FinalDraft>', "mutated.fdx")
