@@ -17,7 +17,10 @@ fresh-cache renders, stage by stage.
    the two renders: once + per second of film (a rate that comes out negative is
    dropped, the other pooled). On a shared machine whose load swings by 2x within
    minutes, more rates than that from two renders went negative or wild (a first
-   version fitted per scene and per shot).
+   version fitted per scene and per shot). The shots' and the sound's cores too: the
+   CPU seconds the reports give each stage (the studio process and the children it
+   waited for) over its seconds, pooled; with workers (``-j 2``) the estimate spreads
+   those CPU seconds over the cores.
 3. **The check.** A 10-minute generated feature (``--seed 0``), never used in the fit,
    renders on a fresh cache with those rates; the table gives estimate vs actual per
    stage for all three films, with the error. Goal: the total within ±15%.
@@ -71,6 +74,7 @@ MODEL = {
 }
 ZEROED = {"prepare": ["per_shot"], "shots": ["per_shot"], "sound": ["per_scene"],
           "assembly": ["per_shot"]}  # rates this fit leaves out
+CORES = ("shots", "sound")  # stages whose cores (CPU seconds / seconds at -j 1) the -j 2 makespan uses
 
 
 def _busy() -> float:
@@ -186,6 +190,11 @@ def fit_stages(reports: list[dict[str, Any]], refs: dict[str, Any]) -> dict[str,
             r[stage][key] = round(float(value), 7)
         for other in ZEROED.get(stage, []):
             r[stage][other] = 0.0
+    for stage in CORES:  # the cores the stage kept busy: its CPU seconds over its seconds, pooled
+        cpu = [rep["stages"][stage].get("cpu") for rep in reports]
+        if all(c is not None for c in cpu):
+            r[stage]["cores"] = round(sum(map(float, cpu)) / sum(float(rep["stages"][stage]["actual"])
+                                                                for rep in reports), 4)
     estimated = sum(voices_seconds(rep, r["voices"]) for rep in reports)
     if estimated > 0:
         scale = sum(float(rep["stages"]["voices"]["actual"]) for rep in reports) / estimated
@@ -339,6 +348,14 @@ def table(reports: dict[str, dict[str, Any]], est: dict[str, dict[str, float]], 
         cells(sum(est[n].values()), sum(float(r["stages"][s]["actual"]) for s in STAGES))
         for n, r in reports.items()) + " |")
     lines.append("| wall (report) | " + " | ".join(f" | {r['wall_seconds']:.1f} | " for r in reports.values()) + " |")
+    fitted = [reports[n] for n in ("example", "fit") if n in reports]
+    busy = {stage: sum(float(r["stages"][stage]["cpu"]) for r in fitted)
+            / sum(float(r["stages"][stage]["actual"]) for r in fitted)
+            for stage in CORES if fitted and all(r["stages"][stage].get("cpu") is not None for r in fitted)}
+    if busy:
+        lines += ["", "Cores kept busy at `-j 1` (the fit renders' CPU seconds over their seconds, the studio "
+                  "process and the children it waited for): " + ", ".join(f"{k} {v:.2f}" for k, v in busy.items())
+                  + "; with `-j 2` the estimate spreads those CPU seconds over the two cores."]
     if run.get("jobs2"):
         lines += ["", "**With `-j 2`** (the default on this machine; the same films on fresh caches, rendered after the "
                   "fit, so the render's own estimate used the final rates): the estimate is a makespan (shots on two "

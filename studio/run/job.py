@@ -69,6 +69,10 @@ class FilmJob:
     keyframes: dict[str, np.ndarray] = field(default_factory=dict)
     approved_only: bool = False  # video only for approved shots; the others hold their keyframe
     timings: dict[str, float] = field(default_factory=dict)  # seconds each stage took (the report's "stages")
+    # CPU seconds of each stage: this process's and its children's once waited for (ffmpeg, fluidsynth,
+    # espeak-ng, voice workers); the shots' only when drawn here (-j 1: with workers, the sound made beside
+    # them shares this process). What the estimate learns how many cores a stage keeps busy from.
+    cpu: dict[str, float] = field(default_factory=dict)
     voice_workers: int = 0  # worker processes that spoke lines (0: none, all in this process or cached)
     executor: dict[str, Any] | None = None  # how the shots ran, when not in this process (the report's "executor")
     sound_ahead: Any = None  # studio.run.sound_ahead.SoundAhead: the sound being made while the shots render (-j)

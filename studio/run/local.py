@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import errno
 import json
+import os
 import platform
 import re
 import resource
@@ -97,6 +98,12 @@ def peak_rss_mb() -> tuple[float, float]:
         scale = 1 if sys.platform != "darwin" else 1 / 1024
         own_kb = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale)
     return round(own_kb / 1024, 1), round(_ENCODER_PEAK_KB[0] / 1024, 1)
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of the child processes it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def take_seed(film_seed: int, shot_id: str, take: int) -> int:
@@ -260,7 +267,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
 
     # 1. voices first: shots grow to fit their lines
     lines: dict[str, LineAudio] = {}
-    voiced, voice_workers = time.perf_counter(), 0
+    voiced, voice_workers, voice_cpu = time.perf_counter(), 0, cpu_seconds()
     if audio:
         progress.stage("voicing the dialogue")
         if voice_jobs > 1:
@@ -269,7 +276,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
             lines, voice_workers = voice_film(screenplay, cache_dir, jobs=voice_jobs)
         else:
             lines = synthesize_lines(screenplay, cache_dir)
-    voiced = time.perf_counter() - voiced
+    voiced, voice_cpu = time.perf_counter() - voiced, cpu_seconds() - voice_cpu
 
     # 2. plan the film, with each shot's selected take
     graph = SceneGraph.from_screenplay(screenplay, speech_seconds(lines))
@@ -297,6 +304,7 @@ def prepare_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore, 
         else:
             job.keyframes = selected_keyframes(job)
     job.timings["voices"] = voiced
+    job.cpu["voices"] = voice_cpu  # the voice workers' too: the pool waits for them before it returns
     job.voice_workers = voice_workers
     job.timings["prepare"] = time.perf_counter() - started - voiced
     return job
@@ -442,6 +450,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
         job.timings["shots"] = time.perf_counter() - shots_started
         return finish_film(job, outcomes)
     # 3. render every shot in story order (a chain in order; studio.run.ray_executor runs chains in parallel)
+    shots_cpu = cpu_seconds()
     outcomes: list[ShotOutcome] = []
     previous: Clip | None = None
     for index in range(len(job.plans)):
@@ -450,6 +459,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
         outcomes.append(outcome)
         previous = outcome.clip
     job.timings["shots"] = time.perf_counter() - shots_started
+    job.cpu["shots"] = cpu_seconds() - shots_cpu
     return finish_film(job, outcomes)
 
 
@@ -492,6 +502,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         sound_started = time.perf_counter()
     if job.audio and sound is None:
         progress.stage("scoring and mixing")
+        sound_cpu = cpu_seconds()
         sound = make_film_sound(
             screenplay,
             scene_seconds=timing.scene_seconds, line_starts=timing.line_starts,
@@ -500,9 +511,10 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
                          for p, c in zip(plans, clips) if c.sound is not None],
         )
         job.timings["sound"] = time.perf_counter() - sound_started
+        job.cpu["sound"] = cpu_seconds() - sound_cpu  # (the shot workers ended before it began)
     elif not job.sound_overlapped:
         job.timings["sound"] = time.perf_counter() - sound_started
-    assembly_started = time.perf_counter()
+    assembly_started, assembly_cpu = time.perf_counter(), cpu_seconds()
 
     # 5. the cut and its side outputs, unless they already are what these inputs make
     chapters = _chapters(plans)
@@ -557,6 +569,7 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         _update_lock(lock, screenplay, plans, takes, clips, backend, lines, sound)
         store.manifest.record_film(job.film_id, str(lock.path.resolve()))
     job.timings["assembly"] = time.perf_counter() - assembly_started
+    job.cpu["assembly"] = cpu_seconds() - assembly_cpu
     wall = time.perf_counter() - job.started
     own, children = peak_rss_mb()
     report: dict[str, Any] = {
@@ -627,7 +640,9 @@ def stage_report(job: FilmJob, plans: list[ShotPlan], rendered: list[str]) -> di
     except StudioError as exc:  # a backend the estimate does not know: the actual times still
         return {"stages": {k: {"estimated": None, "actual": v} for k, v in actual.items()},
                 "estimate": {"error": str(exc)}}
-    return {"stages": {k: {"estimated": round(expected.stages.get(k, 0.0), 3), "actual": actual.get(k)}
+    cpu = {k: {"cpu": round(v, 3)} for k, v in job.cpu.items()}  # the stages run in this process alone
+    return {"stages": {k: {"estimated": round(expected.stages.get(k, 0.0), 3), "actual": actual.get(k),
+                           **cpu.get(k, {})}
                        for k in (*expected.stages, *[k for k in actual if k not in expected.stages])},
             "estimate": expected.to_dict()}
 

@@ -16,14 +16,17 @@ voices     per line spoken, by TTS engine: a fixed part plus a part per
 shots      the shot estimate (:func:`estimate_film`) x a measured factor
            plus a part per shot (the animatic's reference covers drawing;
            this adds its encode, identity QA and the store), as a makespan
-           over ``jobs`` workers plus their start-up
+           over ``jobs`` workers plus their start-up; at least the shots'
+           CPU seconds spread over the ``jobs`` cores (a shot drawn here
+           keeps ``cores`` busy, its encoder beside the drawing: measured)
 sound      seconds once, per scene (a score cue and an ambience bed each)
            and per second of film mixed; with ``jobs`` >= 2 it is made
            while the shots render (:mod:`studio.run.sound_ahead`): the
            ``shots`` stage is then the shots and the sound together, the
            longer of the shots' makespan, the sound, and their CPU seconds
-           together spread over the ``jobs`` cores; ``sound`` its own
-           seconds, not added again to the total
+           (each stage's seconds x its ``cores``) together spread over the
+           ``jobs`` cores; ``sound`` its own seconds, not added again to
+           the total
 assembly   seconds once, per second of film and per clip concatenated (the
            cut, subtitles, timeline, storyboard)
 =========  ==============================================================
@@ -172,11 +175,16 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
     voices = estimate_voices(lines, r["voices"], jobs if voice_jobs is None else voice_jobs) if audio else 0.0
     factor, per_shot = float(r["shots"]["factor"]), float(r["shots"].get("per_shot", 0.0))
     costs = [s.seconds * factor + per_shot if s.shot_id in todo else 0.0 for s in shots.shots]
+    # the cores a stage keeps busy when it runs alone (-j 1: a shot's encoder beside its drawing; the
+    # score's renders side by side): with every core shared, its CPU seconds are what it costs
+    shot_cores, sound_cores = float(r["shots"].get("cores", 1.0)), float(r["sound"].get("cores", 1.0))
+    startup = float(r["shots"]["worker_startup"]) if jobs > 1 and todo else 0.0
     if jobs > 1 and todo:
         chains: dict[int, list[int]] = {}
         for index, s in enumerate(shots.shots):
             chains.setdefault(s.chain, []).append(index)
-        picture = simulate(list(chains.values()), costs, jobs).makespan + float(r["shots"]["worker_startup"])
+        picture = max(simulate(list(chains.values()), costs, jobs).makespan,
+                      sum(costs) * shot_cores / jobs) + startup
     else:
         picture = sum(costs)
     sound_rates = r["sound"]
@@ -184,8 +192,7 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
              + float(sound_rates["per_film_second"]) * film_seconds) if audio else 0.0
     overlapped = bool(audio and plans and (jobs > 1 if sound_overlaps is None else sound_overlaps))
     if overlapped:  # the sound beside the shots: every core busy with either (total CPU over the cores)
-        startup = float(r["shots"]["worker_startup"]) if jobs > 1 and todo else 0.0
-        picture = max(picture, sound, (sum(costs) + sound) / max(1, jobs) + startup)
+        picture = max(picture, sound, (sum(costs) * shot_cores + sound * sound_cores) / max(1, jobs) + startup)
     stages = {
         "prepare": float(r["prepare"]["seconds"]) + float(r["prepare"].get("per_shot", 0.0)) * len(plans),
         "voices": voices,
@@ -208,8 +215,10 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
 def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None = None,
               report_path: str = "") -> dict[str, Any]:
     """New references from a render report's ``stages`` (estimate vs actual per stage):
-    each stage's rates scaled by actual / estimated. Stages the render did not run
-    (cached shots, a silent film) keep their rates."""
+    each stage's rates scaled by actual / estimated, and the cores the shots and the
+    sound kept busy (their CPU seconds over their seconds, where the report has them:
+    shots drawn in the studio process, the sound made alone). Stages the render did
+    not run (cached shots, a silent film) keep their rates."""
     stages = report.get("stages")
     if not isinstance(stages, dict) or not stages:
         raise StudioError(f"{report_path or 'the report'} has no per-stage times",
@@ -228,12 +237,19 @@ def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None
         scale = float(actual) / float(estimated)
         changed[name] = round(scale, 4)
         for key, value in list(r[name].items()):
-            if key in ("worker_startup", "scaled"):  # a process start; a note of the last fit
+            if key in ("worker_startup", "scaled", "cores"):  # a process start; a note of the last fit; a ratio
                 continue
             if isinstance(value, dict):
                 r[name][key] = {k: v * scale for k, v in value.items()}
             elif isinstance(value, (int, float)):
                 r[name][key] = value * scale
+    cores = {}
+    for name in ("shots", "sound"):  # the cores a stage kept busy, where the report has its CPU seconds
+        entry = stages.get(name) or {}
+        if entry.get("cpu") is not None and float(entry.get("actual") or 0.0) >= 1.0:
+            cores[name] = r[name]["cores"] = round(float(entry["cpu"]) / float(entry["actual"]), 3)
+    if cores:
+        changed["cores"] = cores
     refs["source"] = (f"calibrated: studio estimate --calibrate {report_path} on {platform.node()} "
                       f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); scales {changed}; "
                       f"before: {refs.get('source', '')}")

@@ -75,11 +75,31 @@ def test_with_workers_the_sound_is_made_beside_the_shots(lamp):
     work = sum(s.seconds for s in shots.shots) * refs["stages"]["shots"]["factor"] \
         + refs["stages"]["shots"].get("per_shot", 0.0) * len(plans)
     # the shots and the sound together: no less than either, nor than their CPU over the two cores
-    assert beside.stages["shots"] == pytest.approx(max(after.stages["shots"], sound, (work + sound) / 2 + startup))
+    cores = refs["stages"]["shots"].get("cores", 1.0), refs["stages"]["sound"].get("cores", 1.0)
+    assert beside.stages["shots"] == pytest.approx(max(after.stages["shots"], sound,
+                                                       (work * cores[0] + sound * cores[1]) / 2 + startup))
     assert beside.stages["sound"] == sound  # listed, not counted twice
     assert beside.total_seconds == pytest.approx(after.total_seconds - sound - after.stages["shots"]
                                                  + beside.stages["shots"])
     assert beside.total_seconds < after.total_seconds
+
+
+def test_a_stage_that_keeps_more_than_a_core_busy_gains_less_from_workers(lamp):
+    plans, shots = lamp
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    refs["stages"]["shots"]["cores"], refs["stages"]["sound"]["cores"] = 1.0, 1.0
+    alone = estimate_stages(plans, shots, [], jobs=1, references=refs).stages["shots"]
+    one_core = estimate_stages(plans, shots, [], jobs=2, references=refs, sound_overlaps=False)
+    refs["stages"]["shots"]["cores"], refs["stages"]["sound"]["cores"] = 1.6, 1.3
+    busy = estimate_stages(plans, shots, [], jobs=2, references=refs, sound_overlaps=False)
+    startup = refs["stages"]["shots"]["worker_startup"]
+    # a shot drawn here keeps 1.6 cores busy (its encoder beside the drawing): two workers share two cores
+    assert busy.stages["shots"] == pytest.approx(max(one_core.stages["shots"], alone * 1.6 / 2 + startup))
+    assert busy.stages["shots"] > one_core.stages["shots"]
+    assert estimate_stages(plans, shots, [], jobs=1, references=refs).stages["shots"] == alone  # -j 1: as measured
+    beside = estimate_stages(plans, shots, [], jobs=2, references=refs)
+    assert beside.stages["shots"] == pytest.approx(max(busy.stages["shots"], (alone * 1.6 + beside.stages["sound"]
+                                                                              * 1.3) / 2 + startup))
 
 
 def test_voice_workers_speak_the_lines_side_by_side():
@@ -123,6 +143,13 @@ def test_calibrating_scales_each_stage_by_actual_over_estimated():
     assert n["sound"]["per_film_second"] == pytest.approx(r["sound"]["per_film_second"] / 2)
     assert n["shots"] == r["shots"]  # a stage that did no work teaches nothing
     assert new["source"].startswith("calibrated: studio estimate --calibrate r.json")
+    # the CPU seconds a -j 1 report has for a stage give the cores it keeps busy, which no scale touches
+    report["stages"]["shots"] = {"estimated": 30.0, "actual": 40.0, "cpu": 52.0}
+    report["stages"]["sound"]["cpu"] = 2.5
+    new = calibrate(report, references=refs, report_path="r.json")
+    assert new["stages"]["shots"]["cores"] == pytest.approx(1.3) and new["stages"]["sound"]["cores"] == 1.25
+    assert new["stages"]["shots"]["factor"] == pytest.approx(r["shots"]["factor"] * 40 / 30)
+    assert new["stages"]["shots"]["worker_startup"] == r["shots"]["worker_startup"]
 
 
 def test_the_render_report_has_estimate_and_actual_for_every_stage(lamp_render):
@@ -132,6 +159,10 @@ def test_the_render_report_has_estimate_and_actual_for_every_stage(lamp_render):
     for name in STAGES:
         assert stages[name]["estimated"] > 0 and stages[name]["actual"] > 0, name
     assert sum(s["actual"] for s in stages.values()) <= result.report["wall_seconds"] + 0.01
+    # each stage's CPU seconds, the studio process's and its children's (the encoders beside the drawing)
+    for name in ("voices", "shots", "sound", "assembly"):
+        assert 0 < stages[name]["cpu"] <= stages[name]["actual"] * (os.cpu_count() or 1) + 0.05, name
+    assert stages["shots"]["cpu"] > stages["shots"]["actual"] * 0.5
     assert result.report["estimate"]["source"]
 
 
