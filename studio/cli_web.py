@@ -147,7 +147,9 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
                               hint="give the render-report.json a render wrote") from None
         refs = calibrate(report, report_path=calibrate_from)
         path = write_references(refs)
-        out.print(Text(f"calibrated stages {refs['calibrated']} (actual / estimated) into {path}"), soft_wrap=True)
+        cores = refs.get("calibrated_cores")
+        out.print(Text(f"calibrated stages {refs['calibrated']} (actual / estimated)"
+                       f"{f', cores kept busy {cores}' if cores else ''} into {path}"), soft_wrap=True)
         return
     if file is None:
         raise click.UsageError("give the screenplay FILE to estimate (or --calibrate REPORT)")

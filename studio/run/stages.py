@@ -248,12 +248,13 @@ def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None
         entry = stages.get(name) or {}
         if entry.get("cpu") is not None and float(entry.get("actual") or 0.0) >= 1.0:
             cores[name] = r[name]["cores"] = round(float(entry["cpu"]) / float(entry["actual"]), 3)
-    if cores:
-        changed["cores"] = cores
     refs["source"] = (f"calibrated: studio estimate --calibrate {report_path} on {platform.node()} "
-                      f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); scales {changed}; "
-                      f"before: {refs.get('source', '')}")
-    refs["calibrated"] = changed
+                      f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); scales {changed}"
+                      f"{f'; cores {cores}' if cores else ''}; before: {refs.get('source', '')}")
+    refs["calibrated"] = changed  # stage -> the scale its rates took
+    refs.pop("calibrated_cores", None)
+    if cores:
+        refs["calibrated_cores"] = cores  # stage -> the cores it kept busy
     return refs
 
 

@@ -175,6 +175,7 @@ def test_estimate_calibrate_writes_the_local_references_the_estimate_then_prefer
     assert done.returncode == 0, done.stderr
     written = json.loads((tmp_path / "refs.json").read_text())
     assert set(written["calibrated"]) == set(STAGES)
+    assert set(written["calibrated_cores"]) == {"shots", "sound"} and written["stages"]["shots"]["cores"] > 0.5
     done = subprocess.run([sys.executable, "-m", "studio", "estimate", str(EXAMPLE), "--json", "-j", "1"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
