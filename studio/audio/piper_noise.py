@@ -25,29 +25,124 @@ timing for the animatic's mouths is then the model's own
 With the noise scales at zero the rewritten graph gives the original's samples exactly
 (``tests/audio/test_piper_noise.py``): the rewrite changes where the numbers come from,
 nothing else.
+
+The rewrite takes ~2 s of CPU and ~250 MB at its peak (the graph three times over, as
+protobuf, inferred and serialized), in every process that speaks, and the voice workers
+of ``studio render -j N`` all start at once. :func:`kept_noise_fed_model` therefore keeps
+the rewritten graph on disk (:func:`model_cache_dir`, one file per model and rewrite
+version, written atomically under a lock): one process rewrites, the others (and later
+renders) read it, and the session is made from the file. The session runs without
+onnxruntime's memory arena, which otherwise keeps the largest line's buffers (~200 MB
+more per process for the rest of its life, measured; the same speed).
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
+
+from studio.atomic import write_bytes, write_text
 
 NOISE_INPUT = "studio_noise_{}"
 FRAMES_PER_ID = 8  # first guess of frames per phoneme id at length_scale 1: a phoneme and its blank last ~5 frames
 GROWTH, TRIES = 4, 4  # a noise input too short is drawn again this many times longer, up to TRIES times
 
 
+#: the rewrite's version, in the kept file's name: a change to :func:`noise_fed_model`'s
+#: graph must bump it (a kept file of an older rewrite is then not read)
+REWRITE = 1
+MODEL_CACHE_ENV = "STUDIO_MODEL_CACHE"
+
+
 @dataclass(frozen=True)
 class NoiseFedModel:
-    """The rewritten graph (serialized), each noise input's channel count, and whether
-    the graph also gives each phoneme id's length (``aligned``)."""
+    """The rewritten graph (serialized: ``model``, or kept on disk: ``path``), each noise
+    input's channel count, and whether the graph also gives each phoneme id's length
+    (``aligned``)."""
 
     model: bytes
     channels: tuple[int, ...]
     aligned: bool = False
+    path: Path | None = None
+
+    @property
+    def source(self) -> bytes | str:
+        """What onnxruntime makes a session from: the kept file, else the bytes."""
+        return str(self.path) if self.path is not None else self.model
+
+
+def model_cache_dir() -> Path:
+    """Where derived models are kept: ``$STUDIO_MODEL_CACHE``, else the user's cache
+    (``$XDG_CACHE_HOME`` or ``~/.cache``) ``/studio/models``."""
+    explicit = os.environ.get(MODEL_CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "studio" / "models"
+
+
+def kept_noise_fed_model(model_path: Path, *, alignments: bool = True,
+                         cache_dir: Path | None = None) -> NoiseFedModel:
+    """:func:`noise_fed_model` of the graph at ``model_path``, kept on disk: read from
+    ``cache_dir`` (default :func:`model_cache_dir`) when an earlier process rewrote it,
+    else rewritten here and written there, under an exclusive lock so that processes
+    starting together rewrite it once. The result names the file (``path``) and holds no
+    bytes. Where the directory cannot be written, the rewrite is made in memory."""
+    model_path = Path(model_path)
+    digest = _file_digest(model_path)
+    folder = Path(cache_dir) if cache_dir is not None else model_cache_dir()
+    stem = f"{model_path.stem}.noise-fed-r{REWRITE}{'-aligned' if alignments else ''}-{digest[:16]}"
+    target, meta = folder / f"{stem}.onnx", folder / f"{stem}.json"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "a+b") as lock:
+            _lock(lock)
+            if not (target.is_file() and meta.is_file()):
+                fed = noise_fed_model(model_path.read_bytes(), alignments=alignments)
+                write_bytes(target, fed.model)
+                write_text(meta, json.dumps({"source": model_path.name, "sha256": digest, "rewrite": REWRITE,
+                                             "channels": list(fed.channels), "aligned": fed.aligned}) + "\n")
+                del fed
+                release_heap()
+            info = json.loads(meta.read_text(encoding="utf-8"))
+        return NoiseFedModel(b"", tuple(int(c) for c in info["channels"]), bool(info["aligned"]), path=target)
+    except (OSError, ValueError, KeyError, TypeError):  # read-only or full disk, a damaged sidecar
+        return noise_fed_model(model_path.read_bytes(), alignments=alignments)
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _lock(f: Any) -> None:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: processes may both rewrite (the writes are atomic)
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # released when the file closes
+
+
+def release_heap() -> None:
+    """Collect, then hand the C heap's free pages back to the system (glibc's
+    ``malloc_trim``): the rewrite's protobuf copies would otherwise stay resident."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def noise_fed_model(model: bytes, *, alignments: bool = True) -> NoiseFedModel:
@@ -121,10 +216,12 @@ def noise_fed_model(model: bytes, *, alignments: bool = True) -> NoiseFedModel:
     return NoiseFedModel(graph_model.SerializeToString(), tuple(channels), aligned)
 
 
-def one_thread_session(model: bytes) -> ort.InferenceSession:
-    """An onnxruntime session on one thread, without graph optimisation (as the session
-    per line was made before, on every core)."""
+def one_thread_session(model: bytes | str) -> ort.InferenceSession:
+    """An onnxruntime session (of a graph's bytes or its file) on one thread, without
+    graph optimisation (as the session per line was made before, on every core), and
+    without the memory arena (see the module's notes)."""
     options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = False
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1

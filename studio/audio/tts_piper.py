@@ -18,8 +18,8 @@ Determinism
 -----------
 Piper's VITS graph draws random numbers (``RandomNormalLike``) inside onnxruntime, whose
 generator is seeded when a session is made and moves on with every run. The graph is
-therefore rewritten once per process to take its noise as inputs
-(:mod:`studio.audio.piper_noise`): one session, on one thread, speaks every line, and
+therefore rewritten to take its noise as inputs (once, and kept on disk:
+:mod:`studio.audio.piper_noise`): one session, on one thread, speaks every line, and
 each line's noise comes from numpy's generator seeded by the voice and the text. The
 same text, voice and delivery give identical samples in any process, in any order, on
 any number of cores. (Before, each line ran on a fresh session made after
@@ -45,7 +45,7 @@ import onnxruntime as ort
 from piper import PiperConfig, PiperVoice, SynthesisConfig
 
 from studio.audio import dsp
-from studio.audio.piper_noise import NoiseFedModel, NoiseFedSession, noise_fed_model, one_thread_session
+from studio.audio.piper_noise import NoiseFedModel, NoiseFedSession, kept_noise_fed_model, one_thread_session
 from studio.audio.tts import PIPER_VOICE, Delivery, Speech, VoiceSettings
 from studio.errors import MissingToolError
 
@@ -127,8 +127,9 @@ class PiperEngine:
         with self._load_lock:
             if self._voice is None or self._fed is None or self._session is None:
                 config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
-                self._fed = noise_fed_model(self.model_path.read_bytes())
-                self._session = one_thread_session(self._fed.model)
+                fed = kept_noise_fed_model(self.model_path)  # rewritten once, kept on disk
+                self._session = one_thread_session(fed.source)
+                self._fed = NoiseFedModel(b"", fed.channels, fed.aligned, fed.path)  # the session has the graph
                 self._voice = PiperVoice(session=self._session, config=config)
                 self.loads += 1
             return self._voice, self._fed, self._session

