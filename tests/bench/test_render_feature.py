@@ -95,3 +95,37 @@ def test_a_run_at_1280x720_only_writes_a_section_of_its_own() -> None:
     assert bench.jobs_mark(results) == f"{bench.JOBS_MARK}_720"
     text = bench.jobs_markdown(results)
     assert text.startswith(f"<!-- {bench.JOBS_MARK}_720 -->") and text.endswith(f"<!-- /{bench.JOBS_MARK}_720 -->")
+
+
+def test_the_memory_sampler_counts_a_child_once_it_runs_its_own_program(tmp_path):
+    """A child between fork and exec shares its parent's pages (/proc shows the parent's
+    size for it): the tree's peak leaves it out; a child running its own program counts."""
+    import subprocess
+    import time
+
+    script = (
+        "import os, subprocess, sys, time\n"
+        "ballast = bytearray(os.urandom(64 << 20))\n"  # 64 MiB resident in the parent, so in its fork
+        "if os.fork() == 0:\n"
+        "    time.sleep(3); os._exit(0)\n"  # a fork that never execs
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3)'])\n"
+        "open(sys.argv[1], 'w').close(); time.sleep(3)\n"
+    )
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-c", script, str(ready)])
+    sampler = bench.MemorySampler(proc.pid)
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _ in range(10):
+            sampler.sample()
+            time.sleep(0.05)
+    finally:
+        proc.wait(timeout=30)
+    names = [name for name, _kb in sampler.tree_peak_parts]
+    assert sampler.tree_processes == 3  # the parent, its fork and the child it started
+    assert names.count("python") + names.count("python3") == 2, names  # the parent and the exec'd child
+    biggest = sampler.tree_peak_parts[0][1] / 1024
+    assert 64 <= biggest and sampler.tree_peak / 1024 < biggest + 40  # the fork's 64+ MiB left out
+    assert "at " in sampler.peak_where() and "python" in sampler.peak_where()
