@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ import numpy as np
 import onnxruntime as ort
 
 from studio.atomic import write_bytes, write_text
+from studio.cache.store import file_sha256
 
 NOISE_INPUT = "studio_noise_{}"
 FRAMES_PER_ID = 8  # first guess of frames per phoneme id at length_scale 1: a phoneme and its blank last ~5 frames
@@ -98,7 +98,7 @@ def kept_noise_fed_model(model_path: Path, *, alignments: bool = True,
     starting together rewrite it once. The result names the file (``path``) and holds no
     bytes. Where the directory cannot be written, the rewrite is made in memory."""
     model_path = Path(model_path)
-    digest = _file_digest(model_path)
+    digest = file_sha256(model_path)
     folder = Path(cache_dir) if cache_dir is not None else model_cache_dir()
     stem = f"{model_path.stem}.noise-fed-r{REWRITE}{'-aligned' if alignments else ''}-{digest[:16]}"
     target, meta = folder / f"{stem}.onnx", folder / f"{stem}.json"
@@ -117,14 +117,6 @@ def kept_noise_fed_model(model_path: Path, *, alignments: bool = True,
         return NoiseFedModel(b"", tuple(int(c) for c in info["channels"]), bool(info["aligned"]), path=target)
     except (OSError, ValueError, KeyError, TypeError):  # read-only or full disk, a damaged sidecar
         return noise_fed_model(model_path.read_bytes(), alignments=alignments)
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _lock(f: Any) -> None:
