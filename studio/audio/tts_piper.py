@@ -34,6 +34,7 @@ import gc
 import hashlib
 import json
 import threading
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,7 @@ class PiperEngine:
                 config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
                 fed = kept_noise_fed_model(self.model_path)  # rewritten once, kept on disk
                 self._session = one_thread_session(fed.source)
-                self._fed = NoiseFedModel(b"", fed.channels, fed.aligned, fed.path)  # the session has the graph
+                self._fed = replace(fed, model=b"")  # the session has the graph: no copy kept
                 self._voice = PiperVoice(session=self._session, config=config)
                 self.loads += 1
             return self._voice, self._fed, self._session
