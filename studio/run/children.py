@@ -1,6 +1,7 @@
 """What every worker process of ``studio render -j`` does first: die with the studio
 process, as the ffmpeg child of a ``-j 1`` render does (shared by the shot workers,
-:mod:`studio.run.parallel`, and the voice workers, :mod:`studio.run.voicing`)."""
+:mod:`studio.run.parallel`, and the voice workers, :mod:`studio.run.voicing`); and how a
+worker hands back the heap a big piece of work left behind (:func:`give_back_heap`)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,20 @@ def die_with_parent(parent: int) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # it died before the line above
         os._exit(1)
+
+
+def give_back_heap() -> bool:
+    """glibc: return the free memory at the top of the heap and in free pages to the
+    system (``malloc_trim(0)``). A voice worker calls it after each line: onnxruntime,
+    without its arena, mallocs the decoder's buffers, which for a long sentence come to
+    ~280 MB; freed, glibc keeps them, so the worker would hold its longest line's
+    memory for the rest of the stage, beside the other worker's. False where there is
+    no glibc (the call is then skipped)."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    trim(0)
+    return True

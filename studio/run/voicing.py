@@ -33,7 +33,7 @@ from typing import Any
 
 from studio.audio.speech import DialogueLine, LineAudio, speak_line, synthesize_lines
 from studio.audio.tts import get_engine, is_builtin, release_engines
-from studio.run.children import die_with_parent
+from studio.run.children import die_with_parent, give_back_heap
 
 #: built-in engines whose lines are worth a worker of their own (one core each); the other
 #: built-in one uses every core already (transformers): one process speaks its lines
@@ -92,4 +92,7 @@ def _start_worker(parent: int) -> None:
 
 def _speak(item: tuple[DialogueLine, Path]) -> float:
     line, path = item
-    return speak_line(get_engine(line.voice.engine), line, path)
+    try:
+        return speak_line(get_engine(line.voice.engine), line, path)
+    finally:
+        give_back_heap()  # the line's decoder buffers: not kept while the next line (or the other worker) speaks
