@@ -24,6 +24,12 @@ fresh-cache renders, stage by stage.
 3. **The check.** A 10-minute generated feature (``--seed 0``), never used in the fit,
    renders on a fresh cache with those rates; the table gives estimate vs actual per
    stage for all three films, with the error. Goal: the total within ±15%.
+4. **The speed probe.** Before the voices are timed and before each render, the
+   machine's speed probe (:mod:`studio.run.speed`, ~2 s) is taken; the references keep
+   the median of the three taken for the fit, and each checked render's estimate is
+   also given scaled by its own probe over that (what ``studio estimate --probe``
+   does), beside the plain one: on a shared host whose speed drifts within the hour,
+   that separates the drift from the estimate's own error.
 
 Written to ``studio/run/stage_references.json`` (with its source: command, date,
 machine, other load) and the ``<!-- estimate_calibration -->`` section of
@@ -171,6 +177,18 @@ def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
             "measured": points}
 
 
+def take_probe() -> dict[str, Any]:
+    from studio.run.speed import probe
+
+    return probe(repeats=5)
+
+
+def reference_probe(probes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The probe the references keep: the median of those taken while they were measured."""
+    ordered = sorted(probes, key=lambda p: p["seconds"])
+    return dict(ordered[len(ordered) // 2])
+
+
 def _input(report: dict[str, Any], name: str) -> float:
     return 1.0 if name == "1" else float(report["estimate"]["inputs"][name])
 
@@ -230,6 +248,9 @@ def main() -> None:
     refs["stages"]["voices"] = dict(run["voices"])
     reports = run["reports"]
     refs = fit_stages([reports["example"], reports["fit"]], refs)
+    probes = run.get("probes") or {}
+    if all(k in probes for k in ("voices", "example", "fit")):
+        refs["probe"] = reference_probe([probes["voices"], probes["example"], probes["fit"]])
     refs["source"] = (f"measured: nice python bench/estimate_calibration.py, {run['began']}, {machine()}, load "
                       f"average {run['load_start']} at the start, {run['load_end']} at the end, other load "
                       f"{run['other']} cores: TTS engines timed line by line ({run['measured']}), every stage "
@@ -264,6 +285,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                            stdout=subprocess.DEVNULL)
         refs = json.loads(SHIPPED.read_text())
         refs.pop("file", None)
+        probes: dict[str, dict[str, Any]] = {"voices": take_probe()}
         # 1. voices, line by line, in this process
         voices = time_voices([films["example"], films["fit"]], work / "voices")
         measured = voices.pop("measured")
@@ -273,21 +295,26 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         reports: dict[str, dict[str, Any]] = {}
         for name in ("example", "fit"):
             (work / name).mkdir()
+            probes[name] = take_probe()
             reports[name] = render(films[name], work / name, env)
-        (work / "fitted.json").write_text(json.dumps(fit_stages(list(reports.values()), refs), indent=2) + "\n")
+        refs = fit_stages(list(reports.values()), refs)
+        refs["probe"] = reference_probe([probes["voices"], probes["example"], probes["fit"]])
+        (work / "fitted.json").write_text(json.dumps(refs, indent=2) + "\n")
         # 3. the check: a film the fit never saw, rendered with the fitted rates
         (work / "check").mkdir()
+        probes["check"] = take_probe()
         reports["check"] = render(films["check"], work / "check", env)
         # 4. -j 2 (the default on this machine): the makespan the estimate gives against the wall clock
         jobs2: dict[str, dict[str, Any]] = {}
         if not args.skip_jobs:
             for name in ("example", "check"):
                 (work / f"{name}-j2").mkdir()
+                probes[f"{name}-j2"] = take_probe()
                 jobs2[name] = render(films[name], work / f"{name}-j2", env, jobs=2)
     wall = time.perf_counter() - wall0
     run = {"began": began, "load_start": load_start, "load_end": round(os.getloadavg()[0], 2),
            "other": round(max(0.0, (_busy() - busy0) - (_own() - own0)) / wall, 2), "measured": measured,
-           "voices": voices, "minutes": args.minutes, "fit_minutes": args.fit_minutes,
+           "voices": voices, "minutes": args.minutes, "fit_minutes": args.fit_minutes, "probes": probes,
            "jobs2": {name: {"estimate": rep["estimate"]["total_seconds"], "wall": rep["wall_seconds"],
                             "stages": {k: [v.get("estimated"), v.get("actual")] for k, v in rep["stages"].items()}}
                      for name, rep in jobs2.items()}}
@@ -356,6 +383,30 @@ def table(reports: dict[str, dict[str, Any]], est: dict[str, dict[str, float]], 
         lines += ["", "Cores kept busy at `-j 1` (the fit renders' CPU seconds over their seconds, the studio "
                   "process and the children it waited for): " + ", ".join(f"{k} {v:.2f}" for k, v in busy.items())
                   + "; with `-j 2` the estimate spreads those CPU seconds over the two cores."]
+    probes = run.get("probes") or {}
+    ref_probe = (reference_probe([probes[k] for k in ("voices", "example", "fit")])
+                 if all(k in probes for k in ("voices", "example", "fit")) else None)
+
+    def speed(name: str) -> float | None:
+        from studio.run.speed import speed_factor
+
+        return speed_factor({"probe": ref_probe}, probes[name]) if ref_probe and name in probes else None
+
+    if ref_probe:
+        lines += ["", f"**The speed probe** (`studio.run.speed`, median of 5, taken before each render): "
+                  f"{ref_probe['seconds']:.3f} s kept with the rates (the median of the three taken for the fit). "
+                  "Each render's estimate scaled by its probe over that, as `studio estimate --probe` scales it:", "",
+                  "| render | probe s | speed factor | estimate s | scaled estimate s | actual s | error | scaled error |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        rows = [(names[n], n, sum(est[n].values()), sum(float(r["stages"][s]["actual"]) for s in STAGES))
+                for n, r in reports.items()]
+        rows += [(f"{names[n]}, `-j 2`", f"{n}-j2", j["estimate"], j["wall"]) for n, j in run.get("jobs2", {}).items()]
+        for label, key, e, a in rows:
+            f = speed(key)
+            if f is None:
+                continue
+            lines.append(f"| {label} | {probes[key]['seconds']:.3f} | {f:.2f} | {e:.1f} | {e * f:.1f} | {a:.1f} | "
+                         f"{(e - a) / a * 100:+.0f}% | {(e * f - a) / a * 100:+.0f}% |")
     if run.get("jobs2"):
         lines += ["", "**With `-j 2`** (the default on this machine; the same films on fresh caches, rendered after the "
                   "fit, so the render's own estimate used the final rates): the estimate is a makespan (shots on two "

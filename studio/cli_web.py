@@ -130,10 +130,14 @@ def status(file: str, backend: str | None, resolution: str | None, fps: int | No
 @click.option("--calibrate", "calibrate_from", type=click.Path(dir_okay=False, exists=True), metavar="REPORT",
               help="Rescale the stage rates from a render-report.json (estimate vs actual) into the local "
                    "reference file, which later estimates prefer; FILE is then not needed.")
+@click.option("--probe", is_flag=True,
+              help="Time a short fixed piece of render work (about 2 s) and scale the estimate by how much slower "
+                   "or faster this machine runs now than when the stage rates were measured; with --calibrate, "
+                   "keep the probe with the new rates (run it on the machine, and at the load, of the render).")
 @allow_outside_option
 def estimate(file: str | None, backend: str | None, model: str | None, gpus: int, resolution: str | None, fps: int | None,
              cache_dir: str | None, as_json: bool, allow_outside_assets: bool, jobs: int | None = None,
-             calibrate_from: str | None = None) -> None:
+             calibrate_from: str | None = None, probe: bool = False) -> None:
     """Expected render time: every stage of the render (voices, shots, sound, assembly),
     per shot, GPU-hours, and the makespan on --gpus GPUs (a continuity chain renders in
     order on one GPU). With --calibrate REPORT: learn this machine's rates from a render."""
@@ -145,11 +149,17 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
         except ValueError as exc:
             raise StudioError(f"{calibrate_from} is not a render report: {exc}",
                               hint="give the render-report.json a render wrote") from None
-        refs = calibrate(report, report_path=calibrate_from)
+        measured = None
+        if probe:
+            from studio.run.speed import probe as run_probe
+
+            measured = run_probe(repeats=5)
+        refs = calibrate(report, report_path=calibrate_from, probe=measured)
         path = write_references(refs)
         cores = refs.get("calibrated_cores")
+        kept = f", speed probe {measured['seconds']:.3f} s" if measured else ""
         out.print(Text(f"calibrated stages {refs['calibrated']} (actual / estimated)"
-                       f"{f', cores kept busy {cores}' if cores else ''} into {path}"), soft_wrap=True)
+                       f"{f', cores kept busy {cores}' if cores else ''}{kept} into {path}"), soft_wrap=True)
         return
     if file is None:
         raise click.UsageError("give the screenplay FILE to estimate (or --calibrate REPORT)")
@@ -186,7 +196,10 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
     workers = (jobs or usable_cores()) if result.backend == "animatic" else gpus
     # studio render -j makes the sound while its shot workers render (not the Ray executor, nor a film with model sound)
     ahead = result.backend == "animatic" and workers > 1 and screenplay.film.sound.effects != "model"
-    whole = estimate_stages(plans, result, spoken, jobs=workers, sound_overlaps=ahead)
+    speed, speed_note = 1.0, ""
+    if probe:
+        speed, speed_note = _probe_speed()
+    whole = estimate_stages(plans, result, spoken, jobs=workers, sound_overlaps=ahead, speed=speed)
     if as_json:
         out.print_json(json.dumps({"file": file, **result.to_dict(), "render": whole.to_dict()}))
         return
@@ -219,10 +232,29 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
                                                      whole.sound_overlapped else "")
                             for k, v in whole.stages.items()))
     out.print(text, soft_wrap=True)
+    if speed_note:
+        out.print(Text(speed_note), soft_wrap=True)
     out.print(Text(f"stage rates: {whole.source} ({whole.file})", style="dim"), soft_wrap=True)
     out.print(Text(f"reference: {ref.name} on {ref.device}: {ref.frames} frames at {ref.width}x{ref.height}"
                    f"{f', {ref.steps} steps' if ref.steps else ''} in {ref.seconds:.1f} s. {ref.source}",
                    style="dim"), soft_wrap=True)
+
+
+def _probe_speed() -> tuple[float, str]:
+    """The speed factor for ``estimate --probe`` and a sentence that says what it is."""
+    from studio.run.speed import probe as run_probe
+    from studio.run.speed import speed_factor
+    from studio.run.stages import load_references
+
+    refs = load_references()
+    now = run_probe(repeats=5)
+    factor = speed_factor(refs, now)
+    if factor is None:
+        return 1.0, (f"speed probe: {now['seconds']:.3f} s now, but the stage rates ({refs.get('file', '')}) keep no "
+                     "probe to compare it with: not scaled (run studio estimate --calibrate REPORT --probe)")
+    then = refs["probe"]
+    return factor, (f"speed probe: {now['seconds']:.3f} s now against {float(then['seconds']):.3f} s when the rates "
+                    f"were measured ({then.get('at', '?')}): every stage x {factor:.2f}")
 
 
 COMMANDS = [serve, status, estimate]

@@ -108,6 +108,7 @@ class StageEstimate:
     file: str
     inputs: dict[str, Any] = field(default_factory=dict)  # what the film asks of each stage (the rates' units)
     sound_overlapped: bool = False  # the sound is made while the shots render: "shots" holds both
+    speed: float = 1.0  # every stage scaled by this (the machine's probe now over then: studio.run.speed)
 
     @property
     def total_seconds(self) -> float:
@@ -117,7 +118,7 @@ class StageEstimate:
     def to_dict(self) -> dict[str, Any]:
         return {"stages": {k: round(v, 3) for k, v in self.stages.items()}, "jobs": self.jobs,
                 "total_seconds": round(self.total_seconds, 3), "sound_overlapped": self.sound_overlapped,
-                "source": self.source, "file": self.file, "inputs": self.inputs}
+                "speed": round(self.speed, 4), "source": self.source, "file": self.file, "inputs": self.inputs}
 
 
 def _by_engine(rates: Any, engine: str) -> float:
@@ -159,13 +160,15 @@ def estimate_voices(lines: list[Spoken], voices: Mapping[str, Any], jobs: int = 
 def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spoken], *, jobs: int = 1,
                     rendered: Collection[str] | None = None, audio: bool = True,
                     references: Mapping[str, Any] | None = None, voice_jobs: int | None = None,
-                    sound_overlaps: bool | None = None) -> StageEstimate:
+                    sound_overlaps: bool | None = None, speed: float = 1.0) -> StageEstimate:
     """Seconds per stage for a render of ``plans`` whose shots ``shots`` times, voicing
     ``lines`` (the lines not in the cache; all of them on a fresh cache), with ``jobs``
     shot workers (and ``voice_jobs`` voice workers, default ``jobs``). ``rendered``: the
     shots this render draws (default: all); ``audio``: False for a silent render (no
     voices, no sound). ``sound_overlaps``: the sound is made while the shots render
-    (default: with ``jobs`` >= 2; False for a film whose sound mixes the shots' own)."""
+    (default: with ``jobs`` >= 2; False for a film whose sound mixes the shots' own).
+    ``speed``: how much longer the machine takes now than when the rates were measured
+    (:func:`studio.run.speed.speed_factor`); every stage is scaled by it."""
     refs = references if references is not None else load_references()
     r = refs["stages"]
     film_seconds = sum(p.frames / p.fps for p in plans)
@@ -201,6 +204,7 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
         "assembly": float(r["assembly"]["seconds"]) + float(r["assembly"]["per_film_second"]) * film_seconds
         + float(r["assembly"]["per_shot"]) * len(plans),
     }
+    stages = {k: v * speed for k, v in stages.items()}
     spoken = list(lines) if audio else []
     inputs = {"shots": len(plans), "shots_drawn": len(todo), "scenes": scenes, "film_seconds": round(film_seconds, 3),
               "shot_reference_seconds": round(sum(s.seconds for s in shots.shots if s.shot_id in todo), 3),
@@ -209,16 +213,19 @@ def estimate_stages(plans: list[ShotPlan], shots: Estimate, lines: Iterable[Spok
                                       sum(ln.characters for ln in spoken if ln.engine == e)]
                                   for e in sorted({ln.engine for ln in spoken})}}
     return StageEstimate(stages, jobs, str(refs.get("source", "")), str(refs.get("file", "")), inputs,
-                         sound_overlapped=overlapped)
+                         sound_overlapped=overlapped, speed=speed)
 
 
 def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None = None,
-              report_path: str = "") -> dict[str, Any]:
+              report_path: str = "", probe: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """New references from a render report's ``stages`` (estimate vs actual per stage):
     each stage's rates scaled by actual / estimated, and the cores the shots and the
     sound kept busy (their CPU seconds over their seconds, where the report has them:
     shots drawn in the studio process, the sound made alone). Stages the render did
-    not run (cached shots, a silent film) keep their rates."""
+    not run (cached shots, a silent film) keep their rates. ``probe``: the machine's
+    speed probe (:func:`studio.run.speed.probe`) taken as the render ran, kept with the
+    new rates; without one the old probe is dropped (it timed the machine the old rates
+    were measured on, not the render's)."""
     stages = report.get("stages")
     if not isinstance(stages, dict) or not stages:
         raise StudioError(f"{report_path or 'the report'} has no per-stage times",
@@ -252,6 +259,9 @@ def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None
                       f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}); scales {changed}"
                       f"{f'; cores {cores}' if cores else ''}; before: {refs.get('source', '')}")
     refs["calibrated"] = changed  # stage -> the scale its rates took
+    refs.pop("probe", None)
+    if probe is not None:
+        refs["probe"] = dict(probe)
     refs.pop("calibrated_cores", None)
     if cores:
         refs["calibrated_cores"] = cores  # stage -> the cores it kept busy

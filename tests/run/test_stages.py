@@ -187,3 +187,21 @@ def test_estimate_calibrate_writes_the_local_references_the_estimate_then_prefer
     done = subprocess.run([sys.executable, "-m", "studio", "estimate", "--calibrate", str(tmp_path / "bad.json")],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "not a render report" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_speed_factor_scales_every_stage_and_calibrating_keeps_or_drops_the_probe(lamp):
+    plans, shots = lamp
+    refs = load_references(Path(__file__).parents[2] / "studio" / "run" / "stage_references.json")
+    lines = [Spoken("piper", 60)] * 6
+    for jobs in (1, 2):
+        one = estimate_stages(plans, shots, lines, jobs=jobs, references=refs)
+        slow = estimate_stages(plans, shots, lines, jobs=jobs, references=refs, speed=1.5)
+        assert slow.speed == 1.5 and slow.to_dict()["speed"] == 1.5
+        assert slow.stages == pytest.approx({k: v * 1.5 for k, v in one.stages.items()})
+        assert slow.total_seconds == pytest.approx(one.total_seconds * 1.5)
+    report = {"stages": {"voices": {"estimated": 10.0, "actual": 12.0}}}
+    probe = {"seconds": 0.42, "version": 1, "at": "now"}
+    kept = calibrate(report, references={**refs, "probe": {"seconds": 0.3, "version": 1}}, probe=probe)
+    assert kept["probe"] == probe
+    # the old probe timed the machine the old rates came from, not this render's: dropped
+    assert "probe" not in calibrate(report, references={**refs, "probe": {"seconds": 0.3, "version": 1}})
