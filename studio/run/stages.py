@@ -237,7 +237,7 @@ def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None
     for name in STAGES:
         entry = stages.get(name) or {}
         estimated, actual = entry.get("estimated"), entry.get("actual")
-        if not estimated or actual is None or estimated < 0.05:  # nothing to learn from a stage that did no work
+        if not estimated or actual is None or estimated < 0.01:  # nothing to learn from a stage that did no work
             continue
         if name == "sound" and report.get("sound_overlapped"):  # made beside the shots, sharing their cores:
             continue  # its own seconds are not what it costs alone
