@@ -180,7 +180,7 @@ def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
 def take_probe() -> dict[str, Any]:
     from studio.run.speed import probe
 
-    return probe(repeats=5)
+    return probe()
 
 
 def reference_probe(probes: list[dict[str, Any]]) -> dict[str, Any]:

@@ -153,7 +153,7 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
         if probe:
             from studio.run.speed import probe as run_probe
 
-            measured = run_probe(repeats=5)
+            measured = run_probe()
         refs = calibrate(report, report_path=calibrate_from, probe=measured)
         path = write_references(refs)
         cores = refs.get("calibrated_cores")
@@ -247,7 +247,7 @@ def _probe_speed() -> tuple[float, str]:
     from studio.run.stages import load_references
 
     refs = load_references()
-    now = run_probe(repeats=5)
+    now = run_probe()
     factor = speed_factor(refs, now)
     if factor is None:
         return 1.0, (f"speed probe: {now['seconds']:.3f} s now, but the stage rates ({refs.get('file', '')}) keep no "

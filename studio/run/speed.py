@@ -2,9 +2,9 @@
 
 The estimate (:mod:`studio.run.stages`) scales from rates measured on a machine at one
 time. A machine's speed is not one number: a laptop throttles, and a shared host's
-speed was measured to swing by 1.5x within the hour while its other load stayed near
-zero (BENCHMARKS ``estimate_calibration``). :func:`probe` times a fixed piece of the
-work a render does, about 0.2 s: frames encoded by ffmpeg as the shots are
+speed was measured to swing by 1.8x within half an hour while its other load stayed
+near zero (BENCHMARKS ``render_feature_jobs``, notes). :func:`probe` times a fixed
+piece of the work a render does, about 0.3 s a run: frames encoded by ffmpeg as the shots are
 (:class:`~studio.assemble.encode.ClipWriter`, one stream), resampled and blurred with
 Pillow as the animatic draws, and transformed and multiplied with numpy as the sound
 and the voices compute. The references keep the probe's seconds from when they were
@@ -78,7 +78,7 @@ def _compute() -> float:
     return time.perf_counter() - started
 
 
-def probe(repeats: int = 3) -> dict[str, Any]:
+def probe(repeats: int = 5) -> dict[str, Any]:
     """The probe's seconds on this machine now: the median of ``repeats`` runs (each
     part's median too), with the version, for the references and the report."""
     frames = _frames(PROBE_FRAMES)
