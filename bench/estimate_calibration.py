@@ -63,6 +63,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.record import machine, write_section  # noqa: E402
+from studio.run.speed import probe as take_probe  # noqa: E402
+from studio.run.speed import speed_factor  # noqa: E402
 from studio.run.stages import SHIPPED, STAGES  # noqa: E402
 
 EXAMPLE = ROOT / "screenplays" / "the-last-lamp.yaml"
@@ -177,15 +179,15 @@ def time_voices(screenplays: list[Path], cache: Path) -> dict[str, Any]:
             "measured": points}
 
 
-def take_probe() -> dict[str, Any]:
-    from studio.run.speed import probe
-
-    return probe()
+FIT_PROBES = ("voices", "example", "fit")  # the probes taken while the rates were measured
 
 
-def reference_probe(probes: list[dict[str, Any]]) -> dict[str, Any]:
-    """The probe the references keep: the median of those taken while they were measured."""
-    ordered = sorted(probes, key=lambda p: p["seconds"])
+def reference_probe(probes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The probe the references keep: the median of those taken while they were
+    measured (None for a run kept before there were probes)."""
+    if not all(k in probes for k in FIT_PROBES):
+        return None
+    ordered = sorted((probes[k] for k in FIT_PROBES), key=lambda p: p["seconds"])
     return dict(ordered[len(ordered) // 2])
 
 
@@ -248,9 +250,9 @@ def main() -> None:
     refs["stages"]["voices"] = dict(run["voices"])
     reports = run["reports"]
     refs = fit_stages([reports["example"], reports["fit"]], refs)
-    probes = run.get("probes") or {}
-    if all(k in probes for k in ("voices", "example", "fit")):
-        refs["probe"] = reference_probe([probes["voices"], probes["example"], probes["fit"]])
+    kept = reference_probe(run.get("probes") or {})
+    if kept is not None:
+        refs["probe"] = kept
     refs["source"] = (f"measured: nice python bench/estimate_calibration.py, {run['began']}, {machine()}, load "
                       f"average {run['load_start']} at the start, {run['load_end']} at the end, other load "
                       f"{run['other']} cores: TTS engines timed line by line ({run['measured']}), every stage "
@@ -298,7 +300,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             probes[name] = take_probe()
             reports[name] = render(films[name], work / name, env)
         refs = fit_stages(list(reports.values()), refs)
-        refs["probe"] = reference_probe([probes["voices"], probes["example"], probes["fit"]])
+        refs["probe"] = reference_probe(probes)
         (work / "fitted.json").write_text(json.dumps(refs, indent=2) + "\n")
         # 3. the check: a film the fit never saw, rendered with the fitted rates
         (work / "check").mkdir()
@@ -384,12 +386,9 @@ def table(reports: dict[str, dict[str, Any]], est: dict[str, dict[str, float]], 
                   "process and the children it waited for): " + ", ".join(f"{k} {v:.2f}" for k, v in busy.items())
                   + "; with `-j 2` the estimate spreads those CPU seconds over the two cores."]
     probes = run.get("probes") or {}
-    ref_probe = (reference_probe([probes[k] for k in ("voices", "example", "fit")])
-                 if all(k in probes for k in ("voices", "example", "fit")) else None)
+    ref_probe = reference_probe(probes)
 
     def speed(name: str) -> float | None:
-        from studio.run.speed import speed_factor
-
         return speed_factor({"probe": ref_probe}, probes[name]) if ref_probe and name in probes else None
 
     if ref_probe:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -196,10 +197,11 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
     workers = (jobs or usable_cores()) if result.backend == "animatic" else gpus
     # studio render -j makes the sound while its shot workers render (not the Ray executor, nor a film with model sound)
     ahead = result.backend == "animatic" and workers > 1 and screenplay.film.sound.effects != "model"
-    speed, speed_note = 1.0, ""
-    if probe:
-        speed, speed_note = _probe_speed()
-    whole = estimate_stages(plans, result, spoken, jobs=workers, sound_overlaps=ahead, speed=speed)
+    from studio.run.stages import load_references
+
+    refs = load_references()
+    speed, speed_note = _probe_speed(refs) if probe else (1.0, "")
+    whole = estimate_stages(plans, result, spoken, jobs=workers, sound_overlaps=ahead, references=refs, speed=speed)
     if as_json:
         out.print_json(json.dumps({"file": file, **result.to_dict(), "render": whole.to_dict()}))
         return
@@ -240,13 +242,12 @@ def estimate(file: str | None, backend: str | None, model: str | None, gpus: int
                    style="dim"), soft_wrap=True)
 
 
-def _probe_speed() -> tuple[float, str]:
-    """The speed factor for ``estimate --probe`` and a sentence that says what it is."""
+def _probe_speed(refs: dict[str, Any]) -> tuple[float, str]:
+    """The speed factor for ``estimate --probe`` against the stage rates ``refs``, and a
+    sentence that says what it is."""
     from studio.run.speed import probe as run_probe
     from studio.run.speed import speed_factor
-    from studio.run.stages import load_references
 
-    refs = load_references()
     now = run_probe()
     factor = speed_factor(refs, now)
     if factor is None:
