@@ -28,7 +28,11 @@ between them), the memory of the whole process tree (studio, its shot and voice
 workers, every ffmpeg child: their resident sizes summed in each sample, ~20 a second),
 and the targets: ``-j 2`` wall <= 0.65x ``-j 1`` wall, the two-encoder ceiling within
 1.25x of the ``-j 2`` render's frames/s, the tree <= 1 GiB, the two films byte-identical.
-It writes its own section (``<!-- render_feature_jobs -->``). The recorded run of the
+Since this host's speed drifts by up to 1.8x within half an hour, each comparison is
+bracketed (``--bracket``, the default): the two-stream ceiling is measured again just after
+the pictures-only render it is held against, and the -j 1 render runs between two -j 2
+renders (the target takes the means; a speed probe before and after each render shows
+the drift). It writes its own section (``<!-- render_feature_jobs -->``). The recorded run of the
 issue, on a quiet machine (~1 h on 2 cores)::
 
     nice python bench/render_feature.py --jobs --wait-quiet 120 --json /tmp/jobs.json
@@ -44,6 +48,7 @@ Usage (from the repository root, with the project's virtual environment)::
     python bench/render_feature.py --skip-720      # leave out the 1280x720 render
     python bench/render_feature.py --jobs          # -j 1 vs -j 2 and the two-encoder ceiling (see above)
     python bench/render_feature.py --jobs --only-720   # the same at 1280x720 only (its own section)
+    python bench/render_feature.py --jobs --no-bracket # one render of each (no second ceiling, no second -j 2)
     python bench/render_feature.py profile --minutes 3   # cProfile a short render
     python bench/render_feature.py report results.json   # the tables of a saved run (--json) again
 
@@ -1221,7 +1226,7 @@ def jobs_row(payload: dict[str, Any], jobs: int) -> dict[str, Any]:
         "peak_studio_mb": payload["memory"]["studio_peak_mb"], "peak_ffmpeg_mb": payload["memory"]["ffmpeg_peak_mb"],
         "film_sha256": payload["film_sha256"], "own_cores": payload["cpu"]["own_cores"],
         "other_cores": payload["cpu"]["other_cores"], "source_digest": payload["source_digest"],
-        "backend": r["backend"],
+        "backend": r["backend"], "probe": payload.get("probe"),
     }
 
 
@@ -1244,6 +1249,8 @@ def previous_row(payload: dict[str, Any], checkout: Path) -> dict[str, Any]:
 def cmd_jobs(args: argparse.Namespace) -> int:
     """``--jobs``: -j 1 vs -j 2 and the one- and two-encoder ceilings, at each resolution,
     in one run; the targets of issue 19."""
+    from studio.run.speed import probe
+
     if args.stand_in:
         print("--jobs needs the animatic backend (workers load it in processes of their own)", file=sys.stderr)
         return 1
@@ -1259,7 +1266,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     # each phase's numbers land in a checkpoint as soon as they exist: --resume skips them
     checkpoint = Path(args.checkpoint or Path(tempfile.gettempdir()) / "render_feature-jobs-checkpoint.json")
     config = {"jobs": True, "minutes": minutes, "resolutions": resolutions, "previous": args.previous,
-              "source": STARTUP_DIGEST}
+              "bracket": args.bracket, "source": STARTUP_DIGEST}
     phases = resumed_phases(checkpoint, config) if args.resume else {}
 
     def phase(name: str, what: str, measure: Any) -> dict[str, Any]:
@@ -1272,9 +1279,18 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         return phases[name]
 
     def render(res: str, work: Path, label: str, **how: Any) -> dict[str, Any]:
+        before = probe()["seconds"]  # the host's speed just before and just after: how far it drifted meanwhile
         payload = render_in_subprocess(yaml, res, work, label, BACKEND, False, **how)
+        payload["probe"] = [before, probe()["seconds"]]
         shutil.rmtree(work)
         return payload
+
+    def ceiling(res: str, streams: int, when: str = "") -> dict[str, Any]:
+        what = f"encode ceiling {res}, {streams} streams{when}"
+        return phase(f"ceiling_{streams}{when.replace(' ', '_')} {res}", what, lambda: run_child(
+            ["_ceiling", "--screenplay", str(yaml), "--resolution", res, "--minutes", str(ceiling_minutes),
+             "--backend", BACKEND, "--work", str(tmp_root / "ceiling"), "--streams", str(streams)],
+            tmp_root / f"ceiling-{res}-{streams}.json", what))
 
     try:
         yaml = tmp_root / f"feature-{minutes:g}.yaml"
@@ -1282,22 +1298,23 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         ceiling_minutes = min(CEILING_MINUTES[args.quick], minutes)
         for res in resolutions:
             entry: dict[str, Any] = {"resolution": res}
-            for streams in (1, 2):
-                entry[f"ceiling_{streams}"] = phase(
-                    f"ceiling_{streams} {res}", f"encode ceiling {res}, {streams} streams", lambda: run_child(
-                        ["_ceiling", "--screenplay", str(yaml), "--resolution", res, "--minutes",
-                         str(ceiling_minutes), "--backend", BACKEND, "--work", str(tmp_root / "ceiling"),
-                         "--streams", str(streams)],
-                        tmp_root / f"ceiling-{res}-{streams}.json", f"encode ceiling {res}, {streams} streams"))
-            for jobs in (1, 2):
-                entry[f"j{jobs}"] = phase(f"j{jobs} {res}", f"-j {jobs} render {res}", lambda: jobs_row(render(
-                    res, tmp_root / f"j{jobs}-{res}", f"{minutes:g}-min {res} -j {jobs}", audio=True, jobs=jobs),
-                    jobs))
+            # the host's speed drifts (up to 1.8x within half an hour, BENCHMARKS.md): each comparison is
+            # bracketed. The two-stream ceiling is measured just before and just after the pictures-only
+            # render it is held against; the -j 1 render runs between two -j 2 renders of the same film.
+            entry["ceiling_1"] = ceiling(res, 1)
+            entry["ceiling_2"] = ceiling(res, 2)
             # like the ceiling, pictures only: -j 2's shots with both workers drawing (with sound, the sound is
             # made beside the shots and holds one worker back while it is)
             entry["j2_pictures"] = phase(f"j2_pictures {res}", f"-j 2 pictures-only render {res}", lambda: jobs_row(
                 render(res, tmp_root / f"j2p-{res}", f"{minutes:g}-min {res} -j 2, pictures only", audio=False,
                        jobs=2), 2))
+            if args.bracket:
+                entry["ceiling_2_after"] = ceiling(res, 2, " after")
+            runs = [("j2", 2, ""), ("j1", 1, ""), *([("j2_again", 2, ", again")] if args.bracket else [])]
+            for key, jobs, again in runs:
+                entry[key] = phase(f"{key} {res}", f"-j {jobs} render{again} {res}", lambda: jobs_row(render(
+                    res, tmp_root / f"{key}-{res}", f"{minutes:g}-min {res} -j {jobs}{again}", audio=True,
+                    jobs=jobs), jobs))
             if args.previous and res == SD:  # issue 18: the previous version's figure, in the same run
                 entry["previous"] = phase(f"previous {res}", f"previous version {res}", lambda: previous_row(render(
                     res, tmp_root / f"previous-{res}", f"{minutes:g}-min {res} previous", audio=True,
@@ -1325,46 +1342,71 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
 def jobs_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for entry in results["resolutions"]:
         res, one, two = entry["resolution"], entry["j1"], entry["j2"]
-        c2 = entry["ceiling_2"]
-        ratio = two["wall_seconds"] / one["wall_seconds"]
+        again = entry.get("j2_again")
+        twos = [two, *([again] if again else [])]
+        # bracketed: the -j 2 renders before and after the -j 1 one, averaged (a steady drift cancels out)
+        wall2 = _mean([t["wall_seconds"] for t in twos])
+        ratio = wall2 / one["wall_seconds"]
+        each = (f"; the -j 2 render before the -j 1 one {two['wall_seconds']:.1f} s = "
+                f"{two['wall_seconds'] / one['wall_seconds']:.2f}x, after it {again['wall_seconds']:.1f} s = "
+                f"{again['wall_seconds'] / one['wall_seconds']:.2f}x" if again else "")
+        rtfs = " / ".join(f"{t['rtf']:.3f}" for t in twos)
         rows.append({"target": f"-j 2 vs -j 1 wall at {res}, {results['minutes']:g}-min film with sound",
-                     "goal": f"<= {TARGET_JOBS_WALL}x", "measured": f"{two['wall_seconds']:.1f} / "
-                     f"{one['wall_seconds']:.1f} s = {ratio:.2f}x (real-time factors {two['rtf']:.3f} / "
-                     f"{one['rtf']:.3f})", "met": ratio <= TARGET_JOBS_WALL})
+                     "goal": f"<= {TARGET_JOBS_WALL}x",
+                     "measured": f"{wall2:.1f} / {one['wall_seconds']:.1f} s = {ratio:.2f}x"
+                     + (" (the mean of the two -j 2 renders around the -j 1 one" + each + ")" if again else "")
+                     + f" (real-time factors {rtfs} / {one['rtf']:.3f})",
+                     "met": ratio <= TARGET_JOBS_WALL})
         # like with like: the ceiling encodes pictures only, so it is held against the shots stage's frames/s of
-        # the -j 2 render of the pictures only (with sound, the sound made beside the shots holds a worker back)
+        # the -j 2 render of the pictures only (with sound, the sound made beside the shots holds a worker back);
+        # bracketed: the ceiling measured just before and just after that render, averaged
         pictures = entry.get("j2_pictures") or two
-        ceiling = c2["per_shot_fps"] / pictures["shots_fps"] if pictures["shots_fps"] else float("inf")
-        with_sound = c2["per_shot_fps"] / two["shots_fps"] if two["shots_fps"] else float("inf")
+        after = entry.get("ceiling_2_after")
+        c2 = _mean([entry["ceiling_2"]["per_shot_fps"], *([after["per_shot_fps"]] if after else [])])
+        ceiling = c2 / pictures["shots_fps"] if pictures["shots_fps"] else float("inf")
+        with_sound = c2 / two["shots_fps"] if two["shots_fps"] else float("inf")
+        around = (f", the mean of {entry['ceiling_2']['per_shot_fps']:.0f} before and {after['per_shot_fps']:.0f} "
+                  "after the pictures-only render" if after else "")
         rows.append({"target": f"-j 2 shots within {TARGET_JOBS_CEILING}x of the two-encoder ceiling at {res}",
                      "goal": f"ceiling / shot frames/s <= {TARGET_JOBS_CEILING}",
-                     "measured": f"{c2['per_shot_fps']:.0f} / {pictures['shots_fps'] or 0:.0f} = {ceiling:.2f}"
-                     + (" (pictures only, like the ceiling; the render with sound, its sound made beside the shots: "
-                        f"{with_sound:.2f}; whole render with sound: {c2['per_shot_fps'] / two['fps']:.2f})"
-                        if pictures is not two else f" (whole render: {c2['per_shot_fps'] / two['fps']:.2f})"),
+                     "measured": f"{c2:.0f} / {pictures['shots_fps'] or 0:.0f} = {ceiling:.2f}"
+                     + (f" (pictures only, like the ceiling{around}; the render with sound, its sound made beside "
+                        f"the shots: {with_sound:.2f}; whole render with sound: {c2 / two['fps']:.2f})"
+                        if pictures is not two else f" (whole render: {c2 / two['fps']:.2f})"),
                      "met": ceiling <= TARGET_JOBS_CEILING})
-        for row in (one, two):
-            rows.append({"target": f"peak memory, -j {row['jobs']} at {res} (the whole process tree)",
-                         "goal": "<= 1024 MiB", "measured": f"{row['tree_peak_mb']:.0f} MiB RSS summed "
-                         f"({row['tree_pss_peak_mb']:.0f} MiB PSS; {row['tree_processes']} processes at most"
+        renders = [one, *twos]
+        for row in renders:
+            rows.append({"target": f"peak memory, -j {row['jobs']}{_again(entry, row)} at {res} (the whole "
+                         "process tree)", "goal": "<= 1024 MiB", "measured": f"{row['tree_peak_mb']:.0f} MiB RSS "
+                         f"summed ({row['tree_pss_peak_mb']:.0f} MiB PSS; {row['tree_processes']} processes at most"
                          + (f"; peak {row['tree_peak_where']})" if row.get("tree_peak_where") else ")"),
                          "met": row["tree_peak_mb"] <= TARGET_PEAK_MB})
         prev = entry.get("previous")
-        for row in (one, two):  # issue 18: the acting animatic still renders the feature with sound at <= 0.2x
+        for row in renders:  # issue 18: the acting animatic still renders the feature with sound at <= 0.2x
             beside = (f"; previous version ({prev['commit']}, animatic {prev['version']}, one process) "
                       f"{prev['rtf']:.3f}" if prev else "")
-            rows.append({"target": f"{results['minutes']:g}-min feature with sound at {res}, -j {row['jobs']}: "
-                                   "real-time factor (issue 18)", "goal": f"<= {TARGET_ACTING_RTF}",
+            rows.append({"target": f"{results['minutes']:g}-min feature with sound at {res}, -j {row['jobs']}"
+                                   f"{_again(entry, row)}: real-time factor (issue 18)",
+                         "goal": f"<= {TARGET_ACTING_RTF}",
                          "measured": f"{row['rtf']:.3f}{beside}", "met": row["rtf"] <= TARGET_ACTING_RTF})
-        same = one["film_sha256"] == two["film_sha256"]
+        same = all(t["film_sha256"] == one["film_sha256"] for t in twos)
         rows.append({"target": f"films byte-identical, -j 1 and -j 2 at {res}", "goal": "same SHA-256",
-                     "measured": one["film_sha256"][:16] + (" = " if same else " != ") + two["film_sha256"][:16],
+                     "measured": (" = " if same else " != ").join([one["film_sha256"][:16]]
+                                                                  + [t["film_sha256"][:16] for t in twos]),
                      "met": same})
     return rows
+
+
+def _again(entry: dict[str, Any], row: dict[str, Any]) -> str:
+    return ", again" if row is entry.get("j2_again") else ""
 
 
 def jobs_markdown(results: dict[str, Any]) -> str:
@@ -1391,17 +1433,21 @@ def jobs_markdown(results: dict[str, Any]) -> str:
            "",
            "| resolution | -j | film min | shots | lines | wall s | estimate s | wall / film | frames/s | shots stage s | "
            "shot frames/s | voices s | sound s | workers | peak tree MiB (RSS) | peak tree MiB (PSS) | processes | "
-           "cores used | other load (cores) |",
-           "|" + " --- |" * 19]
+           "cores used | other load (cores) | speed probe s (before / after) |",
+           "|" + " --- |" * 20]
     for e in results["resolutions"]:
         if e.get("previous"):
             p = e["previous"]
             out.append(f"| {e['resolution']} | previous version ({p['commit']}, animatic {p['version']}), one "
                        f"process | {p['film_minutes']} | {p['shots']} | | {p['wall_seconds']:.1f} | | "
                        f"{p['rtf']:.3f} | {p['fps']:.1f} | | | | | | {p['tree_peak_mb']:.0f} | | | "
-                       f"{p['own_cores']:.2f} | {p['other_cores']:.2f} |")
-        for row in (e["j1"], e["j2"], *([e["j2_pictures"]] if e.get("j2_pictures") else [])):
-            out.append(f"| {row['resolution']} | {row['jobs']}{'' if row.get('audio', True) else ', pictures only'} "
+                       f"{p['own_cores']:.2f} | {p['other_cores']:.2f} | |")
+        order = [e.get(k) for k in ("j2_pictures", "j2", "j1", "j2_again")] if e.get("j2_again") else \
+            [e["j1"], e["j2"], e.get("j2_pictures")]  # in the order they ran
+        for row in (r for r in order if r):
+            kind = ", again" if row is e.get("j2_again") else "" if row.get("audio", True) else ", pictures only"
+            probes = " / ".join(f"{x:.3f}" for x in row.get("probe") or [])
+            out.append(f"| {row['resolution']} | {row['jobs']}{kind} "
                        f"| {row['film_minutes']} | {row['shots']} | "
                        f"{row['lines']} | {row['wall_seconds']:.1f} | {row['estimate_seconds'] or 0:.1f} | "
                        f"{row['rtf']:.3f} | {row['fps']:.1f} | "
@@ -1409,8 +1455,9 @@ def jobs_markdown(results: dict[str, Any]) -> str:
                        f"{row.get('sound_seconds', 0):.1f}{' (beside the shots)' if row.get('sound_overlapped') else ''} | "
                        f"{row['workers_started']} shot, {row['voice_workers']} voice | {row['tree_peak_mb']:.0f} | "
                        f"{row['tree_pss_peak_mb']:.0f} | "
-                       f"{row['tree_processes']} | {row['own_cores']:.2f} | {row['other_cores']:.2f} |")
-    out += ["", "| resolution | ceiling, 1 stream frames/s | ceiling, 2 streams frames/s | -j 2 pictures only: shot "
+                       f"{row['tree_processes']} | {row['own_cores']:.2f} | {row['other_cores']:.2f} | {probes} |")
+    out += ["", "| resolution | ceiling, 1 stream frames/s | ceiling, 2 streams frames/s (before / after the "
+            "pictures-only render: mean) | -j 2 pictures only: shot "
             "frames/s | 2-stream ceiling / shots | -j 2 with sound: shot frames/s | 2-stream ceiling / shots | "
             "-j 2 with sound: render frames/s (whole) | 2-stream ceiling / whole render | other load (cores) |",
             "|" + " --- |" * 10]
@@ -1419,12 +1466,16 @@ def jobs_markdown(results: dict[str, Any]) -> str:
         return f"{ceiling / fps:.2f}" if fps else "-"
 
     for e in results["resolutions"]:
-        c1, c2, two = e["ceiling_1"], e["ceiling_2"], e["j2"]
+        c1, two, after = e["ceiling_1"], e["j2"], e.get("ceiling_2_after")
+        twos = [e["ceiling_2"], *([after] if after else [])]
+        c2 = _mean([c["per_shot_fps"] for c in twos])
+        shown = (" / ".join(f"{c['per_shot_fps']:.1f}" for c in twos) + f": {c2:.1f}") if after else f"{c2:.1f}"
         pictures = e.get("j2_pictures") or {}
-        out.append(f"| {e['resolution']} | {c1['per_shot_fps']:.1f} | {c2['per_shot_fps']:.1f} | "
-                   f"{pictures.get('shots_fps') or '-'} | {over(c2['per_shot_fps'], pictures.get('shots_fps'))} | "
-                   f"{two['shots_fps']} | {over(c2['per_shot_fps'], two['shots_fps'])} | {two['fps']:.1f} | "
-                   f"{over(c2['per_shot_fps'], two['fps'])} | {c1['other_cores']:.2f} / {c2['other_cores']:.2f} |")
+        loads = " / ".join(f"{c['other_cores']:.2f}" for c in [c1, *twos])
+        out.append(f"| {e['resolution']} | {c1['per_shot_fps']:.1f} | {shown} | "
+                   f"{pictures.get('shots_fps') or '-'} | {over(c2, pictures.get('shots_fps'))} | "
+                   f"{two['shots_fps']} | {over(c2, two['shots_fps'])} | {two['fps']:.1f} | "
+                   f"{over(c2, two['fps'])} | {loads} |")
     out += ["", "**Targets (issue 19)**", "", "| target | goal | measured | met |", "| --- | --- | --- | --- |"]
     out += [f"| {t['target']} | {t['goal']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |"
             for t in results["targets"]]
@@ -1438,7 +1489,13 @@ def jobs_markdown(results: dict[str, Any]) -> str:
             "the -j 2 render with sound is beside it, its shots stage sharing the cores with the sound, and the "
             "whole render's frames/s (voices, sound and assembly included, as in the render_feature section). With -j 2 the sound is "
             "made while the shots render (\"beside the shots\": its seconds overlap theirs). Estimate: what `studio estimate` expected of that very render "
-            "(`render-report.json`'s `estimate`, from `studio/run/stage_references.json`).",
+            "(`render-report.json`'s `estimate`, from `studio/run/stage_references.json`). Bracketed (the "
+            "default, `--bracket`), because this host's speed drifts by up to 1.8x within half an hour: the "
+            "renders run in the order listed; the two-stream ceiling is measured just before and just after the "
+            "pictures-only render and the target takes their mean; the -j 1 render runs between two -j 2 renders "
+            "of the same film and the wall target takes the mean of the two -j 2 walls (a steady drift cancels "
+            "out; each ratio is given too). Speed probe: `studio.run.speed.probe()` (the median of 5 timings of "
+            "a fixed slice of a render's work) just before and just after each render; higher is a slower host.",
             f"<!-- /{mark} -->"]
     return "\n".join(out)
 
@@ -1543,6 +1600,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --jobs: also render the 854x480 film with sound by the studio checked out in CHECKOUT "
                         "(its own bench/render_feature.py _render --audio, one process): the previous version's "
                         "real-time factor beside this one's, in the same run (issue 18)")
+    p.add_argument("--bracket", action=argparse.BooleanOptionalAction, default=True,
+                   help="with --jobs (default on): the two-stream ceiling again just after the pictures-only render, "
+                        "and a second -j 2 render after the -j 1 one, so a host that drifts during the run shows "
+                        "(and a steady drift cancels out); --no-bracket: one of each")
     p.add_argument("--minutes", type=float, help="with --jobs: the film's length (default 90; 15 with --quick); "
                                                  "a run with --minutes is not written to BENCHMARKS.md unless --write")
     args = p.parse_args(argv)

@@ -42,13 +42,17 @@ def _row(jobs: int, *, wall: float, shots_fps: float, audio: bool = True, sha: s
             "own_cores": 1.9, "other_cores": 0.02}
 
 
-def _results(with_pictures: bool) -> dict[str, Any]:
+def _results(with_pictures: bool, bracketed: bool = False) -> dict[str, Any]:
     ceiling = {"per_shot_fps": 200.0, "other_cores": 0.01}
     entry: dict[str, Any] = {"resolution": "854x480", "ceiling_1": {"per_shot_fps": 110.0, "other_cores": 0.01},
                              "ceiling_2": ceiling, "j1": _row(1, wall=1700.0, shots_fps=110.0),
                              "j2": _row(2, wall=1050.0, shots_fps=140.0)}
     if with_pictures:
         entry["j2_pictures"] = _row(2, wall=600.0, shots_fps=190.0, audio=False, sha="cd" * 32)
+    if bracketed:  # the host slowed down during the run: the second -j 2 render and ceiling are slower
+        entry["ceiling_2_after"] = {"per_shot_fps": 180.0, "other_cores": 0.02}
+        entry["j2_again"] = {**_row(2, wall=1190.0, shots_fps=125.0), "probe": [0.33, 0.36]}
+        entry["j1"]["probe"] = [0.30, 0.33]
     results = {"date": "2026-12-03 08:46 UTC", "command": "python bench/render_feature.py --jobs",
                "machine": {"cores": 2, "usable_cores": 2, "cpu": "a CPU", "ram_gib": 23.5},
                "versions": {"studio": "0.1.0", "commit": "abc1234", "ffmpeg": "5.1"}, "minutes": 90,
@@ -129,3 +133,30 @@ def test_the_memory_sampler_counts_a_child_once_it_runs_its_own_program(tmp_path
     biggest = sampler.tree_peak_parts[0][1] / 1024
     assert 64 <= biggest and sampler.tree_peak / 1024 < biggest + 40  # the fork's 64+ MiB left out
     assert "at " in sampler.peak_where() and "python" in sampler.peak_where()
+
+
+def test_a_bracketed_run_takes_the_means_of_what_brackets_the_drift() -> None:
+    results = _results(with_pictures=True, bracketed=True)
+    wall = _target(results, "-j 2 vs -j 1")
+    # (1050 + 1190) / 2 = 1120 against 1700: 0.66, though the first -j 2 render alone gives 0.62
+    assert wall["measured"].startswith("1120.0 / 1700.0 s = 0.66x")
+    assert "before the -j 1 one 1050.0 s = 0.62x, after it 1190.0 s = 0.70x" in wall["measured"]
+    assert wall["met"] is False
+    ceiling = _target(results, "-j 2 shots within")
+    assert ceiling["measured"].startswith("190 / 190 = 1.00")  # (200 + 180) / 2 against the pictures-only render
+    assert "the mean of 200 before and 180 after" in ceiling["measured"]
+    # every -j 2 render counts for the bytes, the memory and the real-time factor
+    assert [t["target"] for t in results["targets"] if t["target"].startswith("peak memory")] == [
+        "peak memory, -j 1 at 854x480 (the whole process tree)",
+        "peak memory, -j 2 at 854x480 (the whole process tree)",
+        "peak memory, -j 2, again at 854x480 (the whole process tree)"]
+    results["resolutions"][0]["j2_again"]["film_sha256"] = "ef" * 32
+    assert _target({**results, "targets": bench.jobs_targets(results)}, "films byte-identical")["met"] is False
+
+
+def test_a_bracketed_table_lists_the_renders_in_the_order_they_ran() -> None:
+    text = bench.jobs_markdown(_results(with_pictures=True, bracketed=True))
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| 854x480 |")]
+    assert [r[1] for r in rows[:4]] == ["2, pictures only", "2", "1", "2, again"]
+    assert rows[2][-1] == "0.300 / 0.330 |" and rows[3][-1] == "0.330 / 0.360 |"  # the speed probes
+    assert rows[4][2] == "200.0 / 180.0: 190.0" and rows[4][3:5] == ["190.0", "1.00"]  # the ceilings around it
