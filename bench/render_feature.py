@@ -1342,10 +1342,6 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
 def jobs_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for entry in results["resolutions"]:
@@ -1353,7 +1349,7 @@ def jobs_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         again = entry.get("j2_again")
         twos = [two, *([again] if again else [])]
         # bracketed: the -j 2 renders before and after the -j 1 one, averaged (a steady drift cancels out)
-        wall2 = _mean([t["wall_seconds"] for t in twos])
+        wall2 = statistics.mean([t["wall_seconds"] for t in twos])
         ratio = wall2 / one["wall_seconds"]
         each = (f"; the -j 2 render before the -j 1 one {two['wall_seconds']:.1f} s = "
                 f"{two['wall_seconds'] / one['wall_seconds']:.2f}x, after it {again['wall_seconds']:.1f} s = "
@@ -1370,7 +1366,7 @@ def jobs_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         # bracketed: the ceiling measured just before and just after that render, averaged
         pictures = entry.get("j2_pictures") or two
         after = entry.get("ceiling_2_after")
-        c2 = _mean([entry["ceiling_2"]["per_shot_fps"], *([after["per_shot_fps"]] if after else [])])
+        c2 = statistics.mean([entry["ceiling_2"]["per_shot_fps"], *([after["per_shot_fps"]] if after else [])])
         ceiling = c2 / pictures["shots_fps"] if pictures["shots_fps"] else float("inf")
         with_sound = c2 / two["shots_fps"] if two["shots_fps"] else float("inf")
         around = (f", the mean of {entry['ceiling_2']['per_shot_fps']:.0f} before and {after['per_shot_fps']:.0f} "
@@ -1468,7 +1464,7 @@ def jobs_markdown(results: dict[str, Any]) -> str:
     for e in results["resolutions"]:
         c1, two, after = e["ceiling_1"], e["j2"], e.get("ceiling_2_after")
         twos = [e["ceiling_2"], *([after] if after else [])]
-        c2 = _mean([c["per_shot_fps"] for c in twos])
+        c2 = statistics.mean([c["per_shot_fps"] for c in twos])
         shown = (" / ".join(f"{c['per_shot_fps']:.1f}" for c in twos) + f": {c2:.1f}") if after else f"{c2:.1f}"
         pictures = e.get("j2_pictures") or {}
         loads = " / ".join(f"{c['other_cores']:.2f}" for c in [c1, *twos])
