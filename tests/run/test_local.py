@@ -76,7 +76,9 @@ def test_continuous_shot_starts_on_the_previous_last_frame(lamp_render):
     after = decode(result.clips[index].path, 160, 96)
     assert len(after) == result.plans[index].frames
     difference = np.abs(before[-1].astype(int) - after[0].astype(int)).mean()
-    assert difference < 2.0  # same picture, up to encoding noise
+    # same picture, up to the noise of two encodes (measured 1.97 with animatic 1.4, 2.03 with 1.5;
+    # the first shot's last frame, an unrelated picture, is 50.9 away)
+    assert difference < 3.0
     unrelated = np.abs(decode(result.clips[0].path, 160, 96)[-1].astype(int) - after[0].astype(int)).mean()
     assert unrelated > 5 * max(difference, 0.5)
 

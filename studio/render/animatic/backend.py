@@ -61,6 +61,7 @@ from studio.render.animatic.overlays import (
     vignette,
 )
 from studio.render.animatic.palette import figure_light
+from studio.render.animatic.resample import Sampler
 from studio.render.animatic.stage import SPACING, Canvas, Composition, ShotSetup, setup_shot
 from studio.render.backend import Conditioning
 from studio.render.plan import ShotPlan
@@ -68,7 +69,7 @@ from studio.render.staging import changes
 
 log = logging.getLogger("studio.render.animatic")
 
-VERSION = "1.4"  # bump whenever the pixels for the same plan change
+VERSION = "1.5"  # bump whenever the pixels for the same plan change
 
 #: option -> (type, default, help)
 OPTIONS: dict[str, tuple[type, Any, str]] = {
@@ -184,6 +185,7 @@ class _Shot:
         self.w, self.h = int(plan.width), int(plan.height)
         self.aspect = self.w / self.h
         self.fps = plan.fps
+        self._sampler = Sampler((self.w, self.h))  # a moving camera's frames, cut from its canvases
         self.setup: ShotSetup = setup_shot(plan)
         self.comp: Composition = self.setup.composition
         self.path = CameraPath(take_framing(self.setup.window, plan.seed), plan.move, plan.duration, self.aspect,
@@ -515,28 +517,6 @@ class _Shot:
                         Image.fromarray(np.repeat(neg[:, :, None], 3, 2))))
         return out
 
-    def _crop(self, img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
-        """The frame-sized picture of ``box`` (canvas pixels, floats) of ``img``.
-
-        At one canvas pixel per frame pixel (a pan, tilt or truck) a sub-pixel offset
-        along one axis is exactly a linear blend of two whole-pixel crops, which is
-        much cheaper than resampling; anything else is resampled bilinearly."""
-        w, h = self.w, self.h
-        bx0, by0, bx1, by1 = box
-        if abs(bx1 - bx0 - w) < 1e-3 and abs(by1 - by0 - h) < 1e-3:
-            ix, iy = math.floor(bx0 + 1e-6), math.floor(by0 + 1e-6)
-            fx, fy = bx0 - ix, by0 - iy
-            fx = 0.0 if fx < 1 / 512 else fx
-            fy = 0.0 if fy < 1 / 512 else fy
-            cw, ch = img.size
-            if fy == 0.0 and ix + w + (fx > 0) <= cw and iy + h <= ch:
-                a = img.crop((ix, iy, ix + w, iy + h))
-                return a if fx == 0.0 else Image.blend(a, img.crop((ix + 1, iy, ix + 1 + w, iy + h)), fx)
-            if fx == 0.0 and ix + w <= cw and iy + h + 1 <= ch:
-                a = img.crop((ix, iy, ix + w, iy + h))
-                return Image.blend(a, img.crop((ix, iy + 1, ix + w, iy + 1 + h)), fy)
-        return img.resize((w, h), Image.BILINEAR, box=box)
-
     def frames(self) -> Iterator[np.ndarray]:
         plan = self.plan
         n = int(plan.frames)
@@ -587,7 +567,7 @@ class _Shot:
                 if self.fixed or live or grain or (blend < 256 and previous is not None):
                     frame = frame.copy()  # drawn on below: the canvas keeps its variant
             else:
-                frame = self._crop(canvas.variant(*variant), canvas.box(win.rect(self.aspect)))
+                frame = self._sampler.cut(canvas.variant(*variant), canvas.box(win.rect(self.aspect)))
             for o in self.fixed:
                 o.paste(frame)
             for k, a in live:
