@@ -55,3 +55,21 @@ def test_the_same_window_gives_the_same_bytes_and_the_canvas_array_follows_the_p
     flipped = np.asarray(sampler.cut(other, box))
     assert not np.array_equal(first, flipped)
     assert np.array_equal(flipped, np.asarray(Sampler((160, 90)).cut(other, box)))
+
+
+@pytest.mark.parametrize("radius", [1.0, 4.0, 10.0])
+def test_soften_blurs_as_pillow_blurs(canvas: Image.Image, radius: float) -> None:
+    from PIL import ImageFilter
+
+    from studio.render.animatic.resample import soften
+
+    ours = np.asarray(soften(canvas, radius), np.float64)
+    pillow = np.asarray(canvas.filter(ImageFilter.GaussianBlur(radius)), np.float64)
+    source = np.asarray(canvas, np.float64)
+    assert ours.shape == source.shape
+    # much nearer Pillow's blur than the picture it blurred (reduced-size blurs differ a little)
+    assert np.abs(ours - pillow).mean() < 0.25 * np.abs(source - pillow).mean()
+    # and blurred as much: the pixel-to-pixel steps shrink as Pillow's do
+    step = lambda a: np.abs(np.diff(a, axis=1)).mean()  # noqa: E731
+    assert step(ours) < step(source)
+    assert step(ours) == pytest.approx(step(pillow), rel=0.25)  # measured 1%, 13%, 0%

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from studio.render.animatic.acting import NEUTRAL, FaceState
 from studio.render.animatic.backdrop import draw_backdrop
@@ -31,6 +31,7 @@ from studio.render.animatic.figures import (
 from studio.render.animatic.palette import LocationPalette, Look, figure_light, location_palette, mix, parse_look
 from studio.render.animatic.pen import Pen
 from studio.render.animatic.props import OBJECT_Y, draw_insert_set, draw_object
+from studio.render.animatic.resample import soften
 from studio.render.plan import ShotPlan
 
 MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
@@ -450,16 +451,6 @@ def _head_extent(comp: Composition, p: Placement) -> tuple[float, float, float, 
     g = FigureGeometry.of(comp.looks[p.cid], p.scale)
     cy = p.y + g.head_cy
     return p.x - g.head_w * 0.8, cy - g.head_h * 0.72, p.x + g.head_w * 0.8, cy + g.head_h * 0.62
-
-
-def soften(img: Image.Image, radius: float) -> Image.Image:
-    """A Gaussian blur of about ``radius`` pixels, done at reduced size when the
-    radius allows (a big canvas blurs in a fraction of the time)."""
-    factor = max(1, min(8, int(radius / 1.5)))
-    if factor == 1:
-        return img.filter(ImageFilter.GaussianBlur(radius))
-    small = img.reduce(factor).filter(ImageFilter.GaussianBlur(radius / factor))
-    return small.resize(img.size, Image.BILINEAR)
 
 
 def _light_extent(comp: Composition, p: Placement) -> tuple[float, float, float, float]:
