@@ -67,7 +67,7 @@ class ShotMeter:
 
     def frames_done(self, count: int) -> None: ...
 
-    def shot_finished(self, plan: Any, rendered: bool) -> None:
+    def shot_finished(self, plan: Any, cached: bool) -> None:  # local passes whether it rendered
         if self._open is None:
             return
         shot, frames, t0, own0, kids0 = self._open

@@ -32,7 +32,7 @@ class _Bars:
     def frames_done(self, count: int) -> None:
         self.progress.advance(self.shot, count)
 
-    def shot_finished(self, plan, rendered: bool) -> None:  # type: ignore[no-untyped-def]
+    def shot_finished(self, plan, cached: bool) -> None:  # type: ignore[no-untyped-def]
         self.progress.advance(self.film, 1)
 
     def stage(self, name: str) -> None:
