@@ -3,32 +3,12 @@ table says, from a run's numbers (here made up: rendering a feature is the bench
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.scripts import load_bench
 
-
-def _load_bench() -> ModuleType:
-    name = "bench_render_feature"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "render_feature.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    path = list(sys.path)
-    try:
-        spec.loader.exec_module(module)
-    finally:  # it puts bench/ first on the path, for its own imports: not for the tests after it
-        sys.path[:] = path
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("render_feature")
 
 
 def _row(jobs: int, *, wall: float, shots_fps: float, audio: bool = True, sha: str = "ab" * 32) -> dict[str, Any]:

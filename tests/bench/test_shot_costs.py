@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load() -> ModuleType:
-    name = "bench_shot_costs"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / "shot_costs.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    path = list(sys.path)
-    try:
-        spec.loader.exec_module(module)
-    finally:  # it puts bench/ first on the path, for its own imports: not for the tests after it
-        sys.path[:] = path
-    return module
+from tests.bench.scripts import load_bench
 
 
 def test_the_fit_splits_a_cost_into_per_shot_and_per_frame() -> None:
-    bench = _load()
+    bench = load_bench("shot_costs")
     shots = [{"frames": n, "studio": 0.2 + 0.0015 * n} for n in (24, 60, 130, 300, 41)]
     split = bench.fit(shots, "studio")
     assert split["per_shot_ms"] == pytest.approx(200.0, abs=0.1)
@@ -41,7 +22,7 @@ def test_the_fit_splits_a_cost_into_per_shot_and_per_frame() -> None:
 
 
 def test_a_tiny_film_is_measured_shot_by_shot(tmp_path: Path) -> None:
-    bench = _load()
+    bench = load_bench("shot_costs")
     out = tmp_path / "runs.json"
     assert bench.main(["--minutes", "0.3", "--resolution", "160x96", "--runs", "1", "--no-write",
                        "--json", str(out)]) == 0
