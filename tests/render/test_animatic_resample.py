@@ -25,8 +25,8 @@ def canvas() -> Image.Image:
 
 def test_a_whole_pixel_window_at_one_to_one_is_a_plain_crop(canvas: Image.Image) -> None:
     frame = Sampler((160, 90)).cut(canvas, (37.0, 21.0, 197.0, 111.0))
-    assert frame.size == (160, 90)
-    assert np.array_equal(np.asarray(frame), np.asarray(canvas.crop((37, 21, 197, 111))))
+    assert frame.shape == (90, 160, 3) and frame.dtype == np.uint8 and frame.flags.c_contiguous
+    assert np.array_equal(frame, np.asarray(canvas.crop((37, 21, 197, 111))))
 
 
 @pytest.mark.parametrize("box", [

@@ -562,12 +562,17 @@ class _Shot:
                 continue
             if canvas is None:
                 canvas = self._canvas(seg)
+            drawn_on = bool(self.fixed or live or grain or (blend < 256 and previous is not None))
             if still:
                 frame = canvas.variant(*variant)
-                if self.fixed or live or grain or (blend < 256 and previous is not None):
+                if drawn_on:
                     frame = frame.copy()  # drawn on below: the canvas keeps its variant
             else:
-                frame = self._sampler.cut(canvas.variant(*variant), canvas.box(win.rect(self.aspect)))
+                pixels = self._sampler.cut(canvas.variant(*variant), canvas.box(win.rect(self.aspect)))
+                if not drawn_on:  # straight to the encoder, no round trip through Pillow
+                    yield self._keep(cache, key, pixels)
+                    continue
+                frame = Image.fromarray(pixels)
             for o in self.fixed:
                 o.paste(frame)
             for k, a in live:
@@ -577,10 +582,16 @@ class _Shot:
                 frame = ImageChops.subtract(ImageChops.add(frame, pos), neg)
             if blend < 256 and previous is not None:
                 frame = Image.blend(previous, frame, blend / 256)
-            arr = np.asarray(frame)
-            cache[key] = arr
-            if len(cache) > CACHE_FRAMES:
-                cache.popitem(last=False)
-            yield arr
+            yield self._keep(cache, key, np.asarray(frame))
+
+    @staticmethod
+    def _keep(cache: OrderedDict[tuple, np.ndarray], key: tuple, arr: np.ndarray) -> np.ndarray:
+        """``arr`` remembered under ``key`` (the oldest frame forgotten past CACHE_FRAMES),
+        read-only: the same frame may be yielded again."""
+        arr.flags.writeable = False
+        cache[key] = arr
+        if len(cache) > CACHE_FRAMES:
+            cache.popitem(last=False)
+        return arr
 
 
