@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -101,3 +102,19 @@ def test_a_frame_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
         writer.write(_frames(1)[0])
         with pytest.raises(RenderError):
             writer.write(np.asarray(Image.new("RGB", (W + 2, H))))
+
+
+def test_clips_are_encoded_with_the_settings_their_key_names(tmp_path: Path) -> None:
+    """x264 writes its options into the stream: the clip holds the sub-pixel refinement the
+    settings (and so the shot keys) name, and veryfast's own where asked for."""
+    for subme in (1, 2):
+        clip = tmp_path / f"c{subme}.mp4"
+        video = VideoSettings(W, H, 24, subme=subme)
+        with ClipWriter(clip, video) as writer:
+            for f in _frames(3):
+                writer.write(f)
+        options = re.search(rb"x264 - core \d+.*?options: ([^\x00]*)", clip.read_bytes())
+        assert options is not None
+        assert f" subme={subme} ".encode() in options.group(1) and b" crf=20.0 " in options.group(1)
+        assert video.describe()["subme"] == subme
+    assert VideoSettings(W, H, 24).describe() != VideoSettings(W, H, 24, subme=2).describe()
