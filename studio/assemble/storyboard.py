@@ -26,6 +26,9 @@ INK = (30, 33, 40)
 MUTED = (105, 110, 120)
 ACCENT = (214, 96, 40)
 SHEET_VERSION = 1  # bump when the sheet's drawing changes
+# zlib level 3, not Pillow's 6: half the encoding time for a sheet ~12% larger (a 1524x1992 page:
+# 0.22 s and 1.28 MB against 0.44 s and 1.14 MB); the pixels are the same
+PNG_LEVEL = 3
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,6 @@ def write_storyboard(frames: list[StoryboardFrame], title: str, path: Path, aspe
         info = PngImagePlugin.PngInfo()
         info.add_text("studio-page", key)
         with atomic_output(target) as tmp:
-            sheet.save(tmp, format="PNG", optimize=False, pnginfo=info)
+            sheet.save(tmp, format="PNG", optimize=False, compress_level=PNG_LEVEL, pnginfo=info)
         del sheet  # before the next page is drawn: one sheet in memory at a time
     return out

@@ -24,6 +24,7 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -534,22 +535,28 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         progress.stage("assembling the cut")
         store.check_clips(clips)  # the clips the cut is made of are checked in full
         _clean_leftovers(output_dir)
-        film = assemble_cut([c.path for c in clips], store.root,
-                            sound.aac if sound else silent_track(store.root, film_seconds),
-                            stem.with_suffix(".mp4"), seconds=film_seconds, metadata=metadata, chapters=chapters)
-        progress.stage("writing subtitles, timeline and storyboard")
-        srt, vtt = write_subtitles(plans, stem)
-        timeline = write_timeline(
-            build_timeline(screenplay.film.title, screenplay.film.fps,
-                           [TimelineShot(p, c.path) for p, c in zip(plans, clips)], film_frames=film_frames,
-                           audio={"mix": sound.mix, **sound.stems} if sound else None),
-            stem,
-        )
-        boards = write_storyboard(
-            [StoryboardFrame(p.shot_id, p.scene_heading, p.size, p.move, p.continuity == "continuous",
-                             _caption(p), c.thumb) for p, c in zip(plans, clips)],
-            screenplay.film.title, output_dir / "storyboard.png", aspect=width / height,
-        )
+        # the storyboard (Pillow: resizing and PNG encoding, which let go of the GIL) is drawn in a
+        # thread while this one waits on ffmpeg's cut and writes the subtitles and the timeline:
+        # the cut is mostly reading and writing, so the other core would otherwise idle
+        with ThreadPoolExecutor(1, thread_name_prefix="studio-storyboard") as board_pool:
+            drawn = board_pool.submit(
+                write_storyboard,
+                [StoryboardFrame(p.shot_id, p.scene_heading, p.size, p.move, p.continuity == "continuous",
+                                 _caption(p), c.thumb) for p, c in zip(plans, clips)],
+                screenplay.film.title, output_dir / "storyboard.png", aspect=width / height,
+            )
+            film = assemble_cut([c.path for c in clips], store.root,
+                                sound.aac if sound else silent_track(store.root, film_seconds),
+                                stem.with_suffix(".mp4"), seconds=film_seconds, metadata=metadata, chapters=chapters)
+            progress.stage("writing subtitles, timeline and storyboard")
+            srt, vtt = write_subtitles(plans, stem)
+            timeline = write_timeline(
+                build_timeline(screenplay.film.title, screenplay.film.fps,
+                               [TimelineShot(p, c.path) for p, c in zip(plans, clips)], film_frames=film_frames,
+                               audio={"mix": sound.mix, **sound.stems} if sound else None),
+                stem,
+            )
+            boards = drawn.result()
         outputs: dict[str, Any] = {
             "film": str(film), "srt": str(srt), "vtt": str(vtt),
             **{k: str(v) for k, v in timeline.items()},
