@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 #: bumped when the probe's work changes: a figure of another version is not compared
-PROBE_VERSION = 3  # 2: ClipWriter converts to YUV itself (the encode part got faster); 3: x264 subme=1
+PROBE_VERSION = 4  # 2: ClipWriter converts to YUV itself (the encode part got faster); 3: x264 subme=1; 4: me=dia
 PROBE_FRAMES = 24
 PROBE_SIZE = (854, 480)
 #: a factor outside this range is not believed (a probe disturbed by a burst of other work)

@@ -105,16 +105,18 @@ def test_a_frame_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
 
 
 def test_clips_are_encoded_with_the_settings_their_key_names(tmp_path: Path) -> None:
-    """x264 writes its options into the stream: the clip holds the sub-pixel refinement the
-    settings (and so the shot keys) name, and veryfast's own where asked for."""
-    for subme in (1, 2):
+    """x264 writes its options into the stream: the clip holds the sub-pixel refinement and
+    motion search the settings (and so the shot keys) name, and veryfast's own where asked for."""
+    for subme, motion in ((1, "dia"), (2, "hex")):
         clip = tmp_path / f"c{subme}.mp4"
-        video = VideoSettings(W, H, 24, subme=subme)
+        video = VideoSettings(W, H, 24, subme=subme, motion=motion)
         with ClipWriter(clip, video) as writer:
             for f in _frames(3):
                 writer.write(f)
         options = re.search(rb"x264 - core \d+.*?options: ([^\x00]*)", clip.read_bytes())
         assert options is not None
         assert f" subme={subme} ".encode() in options.group(1) and b" crf=20.0 " in options.group(1)
-        assert video.describe()["subme"] == subme
+        assert f" me={motion} ".encode() in options.group(1)
+        assert video.describe()["subme"] == subme and video.describe()["motion"] == motion
     assert VideoSettings(W, H, 24).describe() != VideoSettings(W, H, 24, subme=2).describe()
+    assert VideoSettings(W, H, 24).describe() != VideoSettings(W, H, 24, motion="hex").describe()
