@@ -328,7 +328,12 @@ class Canvas:
         by1 = (self.y1 - y0) * self.scale
         return max(0.0, bx0), max(0.0, by0), min(float(w), bx1), min(float(h), by1)
 
-    def _draw_layer(self, pen: Pen, speaker: str | None, acts: dict[str, FaceState], light: bool = True) -> None:
+    def _draw_layer(self, pen: Pen, speaker: str | None, acts: dict[str, FaceState], light: bool = True,
+                    region: tuple[float, float, float, float] | None = None) -> None:
+        """Every figure (with ``acts``) and, with ``light``, the speaker's light. With a
+        ``region`` (a patch's world box) the figures that cannot reach it are left out:
+        they would draw nothing on the patch (a figure stays inside :func:`_figure_box`;
+        the test is made with a margin of a quarter metre and two pixels)."""
         comp = self.comp
         if comp.kind == "insert":
             draw_object(pen, comp.focus or "", comp.palette)
@@ -339,8 +344,11 @@ class Canvas:
         for p in comp.figures:
             if p.cid in self.walkers and p.cid not in acts:
                 continue
-            rim = _rim_colour(comp, p) if p.cid == speaker else None
             act = acts.get(p.cid, NEUTRAL)
+            if region is not None and not _overlaps(_figure_box(comp, replace(p, x=p.x + act.step) if act.step else p),
+                                                    region, 0.25 + 2.0 / self.scale):
+                continue
+            rim = _rim_colour(comp, p) if p.cid == speaker else None
             look_to = act.gaze if act.gaze is not None else p.gaze
             back = p.back if act.back is None else act.back
             look = comp.looks[p.cid]
@@ -368,7 +376,7 @@ class Canvas:
             hi_box = (box[0] * k, box[1] * k, box[2] * k, box[3] * k)
             patch = self._lit_ground(lit, hi_box).copy()
             pen = Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1])
-            self._draw_layer(pen, lit.cid if lit else None, acts, light=False)
+            self._draw_layer(pen, lit.cid if lit else None, acts, light=False, region=(x0, y0, x1, y1))
             img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
         if len(self._variants) >= MAX_VARIANTS:
             self._variants.pop(next(iter(self._variants)))
@@ -430,12 +438,17 @@ class Canvas:
                 hi_box = (box[0] * k, box[1] * k, box[2] * k, box[3] * k)
                 patch = self._lit_ground(lit, hi_box).copy()
                 self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
-                                 lit.cid if lit else None, dict(acts), light=False)
+                                 lit.cid if lit else None, dict(acts), light=False, region=(x0, y0, x1, y1))
                 img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
             if len(self._variants) >= MAX_VARIANTS:
                 self._variants.pop(next(iter(self._variants)))
             self._variants[key] = img
         return self._variants[key]
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float], margin: float) -> bool:
+    """Whether world boxes ``a`` and ``b`` come within ``margin`` metres of each other."""
+    return a[0] < b[2] + margin and b[0] < a[2] + margin and a[1] < b[3] + margin and b[1] < a[3] + margin
 
 
 def _figure_box(comp: Composition, p: Placement) -> tuple[float, float, float, float]:
