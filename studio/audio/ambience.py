@@ -264,6 +264,23 @@ def _smooth(seed: int, stream: int, t: np.ndarray, rate: float) -> np.ndarray:
     return a + (b - a) * s
 
 
+_ENVELOPE_STEP = 32  # samples between the points where :func:`_envelope` evaluates the value noise
+
+
+def _envelope(seed: int, stream: int, start: int, n: int, rate: float) -> np.ndarray:
+    """:func:`_smooth` over samples ``[start, start + n)`` at 48 kHz, evaluated every
+    :data:`_ENVELOPE_STEP` samples (on the film's clock, so any block gives the same
+    samples) and interpolated linearly between: a third of the work, and within 2e-5
+    (-94 dB) of the smooth curve at the fastest rate used (8.5 control points a second)."""
+    if n <= 0:
+        return np.zeros(0)
+    step = _ENVELOPE_STEP
+    first, last = start // step, -(-(start + n - 1) // step)
+    grid = np.arange(first, last + 1, dtype=np.int64) * step
+    values = _smooth(seed, stream, grid / SAMPLE_RATE, rate)
+    return np.interp(np.arange(start, start + n, dtype=np.float64), grid.astype(np.float64), values)
+
+
 def _rng(seed: int, stream: int, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64([seed & 0xFFFFFFFF, stream & 0xFFFFFFFF, index + (1 << 40)]))
 
@@ -458,7 +475,7 @@ def _decay_tone(rng: np.random.Generator, sr: int, freq: float, seconds: float, 
 class RoomTone(_Layer):
     def render(self, start, n):
         bed = self.noise("bed", (-4.5, 35.0, 900.0, ((120.0, 3.0, 1.0),))).render(start, n)
-        drift = 0.9 + 0.2 * _smooth(self.seed, self.stream, self.times(start, n), 0.2)
+        drift = 0.9 + 0.2 * _envelope(self.seed, self.stream, start, n, 0.2)
         return bed * drift[:, None].astype(np.float32)
 
 
@@ -469,7 +486,7 @@ class Hum(_Layer):
         wave = np.zeros(n)
         for k, amp in ((1, 1.0), (2, 0.55), (3, 0.3), (4, 0.12), (6, 0.05)):
             wave += amp * np.sin(2 * np.pi * hz * k * t + k)
-        wave *= 0.85 + 0.15 * _smooth(self.seed, self.stream, t, 0.3)
+        wave *= 0.85 + 0.15 * _envelope(self.seed, self.stream, start, n, 0.3)
         wave *= 1.0 / 0.83
         fizz = self.noise("fizz", (0.0, 2000.0, 6000.0, ())).render(start, n) * 0.05
         return (np.stack([wave * 0.95, wave * 0.9], axis=1) + fizz).astype(np.float32)
@@ -479,9 +496,8 @@ class Wind(_Layer):
     def render(self, start, n):
         muffled = self.p("muffled") > 0
         strength = self.p("strength", 0.5)
-        t = self.times(start, n)
-        gust = _smooth(self.seed, self.stream, t, 0.12 + 0.15 * strength)
-        gust = 0.6 * gust + 0.4 * _smooth(self.seed, self.stream + 1, t, 0.5)
+        gust = _envelope(self.seed, self.stream, start, n, 0.12 + 0.15 * strength)
+        gust = 0.6 * gust + 0.4 * _envelope(self.seed, self.stream + 1, start, n, 0.5)
         low = self.noise("low", (-3.0, 60.0, 320.0 if muffled else 700.0, ((260.0, 6.0, 0.8),))).render(start, n)
         out = low * (0.35 + 0.75 * gust)[:, None].astype(np.float32)
         if not muffled:
@@ -510,8 +526,7 @@ class Rain(_Events):
             hiss = self.noise("hiss", (-3.0, 150.0, 1400.0, ((500.0, 3.0, 1.0),))).render(start, n)
         else:
             hiss = self.noise("hiss", (0.0, 700.0, 9000.0, ((4000.0, 4.0, 1.2),))).render(start, n)
-        t = self.times(start, n)
-        swell = 0.85 + 0.3 * _smooth(self.seed, self.stream, t, 0.08)
+        swell = 0.85 + 0.3 * _envelope(self.seed, self.stream, start, n, 0.08)
         return hiss * (0.8 * swell)[:, None].astype(np.float32) + self.render_events(start, n) * 0.5
 
 
@@ -604,8 +619,7 @@ class Traffic(_Events):
         rumble = self.noise("rumble", (-6.0, 25.0, 220.0, ((60.0, 3.0, 1.0),))).render(start, n)
         road = self.noise("road", (-3.0, 60.0, lp, ((900.0, 4.0, 1.2),))).render(start, n)
         env = self.render_events(start, n)
-        t = self.times(start, n)
-        drift = 0.8 + 0.4 * _smooth(self.seed, self.stream, t, 0.05)
+        drift = 0.8 + 0.4 * _envelope(self.seed, self.stream, start, n, 0.05)
         return (0.55 * rumble) * drift[:, None].astype(np.float32) + road * (0.08 + 1.3 * env)
 
 
@@ -638,8 +652,7 @@ class Birds(_Events):
 
     def render(self, start, n):
         rustle = self.noise("rustle", (-2.0, 700.0, 6000.0, ())).render(start, n)
-        t = self.times(start, n)
-        wave = 0.5 + 0.5 * _smooth(self.seed, self.stream, t, 0.3)
+        wave = 0.5 + 0.5 * _envelope(self.seed, self.stream, start, n, 0.3)
         return rustle * (0.25 * wave)[:, None].astype(np.float32) + self.render_events(start, n)
 
 
@@ -661,7 +674,7 @@ class Crickets(_Layer):
             pulse_idx = np.floor(phase / 0.03)
             in_pulse = np.mod(phase, 0.03)
             env = np.where((pulse_idx < pulses) & (in_pulse < 0.018), np.sin(np.pi * in_pulse / 0.018) ** 2, 0.0)
-            rest = 0.6 + 0.4 * _smooth(self.seed, self.stream + 100 + c, t, 0.15)  # they pause and resume
+            rest = 0.6 + 0.4 * _envelope(self.seed, self.stream + 100 + c, start, n, 0.15)  # they pause and resume
             wave = np.sin(2 * np.pi * carrier * t) * env * amp * rest
             left, right = _pan(2 * u[5] - 1)
             out[:, 0] += wave * left
@@ -684,7 +697,6 @@ class Crowd(_Events):
                            0.5 * rng.uniform(0.3, 1.0), ((1.0, 1.0), (2.32, 0.5), (4.25, 0.25)))
 
     def render(self, start, n):
-        t = self.times(start, n)
         out = np.zeros((n, 2), np.float32)
         bed = self.noise("bed", (-3.0, 120.0, 3500.0, ((450.0, 6.0, 0.6), (1500.0, 3.0, 0.7)))).render(start, n)
         out += 0.45 * bed
@@ -692,8 +704,8 @@ class Crowd(_Events):
             voices = self.noise(f"voices{v}", (-2.0, 150.0, 4000.0, ((550.0, 8.0, 0.5), (1700.0, 5.0, 0.5))))
             x = voices.render(start, n)
             for ch in range(2):
-                syll = _smooth(self.seed, self.stream + 10 * v + ch, t, 4.5 + v)
-                phrase = _smooth(self.seed, self.stream + 50 + 10 * v + ch, t, 0.35)
+                syll = _envelope(self.seed, self.stream + 10 * v + ch, start, n, 4.5 + v)
+                phrase = _envelope(self.seed, self.stream + 50 + 10 * v + ch, start, n, 0.35)
                 env = (np.clip(syll * 1.6 - 0.4, 0, 1) ** 2) * (phrase > 0.35)
                 out[:, ch] += x[:, ch] * (0.7 * env).astype(np.float32)
                 out[:, 1 - ch] += x[:, ch] * (0.3 * env).astype(np.float32)
@@ -725,8 +737,7 @@ class Fire(_Events):
 
     def render(self, start, n):
         roar = self.noise("roar", (-6.0, 30.0, 400.0, ())).render(start, n)
-        t = self.times(start, n)
-        flicker = 0.6 + 0.5 * _smooth(self.seed, self.stream, t, 1.5)
+        flicker = 0.6 + 0.5 * _envelope(self.seed, self.stream, start, n, 1.5)
         return roar * (0.6 * flicker)[:, None].astype(np.float32) + self.render_events(start, n)
 
 

@@ -40,7 +40,7 @@ from studio.audio.wav import SAMPLE_RATE, wav_info
 from studio.render.plan import canonical_hash
 from studio.screenplay.model import Screenplay
 
-MIX_VERSION = 2  # bump when the mix's processing changes its output
+MIX_VERSION = 3  # bump when the mix's processing changes its output (3: ambience envelopes every 32 samples)
 STEMS = ("dialogue", "music", "ambience", "effects")  # effects: only with film.sound.effects 'model'
 
 log = logging.getLogger("studio.audio")
