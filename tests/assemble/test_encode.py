@@ -120,3 +120,26 @@ def test_clips_are_encoded_with_the_settings_their_key_names(tmp_path: Path) -> 
         assert video.describe()["subme"] == subme and video.describe()["motion"] == motion
     assert VideoSettings(W, H, 24).describe() != VideoSettings(W, H, 24, subme=2).describe()
     assert VideoSettings(W, H, 24).describe() != VideoSettings(W, H, 24, motion="hex").describe()
+
+
+def test_a_read_only_frame_written_again_gives_the_clip_its_copies_give(tmp_path: Path) -> None:
+    """A held picture comes back as the same read-only array; its conversion is reused,
+    and the clip is byte for byte the one distinct copies make. A writable array is
+    converted every time: changed in place between writes, the change is in the clip."""
+    a, b = _frames(2)
+    for f in (a, b):
+        f.flags.writeable = False
+    order = [a, a, b, a, b, b, a]
+    with ClipWriter(tmp_path / "held.mp4", VideoSettings(W, H, 24)) as writer:
+        for f in order:
+            writer.write(f)
+    with ClipWriter(tmp_path / "copies.mp4", VideoSettings(W, H, 24)) as writer:
+        for f in order:
+            writer.write(f.copy())
+    assert (tmp_path / "held.mp4").read_bytes() == (tmp_path / "copies.mp4").read_bytes()
+    moving = a.copy()
+    with ClipWriter(tmp_path / "moving.mp4", VideoSettings(W, H, 24)) as writer:
+        for f in order:
+            moving[...] = f
+            writer.write(moving)
+    assert (tmp_path / "moving.mp4").read_bytes() == (tmp_path / "copies.mp4").read_bytes()
