@@ -73,3 +73,18 @@ def test_soften_blurs_as_pillow_blurs(canvas: Image.Image, radius: float) -> Non
     step = lambda a: np.abs(np.diff(a, axis=1)).mean()  # noqa: E731
     assert step(ours) < step(source)
     assert step(ours) == pytest.approx(step(pillow), rel=0.25)  # measured 1%, 13%, 0%
+
+
+def test_a_sampler_turning_between_pictures_cuts_what_a_fresh_one_cuts(canvas: Image.Image, monkeypatch) -> None:
+    """Pictures come back (a speaker's mouth shapes): their arrays are kept, within
+    KEPT_BYTES, and a picture changed into another object is never mistaken for one kept."""
+    from studio.render.animatic import resample
+
+    monkeypatch.setattr(resample, "KEPT_BYTES", 2 * canvas.width * canvas.height * 3)
+    pictures = [canvas, canvas.transpose(Image.Transpose.FLIP_LEFT_RIGHT), canvas.rotate(180)]
+    sampler = Sampler((160, 90))
+    box = (37.25, 21.0, 197.25, 111.0)
+    for k in [0, 1, 0, 2, 1, 0, 0, 2]:
+        assert np.array_equal(sampler.cut(pictures[k], box), Sampler((160, 90)).cut(pictures[k], box))
+        assert len(sampler._kept) <= 2
+    assert sampler._kept[id(pictures[2])][0] is pictures[2]  # the latest is kept
