@@ -271,7 +271,8 @@ def _envelope(seed: int, stream: int, start: int, n: int, rate: float) -> np.nda
     """:func:`_smooth` over samples ``[start, start + n)`` at 48 kHz, evaluated every
     :data:`_ENVELOPE_STEP` samples (on the film's clock, so any block gives the same
     samples) and interpolated linearly between: a third of the work, and within 2e-5
-    (-94 dB) of the smooth curve at the fastest rate used (8.5 control points a second)."""
+    (-94 dB) of the smooth curve at the fastest rate used (the crowd's syllables, 5.5 control
+    points a second)."""
     if n <= 0:
         return np.zeros(0)
     step = _ENVELOPE_STEP
