@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import MINIMAL, ROOT
 
-SECONDS = 2.0
+QUICK_RATIO = 5.0  # a refusal's CPU seconds over a two-room screenplay's `check`, at most (about 1-2x here)
 LONG_RATIO = 10.0  # the seven-hour screenplay's CPU seconds over a two-room one's, at most
 PEAK_BYTES = 500 * 1024 * 1024
 
@@ -43,13 +43,27 @@ def bounded(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProces
     return result, float(fields["seconds"]), int(fields["peak_kb"]) * 1024
 
 
-def assert_refused(result: subprocess.CompletedProcess[str], seconds: float, peak: int, *words: str) -> None:
+@pytest.fixture
+def base(tmp_path: Path) -> float:
+    """CPU seconds of `studio check` on the two-room screenplay, measured in the test that compares with it:
+    start-up and imports are most of it, and they are what a refusal at once should cost (never a fixed
+    number of seconds: the same child took 0.74 s here and 2.19 s on a loaded CI machine)."""
+    path = tmp_path / "base" / "film.yaml"
+    path.parent.mkdir()
+    path.write_text(textwrap.dedent(MINIMAL), encoding="utf-8")
+    result, seconds, _ = bounded("check", str(path))
+    assert result.returncode == 0, result.stderr
+    return seconds
+
+
+def assert_refused(result: subprocess.CompletedProcess[str], seconds: float, peak: int, base: float,
+                   *words: str) -> None:
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr, result.stderr
     text = result.stdout + result.stderr
     for word in words:
         assert word in text, text
-    assert seconds < SECONDS, seconds
+    assert seconds < QUICK_RATIO * base, (seconds, base)
     assert peak < PEAK_BYTES, peak
 
 
@@ -58,19 +72,19 @@ def assert_refused(result: subprocess.CompletedProcess[str], seconds: float, pea
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 @pytest.mark.parametrize("suffix", [".yaml", ".fountain"])
-def test_a_screenplay_that_is_an_endless_device_is_refused(tmp_path: Path, device: str, suffix: str):
+def test_a_screenplay_that_is_an_endless_device_is_refused(tmp_path: Path, device: str, suffix: str, base: float):
     link = tmp_path / f"film{suffix}"
     link.symlink_to(device)
     result, seconds, peak = bounded("check", str(link))
-    assert_refused(result, seconds, peak, "a device, not a regular file")
+    assert_refused(result, seconds, peak, base, "a device, not a regular file")
 
 
 @pytest.mark.parametrize("command", [["check"], ["import", "-o", "-"]])
-def test_a_fifo_is_refused_without_blocking(tmp_path: Path, command: list[str]):
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path, command: list[str], base: float):
     fifo = tmp_path / "film.fountain"
     os.mkfifo(fifo)
     result, seconds, peak = bounded(*command, str(fifo), timeout=20)
-    assert_refused(result, seconds, peak, "a pipe (FIFO), not a regular file")
+    assert_refused(result, seconds, peak, base, "a pipe (FIFO), not a regular file")
 
 
 def test_a_file_growing_past_the_limit_is_never_read_past_it(tmp_path: Path):
@@ -87,14 +101,14 @@ def test_a_file_growing_past_the_limit_is_never_read_past_it(tmp_path: Path):
 # ------------------------------------------------------------------ 3. huge flat YAML
 
 
-def test_a_list_of_two_million_items_stops_at_the_cap_at_once(tmp_path: Path):
+def test_a_list_of_two_million_items_stops_at_the_cap_at_once(tmp_path: Path, base: float):
     from studio.screenplay.safe_yaml import MAX_BYTES, MAX_NODES
 
     path = tmp_path / "film.yaml"
     path.write_text("version: 1\nitems:\n" + "- 1\n" * 2_000_000, encoding="utf-8")
     assert path.stat().st_size < MAX_BYTES
     result, seconds, peak = bounded("check", str(path))
-    assert_refused(result, seconds, peak, f"holds more than {MAX_NODES} values")
+    assert_refused(result, seconds, peak, base, f"holds more than {MAX_NODES} values")
     assert "alias" not in result.stdout + result.stderr
 
 
@@ -114,10 +128,10 @@ def test_an_alias_bomb_is_still_named_as_one():
 
 
 @pytest.mark.parametrize("size", ["99998x99998", "16384x16384", "20000x1000", "8320x4352"])
-def test_check_refuses_frames_no_h264_encoder_can_take(write, size: str):
+def test_check_refuses_frames_no_h264_encoder_can_take(write, size: str, base: float):
     path = write(MINIMAL.replace("  title: Two Rooms", f"  title: Two Rooms\n  resolution: {size}"))
     result, seconds, peak = bounded("check", str(path))
-    assert_refused(result, seconds, peak, "film.resolution", size, "H.264", "at most 8192x4320")
+    assert_refused(result, seconds, peak, base, "film.resolution", size, "H.264", "at most 8192x4320")
 
 
 @pytest.mark.parametrize("size", ["8192x4320", "3840x2160", "160x96"])
@@ -178,11 +192,11 @@ def test_a_name_without_a_visible_character_is_refused(write, name: str):
     assert "characters[ana].name" in message and "no visible character" in message
 
 
-def test_a_blank_name_never_reaches_the_planner(write):
+def test_a_blank_name_never_reaches_the_planner(write, base: float):
     text = MINIMAL.replace("{id: ana, name: Ana,", '{id: ana, name: " ",')
     for command in (["check"], ["shots", "--json"]):
         result, seconds, peak = bounded(*command, str(write(text)))
-        assert_refused(result, seconds, peak, "no visible character")
+        assert_refused(result, seconds, peak, base, "no visible character")
 
 
 @pytest.mark.parametrize("where", ["focus", "voice"])
