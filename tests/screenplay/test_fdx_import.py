@@ -80,6 +80,16 @@ def test_a_validation_problem_points_at_the_fdx_line():
 SECRET = "TOP-SECRET-CONTENT-OF-A-LOCAL-FILE"
 
 
+def _importing_the_fixture(times: int) -> float:
+    """CPU seconds to import the 3 KB fixture `times` times: what "quickly" is measured against, in the same
+    test, rather than a fixed number of seconds that a loaded machine could pass."""
+    raw = FDX.read_bytes()
+    started = time.process_time()
+    for _ in range(times):
+        import_fdx(raw, str(FDX))
+    return time.process_time() - started
+
+
 def _hostile(tmp_path: Path) -> dict[str, bytes]:
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
@@ -115,10 +125,11 @@ def _hostile(tmp_path: Path) -> dict[str, bytes]:
 ])
 def test_hostile_xml_is_refused_quickly_and_clearly(tmp_path: Path, case: str, message: str):
     raw = _hostile(tmp_path)[case]
+    reference = _importing_the_fixture(times=20)
     started = time.process_time()
     with pytest.raises(ScreenplayError) as caught:
         import_fdx(raw, "hostile.fdx")
-    assert time.process_time() - started < 1.0
+    assert time.process_time() - started < 5 * reference  # well under 1 ms here, the reference ~20 ms
     text = str(caught.value)
     assert message in text and "hostile.fdx" in text
     assert SECRET not in text
@@ -129,10 +140,11 @@ def test_fifty_megabytes_are_refused_before_reading_them_all(tmp_path: Path):
     with big.open("wb") as f:
         f.write(b'<?xml version="1.0"?><FinalDraft><Content>')
         f.truncate(50 * 1024 * 1024)
+    reference = _importing_the_fixture(times=20)
     started = time.process_time()
     with pytest.raises(ScreenplayError) as caught:
         read_fdx(big)
-    assert time.process_time() - started < 1.0
+    assert time.process_time() - started < 5 * reference
     assert f"over the {MAX_BYTES} byte limit" in str(caught.value)
     with pytest.raises(ScreenplayError):
         import_fdx(big.read_bytes(), "big.fdx")

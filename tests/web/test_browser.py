@@ -239,12 +239,16 @@ def test_the_policy_lets_the_pages_work(playwright, served):
 
 def test_the_other_pages_render(page, served):
     running, _path = served
+    started = time.monotonic()  # the shots page, the one a filmmaker keeps open: what the others are held to
+    open_page(page, running.url)
+    reference = time.monotonic() - started
     for url, selector in (("graph", ".graph svg"), ("likeness", "table.casting"), ("estimate", "table.estimate"),
                           ("estimate?backend=diffusers&gpus=4", "table.estimate")):
         started = time.monotonic()
         page.goto(running.url + url)
         page.wait_for_selector(selector)
-        assert time.monotonic() - started < 10
+        took = time.monotonic() - started
+        assert took < 10 * reference, (url, took, reference)  # 0.1-0.25 s here, a third of the shots page
     assert "GPU-hours" in page.inner_text(".totals")
 
 
