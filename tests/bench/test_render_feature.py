@@ -140,3 +140,43 @@ def test_a_bracketed_table_lists_the_renders_in_the_order_they_ran() -> None:
     assert [r[1] for r in rows[:4]] == ["2, pictures only", "2", "1", "2, again"]
     assert rows[2][-1] == "0.300 / 0.330 |" and rows[3][-1] == "0.330 / 0.360 |"  # the speed probes
     assert rows[4][2] == "200.0 / 180.0: 190.0" and rows[4][3:5] == ["190.0", "1.00"]  # the ceilings around it
+
+
+def test_the_ceiling_replays_the_films_own_frames_as_the_render_writes_them(write, tmp_path) -> None:
+    """The ceiling's frames are the film's own: replayed, each shot is what the backend draws, and a
+    held picture comes back as the very same read-only array, as ClipWriter sees it in a render."""
+    import numpy as np
+
+    from studio.consistency.cast import build_identities
+    from studio.graph.scene_graph import SceneGraph
+    from studio.render.backend import Conditioning, load_backend
+    from studio.render.plan import plan_film
+    from studio.run.local import _identities_for
+    from tests.conftest import MINIMAL
+
+    sp = bench.load_at(write(MINIMAL), "160x96")
+    plans = plan_film(SceneGraph.from_screenplay(sp))[:2]
+    shots, frames = bench.record_film_frames(sp, "animatic", plans, tmp_path / "frames.npy")
+    assert [len(s) for s in shots] == [p.frames for p in plans]
+    assert len(frames) < sum(p.frames for p in plans)  # held pictures are recorded once
+    assert not frames.flags.writeable
+    source = bench.recorded_source(shots, frames)
+    backend = load_backend("animatic", dict(sp.film.render.options))
+    identities = build_identities(sp)
+    written_again = 0
+    for n, plan in enumerate(plans):
+        replayed = list(source(n))
+        cond = Conditioning(identities=_identities_for(plan, identities))
+        drawn = [np.array(f) for f in backend.render(plan, cond)]
+        assert len(replayed) == len(drawn)
+        assert all(np.array_equal(a, b) for a, b in zip(replayed, drawn))
+        first: dict[int, np.ndarray] = {}
+        for index, frame in zip(shots[n], replayed):
+            assert first.setdefault(index, frame) is frame  # the same index: the same array object
+        written_again += len(replayed) - len(first)
+    assert written_again > 0
+    from studio.assemble.encode import VideoSettings
+
+    result = bench.encode_streams(source, [p.frames for p in plans], VideoSettings(160, 96, sp.film.fps),
+                                  tmp_path / "work", 2)
+    assert result["frames"] == sum(p.frames for p in plans) and result["per_shot_fps"] > 0
