@@ -118,7 +118,9 @@ def _business(name: str, action: str) -> str | None:
     """The parenthetical of 'Edward nods.', the action a cue with only a parenthetical
     imports as, when ``action`` reads so for the character ``name``."""
     m = re.fullmatch(re.escape(name) + r" (.+[^.])\.", action)
-    return m.group(1) if m and "\n" not in m.group(1) else None
+    # only when the parenthetical reads back as written: on one line, no space at its ends
+    # ('Mara 0 .' would come back as 'Mara 0.')
+    return m.group(1) if m and _one_line(m.group(1)) == m.group(1) else None
 
 
 def _is_cold_open(scene: Scene, index: int) -> bool:

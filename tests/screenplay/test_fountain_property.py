@@ -94,3 +94,15 @@ def test_a_cue_with_no_visible_character_is_refused_at_its_line():
     with pytest.raises(StudioError, match=r"names no one") as refused:
         import_fountain("\n@\U00018cd6\nFADE IN:", "random.fountain")
     assert refused.value.problems[0].line == 2
+
+
+def test_action_like_a_characters_business_with_a_space_before_its_stop_stays_action():
+    """Found by the property test above: 'Mara 0 .' was written back as the cue 'MARA / (0)',
+    which imports as 'Mara 0.'."""
+    from studio.screenplay.fountain_export import to_fountain
+    from studio.screenplay.fountain_import import parse_fountain
+
+    screenplay = parse_fountain("\nMara 0\n.\n\nMARA\nFADE IN:", "random.fountain")
+    assert screenplay.scenes[0].beats[0].action == "Mara 0 ."
+    again = parse_fountain(to_fountain(screenplay), "random.fountain")
+    assert again.model_dump() == screenplay.model_dump()
