@@ -77,6 +77,7 @@ class FilmJob:
     executor: dict[str, Any] | None = None  # how the shots ran, when not in this process (the report's "executor")
     sound_ahead: Any = None  # studio.run.sound_ahead.SoundAhead: the sound being made while the shots render (-j)
     sound_overlapped: bool = False  # the film's sound was made while its shots rendered
+    silence_ahead: Any = None  # threading.Thread: a film without sound's silent track, encoded while the shots render
 
 
 @dataclass

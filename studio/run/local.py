@@ -64,7 +64,7 @@ from studio.run.keyframes import (
     make_keyframes,
     selected_keyframes,
 )
-from studio.run.sound_ahead import SoundAhead, can_go_ahead, sound_timing
+from studio.run.sound_ahead import SoundAhead, can_go_ahead, silence_ahead, sound_timing
 
 if TYPE_CHECKING:
     from studio.audio.film import FilmSound
@@ -434,6 +434,7 @@ def _render_film(screenplay: Screenplay, output_dir: Path, *, store: ShotStore,
     _clean_leftovers(output_dir)  # a killed run's temporary files, before this run writes its own
     job = prepare_film(screenplay, output_dir, store=store, **options)
     job.progress.film_started(len(job.plans), sum(p.frames for p in job.plans))
+    job.silence_ahead = silence_ahead(job)  # 4., for a film without sound: its silent track, meanwhile
     shots_started = time.perf_counter()
     if produce_shots is not None:  # 3. elsewhere (worker processes; held shots here)
         if can_go_ahead(job):  # 4. meanwhile, here: this process only dispatches while its workers render
@@ -545,6 +546,8 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
                                  _caption(p), c.thumb) for p, c in zip(plans, clips)],
                 screenplay.film.title, output_dir / "storyboard.png", aspect=width / height,
             )
+            if sound is None and job.silence_ahead is not None:
+                job.silence_ahead.join()  # the silent track, encoded while the shots rendered, is in the cache
             film = assemble_cut([c.path for c in clips], store.root,
                                 sound.aac if sound else silent_track(store.root, film_seconds),
                                 stem.with_suffix(".mp4"), seconds=film_seconds, metadata=metadata, chapters=chapters)

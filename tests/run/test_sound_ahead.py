@@ -56,3 +56,35 @@ def test_an_error_in_the_sound_is_the_error_made_after(planned):
     with pytest.raises(type(after.value)) as raised:
         ahead.join(job.plans, job.screenplay.film.fps)
     assert str(raised.value) == str(after.value)
+
+
+def test_a_film_without_sound_has_its_silent_track_encoded_while_the_shots_render(tmp_path, monkeypatch):
+    """The silent track is asked for first from the thread, before the last shot is stored, and
+    the cut finds it in the cache: one encode, and the film is the same as without the thread."""
+    import threading
+
+    from studio.assemble import cut
+    from studio.run import local
+    from studio.screenplay import parse_screenplay
+    from tests.conftest import MINIMAL, small
+
+    calls: list[tuple[str, bool, int]] = []  # (thread, the track was already there, clips stored by then)
+    real = cut.silent_track
+
+    def watched(cache_root, seconds):
+        there = (cache_root / "silence" / f"silence-{round(seconds * 1000)}ms.m4a").is_file()
+        calls.append((threading.current_thread().name, there, len(list(cache_root.glob("clips/*/*.mp4")))))
+        return real(cache_root, seconds)
+
+    monkeypatch.setattr(cut, "silent_track", watched)
+    screenplay = small(parse_screenplay(MINIMAL, str(tmp_path / "film.yaml"), base_dir=tmp_path))
+    result = local.render_film(screenplay, tmp_path / "out", cache_dir=tmp_path / "cache", name="film", audio=False)
+    ahead = [c for c in calls if c[0] == "studio-silence-ahead"]
+    assert len(ahead) == 1 and not ahead[0][1]  # encoded by the thread
+    assert ahead[0][2] < result.report["shots_total"]  # while shots were still to be stored
+    assert all(there for name, there, _ in calls if name != "studio-silence-ahead")  # the cut found it
+    assert len(list((tmp_path / "cache" / "silence").glob("*.m4a"))) == 1
+
+    monkeypatch.setattr(local, "silence_ahead", lambda job: None)  # the same film without the thread
+    again = local.render_film(screenplay, tmp_path / "out2", cache_dir=tmp_path / "cache2", name="film", audio=False)
+    assert again.film.read_bytes() == result.film.read_bytes()
