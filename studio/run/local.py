@@ -528,6 +528,8 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         "sound": sound.key if sound else None, "metadata": metadata,
         "chapters": [[c.title, c.start, c.end] for c in chapters], "name": name,
     })
+    if job.silence_ahead is not None:  # the silent track, encoded while the shots rendered, is in the cache
+        job.silence_ahead.join()  # (joined even when the cut is unchanged: no ffmpeg is left running)
     report_path = output_dir / "render-report.json"
     previous_report = _previous_report(report_path)
     rebuilt = previous_report is None or previous_report.get("cut_key") != cut_key or not _outputs_intact(
@@ -546,8 +548,6 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
                                  _caption(p), c.thumb) for p, c in zip(plans, clips)],
                 screenplay.film.title, output_dir / "storyboard.png", aspect=width / height,
             )
-            if sound is None and job.silence_ahead is not None:
-                job.silence_ahead.join()  # the silent track, encoded while the shots rendered, is in the cache
             film = assemble_cut([c.path for c in clips], store.root,
                                 sound.aac if sound else silent_track(store.root, film_seconds),
                                 stem.with_suffix(".mp4"), seconds=film_seconds, metadata=metadata, chapters=chapters)
