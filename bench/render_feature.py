@@ -748,8 +748,8 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
         f"frames, then {sum(lengths)} frames in {len(lengths)} clips")
     work = Path(args.work)
     if args.frames == "film":
-        work.mkdir(parents=True, exist_ok=True)
-        recorded = work.parent / f"{work.name}-frames.npy"
+        recorded = work.parent / f"{work.name}-frames.npy"  # beside the clips' folder, which is emptied
+        recorded.parent.mkdir(parents=True, exist_ok=True)
         shots, frames = record_film_frames(sp, args.backend, plans, recorded)
         source = recorded_source(shots, frames)
         repeats = 1 - len(frames) / max(1, sum(lengths))
@@ -770,7 +770,7 @@ def cmd_ceiling(args: argparse.Namespace) -> int:
         if args.frames == "film":
             recorded.unlink(missing_ok=True)
     result["frames_from"] = args.frames
-    result["sampled"] = described
+    result["frames_described"] = described  # "sampled" in runs before 2026-12-04
     result["source_digest"] = STARTUP_DIGEST
     if args.streams > 1:
         log(f"encode ceiling {args.resolution}, {args.streams} streams: {result['per_shot_fps']} frames/s")
