@@ -50,6 +50,7 @@ import statistics
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -180,18 +181,20 @@ class Builder:
 
         return real if self.real_dtypes else torch.float32
 
-    def make(self, model: str, make: Any, dtype: Any) -> Any:
+    def make(self, model: str, make: Any, dtype: Any, build_on: str | None = None) -> Any:
+        """``make()`` built on the device (``build_on``: elsewhere first, for a module whose
+        constructor does arithmetic the device lacks), then moved to it in ``dtype``."""
         import torch
 
         started = time.perf_counter()
         previous = torch.get_default_dtype()
         torch.set_default_dtype(dtype)
         try:
-            with torch.device(self.device), torch.no_grad():
+            with torch.device(build_on or self.device), torch.no_grad():
                 module = make()
         finally:
             torch.set_default_dtype(previous)
-        module = module.to(dtype=dtype).eval()
+        module = module.to(device=self.device, dtype=dtype).eval()
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
         self.seconds[model] = self.seconds.get(model, 0.0) + time.perf_counter() - started
@@ -203,11 +206,12 @@ class Builder:
         self.components.setdefault(model, []).append({"class": name, "dtype": dtype_name, "params": params})
         return module
 
-    def diffusers_model(self, model: str, cls_name: str | type, path: str, dtype: Any) -> Any:
+    def diffusers_model(self, model: str, cls_name: str | type, path: str, dtype: Any,
+                        build_on: str | None = None) -> Any:
         import diffusers
 
         cls = getattr(diffusers, cls_name) if isinstance(cls_name, str) else cls_name
-        return self.make(model, lambda: cls.from_config(config(path, self.tiny)), dtype)
+        return self.make(model, lambda: cls.from_config(config(path, self.tiny)), dtype, build_on)
 
     def gemma3(self, model: str, path: str, dtype: Any) -> Any:
         """Gemma 3 with its SigLIP vision tower (``Gemma3ForConditionalGeneration``), LTX-2's text encoder."""
@@ -296,7 +300,9 @@ def build(name: str, b: Builder, shared: dict[str, Any]) -> Any:
     if name == "ltx-2-distilled-upsampler":  # a model alone, the distilled repository's latent_upsampler/
         from diffusers.pipelines.ltx2.latent_upsampler import LTX2LatentUpsamplerModel
 
-        return b.diffusers_model(name, LTX2LatentUpsamplerModel, f"{name}/latent_upsampler.json", dtype)
+        # built on the CPU: its blur's constructor multiplies integer tensors, which CUDA's matmul refuses
+        # ("addmm_cuda" not implemented for 'Long'); from_pretrained builds it on the CPU too
+        return b.diffusers_model(name, LTX2LatentUpsamplerModel, f"{name}/latent_upsampler.json", dtype, "cpu")
     if name == "sd1.5":
         return _stable_diffusion(b, b.dtype(torch.float16))
     if name == "flux2-klein-4b":
@@ -966,6 +972,8 @@ def table(report: dict[str, Any]) -> str:
         shots = ", ".join(f"{s['id']} {s['frames']}f" for s in g["shots"])
         lines.append(f"| {group} | {shots} ({g['film_seconds']} s) | {g['size']}, {g['fps']} | {g['wall_seconds']} "
                      f"| {g['estimate_seconds']} | {g['real_time_factor']}x |")
+    for group, why in (report.get("failed") or {}).items():
+        lines.append(f"| {group} | failed: {why} | | | | |")
     return "\n".join(lines)
 
 
@@ -987,7 +995,7 @@ def check(tiny: bool, steps: int, groups: list[str], *, device: str | None = Non
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "tiny": tiny, "device": device,
         "gpu": torch.cuda.get_device_name(0) if device.startswith("cuda") else None,
         "torch": torch.__version__, "diffusers": diffusers.__version__, "steps_run": steps,
-        "real_dtypes": real_dtypes, "models": {}, "groups": {}, "skipped": [], "forecast": {},
+        "real_dtypes": real_dtypes, "models": {}, "groups": {}, "skipped": [], "failed": {}, "forecast": {},
     }
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as tmp:
         for group in groups:
@@ -1000,14 +1008,70 @@ def check(tiny: bool, steps: int, groups: list[str], *, device: str | None = Non
             if budget is not None and (elapsed > budget or (expected is not None and elapsed + expected > budget)):
                 report["skipped"].append(group)
                 continue
-            result = run_group(group, GROUPS[group], tiny=tiny, steps=steps, device=device, folder=Path(tmp),
-                               real_dtypes=real_dtypes)
-            report["models"].update(result.pop("models"))
-            report["groups"][group] = result
+            try:
+                result = run_group(group, GROUPS[group], tiny=tiny, steps=steps, device=device, folder=Path(tmp),
+                                   real_dtypes=real_dtypes)
+            except Exception as error:  # noqa: BLE001 - a real model's failure (out of memory, say) is a finding
+                if tiny:  # the suite's run: a failure is a bug in the check
+                    raise
+                traceback.print_exc()
+                report["failed"][group] = failure(error, device)
+                print(f"{group} failed: {report['failed'][group]}", flush=True)
+            else:
+                report["models"].update(result.pop("models"))
+                report["groups"][group] = result
+            finally:
+                release(device)
             report["seconds"] = round(time.perf_counter() - started, 1)
             if json_path is not None:
                 _write_json(json_path, report)
     return report
+
+
+def failure(error: BaseException, device: str) -> str:
+    """One line for a group that failed: the error, and on CUDA the memory held when it did."""
+    line = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+    if device.startswith("cuda"):
+        import torch
+
+        line += f" (peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB allocated)"
+    return line[:400]
+
+
+def release(device: str) -> None:
+    """Free what a group left on the device, so the next group starts from an empty card."""
+    import gc
+
+    gc.collect()
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def merge(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs' reports (one call each, on one machine) as one: their groups, models
+    and forecasts; a group skipped or failed in one run and measured in another counts as
+    measured. The runs must share the GPU, torch and diffusers."""
+    if not reports:
+        raise SystemExit("no report to merge")
+    for key in ("gpu", "torch", "diffusers", "steps_run", "real_dtypes", "tiny"):
+        values = {json.dumps(r.get(key)) for r in reports}
+        if len(values) > 1:
+            raise SystemExit(f"the reports differ in {key} ({', '.join(sorted(values))}): record them apart")
+    merged = {**reports[0], "models": {}, "groups": {}, "forecast": {}, "failed": {}, "runs": []}
+    for r in reports:
+        merged["runs"].extend(r.get("runs") or [{"when": r.get("when"), "seconds": r.get("seconds"),
+                                                 "groups": [*r.get("groups", {}), *r.get("failed", {}),
+                                                            *r.get("skipped", [])]}])
+        for key in ("models", "groups", "forecast", "failed"):
+            merged[key].update(r.get(key) or {})
+    measured = set(merged["groups"])
+    merged["failed"] = {g: why for g, why in merged["failed"].items() if g not in measured}
+    skipped = [g for r in reports for g in r.get("skipped", [])]
+    merged["skipped"] = [g for g in dict.fromkeys(skipped) if g not in measured and g not in merged["failed"]]
+    merged["seconds"] = round(sum(float(r.get("seconds") or 0) for r in reports), 1)
+    return merged
 
 
 def _write_json(path: Path, report: dict[str, Any]) -> None:
@@ -1026,18 +1090,28 @@ def record(report: dict[str, Any]) -> None:
         raise SystemExit("a --tiny run is not a measurement: nothing recorded")
     _write_json(RESULTS, report)
     skipped = f" Skipped for time: {', '.join(report['skipped'])}." if report.get("skipped") else ""
+    runs = report.get("runs") or []
+    if len(runs) > 1:
+        command = (f"{len(runs)} calls of one machine, each `python bench/gpu_check.py --groups ... --json "
+                   "$OUT/...json` (" + "; ".join(f"{r['when']}, {r['seconds']} s: {' '.join(r['groups'])}"
+                                                 + (f" ({r['note']})" if r.get("note") else "")
+                                                 for r in runs) + "), recorded together with `python "
+                   "bench/gpu_check.py --from-json ONE.json TWO.json ... --write`")
+    else:
+        command = ("`python bench/gpu_check.py --json $OUT/gpu_check.json`, recorded with "
+                   "`python bench/gpu_check.py --from-json gpu_check.json --write`")
     bench_record.write_section(MARK, (
         f"<!-- {MARK} -->\n## Real architectures on a GPU (`bench/gpu_check.py`)\n\n"
         f"{report['when']}, {report['gpu']}, torch {report['torch']}, diffusers {report['diffusers']}. "
-        "Command: `python bench/gpu_check.py --json $OUT/gpu_check.json`, recorded with "
-        "`python bench/gpu_check.py --from-json gpu_check.json`.\n"
+        f"Command: {command}.\n"
         "Every model built at its published architecture (bench/configs/, sources named there) with random "
         "weights made on the GPU in its real dtype, rendered through DiffusersBackend.render over a 3-shot film "
-        f"(a cut with a referenced character, a continuous shot, a chunked cut). {report['steps_run']} denoising "
+        f"(a cut with a referenced character, a continuous shot, a chunked cut), `offload: none`. "
+        f"{report['steps_run']} denoising "
         "steps run per call; a step's time (median between step callbacks) is extrapolated to the model's "
         "recommended steps, the rest of a call (text encoding, VAE decode) is as measured; a recipe given as a "
-        "timesteps list (LTX 0.9.8 distilled: 8, then the refine pass's 4 after the latent upsampler) runs "
-        "whole and is not extrapolated. Random weights: the "
+        "timesteps list (LTX 0.9.8 distilled: 8, then the refine pass's 4 after the latent upsampler; LTX-2 "
+        "distilled's two stages) runs whole and is not extrapolated. Random weights: the "
         f"pictures are noise, the time and memory are a real model's.{skipped}\n\n"
         f"{table(report)}\n<!-- /{MARK} -->"))
 
@@ -1056,8 +1130,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the report here, after every group")
     parser.add_argument("--write", action="store_true",
                         help="record a GPU run: bench/results/gpu_check.json and BENCHMARKS.md")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="print (and with --write record) a report saved by an earlier run")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None,
+                        help="print (and with --write record) a report saved by an earlier run; several runs' "
+                             "reports (calls on one machine) are merged into one")
     parser.add_argument("--count", action="store_true",
                         help="build nothing: the real architectures counted on the meta device (parameters, "
                              "weight GiB, the LTX groups' FLOPs and H200 seconds), in seconds on any CPU")
@@ -1075,7 +1150,7 @@ def main() -> None:
             _write_json(args.json, {"forecast": counted, "h200_tflops": H200_TFLOPS, "film_calls": FILM_CALLS})
         return
     if args.from_json is not None:
-        report = json.loads(args.from_json.read_text(encoding="utf-8"))
+        report = merge([json.loads(path.read_text(encoding="utf-8")) for path in args.from_json])
     else:
         if args.tiny:
             import torch
@@ -1086,6 +1161,8 @@ def main() -> None:
     print(table(report))
     if report.get("skipped"):
         print(f"skipped for time: {', '.join(report['skipped'])}")
+    if report.get("failed"):
+        print(f"failed: {', '.join(report['failed'])}")
     if args.write:
         record(report)
 

@@ -152,12 +152,14 @@ BUILTIN: dict[str, ModelSpec] = {
                   options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 121, "resolution": "1280x704",
                            "flow_shift": 5.0, "fps": 24},
                   description="Wan 2.2 TI2V-5B text-to-video, 720p at 24 fps (about 24 GB VRAM with offload)",
-                  size="5B", vram="24 GB with its offload (Wan2.2 README)"),
+                  size="5B", vram="24 GB with its offload (Wan2.2 README); 43.5 GiB peak at 1280x704 with "
+                  "offload: none on an H200 (bench/gpu_check.py, 2026-12-04)"),
         ModelSpec("wan2.2-ti2v-5b-i2v", "wan-i2v", "Wan-AI/Wan2.2-TI2V-5B-Diffusers", dtype="bfloat16",
                   options={"steps": 50, "guidance": 5.0, "frames_per_chunk": 121, "resolution": "1280x704",
                            "flow_shift": 5.0, "fps": 24},
                   description="Wan 2.2 TI2V-5B image-to-video (the same weights): continues from the last frame",
-                  size="5B", vram="24 GB with its offload (Wan2.2 README)"),
+                  size="5B", vram="24 GB with its offload (Wan2.2 README); 43.5 GiB peak at 1280x704 with "
+                  "offload: none on an H200 (bench/gpu_check.py, 2026-12-04)"),
         # Wan 2.2 A14B: two 14B experts, ``transformer`` for the high-noise steps (t >= boundary_ratio * 1000) and
         # ``transformer_2`` for the rest; the boundary is in the pipeline config (0.875 text-to-video, 0.9
         # image-to-video: diffusers' scripts/convert_wan_to_diffusers.py, as wan/configs ``boundary``). Recipes
@@ -170,12 +172,16 @@ BUILTIN: dict[str, ModelSpec] = {
                   options={"steps": 40, "guidance": 4.0, "guidance_2": 3.0, "frames_per_chunk": 81,
                            "resolution": "1280x720", "flow_shift": 12.0},
                   description="Wan 2.2 T2V-A14B text-to-video, two 14B experts, 720p (80 GB VRAM class)",
-                  size="2 x 14B experts", vram="80 GB with its offload; 59.8 GB peak at 720p (Wan2.2 README)"),
+                  size="2 x 14B experts", vram="80 GB with its offload; 59.8 GB peak at 720p (Wan2.2 README); "
+                  "beside the other A14B pair with offload: none, out of memory on an H200 (117.5 GiB of bf16 "
+                  "weights: bench/gpu_check.py, 2026-12-04)"),
         ModelSpec("wan2.2-i2v-a14b", "wan-i2v", "Wan-AI/Wan2.2-I2V-A14B-Diffusers", dtype="bfloat16",
                   options={"steps": 40, "guidance": 3.5, "guidance_2": 3.5, "frames_per_chunk": 81,
                            "resolution": "1280x720", "flow_shift": 5.0},
                   description="Wan 2.2 I2V-A14B image-to-video, two 14B experts, 720p (80 GB VRAM class)",
-                  size="2 x 14B experts", vram="80 GB with its offload; 59.8 GB peak at 720p (Wan2.2 README)"),
+                  size="2 x 14B experts", vram="80 GB with its offload; 59.8 GB peak at 720p (Wan2.2 README); "
+                  "beside the other A14B pair with offload: none, out of memory on an H200 (117.5 GiB of bf16 "
+                  "weights: bench/gpu_check.py, 2026-12-04)"),
         # Wan 2.2 VACE-Fun A14B (alibaba-pai, on the T2V-A14B experts): WanVACEPipeline with transformer_2 and
         # boundary_ratio 0.875, in diffusers format as converted by diffusers' scripts/convert_wan_to_diffusers.py
         # (model type Wan2.2-VACE-Fun-14B; a Hugging Face staff upload, not Wan-AI's). Recipe: VideoX-Fun
@@ -258,7 +264,8 @@ BUILTIN: dict[str, ModelSpec] = {
                            "modality_scale": 3.0, "audio_guidance_scale": 7.0, "use_cross_timestep": False},
                   description="LTX-2 19B, picture and sound (about 62 GB of bf16 weights with its Gemma 3 12B)",
                   size="19B + Gemma 3 12B",
-                  vram="63 GiB of bf16 weights (gpu_check --count): sequential offload; ~48 GB for model offload"),
+                  vram="63 GiB of bf16 weights (gpu_check --count): sequential offload; ~48 GB for model offload; "
+                       "68.9 GiB peak at 768x512 with offload: none on an H200 (bench/gpu_check.py, 2026-12-04)"),
         # LTX-2 19B distilled, two stages as diffusers' ltx2.md "Distilled checkpoint generation": stage 1 at half
         # size over DISTILLED_SIGMA_VALUES (8 steps), the latent upsampler 2x, stage 2 over
         # STAGE_2_DISTILLED_SIGMA_VALUES (3 steps); no guidance of any kind (its authors' distilled.py denoises
@@ -273,7 +280,8 @@ BUILTIN: dict[str, ModelSpec] = {
                            "upsample": {"downscale": 0.5, "sigmas": [0.909375, 0.725, 0.421875], "guidance": 1.0}},
                   description="LTX-2 19B distilled, two stages with its latent upsampler (picture and sound)",
                   size="19B + Gemma 3 12B",
-                  vram="63 GiB of bf16 weights (gpu_check --count): sequential offload; ~48 GB for model offload"),
+                  vram="63 GiB of bf16 weights (gpu_check --count): sequential offload; ~48 GB for model offload; "
+                       "82.6 GiB peak at 1536x1024 with offload: none on an H200 (bench/gpu_check.py, 2026-12-04)"),
         ModelSpec("ltx-2-distilled-upsampler", "ltx2-upsampler", "rootonchair/LTX-2-19b-distilled",
                   dtype="bfloat16", options={"subfolder": "latent_upsampler"},
                   description="LTX-2 spatial latent upsampler (2x), as the distilled repository ships it", size="0.5B"),

@@ -208,3 +208,69 @@ def test_gpu_check_runs_the_wan22_groups(tmp_path, counted):
     experts = [c for m in a14b["models"].values() for c in m["components"] if c["class"] == "WanTransformer3DModel"]
     assert len(experts) == 4 and all(round(c["params"] / 1e9, 1) == 14.3 for c in experts)
     assert 110 < a14b["weights_gib"] < 125
+
+
+def _load_gpu_check():
+    """bench/gpu_check.py as a module (bench/ is a folder of scripts, not a package on the path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check_under_test", ROOT / "bench" / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_report(when: str, groups: dict, *, skipped=(), failed=None, gpu="NVIDIA H200") -> dict:
+    models = {f"{g}-model": {"group": g, "dtype": "x", "params_billion": 1, "build_seconds": 1, "calls": 1,
+                             "seconds_per_step": 0.5, "steps_run": 2, "steps_recommended": 40,
+                             "seconds_per_film_second": 3.0, "peak_vram_gib": 9.0} for g in groups}
+    return {"when": when, "tiny": False, "device": "cuda", "gpu": gpu, "torch": "2.11.0", "diffusers": "0.42.1",
+            "steps_run": 2, "real_dtypes": True, "models": models, "groups": groups, "skipped": list(skipped),
+            "failed": failed or {}, "forecast": {g: {"seconds": 1.0} for g in groups}, "seconds": 10.0}
+
+
+def _group(wall: float) -> dict:
+    return {"shots": [{"id": "s1", "frames": 48}], "film_seconds": 2.0, "size": "832x480", "fps": 24,
+            "wall_seconds": wall, "estimate_seconds": 2 * wall, "real_time_factor": wall}
+
+
+def test_reports_of_several_calls_merge_into_one_record():
+    gpu_check = _load_gpu_check()
+    first = _run_report("2026-12-04 17:22 UTC", {"ltx": _group(1.0)}, skipped=["ltx2", "skyreels-df"])
+    second = _run_report("2026-12-04 17:25 UTC", {"ltx2": _group(2.0)}, skipped=["skyreels-df"],
+                         failed={"wan22-a14b": "OutOfMemoryError: CUDA out of memory"})
+    merged = gpu_check.merge([first, second])
+    assert list(merged["groups"]) == ["ltx", "ltx2"] and set(merged["models"]) == {"ltx-model", "ltx2-model"}
+    # skipped in the first call and measured in the second: measured; skipped in both: still skipped
+    assert merged["skipped"] == ["skyreels-df"]
+    assert merged["failed"] == {"wan22-a14b": "OutOfMemoryError: CUDA out of memory"}
+    assert [r["when"] for r in merged["runs"]] == ["2026-12-04 17:22 UTC", "2026-12-04 17:25 UTC"]
+    assert merged["runs"][1]["groups"] == ["ltx2", "wan22-a14b", "skyreels-df"] and merged["seconds"] == 20.0
+    table = gpu_check.table(merged)
+    assert "| wan22-a14b | failed: OutOfMemoryError: CUDA out of memory |" in table
+    # a failure that a later call measured is not a failure of the record
+    third = _run_report("2026-12-04 17:31 UTC", {"wan22-a14b": _group(3.0)})
+    assert gpu_check.merge([first, second, third])["failed"] == {}
+    # calls on different machines are not one record
+    with pytest.raises(SystemExit, match="differ in gpu"):
+        gpu_check.merge([first, _run_report("later", {"ltx": _group(1.0)}, gpu="NVIDIA H100")])
+
+
+def test_a_group_that_fails_on_a_real_run_is_recorded_and_the_next_one_runs(monkeypatch, capsys):
+    """Out of memory in one group (a finding, on a real card) must not lose the groups after it; in the
+    suite's --tiny run a failure is a bug and still raises."""
+    gpu_check = _load_gpu_check()
+    ran: list[str] = []
+
+    def run_group(group, *args, **kwargs):
+        ran.append(group)
+        if group == "wan-vace":
+            raise MemoryError("out of memory at the VAE decode")
+        return {"models": {}, **_group(1.0)}
+
+    monkeypatch.setattr(gpu_check, "run_group", run_group)
+    report = gpu_check.check(False, 2, ["wan-vace", "ltx"], device="cpu", real_dtypes=False)
+    assert ran == ["wan-vace", "ltx"] and list(report["groups"]) == ["ltx"]
+    assert report["failed"] == {"wan-vace": "MemoryError: out of memory at the VAE decode"}
+    with pytest.raises(MemoryError):
+        gpu_check.check(True, 2, ["wan-vace", "ltx"], device="cpu", real_dtypes=False)

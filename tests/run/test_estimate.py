@@ -9,9 +9,26 @@ import pytest
 from studio.errors import StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.plan import plan_film
-from studio.run.estimate import LTX2_GUIDANCE_DEFAULTS, REFERENCES, estimate_film, ltx2_passes, makespan
+from studio.run.estimate import (
+    LTX2_GUIDANCE_DEFAULTS,
+    MEASURED,
+    REFERENCES,
+    estimate_film,
+    ltx2_passes,
+    makespan,
+    measured_reference,
+)
 from studio.screenplay import load_screenplay
 from tests.conftest import EXAMPLE, run_studio
+
+
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    """No gpu_check measurement at hand: the published (or assumed) figures, as on a checkout without
+    bench/results/gpu_check.json."""
+    from studio.run import estimate as module
+
+    monkeypatch.setattr(module, "MEASURED", tmp_path / "no-gpu-check.json")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +97,9 @@ def test_studio_estimate_command():
     assert data["total_seconds"] == pytest.approx(sum(s["seconds"] for s in shots), abs=0.01 * len(shots))
     assert data["gpu_hours"] == pytest.approx(data["total_seconds"] / 3600, abs=1e-3)
     assert data["longest_chain_seconds"] <= data["makespan_seconds"] <= data["total_seconds"]
-    assert "Wan2.1 README" in data["reference"]["source"]
+    # the committed GPU measurement where there is one (bench/results/gpu_check.json), else the published figure
+    expected = measured_reference("wan2.1-t2v-1.3b") or REFERENCES["wan-1.3b"]
+    assert data["reference"]["source"] == expected.source and data["reference"]["origin"] == expected.origin
 
     text = run_studio("estimate", str(EXAMPLE), "--gpus", "2")
     assert text.returncode == 0, text.stderr
@@ -144,7 +163,7 @@ def _one_chunk_cut(plans):
     return next(p for p in plans if p.continuity != "continuous" and p.frames <= 121)
 
 
-def test_an_ltx2_estimate_counts_both_stages_at_their_sizes(plans):
+def test_an_ltx2_estimate_counts_both_stages_at_their_sizes(plans, published):
     """LTX-2 distilled: stage 1 over its 8 sigmas at half the size, stage 2 over its 3 at twice that, each step
     as many transformer passes as the pipeline's guidance takes; generated at LTX-2's own 24 fps."""
     ref = REFERENCES["ltx-2"]
@@ -168,7 +187,7 @@ def test_an_ltx2_estimate_counts_both_stages_at_their_sizes(plans):
     assert shot.seconds == pytest.approx(expected)
 
 
-def test_ltx2_guidance_sets_the_passes_per_step(plans):
+def test_ltx2_guidance_sets_the_passes_per_step(plans, published):
     assert ltx2_passes({}) == 4  # CFG (batch of 2), STG, modality isolation
     off = {"audio_guidance_scale": 1.0, "stg_scale": 0.0, "audio_stg_scale": 0.0, "modality_scale": 1.0,
            "audio_modality_scale": 1.0}
@@ -225,7 +244,7 @@ def test_a_measured_two_stage_model_is_scaled_by_its_whole_recipe(plans, tmp_pat
     assert shot.seconds == pytest.approx(estimate.reference.seconds_for(shot.generated, shot.width, shot.height, 11))
 
 
-def test_wan22_estimates_use_the_wan22_readme_figures_at_each_models_rate(plans):
+def test_wan22_estimates_use_the_wan22_readme_figures_at_each_models_rate(plans, published):
     """Wan 2.2 TI2V-5B generates at 24 fps (no retiming of a 24 fps film) and takes its reference from the
     Wan2.2 README's RTX 4090 figure; the A14B pair generates at 16 fps with the README's H100 figure."""
     ti2v = estimate_film(plans, backend="diffusers", options={"model": "wan2.2-ti2v-5b",
@@ -239,7 +258,7 @@ def test_wan22_estimates_use_the_wan22_readme_figures_at_each_models_rate(plans)
     assert all(s.steps == 40 for s in a14b.shots) and "Wan2.2 README" in a14b.reference.source
 
 
-def test_a_diffusion_forcing_take_is_estimated_window_by_window(plans):
+def test_a_diffusion_forcing_take_is_estimated_window_by_window(plans, published):
     """SkyReels-V2 DF: one call per shot; the reference's own 97 frames cost its published 14 minutes (at
     ar_step 5, blocks of 5: its 50 rows), and a longer take costs its windows, each at its denoising rows."""
     from studio.render.diffusers.windows import windows
@@ -268,3 +287,23 @@ def test_keyframe_time_is_counted_apart_from_video_time(plans, backend, options,
     assert data["video_seconds"] == data["total_seconds"]  # the video, without the keyframes
     assert estimate.keyframe_seconds < estimate.video_seconds  # a still is cheap next to the video it starts
     assert (data["keyframe_reference"] is not None) == drawn_by
+
+
+def test_the_committed_gpu_measurement_is_read_for_the_models_it_measured(plans):
+    """bench/results/gpu_check.json, once a GPU run is recorded, is a real run (not --tiny), and every model it
+    timed is estimated from it: the reference says measured, on that GPU, at that model's recipe."""
+    if not MEASURED.exists():
+        pytest.skip("no GPU run recorded in this checkout")
+    report = json.loads(MEASURED.read_text(encoding="utf-8"))
+    assert report["tiny"] is False and report["device"] == "cuda" and report["gpu"]
+    # the video models (a keyframe model's figure has no generation size: keyframes keep their reference)
+    timed = [name for name, m in report["models"].items() if m.get("seconds_per_step") and m.get("generation_size")]
+    assert timed
+    for name in timed:
+        ref = measured_reference(name)
+        assert ref is not None and ref.origin == "measured" and ref.device == report["gpu"], name
+        assert ref.steps == report["models"][name]["steps_recommended"]
+        assert ref.seconds >= ref.steps * report["models"][name]["seconds_per_step"]
+    # a group the GPU could not hold is recorded as failed, not timed
+    for group in report.get("failed", {}):
+        assert group not in report["groups"]
