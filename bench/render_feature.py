@@ -923,6 +923,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     loadavg_start = [round(x, 2) for x in os.getloadavg()]
     overall = CpuMeter()
+    if args.tmp:  # --tmp names a folder to work in: made if it is not there yet
+        Path(args.tmp).mkdir(parents=True, exist_ok=True)
     tmp_root = Path(tempfile.mkdtemp(prefix="studio-bench-", dir=args.tmp))
     log(f"working in {tmp_root}; checkpoint {checkpoint}")
     stand_in = ["--stand-in"] * args.stand_in
@@ -1333,6 +1335,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     date = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     loadavg_start = [round(x, 2) for x in os.getloadavg()]
     overall = CpuMeter()
+    if args.tmp:  # --tmp names a folder to work in: made if it is not there yet
+        Path(args.tmp).mkdir(parents=True, exist_ok=True)
     tmp_root = Path(tempfile.mkdtemp(prefix="studio-bench-jobs-", dir=args.tmp))
     log(f"--jobs: the {minutes:g}-min feature at {', '.join(resolutions)}, working in {tmp_root}")
     per_res: list[dict[str, Any]] = []
