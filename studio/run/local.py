@@ -14,6 +14,7 @@ exactly the shots whose inputs changed plus the shots that continue them.
 from __future__ import annotations
 
 import collections
+import ctypes
 import errno
 import json
 import os
@@ -101,6 +102,27 @@ def peak_rss_mb() -> tuple[float, float]:
     return round(own_kb / 1024, 1), round(_ENCODER_PEAK_KB[0] / 1024, 1)
 
 
+def _libc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, where the C library is glibc (Linux); else None."""
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def give_back_memory() -> None:
+    """Hand the C heap's free pages back to the system once a shot is done. A shot's
+    canvases and their pictures are tens of MB each (Pillow's and numpy's memory), and
+    once freed they leave the heap in pieces that glibc keeps: a shot worker stayed near
+    its largest shot's size for the rest of the film (1280x720: 150-260 MB resident
+    between shots where 108 MB is what it holds). Cheap: once a shot."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def cpu_seconds() -> float:
     """CPU seconds of this process and of the child processes it has waited for."""
     t = os.times()
@@ -141,6 +163,11 @@ def render_shot(backend: Backend, plan: ShotPlan, cond: Conditioning, store: Sho
                 hint="this is a backend bug: report it",
             )
     progress.frames_done(count % 12)
+    close = getattr(frames, "close", None)
+    if close is not None:
+        close()  # the backend lets go of the shot's canvases
+    del frames
+    give_back_memory()
     _ENCODER_PEAK_KB[0] = max(_ENCODER_PEAK_KB[0], writer.peak_rss_kb)
     assert thumb is not None
     # a backend that makes sound with its pictures hands it over once the frames are out

@@ -13,6 +13,7 @@ turns a shot size into a camera :class:`~studio.render.animatic.camera.Window` o
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from PIL import Image
@@ -35,7 +36,9 @@ from studio.render.animatic.resample import soften
 from studio.render.plan import ShotPlan
 
 MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
+VARIANT_BYTES = 32 << 20  # and their pixels, at most, past the two newest (a 1280x720 pan's are 4-17 MB each)
 MAX_GROUNDS = 8  # lit backdrop patches kept per canvas (a speaker's light, one per patch redrawn)
+GROUND_BYTES = 12 << 20  # and their pixels, at most, past the two newest
 LEAD_ROOM = 0.16  # a single figure sits off centre, looking into the frame: it keeps its side of the scene
 SPACING = 1.3  # metres between neighbouring characters on the stage
 CLOSE_SIZES = ("medium-wide", "medium", "medium-close-up", "close-up", "extreme-close-up", "two-shot")
@@ -277,6 +280,50 @@ def _in_window(comp: Composition, cid: str, win: Window, aspect: float) -> bool:
 # --------------------------------------------------------------------------- canvas
 
 
+class _Kept:
+    """Pictures kept by key for reuse: the least recently used is forgotten first once
+    there are more than ``count`` or their pixels pass ``budget`` bytes, but the two most
+    recently used always stay (a speaker's mouth alternates between two pictures). A byte
+    budget, not only a count: a canvas's pictures are 1 MB on a 854x480 still and up to
+    17 MB on a 1280x720 pan, and a shot worker keeps one canvas's."""
+
+    KEEP = 2
+
+    def __init__(self, count: int, budget: int) -> None:
+        self.count, self.budget = count, budget
+        self.bytes = 0
+        self._pictures: OrderedDict[tuple, Image.Image] = OrderedDict()
+
+    @staticmethod
+    def _size(img: Image.Image) -> int:
+        return img.size[0] * img.size[1] * len(img.getbands())
+
+    def __contains__(self, key: tuple) -> bool:
+        return key in self._pictures
+
+    def __len__(self) -> int:
+        return len(self._pictures)
+
+    def get(self, key: tuple) -> Image.Image | None:
+        img = self._pictures.get(key)
+        if img is not None:
+            self._pictures.move_to_end(key)
+        return img
+
+    def put(self, key: tuple, img: Image.Image) -> Image.Image:
+        old = self._pictures.pop(key, None)
+        if old is not None:
+            self.bytes -= self._size(old)
+        self._pictures[key] = img
+        self.bytes += self._size(img)
+        while len(self._pictures) > self.KEEP and (len(self._pictures) > self.count or self.bytes > self.budget):
+            self.bytes -= self._size(self._pictures.popitem(last=False)[1])
+        return img
+
+    def values(self) -> list[Image.Image]:
+        return list(self._pictures.values())
+
+
 class Canvas:
     """A composition drawn once over a world rectangle, at ``scale`` pixels per metre.
 
@@ -311,8 +358,8 @@ class Canvas:
         base = backdrop.copy()
         self._draw_layer(Pen(base, x0, y1, hi), None, {})
         self.base = comp.look.image(base.reduce(k) if k > 1 else base)
-        self._variants: dict[tuple, Image.Image] = {}
-        self._grounds: dict[tuple, Image.Image] = {}  # full-resolution backdrop patches with a speaker's light
+        self._variants = _Kept(MAX_VARIANTS, VARIANT_BYTES)
+        self._grounds = _Kept(MAX_GROUNDS, GROUND_BYTES)  # full-resolution backdrop patches with a speaker's light
 
     @property
     def size(self) -> tuple[int, int]:
@@ -378,8 +425,6 @@ class Canvas:
             pen = Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1])
             self._draw_layer(pen, lit.cid if lit else None, acts, light=False, region=(x0, y0, x1, y1))
             img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
-        if len(self._variants) >= MAX_VARIANTS:
-            self._variants.pop(next(iter(self._variants)))
         return img
 
     def _lit_ground(self, lit: Placement | None, hi_box: tuple[int, int, int, int]) -> Image.Image:
@@ -393,9 +438,7 @@ class Canvas:
             if lit is not None:
                 _speaker_light(Pen(ground, self.x0, self.y1, self.scale * self.k, hi_box[0], hi_box[1]),
                                self.comp, lit)
-            if len(self._grounds) >= MAX_GROUNDS:
-                self._grounds.pop(next(iter(self._grounds)))
-            self._grounds[key] = ground
+            self._grounds.put(key, ground)
         return ground
 
     def variant(self, speaker: str | None, acts: bool | tuple[tuple[str, FaceState], ...] = ()) -> Image.Image:
@@ -418,8 +461,9 @@ class Canvas:
             under = self.variant(speaker, ())
             heads = [_head_extent(self.comp, placements[cid]) if not a.arm else
                      _grown(self.comp, _figure_box(self.comp, placements[cid])) for cid, a in acts]
-            self._variants[key] = self._patched(under, heads, lit, dict(acts))
-        if key not in self._variants:
+            return self._variants.put(key, self._patched(under, heads, lit, dict(acts)))
+        kept = self._variants.get(key)
+        if kept is None:
             boxes = [_light_extent(self.comp, lit)] if lit else []
             for cid, a in acts:
                 q = placements[cid]
@@ -440,10 +484,8 @@ class Canvas:
                 self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
                                  lit.cid if lit else None, dict(acts), light=False, region=(x0, y0, x1, y1))
                 img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
-            if len(self._variants) >= MAX_VARIANTS:
-                self._variants.pop(next(iter(self._variants)))
-            self._variants[key] = img
-        return self._variants[key]
+            kept = self._variants.put(key, img)
+        return kept
 
 
 def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float], margin: float) -> bool:
