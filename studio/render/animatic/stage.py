@@ -36,7 +36,7 @@ from studio.render.animatic.resample import soften
 from studio.render.plan import ShotPlan
 
 MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
-VARIANT_BYTES = 32 << 20  # and their pixels, at most, past the two newest (a 1280x720 pan's are 4-17 MB each)
+VARIANT_BYTES = 32 << 20  # and their pixels, at most, past the two newest (a 1280x720 moving shot's are 4-6 MB each)
 MAX_GROUNDS = 8  # lit backdrop patches kept per canvas (a speaker's light, one per patch redrawn)
 GROUND_BYTES = 12 << 20  # and their pixels, at most, past the two newest
 LEAD_ROOM = 0.16  # a single figure sits off centre, looking into the frame: it keeps its side of the scene
@@ -284,8 +284,8 @@ class _Kept:
     """Pictures kept by key for reuse: the least recently used is forgotten first once
     there are more than ``count`` or their pixels pass ``budget`` bytes, but the two most
     recently used always stay (a speaker's mouth alternates between two pictures). A byte
-    budget, not only a count: a canvas's pictures are 1 MB on a 854x480 still and up to
-    17 MB on a 1280x720 pan, and a shot worker keeps one canvas's."""
+    budget, not only a count: a canvas's pictures are 1 MB on a 854x480 still and 4-6 MB
+    on a 1280x720 pan or push-in, and a shot worker keeps one canvas's."""
 
     KEEP = 2
 
