@@ -117,7 +117,7 @@ def give_back_memory() -> None:
     """Hand the C heap's free pages back to the system once a shot is done. A shot's
     canvases and their pictures are tens of MB each (Pillow's and numpy's memory), and
     once freed they leave the heap in pieces that glibc keeps: a shot worker stayed near
-    its largest shot's size for the rest of the film (1280x720: 150-260 MB resident
+    its largest shot's size for the rest of the film (1280x720: 150-290 MB resident
     between shots where 108 MB is what it holds). Cheap: once a shot."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)

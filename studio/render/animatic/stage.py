@@ -320,9 +320,6 @@ class _Kept:
             self.bytes -= self._size(self._pictures.popitem(last=False)[1])
         return img
 
-    def values(self) -> list[Image.Image]:
-        return list(self._pictures.values())
-
 
 class Canvas:
     """A composition drawn once over a world rectangle, at ``scale`` pixels per metre.
