@@ -1081,6 +1081,12 @@ def _write_json(path: Path, report: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _run_line(run: dict[str, Any]) -> str:
+    """One call of a merged record: when, how long, its groups (and its note, if any)."""
+    note = f" ({run['note']})" if run.get("note") else ""
+    return f"{run['when']}, {run['seconds']} s: {' '.join(run['groups'])}{note}"
+
+
 def record(report: dict[str, Any]) -> None:
     """A GPU run's report into bench/results/gpu_check.json (what ``studio estimate``
     reads) and its section of BENCHMARKS.md."""
@@ -1092,11 +1098,10 @@ def record(report: dict[str, Any]) -> None:
     skipped = f" Skipped for time: {', '.join(report['skipped'])}." if report.get("skipped") else ""
     runs = report.get("runs") or []
     if len(runs) > 1:
+        calls = "; ".join(_run_line(r) for r in runs)
         command = (f"{len(runs)} calls of one machine, each `python bench/gpu_check.py --groups ... --json "
-                   "$OUT/...json` (" + "; ".join(f"{r['when']}, {r['seconds']} s: {' '.join(r['groups'])}"
-                                                 + (f" ({r['note']})" if r.get("note") else "")
-                                                 for r in runs) + "), recorded together with `python "
-                   "bench/gpu_check.py --from-json ONE.json TWO.json ... --write`")
+                   f"$OUT/...json` ({calls}), recorded together with `python bench/gpu_check.py --from-json "
+                   "ONE.json TWO.json ... --write`")
     else:
         command = ("`python bench/gpu_check.py --json $OUT/gpu_check.json`, recorded with "
                    "`python bench/gpu_check.py --from-json gpu_check.json --write`")
