@@ -1,13 +1,15 @@
 """What every worker process of ``studio render -j`` does first: die with the studio
 process, as the ffmpeg child of a ``-j 1`` render does (shared by the shot workers,
 :mod:`studio.run.parallel`, and the voice workers, :mod:`studio.run.voicing`); and how a
-worker hands back the heap a big piece of work left behind (:func:`give_back_heap`)."""
+worker hands back the heap a big piece of work left behind (:func:`give_back_heap`); and
+whether an error can go back to the studio process over a pipe (:func:`survives_pickling`)."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
 import os
+import pickle
 import signal
 
 _PR_SET_PDEATHSIG = 1
@@ -37,4 +39,14 @@ def give_back_heap() -> bool:
     trim.argtypes = [ctypes.c_size_t]
     trim.restype = ctypes.c_int
     trim(0)
+    return True
+
+
+def survives_pickling(exc: BaseException) -> bool:
+    """Whether ``exc`` comes out of a pipe as it went in (an exception whose constructor
+    takes other arguments than its ``args`` does not)."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any pickling failure
+        return False
     return True

@@ -528,6 +528,8 @@ def finish_film(job: FilmJob, outcomes: list[ShotOutcome]) -> RenderResult:
         job.timings["shots"] = job.timings.get("shots", 0.0) + waited  # the shots and the sound beside them
         job.timings["sound"] = ahead.seconds
         job.sound_overlapped = sound is not None
+        if sound is not None and ahead.cpu is not None:
+            job.cpu["sound"] = ahead.cpu  # its own process's (studio.run.sound_ahead)
         sound_started = time.perf_counter()
     if job.audio and sound is None:
         progress.stage("scoring and mixing")

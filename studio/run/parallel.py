@@ -34,7 +34,6 @@ import contextlib
 import errno
 import multiprocessing
 import os
-import pickle
 import signal
 import time
 from collections.abc import Callable
@@ -46,7 +45,7 @@ from studio.cache.store import Clip
 from studio.errors import StudioError
 from studio.render.plan import ShotPlan
 from studio.run import local
-from studio.run.children import die_with_parent
+from studio.run.children import die_with_parent, survives_pickling
 from studio.run.distributed.dispatch import produce_shots
 from studio.run.distributed.worker import ShotWorker, WorkerResult, WorkerSpec, worker_spec
 from studio.run.job import FilmJob, Progress, ShotOutcome
@@ -307,11 +306,9 @@ class _PipeProgress:
 
 def _portable(exc: BaseException) -> BaseException:
     """``exc`` if it survives pickling, else a :class:`StudioError` with its words."""
-    try:
-        pickle.loads(pickle.dumps(exc))
+    if survives_pickling(exc):
         return exc
-    except Exception:  # noqa: BLE001 - any pickling failure
-        return StudioError(str(exc), hint=getattr(exc, "hint", "") or "run with -j 1 to see where it fails")
+    return StudioError(str(exc), hint=getattr(exc, "hint", "") or "run with -j 1 to see where it fails")
 
 
 def _worker_main(conn: Connection, spec: WorkerSpec, parent: int) -> None:

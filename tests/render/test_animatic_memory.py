@@ -1,6 +1,7 @@
 """A shot worker's memory: a canvas keeps its marked pictures within a byte budget (a
-1280x720 pan's are 4 MB each: 24 of them were 98 MB), and a finished shot hands the
-C heap's free pages back (glibc's malloc_trim)."""
+1280x720 pan's are 5 MB each: 24 of them were 130 MB), counted as Pillow holds them; a
+lit patch too large for its budget is drawn again rather than kept; and a finished shot
+hands the C heap's free pages back (glibc's malloc_trim)."""
 
 from __future__ import annotations
 
@@ -24,18 +25,44 @@ def _picture(width: int) -> Image.Image:
 
 
 def test_kept_pictures_go_least_recently_used_first_past_their_count_or_bytes():
-    kept = _Kept(count=3, budget=3 * 10 * 10 * 3)  # three 10x10 pictures' pixels
+    kept = _Kept(count=3, budget=3 * 10 * 10 * 4)  # three 10x10 pictures' pixels (Pillow: 4 bytes an RGB pixel)
     for key in "abc":
         kept.put((key,), _picture(10))
     assert kept.get(("a",)) is not None  # a is now the most recently used: b, c, a
     kept.put(("d",), _picture(10))  # one too many: b, the least recently used, goes
     assert ("b",) not in kept and all((k,) in kept for k in "acd") and len(kept) == 3
     kept.put(("e",), _picture(20))  # twice the pixels: past the bytes, c and then a go
-    assert [k for k in "acde" if (k,) in kept] == ["d", "e"] and kept.bytes == (100 + 200) * 3
+    assert [k for k in "acde" if (k,) in kept] == ["d", "e"] and kept.bytes == (100 + 200) * 4
     kept.put(("f",), _picture(100))  # past the whole budget: the two most recently used always stay
-    assert [k for k in "def" if (k,) in kept] == ["e", "f"] and kept.bytes == (200 + 1000) * 3
+    assert [k for k in "def" if (k,) in kept] == ["e", "f"] and kept.bytes == (200 + 1000) * 4
     kept.put(("f",), _picture(10))  # a key put again replaces its picture and its bytes
-    assert len(kept) == 2 and kept.bytes == (200 + 100) * 3
+    assert len(kept) == 2 and kept.bytes == (200 + 100) * 4
+    assert kept.fits(_picture(30)) and not kept.fits(_picture(31))
+    assert _Kept._size(Image.new("L", (10, 10))) == 100 and _Kept._size(Image.new("RGBA", (10, 10))) == 400
+
+
+def test_a_lit_patch_too_large_to_keep_gives_the_same_pictures(monkeypatch):
+    """The speaker's lit backdrop patch is kept (and copied) when it fits its budget, else
+    drawn again each time and drawn on itself: the marked pictures are the same bytes."""
+    plan = dataclasses.replace(shot("storm-05"), width=640, height=360, frames=48)  # a speaking dolly-in
+
+    def frames() -> list[bytes]:
+        return [np.asarray(f).tobytes() for f in AnimaticBackend({"subtitles": False}).render(plan, Conditioning())]
+
+    kept_grounds: list[int] = []
+    put = _Kept.put
+
+    def counted_put(self, key, img):  # noqa: ANN001
+        if self.count == stage.MAX_GROUNDS:  # a canvas's lit patches (its pictures are kept 24 at most)
+            kept_grounds.append(_Kept._size(img))
+        return put(self, key, img)
+
+    monkeypatch.setattr(_Kept, "put", counted_put)
+    kept = frames()
+    assert kept_grounds, "the shot kept no lit patch"
+    monkeypatch.setattr(stage, "GROUND_BYTES", 0)  # every lit patch now too large to keep
+    kept_grounds.clear()
+    assert frames() == kept and not kept_grounds
 
 
 def test_a_speaking_push_in_at_1280x720_keeps_its_pictures_within_the_budget(monkeypatch):

@@ -1,9 +1,13 @@
 """``render -j N`` makes the sound while the shots render (:mod:`studio.run.sound_ahead`):
 from the plans' timing, to the sound ``-j 1`` makes after the shots; a changed timing
-makes it again; its error is the error ``-j 1`` raises."""
+makes it again; its error is the error ``-j 1`` raises; it is made in a process of its own,
+which a stop or a death ends cleanly."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from dataclasses import replace
 
 import pytest
@@ -88,3 +92,39 @@ def test_a_film_without_sound_has_its_silent_track_encoded_while_the_shots_rende
     monkeypatch.setattr(local, "silence_ahead", lambda job: None)  # the same film without the thread
     again = local.render_film(screenplay, tmp_path / "out2", cache_dir=tmp_path / "cache2", name="film", audio=False)
     assert again.film.read_bytes() == result.film.read_bytes()
+
+
+def test_the_sound_is_made_in_a_process_that_gives_its_memory_back(planned, tmp_path):
+    """Made in a child process (the studio process keeps none of its memory); its CPU
+    comes back with it, for the report's cores."""
+    job = planned
+    job.cache_dir = tmp_path / "cache"  # nothing of the score or the mix made yet (the lines are where they are)
+    ahead = SoundAhead.start(job)
+    assert ahead._process.pid != os.getpid()
+    sound = ahead.join(job.plans, job.screenplay.film.fps)
+    assert sound is not None and sound.mixed and not ahead.running() and not ahead._process.is_alive()
+    assert ahead.cpu is not None and ahead.cpu > 0 and ahead.seconds > 0
+
+
+def test_a_stopped_sound_leaves_no_temporary_files(planned, tmp_path):
+    job = planned
+    job.cache_dir = tmp_path / "cache"
+    ahead = SoundAhead.start(job)
+    deadline = time.monotonic() + 60
+    while not list(job.cache_dir.rglob("*.wav")) and ahead.running() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the score's first cue is being made
+    was_running = ahead.running()
+    ahead.stop()
+    assert not ahead._process.is_alive() and not ahead.running()
+    assert not [p for p in job.cache_dir.rglob("*") if ".part" in p.name]
+    if was_running:  # stopped mid-way: no sound, no error (a render run again makes it)
+        assert ahead.join(job.plans, job.screenplay.film.fps) is None and ahead.error is None
+
+
+def test_a_sound_process_that_dies_has_the_sound_made_again(planned, tmp_path):
+    job = planned
+    job.cache_dir = tmp_path / "cache"
+    ahead = SoundAhead.start(job)
+    os.kill(ahead._process.pid, signal.SIGKILL)
+    assert ahead.join(job.plans, job.screenplay.film.fps) is None  # the caller makes it, as -j 1 does
+    assert ahead.error is None and not ahead.running()

@@ -36,7 +36,7 @@ from studio.render.animatic.resample import soften
 from studio.render.plan import ShotPlan
 
 MAX_VARIANTS = 24  # marked canvases kept per canvas (a speaking shot cycles through a few faces)
-VARIANT_BYTES = 32 << 20  # and their pixels, at most, past the two newest (a 1280x720 moving shot's are 4-6 MB each)
+VARIANT_BYTES = 32 << 20  # and their pixels, at most, past the two newest (a 1280x720 moving shot's are 5-8 MB each)
 MAX_GROUNDS = 8  # lit backdrop patches kept per canvas (a speaker's light, one per patch redrawn)
 GROUND_BYTES = 12 << 20  # and their pixels, at most, past the two newest
 LEAD_ROOM = 0.16  # a single figure sits off centre, looking into the frame: it keeps its side of the scene
@@ -296,7 +296,14 @@ class _Kept:
 
     @staticmethod
     def _size(img: Image.Image) -> int:
-        return img.size[0] * img.size[1] * len(img.getbands())
+        """The bytes Pillow holds for ``img``'s pixels: four a pixel in every mode of more
+        than one band (an RGB picture is stored as RGBX), one in ``L`` and ``P``."""
+        return img.size[0] * img.size[1] * (1 if img.mode in ("1", "L", "P") else 4)
+
+    def fits(self, img: Image.Image) -> bool:
+        """Whether ``img`` alone is within the byte budget (one that is not would only be
+        kept as one of the two newest, past the budget)."""
+        return self._size(img) <= self.budget
 
     def __contains__(self, key: tuple) -> bool:
         return key in self._pictures
@@ -418,25 +425,28 @@ class Canvas:
             if box[2] <= box[0] or box[3] <= box[1]:
                 continue
             hi_box = (box[0] * k, box[1] * k, box[2] * k, box[3] * k)
-            patch = self._lit_ground(lit, hi_box).copy()
+            patch = self._lit_ground(lit, hi_box)
             pen = Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1])
             self._draw_layer(pen, lit.cid if lit else None, acts, light=False, region=(x0, y0, x1, y1))
             img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
         return img
 
     def _lit_ground(self, lit: Placement | None, hi_box: tuple[int, int, int, int]) -> Image.Image:
-        """The full-resolution backdrop inside ``hi_box`` with ``lit``'s light on it: the
-        same for every face and pose drawn over it, so it is drawn once and kept (the
-        caller copies it before drawing on it)."""
+        """The full-resolution backdrop inside ``hi_box`` with ``lit``'s light on it, a
+        picture of the caller's own to draw on. It is the same for every face and pose
+        drawn over it, so it is drawn once and kept (a copy handed out) when it fits the
+        grounds' budget; a larger one (a speaker's light over most of a 1280x720 push-in
+        is 20-25 MB) is drawn again when needed, and handed out itself."""
         key = (lit.cid if lit else None, lit.x if lit else None, hi_box)
         ground = self._grounds.get(key)
-        if ground is None:
-            ground = self.backdrop.crop(hi_box)
-            if lit is not None:
-                _speaker_light(Pen(ground, self.x0, self.y1, self.scale * self.k, hi_box[0], hi_box[1]),
-                               self.comp, lit)
-            self._grounds.put(key, ground)
-        return ground
+        if ground is not None:
+            return ground.copy()
+        ground = self.backdrop.crop(hi_box)
+        if lit is not None:
+            _speaker_light(Pen(ground, self.x0, self.y1, self.scale * self.k, hi_box[0], hi_box[1]), self.comp, lit)
+        if not self._grounds.fits(ground):
+            return ground
+        return self._grounds.put(key, ground).copy()
 
     def variant(self, speaker: str | None, acts: bool | tuple[tuple[str, FaceState], ...] = ()) -> Image.Image:
         """The (reduced) canvas with ``speaker`` marked (lit) and the faces in ``acts``
@@ -477,7 +487,7 @@ class Canvas:
             img = self.base.copy()
             if box[2] > box[0] and box[3] > box[1]:
                 hi_box = (box[0] * k, box[1] * k, box[2] * k, box[3] * k)
-                patch = self._lit_ground(lit, hi_box).copy()
+                patch = self._lit_ground(lit, hi_box)
                 self._draw_layer(Pen(patch, self.x0, self.y1, self.scale * k, hi_box[0], hi_box[1]),
                                  lit.cid if lit else None, dict(acts), light=False, region=(x0, y0, x1, y1))
                 img.paste(self.comp.look.image(patch.reduce(k) if k > 1 else patch), box[:2])
