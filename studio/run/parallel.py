@@ -11,9 +11,9 @@ with the longest chain behind it, cached shots are taken by the parent. The pare
 writes the lockfile and the report; workers write clips (atomic renames) and manifest
 rows (SQLite, one transaction a row) and send back a :class:`WorkerResult`.
 
-Meanwhile the studio process, which only dispatches, makes the film's sound
-(:mod:`studio.run.sound_ahead`); while it does, the last worker is held back (the sound
-takes its core, and its memory), and starts at the first hand-out after. Under
+Meanwhile the film's sound is made in a process of its own (:mod:`studio.run.sound_ahead`);
+while it is, the last worker is held back (the sound takes its core, and its memory),
+and starts at the first hand-out after. Under
 ``--approved-only`` the held shots (keyframes encoded as stills) are taken by the
 parent, the approved ones go to the workers.
 
@@ -79,7 +79,7 @@ def produce_in_workers(job: FilmJob, jobs: int, options: dict[str, Any]) -> list
     """Step 3 of :func:`~studio.run.local.render_film` on ``jobs`` worker processes;
     outcomes in story order. Records what ran where in ``job.executor``."""
     events: list[dict[str, Any]] = []
-    ahead = job.sound_ahead  # the sound being made here meanwhile (studio.run.sound_ahead) holds one core
+    ahead = job.sound_ahead  # the sound being made meanwhile (studio.run.sound_ahead) holds one core
     pool = ProcessPool(lambda: worker_spec(job, options), jobs, job.progress,
                        held_back=(lambda: ahead.running()) if ahead is not None else None)
     started = time.perf_counter()
@@ -106,7 +106,7 @@ class ProcessPool:
     """``size`` worker processes, started when the first shot needs one (a film whose
     shots are all cached starts none). Implements the pool the dispatch loop drives.
 
-    ``held_back``: while it says True (the film's sound is being made in the studio
+    ``held_back``: while it says True (the film's sound is being made in its own
     process, :mod:`studio.run.sound_ahead`), the last worker is not started: the sound
     takes that core, and the memory of a worker and its encoder, instead; the worker
     starts at the first hand-out after it says False."""

@@ -252,6 +252,8 @@ def calibrate(report: Mapping[str, Any], *, references: Mapping[str, Any] | None
                 r[name][key] = value * scale
     cores = {}
     for name in ("shots", "sound"):  # the cores a stage kept busy, where the report has its CPU seconds
+        if name == "sound" and report.get("sound_overlapped"):  # (its wall shared with the shots, as above)
+            continue
         entry = stages.get(name) or {}
         if entry.get("cpu") is not None and float(entry.get("actual") or 0.0) >= 1.0:
             cores[name] = r[name]["cores"] = round(float(entry["cpu"]) / float(entry["actual"]), 3)

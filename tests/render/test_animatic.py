@@ -102,12 +102,26 @@ def test_full_length_shot_at_film_resolution():
     assert all(f.shape == (plan.height, plan.width, 3) for f in out)
 
 
-def test_frames_stream_and_are_read_only():
+def test_frames_stream_and_a_frame_that_comes_back_is_read_only():
+    """A frame yielded again is the same read-only array; a moving camera's frame that
+    cannot come back (its window never rests there) is neither kept nor read-only."""
+
+    def repeats(out: list[np.ndarray]) -> list[np.ndarray]:
+        times: dict[int, int] = {}
+        for f in out:  # (every frame is alive in ``out``: an id is one array's)
+            times[id(f)] = times.get(id(f), 0) + 1
+        return [f for f in out if times[id(f)] > 1]
+
     plan = small(shot("dawn-01"))
+    assert plan.move != "static"
     it = AnimaticBackend().render(plan, Conditioning())
     first = next(it)  # a generator: nothing is rendered ahead
-    assert not first.flags.writeable
-    assert sum(1 for _ in it) == plan.frames - 1
+    moving = [first, *it]
+    assert len(moving) == plan.frames
+    assert first.flags.writeable and not any(f is first for f in moving[1:])
+    assert not any(f.flags.writeable for f in repeats(moving))
+    still = frames(small(shot("dawn-01"), move="static"))
+    assert repeats(still) and not any(f.flags.writeable for f in still)
 
 
 def test_zero_frames():

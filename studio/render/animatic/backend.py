@@ -11,8 +11,12 @@ How a shot renders (see the package docstring for the look):
    Speakers get canvas variants (lit, mouth open / closed), redrawn as patches.
 3. Each frame crops and resizes its window from the canvas (a still camera resizes
    once), pastes the overlays that are live (subtitles, titles, labels), and is
-   yielded as a read-only ``(height, width, 3)`` uint8 array. A frame identical to
-   one just made is the same array object again.
+   yielded as a ``(height, width, 3)`` uint8 array. A frame identical to one just made
+   is the same array object again; such a frame, one that may come back, is read-only.
+   A moving camera's frame comes back only while the camera rests: the others are not
+   kept, and those cut straight from the canvas are writable, so the encoder does not
+   keep their conversion either (at 1280x720 the 8 kept frames and the encoder's 8
+   conversions were 33 MB a shot worker held for nothing during a push-in).
 
 Everything is a pure function of the plan and the conditioning: no global random
 state, no clock, no dict-order dependence.
@@ -132,9 +136,10 @@ class AnimaticBackend:
         return {"name": self.name, "version": self.version, "options": dict(sorted(self.options.items()))}
 
     def render(self, plan: ShotPlan, cond: Conditioning) -> Iterator[np.ndarray]:
-        """Yield exactly ``plan.frames`` frames, each a read-only, C-contiguous
-        ``(plan.height, plan.width, 3)`` uint8 RGB array. Frames may repeat as the
-        same object; copy one before changing it."""
+        """Yield exactly ``plan.frames`` frames, each a C-contiguous ``(plan.height,
+        plan.width, 3)`` uint8 RGB array. Frames may repeat as the same object: those
+        are read-only (copy one before changing it); a writable frame is not yielded
+        again."""
         if cond.keyframe is not None:
             self._tell("keyframe", "the animatic draws a shot's first frame itself: a keyframe only marks the "
                                    "shot's key (a new keyframe renders it again)")
@@ -547,6 +552,9 @@ class _Shot:
                 canvas = None
             seg = segments[seg_index]
             win = windows[i]
+            # a frame can come back when its window does: always on a still camera, on a moving
+            # one only while it rests (its window a neighbour's); only those are kept for reuse
+            held = still or (i + 1 < n and windows[i + 1] == win) or (i > 0 and windows[i - 1] == win)
             speaker, mouth = self._speaker(t)
             variant = (speaker, self._acts(i, speaker, win) if self.acting else mouth)
             if self.walks or self.stagings:
@@ -555,7 +563,7 @@ class _Shot:
             blend = round(i / blend_n * 256) if i < blend_n else 256
             key = (seg_index, None if still else (win.cx, win.cy, win.h), variant, live,
                    (i % 4) if grain else 0, blend)
-            arr = cache.get(key)
+            arr = cache.get(key) if held else None
             if arr is not None:
                 cache.move_to_end(key)
                 yield arr
@@ -570,7 +578,7 @@ class _Shot:
             else:
                 pixels = self._sampler.cut(canvas.variant(*variant), canvas.box(win.rect(self.aspect)))
                 if not drawn_on:  # straight to the encoder, no round trip through Pillow
-                    yield self._keep(cache, key, pixels)
+                    yield self._keep(cache, key, pixels) if held else pixels
                     continue
                 frame = Image.fromarray(pixels)
             for o in self.fixed:
@@ -582,7 +590,8 @@ class _Shot:
                 frame = ImageChops.subtract(ImageChops.add(frame, pos), neg)
             if blend < 256 and previous is not None:
                 frame = Image.blend(previous, frame, blend / 256)
-            yield self._keep(cache, key, np.asarray(frame))
+            arr = np.asarray(frame)  # (read-only: Pillow hands its pixels over as bytes)
+            yield self._keep(cache, key, arr) if held else arr
 
     @staticmethod
     def _keep(cache: OrderedDict[tuple, np.ndarray], key: tuple, arr: np.ndarray) -> np.ndarray:
