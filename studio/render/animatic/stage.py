@@ -355,6 +355,7 @@ class Canvas:
             draw_insert_set(pen, comp.palette)
         else:
             draw_backdrop(pen, comp.palette)
+        del pen  # it holds the unblurred backdrop: gone once the blur has replaced it (up to 64 MB)
         radius = comp.blur * hi
         if radius >= 0.75:
             backdrop = soften(backdrop, radius)
