@@ -284,8 +284,9 @@ class _Kept:
     """Pictures kept by key for reuse: the least recently used is forgotten first once
     there are more than ``count`` or their pixels pass ``budget`` bytes, but the two most
     recently used always stay (a speaker's mouth alternates between two pictures). A byte
-    budget, not only a count: a canvas's pictures are 1 MB on a 854x480 still and 4-6 MB
-    on a 1280x720 pan or push-in, and a shot worker keeps one canvas's."""
+    budget, not only a count: a canvas's pictures are 1.6 MB on a 854x480 still and 5-8 MB
+    on a 1280x720 pan or push-in (as Pillow holds them), and a shot worker keeps one
+    canvas's."""
 
     KEEP = 2
 
