@@ -1,8 +1,9 @@
 """What every worker process of ``studio render -j`` does first: die with the studio
 process, as the ffmpeg child of a ``-j 1`` render does (shared by the shot workers,
 :mod:`studio.run.parallel`, and the voice workers, :mod:`studio.run.voicing`); and how a
-worker hands back the heap a big piece of work left behind (:func:`give_back_heap`); and
-whether an error can go back to the studio process over a pipe (:func:`survives_pickling`)."""
+worker hands back the heap a big piece of work left behind (:func:`give_back_heap`);
+whether an error can go back to the studio process over a pipe (:func:`survives_pickling`);
+and a process's CPU seconds (:func:`cpu_seconds`)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,9 @@ def survives_pickling(exc: BaseException) -> bool:
     except Exception:  # noqa: BLE001 - any pickling failure
         return False
     return True
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of the child processes it has waited for."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system

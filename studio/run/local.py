@@ -17,7 +17,6 @@ import collections
 import ctypes
 import errno
 import json
-import os
 import platform
 import re
 import resource
@@ -46,6 +45,7 @@ from studio.errors import RenderError, StudioError
 from studio.graph.scene_graph import SceneGraph
 from studio.render.backend import Backend, Conditioning, load_backend, picture_digest
 from studio.render.plan import ShotPlan, canonical_hash, plan_film, shot_seed
+from studio.run.children import cpu_seconds
 from studio.run.identity import (
     Checked,
     QASettings,
@@ -121,12 +121,6 @@ def give_back_memory() -> None:
     between shots where 108 MB is what it holds). Cheap: once a shot."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
-
-
-def cpu_seconds() -> float:
-    """CPU seconds of this process and of the child processes it has waited for."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 def take_seed(film_seed: int, shot_id: str, take: int) -> int:

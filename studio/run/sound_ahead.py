@@ -45,7 +45,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from studio.render.plan import ShotPlan
-from studio.run.children import die_with_parent, survives_pickling
+from studio.run.children import cpu_seconds, die_with_parent, survives_pickling
 from studio.run.job import FilmJob
 
 if TYPE_CHECKING:  # imported when the sound is made: a shot worker imports this module, never makes sound
@@ -197,7 +197,7 @@ def _make_sound(conn: Connection, screenplay: Any, arguments: dict[str, Any], pa
     again in the studio process) or ``again`` (an error that cannot travel)."""
     die_with_parent(parent)
     signal.signal(signal.SIGTERM, _stopped)
-    started, cpu = time.perf_counter(), _cpu()
+    started, cpu = time.perf_counter(), cpu_seconds()
     try:
         from studio.audio.film import make_film_sound
 
@@ -207,11 +207,6 @@ def _make_sound(conn: Connection, screenplay: Any, arguments: dict[str, Any], pa
     except BaseException as exc:  # noqa: BLE001 - raised again, unchanged, by join()
         message = ("error", exc) if survives_pickling(exc) else ("again", None)
     try:
-        conn.send((*message, time.perf_counter() - started, _cpu() - cpu))
+        conn.send((*message, time.perf_counter() - started, cpu_seconds() - cpu))
     except OSError:  # the studio process went away
         pass
-
-
-def _cpu() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system

@@ -438,7 +438,7 @@ class Canvas:
         picture of the caller's own to draw on. It is the same for every face and pose
         drawn over it, so it is drawn once and kept (a copy handed out) when it fits the
         grounds' budget; a larger one (a speaker's light over most of a 1280x720 push-in
-        is 20-25 MB) is drawn again when needed, and handed out itself."""
+        is 20-32 MB) is drawn again when needed, and handed out itself."""
         key = (lit.cid if lit else None, lit.x if lit else None, hi_box)
         ground = self._grounds.get(key)
         if ground is not None:
